@@ -1,0 +1,16 @@
+// Each subcommand registers itself on the CLI11 app; its callback leaves the exit code in
+// `exit_code`. Exit codes: 0 success, 1 the lab is invalid or the work failed, 2 bad usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace topo::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+void register_validate(CLI::App& app, int& exit_code);
+void register_graph(CLI::App& app, int& exit_code);
+
+}  // namespace topo::cli

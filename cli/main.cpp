@@ -1,0 +1,38 @@
+// topo: a declarative network-lab compiler. main() alone turns errors into exit codes.
+#include <fmt/format.h>
+
+#include <exception>
+#include <new>
+
+#include "cli/commands.h"
+
+#ifndef TOPO_VERSION
+#error "TOPO_VERSION is set by CMake"
+#endif
+
+int main(int argc, char** argv) noexcept {
+  using namespace topo::cli;
+  try {
+    CLI::App app{"topo: build network labs (namespaces, bridges, veths, VXLAN, macvlan, routes,\n"
+                 "sysctls, NAT) from one TOML file.",
+                 "topo"};
+    app.set_version_flag("--version", "topo " TOPO_VERSION);
+    app.require_subcommand(1);
+    app.footer("Run 'topo COMMAND --help' for a command's options. Docs: docs/cli.md, docs/format.md");
+    int exit_code = kExitOk;
+    register_validate(app, exit_code);
+    register_graph(app, exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int code = app.exit(e);  // prints help, version or the usage error
+      return code == 0 ? kExitOk : kExitUsage;
+    }
+    return exit_code;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "topo: error: out of memory\n");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "topo: error: {}\n", e.what());
+  }
+  return kExitFailed;
+}

@@ -1,0 +1,19 @@
+// One line of text per object, shared by `topo graph`, plans and tests so that they all
+// name things the same way.
+#pragma once
+
+#include <string>
+
+#include "parser/model.h"
+
+namespace topo {
+
+std::string describe(const Lab& lab, const Interface& i);  // "veth red-p peer red/eth0 master br0"
+std::string describe(const Route& r);                      // "route default via 10.0.0.1 dev eth0"
+std::string describe(const Nat& n);                        // "nat dnat tcp 8080 -> 10.0.0.2:80"
+std::string describe(const Sysctl& s);                     // "sysctl net.ipv4.ip_forward = 1"
+
+/// The whole lab, grouped by namespace: the model as the file describes it.
+std::string describe(const Lab& lab);
+
+}  // namespace topo

@@ -1,0 +1,65 @@
+#include "parser/load.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "parser/toml_reader.h"
+#include "parser/validate.h"
+
+namespace topo {
+
+std::string LoadedLab::report() const {
+  std::string out;
+  for (const Diagnostic& d : errors) out += render(file, d);
+  return out;
+}
+
+LoadedLab load_lab_text(std::string path, std::string text) {
+  LoadedLab result{SourceFile(std::move(path), std::move(text)), std::nullopt, {}};
+  Diagnostics diags;
+  std::optional<Lab> lab = read_lab(result.file, diags);
+  if (lab) validate(*lab, diags);
+  result.errors = diags.sorted();
+  if (result.errors.empty()) result.lab = std::move(lab);
+  return result;
+}
+
+namespace {
+
+LoadedLab failed(const std::string& path, std::string message) {
+  LoadedLab result{SourceFile(path, ""), std::nullopt, {}};
+  result.errors.push_back({{}, 1, std::move(message), {}});
+  return result;
+}
+
+}  // namespace
+
+LoadedLab load_lab_file(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0)
+    return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return failed(path, "cannot read the lab file: it is a directory");
+  if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kMaxLabFileBytes)
+    return failed(path, fmt::format("the lab file is {} bytes; topo reads at most {} MiB",
+                                    st.st_size, kMaxLabFileBytes >> 20));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
+  // Read one byte past the expected size so that a file that grows, a pipe or another
+  // unsized file is still bounded by the limit.
+  size_t want = S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : kMaxLabFileBytes + 1;
+  std::string text(want, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxLabFileBytes)
+    return failed(path, fmt::format("the lab file is larger than {} MiB, the most topo reads",
+                                    kMaxLabFileBytes >> 20));
+  if (in.bad()) return failed(path, "cannot read the lab file: read error");
+  return load_lab_text(path, std::move(text));
+}
+
+}  // namespace topo

@@ -1,0 +1,60 @@
+#include "parser/model.h"
+
+namespace topo {
+
+std::string_view to_string(MacvlanMode m) {
+  switch (m) {
+    case MacvlanMode::bridge: return "bridge";
+    case MacvlanMode::private_: return "private";
+    case MacvlanMode::vepa: return "vepa";
+    case MacvlanMode::passthru: return "passthru";
+  }
+  return "?";
+}
+
+std::string_view to_string(LinkKind k) {
+  switch (k) {
+    case LinkKind::bridge: return "bridge";
+    case LinkKind::veth: return "veth";
+    case LinkKind::vxlan: return "vxlan";
+    case LinkKind::macvlan: return "macvlan";
+  }
+  return "?";
+}
+
+std::string_view to_string(NatKind k) {
+  switch (k) {
+    case NatKind::masquerade: return "masquerade";
+    case NatKind::snat: return "snat";
+    case NatKind::dnat: return "dnat";
+  }
+  return "?";
+}
+
+std::string_view to_string(Proto p) { return p == Proto::tcp ? "tcp" : "udp"; }
+
+std::optional<Family> Nat::family() const {
+  if (to) return to->value.family;
+  if (source) return source->value.address.family;
+  return std::nullopt;
+}
+
+const Netns* Lab::find_netns(std::string_view name) const {
+  for (const Netns& n : netns)
+    if (n.name.value == name) return &n;
+  return nullptr;
+}
+
+const Interface* Lab::find_interface(std::string_view ns, std::string_view name) const {
+  for (const Interface& i : interfaces)
+    if (i.netns.value == ns && i.name.value == name) return &i;
+  return nullptr;
+}
+
+std::vector<std::string> Lab::namespace_names() const {
+  std::vector<std::string> names{std::string(kHostNetns)};
+  for (const Netns& n : netns) names.push_back(n.name.value);
+  return names;
+}
+
+}  // namespace topo

@@ -1,0 +1,134 @@
+// The lab's graph, as the file describes it: namespaces, the interfaces in them and the
+// edges between them (veth peers, bridge ports, underlay devices, routes through devices),
+// plus the per-namespace settings (sysctls, files, NAT). Every value remembers where the
+// file said it so that later stages can point at it. Pure values: no kernel here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "parser/address.h"
+#include "parser/source.h"
+
+namespace topo {
+
+/// The namespace topo runs in; every `netns` key defaults to it.
+inline constexpr std::string_view kHostNetns = "host";
+
+struct Sysctl {
+  Located<std::string> key;    // "net.ipv4.ip_forward"
+  Located<std::string> value;  // integers are kept as their decimal text
+};
+
+struct HostsEntry {
+  Located<std::string> name;
+  std::vector<Located<IpAddress>> addresses;
+};
+
+struct Netns {
+  Located<std::string> name;
+  // Adopted namespaces exist already (a container's); the lab names them, never deletes them.
+  std::optional<Located<int64_t>> pid;
+  std::optional<Located<std::string>> path;
+  std::vector<Sysctl> sysctls;
+  std::vector<Located<IpAddress>> dns;  // -> /etc/netns/NAME/resolv.conf
+  std::vector<HostsEntry> hosts;        // -> /etc/netns/NAME/hosts
+  SourcePos pos;                        // the [[netns]] header
+
+  bool adopted() const { return pid.has_value() || path.has_value(); }
+};
+
+// Kind-specific parts of an interface.
+struct Bridge {};
+
+struct VethEnd {
+  size_t peer = 0;  // index of the other end in Lab::interfaces
+  char end = 'a';   // which end of the [[veth]] this is
+};
+
+struct Vxlan {
+  Located<int64_t> id;
+  std::optional<Located<IpAddress>> local;
+  std::optional<Located<IpAddress>> remote;  // unicast peer, or
+  std::optional<Located<IpAddress>> group;   // multicast group (needs dev)
+  std::optional<Located<std::string>> dev;   // underlay interface, same namespace
+  Located<int64_t> port{4789, {}};
+};
+
+enum class MacvlanMode { bridge, private_, vepa, passthru };
+std::string_view to_string(MacvlanMode m);
+
+struct Macvlan {
+  Located<std::string> parent;
+  Located<std::string> parent_netns{std::string(kHostNetns), {}};
+  MacvlanMode mode = MacvlanMode::bridge;
+};
+
+using LinkSpec = std::variant<Bridge, VethEnd, Vxlan, Macvlan>;
+enum class LinkKind { bridge, veth, vxlan, macvlan };  // in LinkSpec's order
+std::string_view to_string(LinkKind k);
+
+/// One kernel interface the lab creates (a [[veth]] makes two).
+struct Interface {
+  Located<std::string> netns{std::string(kHostNetns), {}};
+  Located<std::string> name;
+  std::vector<Located<IpPrefix>> addresses;
+  std::optional<Located<int64_t>> mtu;
+  std::optional<Located<MacAddress>> mac;
+  std::optional<Located<std::string>> master;  // a bridge in the same namespace
+  LinkSpec spec;
+  SourcePos pos;      // the table that declares it
+  std::string where;  // how messages name its table: "[[veth]] end 'a'"
+
+  LinkKind kind() const { return static_cast<LinkKind>(spec.index()); }
+};
+
+struct Route {
+  Located<std::string> netns{std::string(kHostNetns), {}};
+  Located<IpPrefix> to;  // "default" is 0.0.0.0/0 (or ::/0 when via is IPv6)
+  std::optional<Located<IpAddress>> via;
+  std::optional<Located<std::string>> dev;
+  std::optional<Located<int64_t>> metric;
+  SourcePos pos;
+};
+
+enum class NatKind { masquerade, snat, dnat };
+std::string_view to_string(NatKind k);
+
+enum class Proto { tcp, udp };
+std::string_view to_string(Proto p);
+
+struct Nat {
+  Located<std::string> netns{std::string(kHostNetns), {}};
+  Located<NatKind> kind;
+  std::optional<Located<IpPrefix>> source;  // masquerade, snat
+  std::optional<Located<std::string>> out;  // masquerade, snat
+  std::optional<Located<IpAddress>> to;     // snat: the address; dnat: where to
+  std::optional<Located<int64_t>> to_port;  // dnat: "addr:port"
+  std::optional<Located<Proto>> proto;      // dnat
+  std::optional<Located<int64_t>> port;     // dnat
+  std::optional<Located<std::string>> in;   // dnat
+  SourcePos pos;
+
+  /// The family the rule is limited to; nullopt for a masquerade by `out` alone (both).
+  std::optional<Family> family() const;
+};
+
+struct Lab {
+  Located<std::string> name;
+  std::vector<Sysctl> host_sysctls;  // [host]
+  std::vector<Netns> netns;
+  std::vector<Interface> interfaces;
+  std::vector<Route> routes;
+  std::vector<Nat> nats;
+
+  const Netns* find_netns(std::string_view name) const;
+  const Interface* find_interface(std::string_view netns, std::string_view name) const;
+  /// "host" followed by the lab's namespaces, in file order.
+  std::vector<std::string> namespace_names() const;
+};
+
+}  // namespace topo

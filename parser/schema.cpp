@@ -1,0 +1,98 @@
+#include "parser/schema.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace topo {
+namespace {
+
+// Keys every link table shares.
+std::vector<KeySpec> link_keys(std::vector<KeySpec> extra) {
+  std::vector<KeySpec> keys = {{"name", "string"},
+                               {"netns", "string"},
+                               {"addresses", "array of strings"},
+                               {"mtu", "integer"},
+                               {"mac", "string"}};
+  keys.insert(keys.end(), extra.begin(), extra.end());
+  return keys;
+}
+
+std::vector<TableSpec> build() {
+  return {
+      {"top level",
+       {{"lab", "string"},
+        {"host", "table"},
+        {"netns", "array of tables"},
+        {"bridge", "array of tables"},
+        {"veth", "array of tables"},
+        {"vxlan", "array of tables"},
+        {"macvlan", "array of tables"},
+        {"route", "array of tables"},
+        {"nat", "array of tables"}}},
+      {"[host]", {{"sysctl", "table"}}},
+      {"[[netns]]",
+       {{"name", "string"},
+        {"pid", "integer"},
+        {"path", "string"},
+        {"sysctl", "table"},
+        {"dns", "array of strings"},
+        {"hosts", "table"}}},
+      {"[[bridge]]", link_keys({})},
+      {"[[veth]]", {{"a", "table"}, {"b", "table"}, {"mtu", "integer"}}},
+      {"[[veth]] end", link_keys({{"master", "string"}})},
+      {"[[vxlan]]",
+       link_keys({{"id", "integer"},
+                  {"local", "string"},
+                  {"remote", "string"},
+                  {"group", "string"},
+                  {"dev", "string"},
+                  {"port", "integer"},
+                  {"master", "string"}})},
+      {"[[macvlan]]",
+       link_keys({{"parent", "string"},
+                  {"parent_netns", "string"},
+                  {"mode", "string"},
+                  {"master", "string"}})},
+      {"[[route]]",
+       {{"netns", "string"},
+        {"to", "string"},
+        {"via", "string"},
+        {"dev", "string"},
+        {"metric", "integer"}}},
+      {"[[nat]]",
+       {{"netns", "string"},
+        {"kind", "string"},
+        {"source", "string"},
+        {"out", "string"},
+        {"to", "string"},
+        {"proto", "string"},
+        {"port", "integer"},
+        {"in", "string"}}},
+  };
+}
+
+}  // namespace
+
+std::vector<std::string_view> TableSpec::key_names() const {
+  std::vector<std::string_view> names;
+  for (const KeySpec& k : keys) names.push_back(k.name);
+  return names;
+}
+
+bool TableSpec::has(std::string_view key) const {
+  return std::any_of(keys.begin(), keys.end(), [&](const KeySpec& k) { return k.name == key; });
+}
+
+const std::vector<TableSpec>& lab_schema() {
+  static const std::vector<TableSpec> schema = build();  // immutable after first use
+  return schema;
+}
+
+const TableSpec& table_spec(std::string_view title) {
+  for (const TableSpec& t : lab_schema())
+    if (t.title == title) return t;
+  throw std::logic_error("no table spec titled " + std::string(title));
+}
+
+}  // namespace topo

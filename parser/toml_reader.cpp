@@ -1,0 +1,540 @@
+#include "parser/toml_reader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "parser/fields.h"
+#include "parser/names.h"
+#include "parser/suggest.h"
+
+namespace topo {
+namespace {
+
+constexpr int64_t kMinMtu = 68;  // the least IPv4 allows; the kernel refuses less
+constexpr int64_t kMaxMtu = 65535;
+constexpr int64_t kMaxPid = 4194304;  // PID_MAX_LIMIT on 64-bit
+constexpr size_t kMaxNameservers = 3;  // glibc reads no more (MAXNS)
+
+template <class E>
+using Choices = std::vector<std::pair<std::string_view, E>>;
+
+// A string key that must be one of a few words.
+template <class E>
+std::optional<Located<E>> choice(Fields& f, std::string_view key, const Choices<E>& choices) {
+  auto s = f.string(key);
+  if (!s) return std::nullopt;
+  std::vector<std::string_view> words;
+  for (auto& [word, value] : choices) {
+    if (word == s->value) return Located<E>{value, s->pos};
+    words.push_back(word);
+  }
+  f.diags().error(s->pos,
+                  fmt::format("'{}' in {} is {}; it must be one of {}{}", key, f.where(),
+                              quoted(s->value), fmt::join(words, ", "),
+                              did_you_mean(s->value, words)),
+                  width_of(*f.node(key)));
+  return std::nullopt;
+}
+
+// A prefix that names a network, not a host on it: "10.0.0.0/24", not "10.0.0.1/24".
+std::optional<Located<IpPrefix>> network(Fields& f, std::string_view key) {
+  auto p = f.prefix(key);
+  if (p && !p->value.is_network()) {
+    IpPrefix fixed{p->value.network(), p->value.length};
+    f.diags().error(p->pos,
+                    fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}?)",
+                                key, f.where(), p->value, fixed),
+                    width_of(*f.node(key)));
+    return std::nullopt;
+  }
+  return p;
+}
+
+// "netns = ..." on anything that lives in a namespace; "host" when absent.
+Located<std::string> netns_ref(Fields& f) {
+  if (auto s = f.string("netns")) return *s;
+  return {std::string(kHostNetns), f.pos()};
+}
+
+void excludes(Fields& f, std::string_view a, std::string_view b, std::string_view why) {
+  if (f.has(a) && f.has(b))
+    f.diags().error(f.key_pos(b),
+                    fmt::format("'{}' and '{}' cannot both be set in {}: {}", a, b, f.where(), why),
+                    static_cast<int>(b.size()));
+}
+
+// The array of tables at `key` ([[netns]] ...); any other shape is reported.
+std::vector<const toml::table*> tables_of(const toml::table& root, std::string_view key,
+                                          Diagnostics& d) {
+  std::vector<const toml::table*> out;
+  const toml::node* n = root.get(key);
+  if (!n) return out;
+  if (n->is_table()) {
+    d.error(pos_of(*n), fmt::format("'{}' must be an array of tables: write [[{}]], not [{}]", key,
+                                    key, key));
+    return out;
+  }
+  if (!n->is_array()) {
+    d.error(pos_of(*n),
+            fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key, key, type_name(*n)),
+            width_of(*n));
+    return out;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    if (const toml::table* t = e.as_table())
+      out.push_back(t);
+    else
+      d.error(pos_of(e),
+              fmt::format("each [[{}]] entry must be a table, not {}", key, type_name(e)),
+              width_of(e));
+  }
+  return out;
+}
+
+void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
+  const toml::table* t = f.table("sysctl");
+  if (!t) return;
+  Diagnostics& d = f.diags();
+  for (auto&& [k, v] : *t) {
+    SourcePos kpos = pos_of(k.source());
+    int kwidth = static_cast<int>(k.str().size());
+    if (v.is_table()) {
+      // `sysctl.net.ipv4.ip_forward = 1` makes nested tables; the key must be quoted.
+      d.error(kpos,
+              fmt::format("sysctl {} in {} is a table; quote the whole key, as in "
+                          "\"net.ipv4.ip_forward\" = 1",
+                          quoted(k.str()), f.where()),
+              kwidth);
+      continue;
+    }
+    std::string why = check_sysctl_key(k.str());
+    if (!why.empty()) {
+      d.error(kpos, fmt::format("sysctl {} {}", quoted(k.str()), why), kwidth);
+      continue;
+    }
+    std::string value;
+    if (auto i = v.as_integer()) {
+      value = std::to_string(i->get());
+    } else if (auto s = v.as_string()) {
+      value = s->get();
+      why = check_sysctl_value(value);
+      if (!why.empty()) {
+        d.error(pos_of(v), fmt::format("value of sysctl '{}' {}", k.str(), why), width_of(v));
+        continue;
+      }
+    } else {
+      d.error(pos_of(v),
+              fmt::format("value of sysctl '{}' must be an integer or a string, not {}{}", k.str(),
+                          type_name(v), v.is_boolean() ? " (write 1 or 0)" : ""),
+              width_of(v));
+      continue;
+    }
+    out.push_back({{std::string(k.str()), kpos}, {value, pos_of(v)}});
+  }
+}
+
+void read_dns(Fields& f, Netns& ns) {
+  const toml::node* n = f.node("dns");
+  if (!n) return;
+  if (!n->is_array()) {
+    f.diags().error(pos_of(*n),
+                    fmt::format("'dns' in {} must be an array of strings, not {}", f.where(),
+                                type_name(*n)),
+                    width_of(*n));
+    return;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    if (auto a = address_value(e, "dns entry", f.diags())) ns.dns.push_back(*a);
+  }
+  if (ns.dns.size() > kMaxNameservers)
+    f.diags().error(ns.dns[kMaxNameservers].pos,
+                    fmt::format("'dns' in {} lists {} nameservers; resolv.conf takes at most {} "
+                                "(the resolver ignores the rest)",
+                                f.where(), ns.dns.size(), kMaxNameservers));
+}
+
+void read_hosts(Fields& f, Netns& ns) {
+  const toml::table* t = f.table("hosts");
+  if (!t) return;
+  Diagnostics& d = f.diags();
+  for (auto&& [k, v] : *t) {
+    HostsEntry entry{{std::string(k.str()), pos_of(k.source())}, {}};
+    std::string why = check_hostname(k.str());
+    if (!why.empty()) {
+      d.error(entry.name.pos, fmt::format("host name {} {}", quoted(k.str()), why),
+              static_cast<int>(k.str().size()));
+      continue;
+    }
+    std::string what = fmt::format("address of host '{}'", k.str());
+    if (const toml::array* list = v.as_array()) {
+      if (list->empty())
+        d.error(pos_of(v), fmt::format("host '{}' has no address", k.str()), width_of(v));
+      for (const toml::node& e : *list)
+        if (auto a = address_value(e, what, d)) entry.addresses.push_back(*a);
+    } else if (auto a = address_value(v, what, d)) {
+      entry.addresses.push_back(*a);
+    }
+    if (!entry.addresses.empty()) ns.hosts.push_back(std::move(entry));
+  }
+}
+
+Netns read_netns(const toml::table& t, Diagnostics& d) {
+  Fields f(t, table_spec("[[netns]]"), "[[netns]]", d);
+  Netns ns;
+  ns.pos = f.pos();
+  if (auto name = f.string("name")) {
+    std::string why = check_netns_name(name->value);
+    if (why.empty())
+      f.set_where(fmt::format("[[netns]] '{}'", name->value));
+    else
+      d.error(name->pos, fmt::format("netns name {} {}", quoted(name->value), why),
+              width_of(*f.node("name")));
+    ns.name = *name;
+  } else if (!f.has("name")) {
+    f.missing("name");
+  }
+  ns.pid = f.integer("pid", 1, kMaxPid);
+  if (auto path = f.string("path")) {
+    std::string why = check_ns_path(path->value);
+    if (why.empty())
+      ns.path = path;
+    else
+      d.error(path->pos, fmt::format("path {} {}", quoted(path->value), why),
+              width_of(*f.node("path")));
+  }
+  excludes(f, "pid", "path", "a namespace is adopted by one or the other");
+  read_sysctls(f, ns.sysctls);
+  read_dns(f, ns);
+  read_hosts(f, ns);
+  f.reject_unknown();
+  return ns;
+}
+
+// What every link table shares. False when the link has no usable name.
+bool read_link(Fields& f, Interface& link, std::string_view title) {
+  link.pos = f.pos();
+  link.netns = netns_ref(f);
+  auto name = f.interface_name("name");
+  if (!name && !f.has("name")) f.missing("name");
+  if (name) {
+    link.name = *name;
+    if (f.where() == title) f.set_where(fmt::format("{} '{}'", title, name->value));
+  }
+  link.addresses = f.addresses("addresses");
+  link.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  link.mac = f.mac("mac");
+  if (f.has("master") && f.accepts("master")) link.master = f.interface_name("master");
+  link.where = f.where();
+  return name.has_value();
+}
+
+void read_bridge(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[bridge]]"), "[[bridge]]", d);
+  Interface link;
+  link.spec = Bridge{};
+  bool ok = read_link(f, link, "[[bridge]]");
+  f.reject_unknown();
+  if (ok) lab.interfaces.push_back(std::move(link));
+}
+
+std::optional<Interface> read_veth_end(Fields& veth, char end, Diagnostics& d) {
+  std::string key(1, end);
+  if (!veth.has(key)) {
+    veth.missing(key);
+    return std::nullopt;
+  }
+  const toml::table* t = veth.table(key);
+  if (!t) return std::nullopt;
+  Fields f(*t, table_spec("[[veth]] end"), fmt::format("[[veth]] end '{}'", end), d);
+  Interface link;
+  bool ok = read_link(f, link, "");
+  f.reject_unknown();
+  if (!ok) return std::nullopt;
+  link.spec = VethEnd{0, end};
+  return link;
+}
+
+void read_veth(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[veth]]"), "[[veth]]", d);
+  auto a = read_veth_end(f, 'a', d);
+  auto b = read_veth_end(f, 'b', d);
+  auto mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  f.reject_unknown();
+  if (!a || !b) return;
+  // The pair's mtu is each end's unless the end sets its own.
+  if (!a->mtu) a->mtu = mtu;
+  if (!b->mtu) b->mtu = mtu;
+  size_t ia = lab.interfaces.size();
+  std::get<VethEnd>(a->spec).peer = ia + 1;
+  std::get<VethEnd>(b->spec).peer = ia;
+  lab.interfaces.push_back(std::move(*a));
+  lab.interfaces.push_back(std::move(*b));
+}
+
+void check_vxlan_addresses(Fields& f, const Vxlan& v) {
+  Diagnostics& d = f.diags();
+  if (!f.has("remote") && !f.has("group"))
+    f.diags().error(f.pos(), fmt::format("{} needs 'remote' (a unicast peer) or 'group' (a "
+                                         "multicast group)",
+                                         f.where()));
+  excludes(f, "remote", "group", "a VXLAN has a unicast peer or a multicast group");
+  if (v.remote && (v.remote->value.is_multicast() || v.remote->value.is_unspecified()))
+    d.error(v.remote->pos, fmt::format("'remote' in {} must be a unicast address; for a "
+                                       "multicast address use 'group'",
+                                       f.where()));
+  if (v.group && !v.group->value.is_multicast())
+    d.error(v.group->pos, fmt::format("'group' in {} must be a multicast address; for a "
+                                      "single peer use 'remote'",
+                                      f.where()));
+  if (v.group && !v.dev)
+    d.error(v.group->pos, fmt::format("'group' in {} needs 'dev', the underlay interface to "
+                                      "join the group on",
+                                      f.where()));
+  if (v.local && (v.local->value.is_multicast() || v.local->value.is_unspecified()))
+    d.error(v.local->pos, fmt::format("'local' in {} must be a unicast address", f.where()));
+  const auto& peer = v.remote ? v.remote : v.group;
+  if (v.local && peer && v.local->value.family != peer->value.family)
+    d.error(peer->pos, fmt::format("'{}' {} is {} but 'local' {} is {}",
+                                   v.remote ? "remote" : "group", peer->value,
+                                   family_name(peer->value.family), v.local->value,
+                                   family_name(v.local->value.family)));
+}
+
+void read_vxlan(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[vxlan]]"), "[[vxlan]]", d);
+  Interface link;
+  bool ok = read_link(f, link, "[[vxlan]]");
+  Vxlan v;
+  if (auto id = f.integer("id", 0, (1 << 24) - 1))
+    v.id = *id;
+  else if (!f.has("id"))
+    f.missing("id");
+  v.local = f.address("local");
+  v.remote = f.address("remote");
+  v.group = f.address("group");
+  if (f.has("dev")) v.dev = f.interface_name("dev");
+  if (auto port = f.integer("port", 1, 65535)) v.port = *port;
+  check_vxlan_addresses(f, v);
+  f.reject_unknown();
+  link.spec = std::move(v);
+  if (ok) lab.interfaces.push_back(std::move(link));
+}
+
+void read_macvlan(const toml::table& t, Lab& lab, Diagnostics& d) {
+  static const Choices<MacvlanMode> modes = {{"bridge", MacvlanMode::bridge},
+                                             {"private", MacvlanMode::private_},
+                                             {"vepa", MacvlanMode::vepa},
+                                             {"passthru", MacvlanMode::passthru}};
+  Fields f(t, table_spec("[[macvlan]]"), "[[macvlan]]", d);
+  Interface link;
+  bool ok = read_link(f, link, "[[macvlan]]");
+  Macvlan m;
+  if (auto parent = f.interface_name("parent"))
+    m.parent = *parent;
+  else if (!f.has("parent"))
+    f.missing("parent");
+  if (auto pns = f.string("parent_netns")) m.parent_netns = *pns;
+  if (auto mode = choice(f, "mode", modes)) m.mode = mode->value;
+  f.reject_unknown();
+  link.spec = std::move(m);
+  if (ok) lab.interfaces.push_back(std::move(link));
+}
+
+// "default", or a network prefix; the default's family follows `via` when there is one.
+std::optional<Located<IpPrefix>> route_to(Fields& f, const std::optional<Located<IpAddress>>& via) {
+  const toml::node* n = f.node("to");
+  if (!n) {
+    f.missing("to");
+    return std::nullopt;
+  }
+  if (n->is_string() && n->as_string()->get() == "default") {
+    IpPrefix any;
+    if (via) any.address.family = via->value.family;
+    return Located<IpPrefix>{any, pos_of(*n)};
+  }
+  return network(f, "to");
+}
+
+void read_route(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[route]]"), "[[route]]", d);
+  Route r;
+  r.pos = f.pos();
+  r.netns = netns_ref(f);
+  r.via = f.address("via");
+  if (f.has("dev")) r.dev = f.interface_name("dev");
+  r.metric = f.integer("metric", 0, 4294967295LL);
+  auto to = route_to(f, r.via);
+  if (!f.has("via") && !f.has("dev")) d.error(r.pos, "[[route]] needs 'via', 'dev' or both");
+  if (to && r.via && to->value.address.family != r.via->value.family)
+    d.error(r.via->pos, fmt::format("'via' {} is {} but 'to' {} is {}", r.via->value,
+                                    family_name(r.via->value.family), to->value,
+                                    family_name(to->value.address.family)));
+  if (r.via && r.via->value.is_link_local() && !f.has("dev"))
+    d.error(r.via->pos, fmt::format("'via' {} is link-local: the route needs 'dev' too",
+                                    r.via->value));
+  if (r.via && (r.via->value.is_multicast() || r.via->value.is_unspecified()))
+    d.error(r.via->pos, fmt::format("'via' {} cannot be a gateway", r.via->value));
+  f.reject_unknown();
+  if (to) {
+    r.to = *to;
+    lab.routes.push_back(std::move(r));
+  }
+}
+
+// dnat's "10.0.0.2:80", "[fd00::2]:80", "10.0.0.2" or "fd00::2".
+bool read_dnat_to(Fields& f, Nat& nat) {
+  auto s = f.string("to");
+  if (!s) return false;
+  std::string addr = s->value, port;
+  if (!addr.empty() && addr[0] == '[') {
+    auto close = addr.find(']');
+    if (close != std::string::npos && close + 1 < addr.size() && addr[close + 1] == ':') {
+      port = addr.substr(close + 2);
+      addr = addr.substr(1, close - 1);
+    }
+  } else if (std::count(addr.begin(), addr.end(), ':') == 1) {
+    port = addr.substr(addr.find(':') + 1);
+    addr = addr.substr(0, addr.find(':'));
+  }
+  auto ip = parse_ip(addr);
+  int64_t p = 0;
+  bool port_ok = port.empty() || (port.size() <= 5 && port.find_first_not_of("0123456789") ==
+                                                          std::string::npos &&
+                                  (p = std::stoll(port)) >= 1 && p <= 65535);
+  if (!ip || !port_ok || ip->is_unspecified() || ip->is_multicast()) {
+    f.diags().error(s->pos,
+                    fmt::format("'to' in {} is {}; it must be an address with an optional port, "
+                                "like 10.0.0.2:80 or [fd00::2]:80",
+                                f.where(), quoted(s->value)),
+                    width_of(*f.node("to")));
+    return false;
+  }
+  nat.to = Located<IpAddress>{*ip, s->pos};
+  if (!port.empty()) nat.to_port = Located<int64_t>{p, s->pos};
+  return true;
+}
+
+// Which keys each kind of rule takes, besides netns and kind.
+const std::vector<std::string_view>& nat_keys(NatKind k) {
+  static const std::vector<std::string_view> masquerade = {"source", "out"};
+  static const std::vector<std::string_view> snat = {"source", "out", "to"};
+  static const std::vector<std::string_view> dnat = {"proto", "port", "to", "in"};
+  return k == NatKind::masquerade ? masquerade : k == NatKind::snat ? snat : dnat;
+}
+
+void reject_keys_of_other_kinds(Fields& f, NatKind kind) {
+  const auto& mine = nat_keys(kind);
+  for (std::string_view key : table_spec("[[nat]]").key_names()) {
+    if (key == "netns" || key == "kind" || !f.has(key)) continue;
+    if (std::find(mine.begin(), mine.end(), key) != mine.end()) continue;
+    std::vector<std::string> takers;
+    for (NatKind k : {NatKind::masquerade, NatKind::snat, NatKind::dnat}) {
+      const auto& keys = nat_keys(k);
+      if (std::find(keys.begin(), keys.end(), key) != keys.end())
+        takers.emplace_back(to_string(k));
+    }
+    f.diags().error(f.key_pos(key),
+                    fmt::format("'{}' does not apply to a {} rule (only to {})", key,
+                                to_string(kind), fmt::join(takers, " and ")),
+                    static_cast<int>(key.size()));
+  }
+}
+
+void read_nat_fields(Fields& f, Nat& nat) {
+  static const Choices<Proto> protos = {{"tcp", Proto::tcp}, {"udp", Proto::udp}};
+  Diagnostics& d = f.diags();
+  NatKind kind = nat.kind.value;
+  reject_keys_of_other_kinds(f, kind);
+  if (kind != NatKind::dnat) {
+    nat.source = network(f, "source");
+    if (f.has("out")) nat.out = f.interface_name("out");
+  }
+  if (kind == NatKind::masquerade && !f.has("source") && !f.has("out"))
+    d.error(f.pos(), "a masquerade rule needs 'source', 'out' or both; without them it would "
+                     "rewrite every connection");
+  if (kind == NatKind::snat) {
+    nat.to = f.address("to");
+    if (!f.has("to")) f.missing("to");
+    if (!f.has("source")) f.missing("source");
+  }
+  if (kind == NatKind::dnat) {
+    nat.proto = choice(f, "proto", protos);
+    nat.port = f.integer("port", 1, 65535);
+    if (f.has("in")) nat.in = f.interface_name("in");
+    for (std::string_view key : {"proto", "port", "to"})
+      if (!f.has(key)) f.missing(key);
+    read_dnat_to(f, nat);
+  }
+  if (nat.source && nat.to && nat.source->value.address.family != nat.to->value.family)
+    d.error(nat.to->pos, fmt::format("'to' {} is {} but 'source' {} is {}", nat.to->value,
+                                     family_name(nat.to->value.family), nat.source->value,
+                                     family_name(nat.source->value.address.family)));
+}
+
+void read_nat(const toml::table& t, Lab& lab, Diagnostics& d) {
+  static const Choices<NatKind> kinds = {{"masquerade", NatKind::masquerade},
+                                         {"snat", NatKind::snat},
+                                         {"dnat", NatKind::dnat}};
+  Fields f(t, table_spec("[[nat]]"), "[[nat]]", d);
+  Nat nat;
+  nat.pos = f.pos();
+  nat.netns = netns_ref(f);
+  auto kind = choice(f, "kind", kinds);
+  if (!f.has("kind")) f.missing("kind");
+  if (kind) {
+    nat.kind = *kind;
+    f.set_where(fmt::format("[[nat]] {}", to_string(kind->value)));
+    read_nat_fields(f, nat);
+  }
+  f.reject_unknown();
+  if (kind) lab.nats.push_back(std::move(nat));
+}
+
+void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
+  Fields f(root, table_spec("top level"), "the top level", d);
+  if (auto name = f.string("lab")) {
+    std::string why = check_lab_name(name->value);
+    if (!why.empty())
+      d.error(name->pos, fmt::format("lab name {} {}", quoted(name->value), why),
+              width_of(*f.node("lab")));
+    lab.name = *name;
+  } else if (!f.has("lab")) {
+    d.error({1, 1}, "missing required key 'lab' (the lab's name, like lab = \"web\")");
+  }
+  if (f.has("host")) {
+    if (const toml::table* host = f.table("host")) {
+      Fields hf(*host, table_spec("[host]"), "[host]", d);
+      read_sysctls(hf, lab.host_sysctls);
+      hf.reject_unknown();
+    }
+  }
+  f.reject_unknown();
+}
+
+}  // namespace
+
+std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
+  toml::table root;
+  try {
+    root = toml::parse(file.text(), file.path());
+  } catch (const toml::parse_error& e) {
+    std::string_view what = e.description();
+    if (what.substr(0, 20) == "Error while parsing ") what.remove_prefix(20);
+    diags.error(pos_of(e.source()), fmt::format("invalid TOML: {}", what));
+    return std::nullopt;
+  }
+  Lab lab;
+  read_top(root, lab, diags);
+  for (const toml::table* t : tables_of(root, "netns", diags)) lab.netns.push_back(read_netns(*t, diags));
+  for (const toml::table* t : tables_of(root, "bridge", diags)) read_bridge(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "veth", diags)) read_veth(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "vxlan", diags)) read_vxlan(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "macvlan", diags)) read_macvlan(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "route", diags)) read_route(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "nat", diags)) read_nat(*t, lab, diags);
+  return lab;
+}
+
+}  // namespace topo

@@ -1,0 +1,324 @@
+#include "parser/validate.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "parser/names.h"
+#include "parser/suggest.h"
+
+namespace topo {
+namespace {
+
+constexpr size_t kMaxBridgePorts = 1023;  // BR_MAX_PORTS - 1: the kernel says EXFULL past it
+constexpr int64_t kMinMtuIpv6 = 1280;
+
+int width(const std::string& s) { return static_cast<int>(s.size()) + 2; }  // with quotes
+
+std::vector<std::string_view> views(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+class Validator {
+ public:
+  Validator(const Lab& lab, Diagnostics& d) : lab_(lab), d_(d) {}
+
+  void run() {
+    check_namespaces();
+    for (const Interface& i : lab_.interfaces) check_netns_ref(i.netns);
+    for (const Route& r : lab_.routes) check_netns_ref(r.netns);
+    for (const Nat& n : lab_.nats) check_netns_ref(n.netns);
+    check_interfaces();
+    check_addresses();
+    check_masters();
+    for (const Interface& i : lab_.interfaces) {
+      if (auto* v = std::get_if<Vxlan>(&i.spec)) check_vxlan(i, *v);
+      if (auto* m = std::get_if<Macvlan>(&i.spec)) check_macvlan(i, *m);
+    }
+    check_vxlan_ids();
+    check_routes();
+    check_nats();
+  }
+
+ private:
+  bool ns_exists(const std::string& ns) const {
+    return ns == kHostNetns || lab_.find_netns(ns) != nullptr;
+  }
+
+  // In a namespace the lab creates, every interface but lo is the lab's, so a reference to
+  // anything else is a mistake; in the host and in adopted namespaces it may be the
+  // machine's or the container's own, which `plan` checks against the kernel.
+  bool lab_owns(const std::string& ns) const {
+    const Netns* n = lab_.find_netns(ns);
+    return n && !n->adopted();
+  }
+
+  std::vector<std::string> interfaces_in(const std::string& ns) const {
+    std::vector<std::string> names{"lo"};
+    for (const Interface& i : lab_.interfaces)
+      if (i.netns.value == ns) names.push_back(i.name.value);
+    return names;
+  }
+
+  void check_netns_ref(const Located<std::string>& ns) {
+    if (ns_exists(ns.value)) return;
+    d_.error(ns.pos,
+             fmt::format("netns {} is not defined{}", quoted(ns.value),
+                         did_you_mean(ns.value, views(lab_.namespace_names()))),
+             width(ns.value));
+  }
+
+  // A reference to an interface of namespace `ns` that the lab must define there.
+  void check_interface_ref(const Located<std::string>& ref, const std::string& ns,
+                           std::string_view role) {
+    if (!ns_exists(ns) || !lab_owns(ns)) return;
+    if (ref.value == "lo" || lab_.find_interface(ns, ref.value)) return;
+    d_.error(ref.pos,
+             fmt::format("{} {} is not an interface of namespace '{}'{}", role, quoted(ref.value),
+                         ns, did_you_mean(ref.value, views(interfaces_in(ns)))),
+             width(ref.value));
+  }
+
+  void check_namespaces() {
+    std::map<std::string, const Netns*> by_name;
+    std::map<std::string, const Netns*> by_target;  // adopted: pid or path
+    for (const Netns& ns : lab_.netns) {
+      if (ns.name.value.empty()) continue;
+      auto [it, fresh] = by_name.emplace(ns.name.value, &ns);
+      if (!fresh) {
+        d_.error(ns.name.pos, fmt::format("netns '{}' is defined twice", ns.name.value),
+                 width(ns.name.value));
+        d_.note(it->second->name.pos, "first defined here");
+      }
+      std::string target = ns.pid ? fmt::format("pid {}", ns.pid->value)
+                           : ns.path ? fmt::format("path {}", ns.path->value)
+                                     : "";
+      if (target.empty()) continue;
+      auto [jt, new_target] = by_target.emplace(target, &ns);
+      if (!new_target) {
+        SourcePos pos = ns.pid ? ns.pid->pos : ns.path->pos;
+        d_.error(pos, fmt::format("netns '{}' adopts {}, which netns '{}' adopts already",
+                                  ns.name.value, target, jt->second->name.value));
+      }
+    }
+  }
+
+  void check_interfaces() {
+    std::map<std::pair<std::string, std::string>, const Interface*> seen;
+    for (const Interface& i : lab_.interfaces) {
+      if (i.name.value == "lo") {
+        d_.error(i.name.pos,
+                 fmt::format("interface name 'lo' is taken: every namespace has its loopback"),
+                 width(i.name.value));
+        continue;
+      }
+      auto [it, fresh] = seen.emplace(std::pair(i.netns.value, i.name.value), &i);
+      if (!fresh) {
+        d_.error(i.name.pos,
+                 fmt::format("interface '{}' is defined twice in namespace '{}'", i.name.value,
+                             i.netns.value),
+                 width(i.name.value));
+        d_.note(it->second->name.pos, "first defined here");
+      }
+    }
+  }
+
+  void check_addresses() {
+    std::map<IpAddress, std::pair<const Interface*, SourcePos>> owners;
+    std::map<MacAddress, const Interface*> macs;
+    for (const Interface& i : lab_.interfaces) {
+      for (const auto& a : i.addresses) {
+        auto [it, fresh] = owners.emplace(a.value.address, std::pair(&i, a.pos));
+        if (!fresh) {
+          const Interface& other = *it->second.first;
+          d_.error(a.pos,
+                   fmt::format("address {} is already on interface '{}' in namespace '{}'",
+                               a.value.address, other.name.value, other.netns.value),
+                   width(to_string(a.value)));
+          d_.note(it->second.second, "first assigned here");
+        }
+        if (a.value.address.family == Family::v6 && i.mtu && i.mtu->value < kMinMtuIpv6)
+          d_.error(i.mtu->pos,
+                   fmt::format("mtu {} of '{}' is below {}, the least IPv6 needs, and it has "
+                               "IPv6 address {}",
+                               i.mtu->value, i.name.value, kMinMtuIpv6, a.value));
+      }
+      if (!i.mac) continue;
+      auto [it, fresh] = macs.emplace(i.mac->value, &i);
+      if (!fresh) {
+        d_.error(i.mac->pos,
+                 fmt::format("mac {} is already on interface '{}' in namespace '{}'", i.mac->value,
+                             it->second->name.value, it->second->netns.value),
+                 19);
+        d_.note(it->second->mac->pos, "first assigned here");
+      }
+    }
+  }
+
+  std::string bridges_elsewhere(const std::string& name) const {
+    for (const Interface& b : lab_.interfaces)
+      if (b.kind() == LinkKind::bridge && b.name.value == name) return b.netns.value;
+    return "";
+  }
+
+  void check_masters() {
+    std::map<const Interface*, std::vector<const Interface*>> ports;
+    for (const Interface& i : lab_.interfaces) {
+      if (!i.master) continue;
+      const auto& m = *i.master;
+      const Interface* master = lab_.find_interface(i.netns.value, m.value);
+      if (master && master->kind() == LinkKind::bridge) {
+        ports[master].push_back(&i);
+        continue;
+      }
+      if (master) {
+        d_.error(m.pos,
+                 fmt::format("master '{}' of '{}' is a {}, not a bridge", m.value, i.name.value,
+                             to_string(master->kind())),
+                 width(m.value));
+        continue;
+      }
+      std::string elsewhere = bridges_elsewhere(m.value);
+      if (!elsewhere.empty()) {
+        d_.error(m.pos,
+                 fmt::format("master '{}' of '{}' is a bridge in namespace '{}', not in '{}': a "
+                             "port and its bridge share a namespace",
+                             m.value, i.name.value, elsewhere, i.netns.value),
+                 width(m.value));
+        continue;
+      }
+      std::vector<std::string> bridges;
+      for (const Interface& b : lab_.interfaces)
+        if (b.kind() == LinkKind::bridge && b.netns.value == i.netns.value)
+          bridges.push_back(b.name.value);
+      d_.error(m.pos,
+               fmt::format("master {} of '{}' is not a bridge of namespace '{}'{}", quoted(m.value),
+                           i.name.value, i.netns.value, did_you_mean(m.value, views(bridges))),
+               width(m.value));
+    }
+    for (const auto& [bridge, list] : ports) {
+      if (list.size() <= kMaxBridgePorts) continue;
+      d_.error(list[kMaxBridgePorts]->master->pos,
+               fmt::format("bridge '{}' has {} ports; a Linux bridge takes at most {}",
+                           bridge->name.value, list.size(), kMaxBridgePorts));
+    }
+  }
+
+  void check_vxlan(const Interface& i, const Vxlan& v) {
+    if (v.dev) check_interface_ref(*v.dev, i.netns.value, "dev");
+  }
+
+  void check_vxlan_ids() {
+    // The kernel refuses a second VXLAN with the same VNI and port in one namespace.
+    std::map<std::tuple<std::string, int64_t, int64_t>, const Interface*> seen;
+    for (const Interface& i : lab_.interfaces) {
+      const auto* v = std::get_if<Vxlan>(&i.spec);
+      if (!v) continue;
+      auto [it, fresh] = seen.emplace(std::tuple(i.netns.value, v->id.value, v->port.value), &i);
+      if (!fresh)
+        d_.error(v->id.pos, fmt::format("vxlan id {} on port {} is already used by '{}' in "
+                                        "namespace '{}'",
+                                        v->id.value, v->port.value, it->second->name.value,
+                                        i.netns.value));
+    }
+  }
+
+  void check_macvlan(const Interface& i, const Macvlan& m) {
+    if (m.parent.value.empty()) return;
+    check_netns_ref(m.parent_netns);
+    check_interface_ref(m.parent, m.parent_netns.value, "parent");
+    if (m.parent.value == i.name.value && m.parent_netns.value == i.netns.value)
+      d_.error(m.parent.pos, fmt::format("macvlan '{}' cannot be its own parent", i.name.value),
+               width(m.parent.value));
+    if (m.mode != MacvlanMode::passthru) return;
+    for (const Interface& o : lab_.interfaces) {
+      if (&o == &i) break;
+      auto* om = std::get_if<Macvlan>(&o.spec);
+      if (om && om->mode == MacvlanMode::passthru && om->parent.value == m.parent.value &&
+          om->parent_netns.value == m.parent_netns.value)
+        d_.error(i.pos, fmt::format("parent '{}' already has a passthru macvlan, '{}'; passthru "
+                                    "takes the whole parent",
+                                    m.parent.value, o.name.value));
+    }
+  }
+
+  // Subnets a gateway can be reached on in namespace `ns` (through `dev` when given):
+  // the lab's addresses there and its device routes.
+  std::vector<IpPrefix> on_link(const std::string& ns, const std::string* dev) const {
+    std::vector<IpPrefix> nets;
+    for (const Interface& i : lab_.interfaces)
+      if (i.netns.value == ns && (!dev || i.name.value == *dev))
+        for (const auto& a : i.addresses) nets.push_back(a.value);
+    for (const Route& r : lab_.routes)
+      if (r.netns.value == ns && r.dev && !r.via && (!dev || r.dev->value == *dev))
+        nets.push_back(r.to.value);
+    return nets;
+  }
+
+  void check_gateway(const Route& r) {
+    const std::string* dev = r.dev ? &r.dev->value : nullptr;
+    auto nets = on_link(r.netns.value, dev);
+    for (const IpPrefix& p : nets)
+      if (p.contains(r.via->value)) return;
+    std::vector<std::string> listed;
+    for (const IpPrefix& p : nets)
+      if (p.address.family == r.via->value.family) listed.push_back(to_string(p));
+    std::string place = dev ? fmt::format("'{}' in namespace '{}'", *dev, r.netns.value)
+                            : fmt::format("namespace '{}'", r.netns.value);
+    d_.error(r.via->pos,
+             fmt::format("gateway {} is not on any subnet of {} ({}); the kernel would refuse "
+                         "the route",
+                         r.via->value, place,
+                         listed.empty() ? std::string("it has no ") +
+                                              std::string(family_name(r.via->value.family)) +
+                                              " address"
+                                        : fmt::format("its subnets: {}", fmt::join(listed, ", "))));
+  }
+
+  void check_routes() {
+    std::map<std::tuple<std::string, IpPrefix, int64_t>, const Route*> seen;
+    for (const Route& r : lab_.routes) {
+      if (r.dev) check_interface_ref(*r.dev, r.netns.value, "dev");
+      bool dev_ok = !r.dev || r.dev->value == "lo" ||
+                    lab_.find_interface(r.netns.value, r.dev->value);
+      if (r.via && lab_owns(r.netns.value) && dev_ok && !r.via->value.is_link_local())
+        check_gateway(r);
+      int64_t metric = r.metric ? r.metric->value : 0;
+      auto [it, fresh] = seen.emplace(std::tuple(r.netns.value, r.to.value, metric), &r);
+      if (!fresh) {
+        d_.error(r.to.pos,
+                 fmt::format("route to {} with metric {} is defined twice in namespace '{}'",
+                             r.to.value.length == 0 ? "default" : to_string(r.to.value), metric,
+                             r.netns.value));
+        d_.note(it->second->to.pos, "first defined here");
+      }
+    }
+  }
+
+  void check_nats() {
+    using Key = std::tuple<std::string, Proto, int64_t, std::string, std::optional<Family>>;
+    std::map<Key, const Nat*> seen;
+    for (const Nat& n : lab_.nats) {
+      if (n.kind.value != NatKind::dnat || !n.proto || !n.port) continue;
+      Key key{n.netns.value, n.proto->value, n.port->value, n.in ? n.in->value : "", n.family()};
+      auto [it, fresh] = seen.emplace(key, &n);
+      if (!fresh) {
+        d_.error(n.port->pos, fmt::format("{} port {} is already mapped in namespace '{}'",
+                                          to_string(n.proto->value), n.port->value,
+                                          n.netns.value));
+        d_.note(it->second->port->pos, "first mapped here");
+      }
+    }
+  }
+
+  const Lab& lab_;
+  Diagnostics& d_;
+};
+
+}  // namespace
+
+void validate(const Lab& lab, Diagnostics& diags) { Validator(lab, diags).run(); }
+
+}  // namespace topo
