@@ -15,7 +15,9 @@ namespace {
 constexpr size_t kMaxBridgePorts = 1023;  // BR_MAX_PORTS - 1: the kernel says EXFULL past it
 constexpr int64_t kMinMtuIpv6 = 1280;
 
-int width(const std::string& s) { return static_cast<int>(s.size()) + 2; }  // with quotes
+// Caret widths: a quoted string value, and an integer as written in decimal.
+int width(const std::string& s) { return static_cast<int>(s.size()) + 2; }
+int digits(int64_t n) { return static_cast<int>(std::to_string(n).size()); }
 
 std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
@@ -143,7 +145,8 @@ class Validator {
           d_.error(i.mtu->pos,
                    fmt::format("mtu {} of '{}' is below {}, the least IPv6 needs, and it has "
                                "IPv6 address {}",
-                               i.mtu->value, i.name.value, kMinMtuIpv6, a.value));
+                               i.mtu->value, i.name.value, kMinMtuIpv6, a.value),
+                   digits(i.mtu->value));
       }
       if (!i.mac) continue;
       auto [it, fresh] = macs.emplace(i.mac->value, &i);
@@ -221,7 +224,8 @@ class Validator {
         d_.error(v->id.pos, fmt::format("vxlan id {} on port {} is already used by '{}' in "
                                         "namespace '{}'",
                                         v->id.value, v->port.value, it->second->name.value,
-                                        i.netns.value));
+                                        i.netns.value),
+                 digits(v->id.value));
     }
   }
 
@@ -274,7 +278,8 @@ class Validator {
                          listed.empty() ? std::string("it has no ") +
                                               std::string(family_name(r.via->value.family)) +
                                               " address"
-                                        : fmt::format("its subnets: {}", fmt::join(listed, ", "))));
+                                        : fmt::format("its subnets: {}", fmt::join(listed, ", "))),
+             width(to_string(r.via->value)));
   }
 
   void check_routes() {
@@ -307,7 +312,8 @@ class Validator {
       if (!fresh) {
         d_.error(n.port->pos, fmt::format("{} port {} is already mapped in namespace '{}'",
                                           to_string(n.proto->value), n.port->value,
-                                          n.netns.value));
+                                          n.netns.value),
+                 digits(n.port->value));
         d_.note(it->second->port->pos, "first mapped here");
       }
     }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages topo needs to build, test and run its sandbox, and only
+# those that are missing, so that a second run costs nothing and needs no network.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config
+  libtomlplusplus-dev libcli11-dev libfmt-dev catch2
+  # netlink and nftables, for the state reader and the executor
+  libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev
+  # the sandbox (unshare, mount) and the independent witnesses tests compare against
+  util-linux mount iproute2 nftables
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "topo needs these Debian packages: ${missing[*]}" >&2
+  echo "run this script as root (sudo $0) to install them" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
