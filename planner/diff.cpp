@@ -1,0 +1,219 @@
+#include "planner/diff.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace topo {
+namespace {
+
+std::string normalize_sysctl(std::string_view v) {
+  // The kernel prints vectors with tabs ("0\t2147483647"); the lab may write spaces.
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+// The kernel lists links in ifindex order, which depends on history; removals are listed
+// by name so that the same state always gives the same diff.
+std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
+  std::vector<const LinkState*> out;
+  for (const LinkState& l : links) out.push_back(&l);
+  std::sort(out.begin(), out.end(),
+            [](const LinkState* a, const LinkState* b) { return a->name < b->name; });
+  return out;
+}
+
+class Differ {
+ public:
+  Differ(const State& expected, const State& observed, std::string_view lab)
+      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)) {}
+
+  Diff run() {
+    for (const auto& [name, want] : expected_.namespaces) namespace_changes(name, want);
+    for (const auto& [name, have] : observed_.namespaces)
+      if (have.exists && have.mark == mark_ && !expected_.find(name))
+        add(Action::remove, name, NamespaceDelta{{have, std::nullopt}});
+    return std::move(out_);
+  }
+
+ private:
+  void add(Action a, const std::string& netns, Subject s) {
+    out_.changes.push_back({a, netns, std::move(s)});
+  }
+  void conflict(const std::string& netns, std::string message) {
+    out_.conflicts.push_back({netns, std::move(message)});
+  }
+
+  void namespace_changes(const std::string& name, const NamespaceState& want) {
+    static const NamespaceState kAbsent;
+    const NamespaceState* have = observed_.find(name);
+    if (!have || !have->exists) {
+      if (want.adopted) {
+        conflict(name, fmt::format("namespace '{}' is to be adopted but does not exist", name));
+        return;
+      }
+      NamespaceState created;
+      created.exists = true;
+      created.mark = want.mark;
+      add(Action::create, name, NamespaceDelta{{std::nullopt, created}});
+      have = &kAbsent;
+    } else if (!want.adopted && have->mark != mark_) {
+      conflict(name, have->mark.empty()
+                         ? fmt::format("namespace '{}' exists and is not the lab's (no topo mark "
+                                       "on its lo)",
+                                       name)
+                         : fmt::format("namespace '{}' belongs to lab '{}'", name,
+                                       lab_of_mark(have->mark)));
+      return;
+    }
+    sysctl_changes(name, want, *have);
+    link_changes(name, want, *have);
+    route_changes(name, want, *have);
+    file_changes(name, want, *have);
+  }
+
+  void sysctl_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
+    for (const auto& [key, value] : want.sysctls) {
+      auto it = have.sysctls.find(key);
+      std::optional<std::string> before;
+      if (it != have.sysctls.end()) before = it->second;
+      if (before && normalize_sysctl(*before) == normalize_sysctl(value)) continue;
+      SysctlDelta d{{before, value}, key};
+      add(Action::modify, ns, d);
+    }
+  }
+
+  bool owned(const LinkState& l) const { return l.alias == mark_; }
+
+  void link_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
+    for (const LinkState& w : want.links) {
+      const LinkState* h = have.find_link(w.name);
+      if (!h) {
+        add(Action::create, ns, LinkDelta{{std::nullopt, w}});
+      } else if (!owned(*h)) {
+        conflict(ns, fmt::format("interface '{}' exists and is not the lab's ({}{})", w.name,
+                                 h->kind.empty() ? "a device" : "a " + h->kind,
+                                 h->alias.empty() ? ", no topo mark"
+                                                  : fmt::format(", alias '{}'", h->alias)));
+      } else if (!w.same_identity(*h)) {
+        add(Action::replace, ns, LinkDelta{{*h, w}});
+      } else if (differs(w, *h)) {
+        add(Action::modify, ns, LinkDelta{{*h, merged(w, *h)}});
+      }
+    }
+    for (const LinkState* h : by_name(have.links))
+      if (owned(*h) && !want.find_link(h->name))
+        add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
+    address_conflicts(ns, want, have);
+  }
+
+  // What the lab leaves unset (mtu 0, no mac) keeps the kernel's value.
+  static LinkState merged(const LinkState& want, const LinkState& have) {
+    LinkState m = want;
+    if (m.mtu == 0) m.mtu = have.mtu;
+    if (!m.mac) m.mac = have.mac;
+    return m;
+  }
+
+  static bool differs(const LinkState& want, const LinkState& have) {
+    return (want.mtu && want.mtu != have.mtu) || (want.mac && want.mac != have.mac) ||
+           want.up != have.up || want.master != have.master || want.addresses != have.addresses;
+  }
+
+  // An address the lab wants that sits on a link it does not own: the kernel would take it
+  // twice, and traffic would go astray. A link that is itself in the lab's way (same
+  // name) has been reported already.
+  void address_conflicts(const std::string& ns, const NamespaceState& want,
+                         const NamespaceState& have) {
+    for (const LinkState& w : want.links)
+      for (const IpPrefix& a : w.addresses)
+        for (const LinkState& h : have.links)
+          if (!owned(h) && !want.find_link(h.name))
+            for (const IpPrefix& b : h.addresses)
+              if (a.address == b.address)
+                conflict(ns, fmt::format("address {} is already on interface '{}', which is not "
+                                         "the lab's",
+                                         a.address, h.name));
+  }
+
+  // A route belongs to the lab when it carries topo's protocol and lives in one of the
+  // lab's own namespaces or goes through one of its links; topo's routes through the
+  // machine's own devices in the host namespace could be another lab's, so they are left.
+  bool owned_route(const RouteState& r, const NamespaceState& have) const {
+    if (r.protocol != kRouteProtocol) return false;
+    if (have.mark == mark_) return true;
+    const LinkState* dev = have.find_link(r.dev);
+    return dev && owned(*dev);
+  }
+
+  void route_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
+    for (const RouteState& w : want.routes) {
+      auto h = std::find_if(have.routes.begin(), have.routes.end(),
+                            [&](const RouteState& r) { return r.same_key(w); });
+      if (h == have.routes.end()) {
+        add(Action::create, ns, RouteDelta{{std::nullopt, w}});
+      } else if (h->protocol != kRouteProtocol) {
+        conflict(ns, fmt::format("a route to {} with metric {} exists and is not the lab's "
+                                 "(protocol {})",
+                                 h->to, h->metric, h->protocol));
+      } else if (h->via != w.via || (!w.dev.empty() && h->dev != w.dev)) {
+        add(Action::modify, ns, RouteDelta{{*h, w}});
+      }
+    }
+    std::vector<const RouteState*> sorted;
+    for (const RouteState& h : have.routes) sorted.push_back(&h);
+    std::sort(sorted.begin(), sorted.end(), [](const RouteState* a, const RouteState* b) {
+      return std::tie(a->to, a->metric) < std::tie(b->to, b->metric);
+    });
+    for (const RouteState* h : sorted) {
+      bool wanted = std::any_of(want.routes.begin(), want.routes.end(),
+                                [&](const RouteState& r) { return r.same_key(*h); });
+      if (!wanted && owned_route(*h, have))
+        add(Action::remove, ns, RouteDelta{{*h, std::nullopt}});
+    }
+  }
+
+  void file_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
+    std::set<std::string> names;
+    for (const auto& [f, text] : want.files) names.insert(f);
+    // A lab file that the lab no longer has is removed, but only in the lab's namespaces:
+    // elsewhere the file may be someone else's.
+    if (!want.adopted)
+      for (const auto& [f, text] : have.files) names.insert(f);
+    for (const std::string& f : names) {
+      auto w = want.files.find(f);
+      auto h = have.files.find(f);
+      std::optional<std::string> before, after;
+      if (h != have.files.end()) before = h->second;
+      if (w != want.files.end()) after = w->second;
+      if (before == after) continue;
+      Action a = !before ? Action::create : !after ? Action::remove : Action::modify;
+      add(a, ns, FileDelta{{before, after}, f});
+    }
+  }
+
+  const State& expected_;
+  const State& observed_;
+  std::string mark_;
+  Diff out_;
+};
+
+}  // namespace
+
+Diff diff(const State& expected, const State& observed, std::string_view lab) {
+  return Differ(expected, observed, lab).run();
+}
+
+}  // namespace topo

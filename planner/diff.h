@@ -1,0 +1,57 @@
+// Expected state vs observed state -> the changes that make the kernel match the lab, and
+// the conflicts that forbid it. Pure and deterministic: changes come out in a fixed order
+// whatever order the observed state was read in.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "planner/state.h"
+
+namespace topo {
+
+enum class Action { create, modify, replace, remove };
+
+/// What a change is about, with its value before and after (nullopt: absent). Because both
+/// sides are kept, the inverse of any change is the same change with the two swapped.
+template <class T>
+struct Delta {
+  std::optional<T> before, after;
+};
+
+struct NamespaceDelta : Delta<NamespaceState> {};
+struct LinkDelta : Delta<LinkState> {};
+struct RouteDelta : Delta<RouteState> {};
+struct SysctlDelta : Delta<std::string> {
+  std::string key;
+};
+struct FileDelta : Delta<std::string> {
+  std::string file;  // "resolv.conf" or "hosts"
+};
+
+using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta>;
+
+struct Change {
+  Action action;
+  std::string netns;
+  Subject subject;
+};
+
+/// Something in the kernel that the lab would have to touch but does not own.
+struct Conflict {
+  std::string netns;
+  std::string message;  // "interface 'br0' exists and is not the lab's (no topo mark)"
+};
+
+struct Diff {
+  std::vector<Change> changes;
+  std::vector<Conflict> conflicts;
+};
+
+/// `lab` names the lab whose marks count as owned. Namespaces in `observed` that carry the
+/// lab's mark but are not expected are removed; anything unmarked is never changed.
+Diff diff(const State& expected, const State& observed, std::string_view lab);
+
+}  // namespace topo

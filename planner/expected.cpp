@@ -1,0 +1,96 @@
+#include "planner/expected.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace topo {
+namespace {
+
+LinkState link_state(const Lab& lab, const Interface& i) {
+  LinkState l;
+  l.name = i.name.value;
+  l.kind = std::string(to_string(i.kind()));
+  l.alias = ownership_mark(lab.name.value);
+  l.mtu = i.mtu ? i.mtu->value : 0;
+  if (i.mac) l.mac = i.mac->value;
+  l.up = true;  // every link the lab creates is up
+  if (i.master) l.master = i.master->value;
+  if (const auto* v = std::get_if<VethEnd>(&i.spec)) {
+    const Interface& peer = lab.interfaces.at(v->peer);
+    l.peer_netns = peer.netns.value;
+    l.peer_name = peer.name.value;
+  }
+  if (const auto* v = std::get_if<Vxlan>(&i.spec)) {
+    l.vxlan_id = v->id.value;
+    if (v->local) l.vxlan_local = v->local->value;
+    if (v->remote) l.vxlan_remote = v->remote->value;
+    if (v->group) l.vxlan_group = v->group->value;
+    if (v->dev) l.vxlan_dev = v->dev->value;
+    l.vxlan_port = v->port.value;
+  }
+  if (const auto* m = std::get_if<Macvlan>(&i.spec)) {
+    l.macvlan_mode = std::string(to_string(m->mode));
+    l.macvlan_parent = m->parent.value;
+    l.macvlan_parent_netns = m->parent_netns.value;
+  }
+  for (const auto& a : i.addresses) l.addresses.push_back(a.value);
+  std::sort(l.addresses.begin(), l.addresses.end());
+  return l;
+}
+
+RouteState route_state(const Route& r) {
+  RouteState s;
+  s.to = r.to.value;
+  if (r.via) s.via = r.via->value;
+  if (r.dev) s.dev = r.dev->value;
+  s.metric = r.metric ? r.metric->value : 0;
+  return s;
+}
+
+void add_sysctls(const std::vector<Sysctl>& from, NamespaceState& to) {
+  for (const Sysctl& s : from) to.sysctls[s.key.value] = s.value.value;
+}
+
+}  // namespace
+
+std::string resolv_conf_text(const Lab& lab, const Netns& ns) {
+  if (ns.dns.empty()) return "";
+  std::string out = fmt::format("# written by topo for lab {}\n", lab.name.value);
+  for (const auto& a : ns.dns) out += fmt::format("nameserver {}\n", a.value);
+  return out;
+}
+
+std::string hosts_text(const Lab& lab, const Netns& ns) {
+  if (ns.hosts.empty()) return "";
+  // `ip netns exec` mounts this file over /etc/hosts, so it must name localhost too.
+  std::string out = fmt::format(
+      "# written by topo for lab {}\n127.0.0.1\tlocalhost\n::1\tlocalhost\n", lab.name.value);
+  for (const HostsEntry& h : ns.hosts)
+    for (const auto& a : h.addresses) out += fmt::format("{}\t{}\n", a.value, h.name.value);
+  return out;
+}
+
+State expected_state(const Lab& lab) {
+  State s;
+  NamespaceState& host = s.namespaces[std::string(kHostNetns)];
+  host.exists = true;
+  host.adopted = true;  // never created nor deleted by a lab
+  add_sysctls(lab.host_sysctls, host);
+  std::string mark = ownership_mark(lab.name.value);
+  for (const Netns& n : lab.netns) {
+    NamespaceState& ns = s.namespaces[n.name.value];
+    ns.exists = true;
+    ns.adopted = n.adopted();
+    if (!ns.adopted) ns.mark = mark;
+    add_sysctls(n.sysctls, ns);
+    if (auto text = resolv_conf_text(lab, n); !text.empty()) ns.files["resolv.conf"] = text;
+    if (auto text = hosts_text(lab, n); !text.empty()) ns.files["hosts"] = text;
+  }
+  for (const Interface& i : lab.interfaces)
+    s.namespaces[i.netns.value].links.push_back(link_state(lab, i));
+  for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
+  return s;
+}
+
+}  // namespace topo

@@ -1,0 +1,137 @@
+#include "planner/render_text.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace topo {
+namespace {
+
+std::string destination(const IpPrefix& p) {
+  return p.length == 0 && p.address.family == Family::v4 ? "default" : to_string(p);
+}
+
+std::string symbol(Action a) {
+  switch (a) {
+    case Action::create: return "+";
+    case Action::modify: return "~";
+    case Action::replace: return "-/+";
+    case Action::remove: return "-";
+  }
+  return "?";
+}
+
+template <class T>
+std::string show(const std::optional<T>& v) {
+  return v ? fmt::format("{}", *v) : "none";
+}
+std::string show(const std::string& v) { return v.empty() ? "none" : v; }
+
+// "mtu 1500 -> 9000, master none -> br0, +10.0.0.3/24"
+std::string link_fields(const LinkState& b, const LinkState& a) {
+  std::vector<std::string> parts;
+  if (a.mtu != b.mtu) parts.push_back(fmt::format("mtu {} -> {}", b.mtu, a.mtu));
+  if (a.mac != b.mac) parts.push_back(fmt::format("mac {} -> {}", show(b.mac), show(a.mac)));
+  if (a.up != b.up) parts.push_back(a.up ? "down -> up" : "up -> down");
+  if (a.master != b.master)
+    parts.push_back(fmt::format("master {} -> {}", show(b.master), show(a.master)));
+  for (const IpPrefix& p : a.addresses)
+    if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end())
+      parts.push_back(fmt::format("+{}", p));
+  for (const IpPrefix& p : b.addresses)
+    if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
+      parts.push_back(fmt::format("-{}", p));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// Why a link must be made again: the first attribute the kernel cannot change that differs.
+std::string identity_change(const LinkState& b, const LinkState& a) {
+  if (a.kind != b.kind) return fmt::format("kind {} -> {}", b.kind, a.kind);
+  if (a.peer_netns != b.peer_netns || a.peer_name != b.peer_name)
+    return fmt::format("peer {}/{} -> {}/{}", b.peer_netns, b.peer_name, a.peer_netns, a.peer_name);
+  if (a.vxlan_id != b.vxlan_id) return fmt::format("id {} -> {}", b.vxlan_id, a.vxlan_id);
+  if (a.vxlan_local != b.vxlan_local)
+    return fmt::format("local {} -> {}", show(b.vxlan_local), show(a.vxlan_local));
+  if (a.vxlan_remote != b.vxlan_remote)
+    return fmt::format("remote {} -> {}", show(b.vxlan_remote), show(a.vxlan_remote));
+  if (a.vxlan_group != b.vxlan_group)
+    return fmt::format("group {} -> {}", show(b.vxlan_group), show(a.vxlan_group));
+  if (a.vxlan_dev != b.vxlan_dev) return fmt::format("dev {} -> {}", show(b.vxlan_dev), show(a.vxlan_dev));
+  if (a.vxlan_port != b.vxlan_port) return fmt::format("port {} -> {}", b.vxlan_port, a.vxlan_port);
+  if (a.macvlan_mode != b.macvlan_mode) return fmt::format("mode {} -> {}", b.macvlan_mode, a.macvlan_mode);
+  return fmt::format("parent {}/{} -> {}/{}", b.macvlan_parent_netns, b.macvlan_parent,
+                     a.macvlan_parent_netns, a.macvlan_parent);
+}
+
+std::string subject_text(Action action, const Subject& s) {
+  if (const auto* n = std::get_if<NamespaceDelta>(&s)) {
+    (void)n;
+    return "netns";
+  }
+  if (const auto* l = std::get_if<LinkDelta>(&s)) {
+    const LinkState& shown = l->after ? *l->after : *l->before;
+    if (action == Action::modify)
+      return fmt::format("{} {}: {}", shown.kind, shown.name, link_fields(*l->before, *l->after));
+    if (action == Action::replace)
+      return fmt::format("{} ({})", describe(*l->after), identity_change(*l->before, *l->after));
+    return describe(shown);
+  }
+  if (const auto* r = std::get_if<RouteDelta>(&s)) {
+    if (action == Action::modify)
+      return fmt::format("route {}: via {} -> {}, dev {} -> {}", destination(r->after->to),
+                         show(r->before->via), show(r->after->via), show(r->before->dev),
+                         show(r->after->dev));
+    return describe(r->after ? *r->after : *r->before);
+  }
+  if (const auto* y = std::get_if<SysctlDelta>(&s))
+    return fmt::format("sysctl {}: {} -> {}", y->key, y->before ? *y->before : "(unreadable)",
+                       *y->after);
+  const auto& f = std::get<FileDelta>(s);
+  return fmt::format("file {}", f.file);
+}
+
+}  // namespace
+
+std::string describe(const LinkState& l) {
+  std::string out = fmt::format("{} {}", l.kind, l.name);
+  if (l.kind == "veth") out += fmt::format(" peer {}/{}", l.peer_netns, l.peer_name);
+  if (l.kind == "vxlan") {
+    out += fmt::format(" id {}", l.vxlan_id);
+    if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
+    if (l.vxlan_remote) out += fmt::format(" remote {}", *l.vxlan_remote);
+    if (l.vxlan_group) out += fmt::format(" group {}", *l.vxlan_group);
+    if (!l.vxlan_dev.empty()) out += fmt::format(" dev {}", l.vxlan_dev);
+    out += fmt::format(" port {}", l.vxlan_port);
+  }
+  if (l.kind == "macvlan")
+    out += fmt::format(" parent {}/{} mode {}", l.macvlan_parent_netns, l.macvlan_parent,
+                       l.macvlan_mode);
+  for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
+  if (l.mtu) out += fmt::format(" mtu {}", l.mtu);
+  if (l.mac) out += fmt::format(" mac {}", *l.mac);
+  if (!l.master.empty()) out += fmt::format(" master {}", l.master);
+  return out;
+}
+
+std::string describe(const RouteState& r) {
+  std::string out = "route " + destination(r.to);
+  if (r.via) out += fmt::format(" via {}", *r.via);
+  if (!r.dev.empty()) out += fmt::format(" dev {}", r.dev);
+  if (r.metric) out += fmt::format(" metric {}", r.metric);
+  return out;
+}
+
+std::string describe(const Change& c) {
+  std::string text = subject_text(c.action, c.subject);
+  if (std::holds_alternative<NamespaceDelta>(c.subject)) text += " " + c.netns;
+  return symbol(c.action) + " " + text;
+}
+
+std::string describe(const Diff& d) {
+  std::string out;
+  for (const Change& c : d.changes) out += c.netns + ": " + describe(c) + "\n";
+  for (const Conflict& c : d.conflicts) out += "conflict: " + c.message + "\n";
+  return out;
+}
+
+}  // namespace topo

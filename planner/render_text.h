@@ -1,0 +1,20 @@
+// Human text for states and changes, Terraform's way: "+" create, "~" modify, "-/+" replace,
+// "-" remove. Shared by `topo plan` and the tests so that both read the same lines.
+#pragma once
+
+#include <string>
+
+#include "planner/diff.h"
+#include "planner/state.h"
+
+namespace topo {
+
+std::string describe(const LinkState& l);   // "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000"
+std::string describe(const RouteState& r);  // "route default via 10.0.0.1 dev eth0"
+
+/// One line: "~ bridge br0: mtu 1500 -> 9000" (no namespace: plans group by namespace).
+std::string describe(const Change& c);
+/// "netns: line" for each change, then "conflict: ..." for each conflict.
+std::string describe(const Diff& d);
+
+}  // namespace topo

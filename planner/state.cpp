@@ -1,0 +1,38 @@
+#include "planner/state.h"
+
+#include <tuple>
+
+namespace topo {
+
+namespace {
+constexpr std::string_view kMarkPrefix = "topo:";
+}
+
+std::string ownership_mark(std::string_view lab) { return std::string(kMarkPrefix) + std::string(lab); }
+
+std::string lab_of_mark(std::string_view alias) {
+  if (alias.substr(0, kMarkPrefix.size()) != kMarkPrefix) return "";
+  return std::string(alias.substr(kMarkPrefix.size()));
+}
+
+bool LinkState::same_identity(const LinkState& o) const {
+  auto key = [](const LinkState& l) {
+    return std::tie(l.kind, l.peer_netns, l.peer_name, l.vxlan_id, l.vxlan_local, l.vxlan_remote,
+                    l.vxlan_group, l.vxlan_dev, l.vxlan_port, l.macvlan_mode, l.macvlan_parent,
+                    l.macvlan_parent_netns);
+  };
+  return key(*this) == key(o);
+}
+
+const LinkState* NamespaceState::find_link(std::string_view name) const {
+  for (const LinkState& l : links)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+const NamespaceState* State::find(std::string_view netns) const {
+  auto it = namespaces.find(std::string(netns));
+  return it == namespaces.end() ? nullptr : &it->second;
+}
+
+}  // namespace topo

@@ -1,0 +1,85 @@
+// Network state as plain values, in one vocabulary for both sides of the diff: what the
+// kernel has now (the state reader fills it from netlink dumps; tests build it by hand) and
+// what it should have once the lab is applied (expected_state() derives it from the Lab).
+// Comparing like with like keeps the differ small, and makes every inverse a swap of
+// before and after.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parser/address.h"
+
+namespace topo {
+
+/// The mark topo puts on what a lab creates: the alias of every link it creates, and the
+/// alias of `lo` in every namespace it creates. Anything without it is not the lab's.
+std::string ownership_mark(std::string_view lab);
+/// The lab named by a mark, or "" when `alias` is not a topo mark.
+std::string lab_of_mark(std::string_view alias);
+
+/// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
+/// lab does not own (host, adopted) its routes are told apart from everyone else's.
+inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_protos
+
+struct LinkState {
+  std::string name;
+  std::string kind;   // "veth", "bridge", "vxlan", "macvlan"; others as the kernel names them
+  std::string alias;  // the ownership mark when the link is a lab's
+  int64_t mtu = 0;    // 0 in an expected state: the lab leaves it to the kernel
+  std::optional<MacAddress> mac;  // nullopt in an expected state: likewise
+  bool up = false;
+  std::string master;  // a bridge in the same namespace; "" when none
+
+  // veth: the other end.
+  std::string peer_netns, peer_name;
+
+  // vxlan
+  int64_t vxlan_id = -1;
+  std::optional<IpAddress> vxlan_local, vxlan_remote, vxlan_group;
+  std::string vxlan_dev;
+  int64_t vxlan_port = 0;
+
+  // macvlan
+  std::string macvlan_mode, macvlan_parent, macvlan_parent_netns;
+
+  std::vector<IpPrefix> addresses;  // sorted; IPv6 link-local ones are the kernel's, left out
+
+  /// The attributes the kernel cannot change on a live link (kind, peer, VXLAN and macvlan
+  /// parameters): when they differ the link must be deleted and created again.
+  bool same_identity(const LinkState& other) const;
+};
+
+struct RouteState {
+  IpPrefix to;
+  std::optional<IpAddress> via;
+  std::string dev;
+  int64_t metric = 0;
+  int protocol = kRouteProtocol;
+
+  /// The kernel's key for a route in the main table: destination and metric.
+  bool same_key(const RouteState& other) const { return to == other.to && metric == other.metric; }
+};
+
+struct NamespaceState {
+  bool exists = false;
+  bool adopted = false;   // expected state only: exists already, the lab never deletes it
+  std::string mark;       // alias of its lo: which lab created it ("" when none)
+  std::vector<LinkState> links;
+  std::vector<RouteState> routes;
+  std::map<std::string, std::string> sysctls;  // observed: only the keys the lab names
+  std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
+
+  const LinkState* find_link(std::string_view name) const;
+};
+
+/// Namespaces by name; "host" is the one topo runs in.
+struct State {
+  std::map<std::string, NamespaceState> namespaces;
+
+  const NamespaceState* find(std::string_view netns) const;
+};
+
+}  // namespace topo

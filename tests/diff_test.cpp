@@ -1,0 +1,215 @@
+// The differ: a lab (inline TOML) against an observed kernel state built by hand, with the
+// exact changes and conflicts it must find.
+#include <algorithm>
+#include <random>
+
+#include "planner/diff.h"
+#include "planner/expected.h"
+#include "planner/render_text.h"
+#include "tests/lab_text.h"
+
+using namespace topo;
+using namespace topo::test;
+
+namespace {
+
+const char* kLab = R"(lab = "web"
+[host]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+[[netns]]
+name = "red"
+hosts = { db = "10.0.0.4" }
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
+b = { name = "red-p", master = "br0" }
+[[vxlan]]
+name = "vx42"
+id = 42
+remote = "192.0.2.2"
+master = "br0"
+[[route]]
+netns = "red"
+to = "default"
+via = "10.0.0.1"
+)";
+
+// What the kernel holds once the lab is applied: the expected state plus the values the
+// kernel picks itself (mtu, mac).
+State applied(const State& expected) {
+  State s = expected;
+  int n = 0;
+  for (auto& [name, ns] : s.namespaces) {
+    for (LinkState& l : ns.links) {
+      if (!l.mtu) l.mtu = 1500;
+      if (!l.mac) l.mac = MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(++n)}};
+    }
+  }
+  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
+  return s;
+}
+
+LinkState& link(State& s, const std::string& ns, const std::string& name) {
+  for (LinkState& l : s.namespaces.at(ns).links)
+    if (l.name == name) return l;
+  FAIL("no link " << ns << "/" << name);
+  throw;
+}
+
+std::string diff_text(const std::string& toml, const State& observed) {
+  return describe(diff(expected_state(lab(toml)), observed, "web"));
+}
+
+State applied_lab() { return applied(expected_state(lab(kLab))); }
+
+State empty_kernel() {
+  State s;
+  s.namespaces["host"].exists = true;
+  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "0";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("diff: the lab as applied gives no changes", "[diff]") {
+  CHECK(diff_text(kLab, applied_lab()) == "");
+}
+
+TEST_CASE("diff: an empty kernel gets everything created, in the file's order", "[diff]") {
+  CHECK(diff_text(kLab, empty_kernel()) ==
+        "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
+        "host: + bridge br0 10.0.0.1/24\n"
+        "host: + veth red-p peer red/eth0 master br0\n"
+        "host: + vxlan vx42 id 42 remote 192.0.2.2 port 4789 master br0\n"
+        "red: + netns red\n"
+        "red: + veth eth0 peer host/red-p 10.0.0.2/24\n"
+        "red: + route default via 10.0.0.1\n"
+        "red: + file hosts\n");
+}
+
+TEST_CASE("diff: fields the kernel can change are modified in place", "[diff]") {
+  State s = applied_lab();
+  link(s, "host", "br0").mtu = 1400;  // the file leaves mtu to the kernel: no change
+  link(s, "host", "red-p").master = "";
+  link(s, "red", "eth0").addresses = {*parse_prefix("10.0.0.9/24")};
+  link(s, "red", "eth0").up = false;
+  CHECK(diff_text(kLab, s) ==
+        "host: ~ veth red-p: master none -> br0\n"
+        "red: ~ veth eth0: down -> up, +10.0.0.2/24, -10.0.0.9/24\n");
+  std::string with_mtu = std::string(kLab) + "[[bridge]]\nname = \"br1\"\nmtu = 9000\n";
+  State t = applied(expected_state(lab(with_mtu)));
+  link(t, "host", "br1").mtu = 1500;
+  CHECK(diff_text(with_mtu, t) == "host: ~ bridge br1: mtu 1500 -> 9000\n");
+}
+
+TEST_CASE("diff: what the kernel cannot change is replaced", "[diff]") {
+  State s = applied_lab();
+  link(s, "host", "vx42").vxlan_id = 41;
+  link(s, "red", "eth0").peer_netns = "blue";
+  CHECK(diff_text(kLab, s) ==
+        "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 master br0 (id 41 -> 42)\n"
+        "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (peer blue/red-p -> host/red-p)\n");
+}
+
+TEST_CASE("diff: the lab's objects that the file no longer has are removed", "[diff]") {
+  State s = applied_lab();
+  LinkState old = link(s, "host", "br0");
+  old.name = "br9";
+  old.addresses.clear();
+  s.namespaces["host"].links.push_back(old);
+  RouteState r;
+  r.to = *parse_prefix("10.8.0.0/16");
+  r.dev = "eth0";
+  s.namespaces["red"].routes.push_back(r);
+  s.namespaces["gone"].exists = true;
+  s.namespaces["gone"].mark = "topo:web";
+  s.namespaces["red"].files["resolv.conf"] = "nameserver 10.0.0.1\n";
+  CHECK(diff_text(kLab, s) ==
+        "host: - bridge br9 mtu 1500 mac 02:00:00:00:00:01\n"
+        "red: - route 10.8.0.0/16 dev eth0\n"
+        "red: - file resolv.conf\n"
+        "gone: - netns gone\n");
+}
+
+TEST_CASE("diff: what is not the lab's is never changed", "[diff]") {
+  State s = applied_lab();
+  LinkState foreign;
+  foreign.name = "eth9";
+  foreign.kind = "veth";
+  s.namespaces["host"].links.push_back(foreign);  // unmarked: left alone
+  s.namespaces["other"].exists = true;
+  s.namespaces["other"].mark = "topo:db";  // another lab's namespace
+  RouteState kernel_route;
+  kernel_route.to = *parse_prefix("10.0.0.0/24");
+  kernel_route.dev = "br0";
+  kernel_route.protocol = 2;  // the kernel's connected route
+  s.namespaces["host"].routes.push_back(kernel_route);
+  RouteState other_labs;  // topo's protocol through the machine's own device
+  other_labs.to = *parse_prefix("10.7.0.0/16");
+  other_labs.dev = "uplink";
+  s.namespaces["host"].routes.push_back(other_labs);
+  CHECK(diff_text(kLab, s) == "");
+}
+
+TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
+  State s = applied_lab();
+  link(s, "host", "br0").alias = "";
+  s.namespaces["red"].mark = "topo:db";
+  LinkState uplink;
+  uplink.name = "uplink";
+  uplink.kind = "";
+  uplink.addresses = {*parse_prefix("10.0.0.1/8")};
+  s.namespaces["host"].links.push_back(uplink);
+  CHECK(diff_text(kLab, s) ==
+        "conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
+        "conflict: address 10.0.0.1 is already on interface 'uplink', which is not the lab's\n"
+        "conflict: namespace 'red' belongs to lab 'db'\n");
+
+  State t = applied_lab();
+  t.namespaces["red"].mark = "";
+  RouteState r;
+  r.to = *parse_prefix("0.0.0.0/0");
+  r.via = parse_ip("10.0.0.1");
+  r.protocol = 4;  // static, added by hand
+  t.namespaces["red"].routes.clear();
+  CHECK(diff_text(kLab, t) ==
+        "conflict: namespace 'red' exists and is not the lab's (no topo mark on its lo)\n");
+  t.namespaces["red"].mark = "topo:web";
+  t.namespaces["red"].routes.push_back(r);
+  CHECK(diff_text(kLab, t) ==
+        "conflict: a route to 0.0.0.0/0 with metric 0 exists and is not the lab's (protocol 4)\n");
+}
+
+TEST_CASE("diff: an adopted namespace must exist; its files are the lab's", "[diff]") {
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "c1"
+pid = 4242
+dns = ["10.0.0.1"]
+)";
+  CHECK(diff_text(toml, empty_kernel()) ==
+        "conflict: namespace 'c1' is to be adopted but does not exist\n");
+  State s = empty_kernel();
+  s.namespaces["c1"].exists = true;  // a container's: no mark, and none needed
+  CHECK(diff_text(toml, s) == "c1: + file resolv.conf\n");
+}
+
+TEST_CASE("diff: the same state read in another order gives the same diff", "[diff]") {
+  State s = applied_lab();
+  for (int i = 0; i < 6; ++i) {
+    LinkState l = link(s, "host", "br0");
+    l.name = fmt::format("old{}", i);
+    s.namespaces["host"].links.push_back(l);
+  }
+  std::string first = diff_text(kLab, s);
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    for (auto& [name, ns] : s.namespaces) {
+      std::shuffle(ns.links.begin(), ns.links.end(), rng);
+      std::shuffle(ns.routes.begin(), ns.routes.end(), rng);
+    }
+    CHECK(diff_text(kLab, s) == first);
+  }
+}
