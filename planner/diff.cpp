@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -45,12 +46,13 @@ class Differ {
     for (const auto& [name, have] : observed_.namespaces)
       if (have.exists && have.mark == mark_ && !expected_.find(name))
         add(Action::remove, name, NamespaceDelta{{have, std::nullopt}});
+    cascade();
     return std::move(out_);
   }
 
  private:
-  void add(Action a, const std::string& netns, Subject s) {
-    out_.changes.push_back({a, netns, std::move(s)});
+  Change& add(Action a, const std::string& netns, Subject s) {
+    return out_.changes.emplace_back(Change{a, netns, std::move(s), {}});
   }
   void conflict(const std::string& netns, std::string message) {
     out_.conflicts.push_back({netns, std::move(message)});
@@ -202,6 +204,81 @@ class Differ {
       Action a = !before ? Action::create : !after ? Action::remove : Action::modify;
       add(a, ns, FileDelta{{before, after}, f});
     }
+  }
+
+  // Deleting a link takes more with it: the kernel deletes a veth's peer, a macvlan with its
+  // parent and a VXLAN with its underlay device, and releases a bridge's ports. Links the
+  // diff keeps that depend on a link it deletes (or replaces) must be made again, or
+  // re-enslaved. Repeats until nothing more follows (a chain of dependents).
+  void cascade() {
+    for (bool grew = true; grew;) {
+      grew = false;
+      Dying dying = links_dying();
+      for (const auto& [ns, want] : expected_.namespaces)
+        for (const LinkState& w : want.links) grew |= follow(ns, w, dying);
+    }
+  }
+
+  using LinkKey = std::pair<std::string, std::string>;  // namespace, interface
+  struct Dying {
+    std::set<LinkKey> deleted;             // links the diff deletes (remove or replace)
+    std::map<LinkKey, std::string> peers;  // veth ends that die with them -> their peer's name
+  };
+
+  Dying links_dying() const {
+    Dying d;
+    for (const Change& c : out_.changes) {
+      auto* l = std::get_if<LinkDelta>(&c.subject);
+      if (!l || !l->before || c.action == Action::modify) continue;
+      d.deleted.emplace(c.netns, l->before->name);
+      if (l->before->kind == "veth" && !l->before->peer_name.empty())
+        d.peers[{l->before->peer_netns, l->before->peer_name}] = l->before->name;
+    }
+    return d;
+  }
+
+  // One kept link's reaction to the dying links; true when the diff changed.
+  bool follow(const std::string& ns, const LinkState& w, const Dying& dying) {
+    if (dying.deleted.count({ns, w.name})) return false;  // already made again
+    const NamespaceState* have_ns = observed_.find(ns);
+    const LinkState* h = have_ns ? have_ns->find_link(w.name) : nullptr;
+    if (!h || !owned(*h)) return false;  // created anew, or a conflict
+    std::string why;
+    if (auto p = dying.peers.find({ns, w.name}); p != dying.peers.end())
+      why = fmt::format("its peer {} is made again", p->second);
+    else if (w.kind == "macvlan" && dying.deleted.count({w.macvlan_parent_netns, w.macvlan_parent}))
+      why = fmt::format("its parent {} is made again", w.macvlan_parent);
+    else if (w.kind == "vxlan" && !w.vxlan_dev.empty() && dying.deleted.count({ns, w.vxlan_dev}))
+      why = fmt::format("its underlay {} is made again", w.vxlan_dev);
+    Change* mine = find_link_change(ns, w.name);
+    if (!why.empty()) {
+      if (!mine) mine = &add(Action::replace, ns, LinkDelta{{*h, w}});
+      mine->action = Action::replace;
+      std::get<LinkDelta>(mine->subject).after = w;
+      mine->why = why;
+      return true;
+    }
+    if (!w.master.empty() && dying.deleted.count({ns, w.master}) && h->master == w.master) {
+      LinkState released = *h;
+      released.master.clear();  // what the kernel leaves once the bridge is deleted
+      if (!mine) {
+        add(Action::modify, ns, LinkDelta{{released, merged(w, *h)}});
+        return true;
+      }
+      auto& before = std::get<LinkDelta>(mine->subject).before;
+      if (before->master.empty()) return false;  // seen on an earlier round
+      before = released;
+      return true;
+    }
+    return false;
+  }
+
+  Change* find_link_change(const std::string& ns, const std::string& name) {
+    for (Change& c : out_.changes) {
+      auto* l = std::get_if<LinkDelta>(&c.subject);
+      if (c.netns == ns && l && (l->after ? l->after->name : l->before->name) == name) return &c;
+    }
+    return nullptr;
   }
 
   const State& expected_;

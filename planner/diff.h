@@ -37,6 +37,8 @@ struct Change {
   Action action;
   std::string netns;
   Subject subject;
+  /// Why a link that is itself unchanged must be made again: "underlay up0 is made again".
+  std::string why;
 };
 
 /// Something in the kernel that the lab would have to touch but does not own.

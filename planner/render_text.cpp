@@ -63,7 +63,9 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
                      a.macvlan_parent_netns, a.macvlan_parent);
 }
 
-std::string subject_text(Action action, const Subject& s) {
+std::string subject_text(const Change& c) {
+  const Action action = c.action;
+  const Subject& s = c.subject;
   if (const auto* n = std::get_if<NamespaceDelta>(&s)) {
     (void)n;
     return "netns";
@@ -73,7 +75,8 @@ std::string subject_text(Action action, const Subject& s) {
     if (action == Action::modify)
       return fmt::format("{} {}: {}", shown.kind, shown.name, link_fields(*l->before, *l->after));
     if (action == Action::replace)
-      return fmt::format("{} ({})", describe(*l->after), identity_change(*l->before, *l->after));
+      return fmt::format("{} ({})", describe(*l->after),
+                         c.why.empty() ? identity_change(*l->before, *l->after) : c.why);
     return describe(shown);
   }
   if (const auto* r = std::get_if<RouteDelta>(&s)) {
@@ -122,7 +125,7 @@ std::string describe(const RouteState& r) {
 }
 
 std::string describe(const Change& c) {
-  std::string text = subject_text(c.action, c.subject);
+  std::string text = subject_text(c);
   if (std::holds_alternative<NamespaceDelta>(c.subject)) text += " " + c.netns;
   return symbol(c.action) + " " + text;
 }

@@ -213,3 +213,56 @@ TEST_CASE("diff: the same state read in another order gives the same diff", "[di
     CHECK(diff_text(kLab, s) == first);
   }
 }
+
+TEST_CASE("diff: links that die with a replaced link are made again or re-enslaved", "[diff]") {
+  std::string toml = R"(lab = "web"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "up0", mtu = 1500 }
+b = { name = "up1", master = "br0" }
+[[vxlan]]
+name = "vx1"
+id = 1
+remote = "192.0.2.2"
+dev = "up0"
+[[macvlan]]
+name = "mv0"
+parent = "up0"
+)";
+  State s = applied(expected_state(lab(toml)));
+  link(s, "host", "up0").mtu = 1400;     // a plain modify...
+  link(s, "host", "up1").master = "br0";
+  link(s, "host", "br0").kind = "vxlan";  // ...but br0 must be replaced, which frees up1
+  CHECK(diff_text(toml, s) ==
+        "host: -/+ bridge br0 (kind vxlan -> bridge)\n"
+        "host: ~ veth up0: mtu 1400 -> 1500\n"
+        "host: ~ veth up1: master none -> br0\n");
+}
+
+TEST_CASE("diff: a veth made again takes the links on it along", "[diff]") {
+  std::string toml = R"(lab = "web"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "up0", mtu = 1500 }
+b = { name = "up1", master = "br0" }
+[[vxlan]]
+name = "vx1"
+id = 1
+remote = "192.0.2.2"
+dev = "up1"
+[[macvlan]]
+name = "mv0"
+parent = "up1"
+)";
+  State s = applied(expected_state(lab(toml)));
+  link(s, "host", "up0").name = "old0";  // the file renamed end a: up1 is made again with it
+  link(s, "host", "up1").peer_name = "old0";
+  CHECK(diff_text(toml, s) ==
+        "host: + veth up0 peer host/up1 mtu 1500\n"
+        "host: -/+ veth up1 peer host/up0 master br0 (peer host/old0 -> host/up0)\n"
+        "host: - veth old0 peer host/up1 mtu 1500 mac 02:00:00:00:00:02\n"
+        "host: -/+ vxlan vx1 id 1 remote 192.0.2.2 dev up1 port 4789 (its underlay up1 is made again)\n"
+        "host: -/+ macvlan mv0 parent host/up1 mode bridge (its parent up1 is made again)\n");
+}
