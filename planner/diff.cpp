@@ -228,13 +228,18 @@ class Differ {
   Dying links_dying() const {
     Dying d;
     for (const Change& c : out_.changes) {
+      if (auto* n = std::get_if<NamespaceDelta>(&c.subject); n && c.action == Action::remove)
+        for (const LinkState& l : n->before->links) note_dying(d, c.netns, l);
       auto* l = std::get_if<LinkDelta>(&c.subject);
       if (!l || !l->before || c.action == Action::modify) continue;
-      d.deleted.emplace(c.netns, l->before->name);
-      if (l->before->kind == "veth" && !l->before->peer_name.empty())
-        d.peers[{l->before->peer_netns, l->before->peer_name}] = l->before->name;
+      note_dying(d, c.netns, *l->before);
     }
     return d;
+  }
+
+  static void note_dying(Dying& d, const std::string& ns, const LinkState& l) {
+    d.deleted.emplace(ns, l.name);
+    if (l.kind == "veth" && !l.peer_name.empty()) d.peers[{l.peer_netns, l.peer_name}] = l.name;
   }
 
   // One kept link's reaction to the dying links; true when the diff changed.
@@ -258,16 +263,20 @@ class Differ {
       mine->why = why;
       return true;
     }
-    if (!w.master.empty() && dying.deleted.count({ns, w.master}) && h->master == w.master) {
+    if (!h->master.empty() && dying.deleted.count({ns, h->master})) {
+      // The kernel releases the port when its bridge goes: the modify starts from no master.
       LinkState released = *h;
-      released.master.clear();  // what the kernel leaves once the bridge is deleted
+      released.master.clear();
       if (!mine) {
+        if (!differs(w, released)) return false;
         add(Action::modify, ns, LinkDelta{{released, merged(w, *h)}});
         return true;
       }
-      auto& before = std::get<LinkDelta>(mine->subject).before;
-      if (before->master.empty()) return false;  // seen on an earlier round
-      before = released;
+      auto& delta = std::get<LinkDelta>(mine->subject);
+      if (delta.before->master.empty()) return false;  // seen on an earlier round
+      delta.before = released;
+      if (!differs(*delta.after, released))  // it was only leaving that bridge
+        out_.changes.erase(out_.changes.begin() + (mine - out_.changes.data()));
       return true;
     }
     return false;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace topo {
 namespace {
@@ -134,6 +135,55 @@ std::string describe(const Diff& d) {
   std::string out;
   for (const Change& c : d.changes) out += c.netns + ": " + describe(c) + "\n";
   for (const Conflict& c : d.conflicts) out += "conflict: " + c.message + "\n";
+  return out;
+}
+
+namespace {
+
+// Host first, where the user's own machine is touched; then the lab's namespaces by name.
+std::vector<std::string> namespaces_of(const Diff& d) {
+  std::vector<std::string> out;
+  auto note = [&](const std::string& ns) {
+    if (std::find(out.begin(), out.end(), ns) == out.end()) out.push_back(ns);
+  };
+  for (const Change& c : d.changes) note(c.netns);
+  for (const Conflict& c : d.conflicts) note(c.netns);
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(a != "host", a) < std::make_pair(b != "host", b);
+  });
+  return out;
+}
+
+}  // namespace
+
+std::string describe(const Step& s) {
+  Change c{s.action, s.netns, s.subject, {}};
+  std::string out = fmt::format("{}: {}", s.netns, describe(c));
+  if (s.peer) {
+    const LinkState& first = s.peer->after ? *s.peer->after : *s.peer->before;
+    const LinkState& mine = s.action == Action::create ? *std::get<LinkDelta>(s.subject).after
+                                                       : *std::get<LinkDelta>(s.subject).before;
+    out += fmt::format(" & {}: {}", mine.peer_netns, describe(first));
+  }
+  if (s.half_of_replace) out += " (replace)";
+  return out;
+}
+
+std::string plan_text(const Plan& p) {
+  if (p.empty()) return "No changes. The kernel matches the lab.\n";
+  std::string out;
+  for (const std::string& ns : namespaces_of(p.diff)) {
+    out += fmt::format("namespace {}\n", ns);
+    for (const Change& c : p.diff.changes)
+      if (c.netns == ns) out += "  " + describe(c) + "\n";
+    for (const Conflict& c : p.diff.conflicts)
+      if (c.netns == ns) out += "  ! conflict: " + c.message + "\n";
+  }
+  out += fmt::format("\nPlan: {} to add, {} to change, {} to destroy.\n", p.to_add, p.to_change,
+                     p.to_destroy);
+  if (!p.conflicts.empty())
+    out += fmt::format("{} conflict{}: topo does not touch what is not the lab's; apply would refuse.\n",
+                       p.conflicts.size(), p.conflicts.size() == 1 ? "" : "s");
   return out;
 }
 

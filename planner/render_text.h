@@ -5,6 +5,7 @@
 #include <string>
 
 #include "planner/diff.h"
+#include "planner/plan.h"
 #include "planner/state.h"
 
 namespace topo {
@@ -16,5 +17,12 @@ std::string describe(const RouteState& r);  // "route default via 10.0.0.1 dev e
 std::string describe(const Change& c);
 /// "netns: line" for each change, then "conflict: ..." for each conflict.
 std::string describe(const Diff& d);
+
+/// One step, for tests and logs: "red: + veth eth0 peer host/red-p & host: veth red-p ...".
+std::string describe(const Step& s);
+
+/// The plan as `topo plan` prints it: changes grouped by namespace (host first), conflicts
+/// marked "!", and the summary line; "No changes." when there is nothing to do.
+std::string plan_text(const Plan& p);
 
 }  // namespace topo

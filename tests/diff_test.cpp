@@ -7,6 +7,7 @@
 #include "planner/expected.h"
 #include "planner/render_text.h"
 #include "tests/lab_text.h"
+#include "tests/state_fixtures.h"
 
 using namespace topo;
 using namespace topo::test;
@@ -36,40 +37,11 @@ to = "default"
 via = "10.0.0.1"
 )";
 
-// What the kernel holds once the lab is applied: the expected state plus the values the
-// kernel picks itself (mtu, mac).
-State applied(const State& expected) {
-  State s = expected;
-  int n = 0;
-  for (auto& [name, ns] : s.namespaces) {
-    for (LinkState& l : ns.links) {
-      if (!l.mtu) l.mtu = 1500;
-      if (!l.mac) l.mac = MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(++n)}};
-    }
-  }
-  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
-  return s;
-}
-
-LinkState& link(State& s, const std::string& ns, const std::string& name) {
-  for (LinkState& l : s.namespaces.at(ns).links)
-    if (l.name == name) return l;
-  FAIL("no link " << ns << "/" << name);
-  throw;
-}
-
 std::string diff_text(const std::string& toml, const State& observed) {
   return describe(diff(expected_state(lab(toml)), observed, "web"));
 }
 
 State applied_lab() { return applied(expected_state(lab(kLab))); }
-
-State empty_kernel() {
-  State s;
-  s.namespaces["host"].exists = true;
-  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "0";
-  return s;
-}
 
 }  // namespace
 

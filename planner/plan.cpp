@@ -1,0 +1,223 @@
+#include "planner/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace topo {
+namespace {
+
+// The phases in the order they run. Removes come first so that a replaced link's name is
+// free again before it is made, and an address moved between links is released first.
+enum class Phase {
+  route_remove,
+  link_remove,
+  file_remove,
+  netns_remove,
+  netns_create,
+  sysctl_wide,   // before the links: e.g. disable_ipv6 spares the kernel autoconfiguration
+  link_make,
+  sysctl_link,   // net.ipv4.conf.IF.*: needs the link IF
+  route_make,
+  file_make,
+};
+
+using LinkKey = std::pair<std::string, std::string>;  // namespace, interface
+
+struct Planned {
+  Phase phase;
+  Step step;
+};
+
+template <class D>
+D swapped(D d) {
+  std::swap(d.before, d.after);
+  return d;
+}
+
+// "net.ipv4.conf.eth0.forwarding" names one interface; "...conf.all..." does not.
+bool names_an_interface(const std::string& key) {
+  for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string rest = key.substr(prefix.size());
+    std::string dev = rest.substr(0, rest.find('.'));
+    return dev != "all" && dev != "default";
+  }
+  return false;
+}
+
+const LinkState& shown(const LinkDelta& d) { return d.after ? *d.after : *d.before; }
+
+// The links a link step needs to exist (for a make) or to outlive it (for a remove).
+std::vector<LinkKey> needs(const std::string& netns, const LinkState& l) {
+  std::vector<LinkKey> out;
+  if (!l.master.empty()) out.emplace_back(netns, l.master);
+  if (!l.vxlan_dev.empty()) out.emplace_back(netns, l.vxlan_dev);
+  if (!l.macvlan_parent.empty()) out.emplace_back(l.macvlan_parent_netns, l.macvlan_parent);
+  return out;
+}
+
+std::vector<LinkKey> provides(const Step& s) {
+  const LinkState& l = shown(std::get<LinkDelta>(s.subject));
+  std::vector<LinkKey> out = {{s.netns, l.name}};
+  if (s.peer) out.emplace_back(l.peer_netns, shown(*s.peer).name);
+  return out;
+}
+
+std::vector<LinkKey> needs(const Step& s) {
+  const LinkState& l = shown(std::get<LinkDelta>(s.subject));
+  std::vector<LinkKey> out = needs(s.netns, l);
+  if (s.peer) {
+    auto more = needs(l.peer_netns, shown(*s.peer));
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
+// Kahn's algorithm, taking the earliest ready step each time so that the order is the
+// diff's wherever dependencies allow. `reverse`: dependents first (for removes).
+std::vector<Step> in_dependency_order(std::vector<Step> steps, bool reverse) {
+  std::map<LinkKey, size_t> provider;
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (const LinkKey& k : provides(steps[i])) provider.emplace(k, i);
+  std::vector<std::set<size_t>> before(steps.size());  // before[i]: steps that must run before i
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (const LinkKey& k : needs(steps[i]))
+      if (auto p = provider.find(k); p != provider.end() && p->second != i) {
+        if (reverse)
+          before[p->second].insert(i);
+        else
+          before[i].insert(p->second);
+      }
+  std::vector<Step> out;
+  std::vector<bool> done(steps.size(), false);
+  while (out.size() < steps.size()) {
+    size_t pick = steps.size();
+    for (size_t i = 0; i < steps.size() && pick == steps.size(); ++i)
+      if (!done[i] && std::all_of(before[i].begin(), before[i].end(), [&](size_t j) { return done[j]; }))
+        pick = i;
+    if (pick == steps.size())  // a cycle: validation forbids them; keep the diff's order
+      for (size_t i = 0; i < steps.size(); ++i)
+        if (!done[i]) pick = i;
+    done[pick] = true;
+    out.push_back(std::move(steps[pick]));
+  }
+  return out;
+}
+
+// A veth end whose other end is made (or deleted) in the same phase joins that end's step.
+std::vector<Step> fold_veth_pairs(std::vector<Step> steps) {
+  std::map<LinkKey, size_t> at;
+  for (size_t i = 0; i < steps.size(); ++i)
+    if (steps[i].action != Action::modify) at.emplace(provides(steps[i]).front(), i);
+  std::vector<bool> folded(steps.size(), false);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (folded[i] || steps[i].action == Action::modify) continue;
+    const LinkState& l = shown(std::get<LinkDelta>(steps[i].subject));
+    if (l.kind != "veth") continue;
+    auto other = at.find({l.peer_netns, l.peer_name});
+    if (other == at.end() || other->second <= i || folded[other->second]) continue;
+    steps[i].peer = std::get<LinkDelta>(steps[other->second].subject);
+    folded[other->second] = true;
+  }
+  std::vector<Step> out;
+  for (size_t i = 0; i < steps.size(); ++i)
+    if (!folded[i]) out.push_back(std::move(steps[i]));
+  return out;
+}
+
+// Deleting a namespace deletes what is in it; each of those goes in the plan as its own
+// step so that the rollback can make it again exactly.
+void plan_namespace_removal(const Change& c, const NamespaceDelta& n, std::vector<Planned>& out) {
+  const NamespaceState& had = *n.before;
+  for (const RouteState& r : had.routes)
+    if (r.protocol == kRouteProtocol)
+      out.push_back({Phase::route_remove, {Action::remove, c.netns, RouteDelta{{r, std::nullopt}}, {}, false}});
+  for (const LinkState& l : had.links)
+    if (l.alias == had.mark)
+      out.push_back({Phase::link_remove, {Action::remove, c.netns, LinkDelta{{l, std::nullopt}}, {}, false}});
+  for (const auto& [file, text] : had.files)
+    out.push_back({Phase::file_remove,
+                   {Action::remove, c.netns, FileDelta{{text, std::nullopt}, file}, {}, false}});
+  NamespaceState bare;  // what the step itself deletes, and its inverse makes: the namespace
+  bare.exists = true;
+  bare.mark = had.mark;
+  out.push_back({Phase::netns_remove,
+                 {Action::remove, c.netns, NamespaceDelta{{bare, std::nullopt}}, {}, false}});
+}
+
+void plan_change(const Change& c, std::vector<Planned>& out) {
+  auto step = [&](Action a, Subject s, bool half = false) { return Step{a, c.netns, std::move(s), {}, half}; };
+  if (const auto* n = std::get_if<NamespaceDelta>(&c.subject)) {
+    if (c.action == Action::remove) return plan_namespace_removal(c, *n, out);
+    out.push_back({Phase::netns_create, step(c.action, *n)});
+  } else if (const auto* l = std::get_if<LinkDelta>(&c.subject)) {
+    if (c.action == Action::replace) {
+      out.push_back({Phase::link_remove, step(Action::remove, LinkDelta{{l->before, std::nullopt}}, true)});
+      out.push_back({Phase::link_make, step(Action::create, LinkDelta{{std::nullopt, l->after}}, true)});
+    } else {
+      out.push_back({c.action == Action::remove ? Phase::link_remove : Phase::link_make, step(c.action, *l)});
+    }
+  } else if (const auto* r = std::get_if<RouteDelta>(&c.subject)) {
+    out.push_back({c.action == Action::remove ? Phase::route_remove : Phase::route_make, step(c.action, *r)});
+  } else if (const auto* y = std::get_if<SysctlDelta>(&c.subject)) {
+    out.push_back({names_an_interface(y->key) ? Phase::sysctl_link : Phase::sysctl_wide, step(c.action, *y)});
+  } else if (const auto* f = std::get_if<FileDelta>(&c.subject)) {
+    out.push_back({c.action == Action::remove ? Phase::file_remove : Phase::file_make, step(c.action, *f)});
+  }
+}
+
+std::vector<Step> order_phase(Phase phase, std::vector<Step> steps) {
+  switch (phase) {
+    case Phase::link_remove:
+      return in_dependency_order(fold_veth_pairs(std::move(steps)), true);
+    case Phase::link_make:
+      return in_dependency_order(fold_veth_pairs(std::move(steps)), false);
+    case Phase::route_make:
+      // A route through a gateway needs the gateway reachable: direct routes go first.
+      std::stable_partition(steps.begin(), steps.end(), [](const Step& s) {
+        return !std::get<RouteDelta>(s.subject).after->via;
+      });
+      return steps;
+    default:
+      return steps;
+  }
+}
+
+void count(const Diff& d, Plan& p) {
+  for (const Change& c : d.changes) {
+    switch (c.action) {
+      case Action::create: ++p.to_add; break;
+      case Action::modify: ++p.to_change; break;
+      case Action::replace: ++p.to_add, ++p.to_destroy; break;
+      case Action::remove: ++p.to_destroy; break;
+    }
+  }
+}
+
+}  // namespace
+
+Step Step::inverse() const {
+  Step s = *this;
+  if (action == Action::create) s.action = Action::remove;
+  if (action == Action::remove) s.action = Action::create;
+  std::visit([](auto& d) { std::swap(d.before, d.after); }, s.subject);
+  if (s.peer) s.peer = swapped(*s.peer);
+  return s;
+}
+
+Plan make_plan(Diff diff) {
+  std::vector<Planned> planned;
+  for (const Change& c : diff.changes) plan_change(c, planned);
+  std::map<Phase, std::vector<Step>> phases;
+  for (Planned& p : planned) phases[p.phase].push_back(std::move(p.step));
+  Plan plan;
+  for (auto& [phase, steps] : phases)
+    for (Step& s : order_phase(phase, std::move(steps))) plan.steps.push_back(std::move(s));
+  plan.conflicts = diff.conflicts;
+  count(diff, plan);
+  plan.diff = std::move(diff);
+  return plan;
+}
+
+}  // namespace topo

@@ -1,0 +1,45 @@
+// Diff -> the ordered steps that carry it out, each with its inverse, computed before
+// anything runs so that the executor can undo a half-done apply exactly.
+//
+// Ordering, from the dependency graph (docs/design.md has the rules with their reasons):
+//   removes first, dependents before what they depend on: routes, then links (a macvlan
+//   before its parent, a port before its bridge), files, namespaces;
+//   then creates, dependencies before dependents: namespaces, namespace-wide sysctls, links
+//   (a bridge before its ports, an underlay before its VXLAN), per-interface sysctls, routes
+//   (direct ones before those through a gateway), files.
+// A replace is a remove and a create; a veth pair is one step (the kernel makes and deletes
+// both ends at once). Pure and deterministic: the same diff gives the same plan.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "planner/diff.h"
+
+namespace topo {
+
+struct Step {
+  Action action;  // create, modify or remove; never replace
+  std::string netns;
+  Subject subject;
+  /// A veth pair is made or deleted in one request: the other end, in subject's peer_netns.
+  std::optional<LinkDelta> peer;
+  bool half_of_replace = false;
+
+  /// The step that undoes this one: before and after swapped, create <-> remove.
+  Step inverse() const;
+};
+
+struct Plan {
+  std::vector<Step> steps;
+  std::vector<Conflict> conflicts;
+  Diff diff;  // what the steps carry out, as the user reads it (replace kept whole)
+
+  int to_add = 0, to_change = 0, to_destroy = 0;  // a replace counts as one add and one destroy
+  bool empty() const { return steps.empty() && conflicts.empty(); }
+};
+
+Plan make_plan(Diff diff);
+
+}  // namespace topo

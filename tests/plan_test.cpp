@@ -1,0 +1,185 @@
+// The planner: the order of the steps, veth pairs as one step, replaces split in two, the
+// inverse of every step, and the text `topo plan` prints.
+#include <random>
+
+#include "planner/diff.h"
+#include "planner/expected.h"
+#include "planner/plan.h"
+#include "planner/render_text.h"
+#include "tests/lab_text.h"
+#include "tests/state_fixtures.h"
+
+using namespace topo;
+using namespace topo::test;
+
+namespace {
+
+const char* kLab = R"(lab = "web"
+[host]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+[[netns]]
+name = "red"
+hosts = { db = "10.0.0.4" }
+sysctl = { "net.ipv4.conf.eth0.rp_filter" = 2, "net.ipv6.conf.all.disable_ipv6" = 1 }
+[[macvlan]]
+name = "mv0"
+netns = "red"
+parent = "red-p"
+[[vxlan]]
+name = "vx42"
+id = 42
+remote = "192.0.2.2"
+dev = "red-p"
+master = "br1"
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
+b = { name = "red-p", master = "br0" }
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24"]
+[[bridge]]
+name = "br1"
+[[route]]
+netns = "red"
+to = "default"
+via = "10.0.0.1"
+[[route]]
+netns = "red"
+to = "10.9.0.0/16"
+dev = "eth0"
+)";
+
+Plan plan_for(const std::string& toml, const State& observed) {
+  return make_plan(diff(expected_state(lab(toml)), observed, "web"));
+}
+
+std::string steps_text(const Plan& p) {
+  std::string out;
+  for (const Step& s : p.steps) out += describe(s) + "\n";
+  return out;
+}
+
+std::string inverses_text(const Plan& p) {
+  std::string out;
+  for (auto s = p.steps.rbegin(); s != p.steps.rend(); ++s) out += describe(s->inverse()) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("plan: what a link needs is made before it, whatever the file's order", "[plan]") {
+  Plan p = plan_for(kLab, empty_kernel());
+  CHECK(steps_text(p) ==
+        "red: + netns red\n"
+        "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
+        "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: (unreadable) -> 1\n"
+        "host: + bridge br0 10.0.0.1/24\n"
+        "host: + bridge br1\n"
+        "host: + veth red-p peer red/eth0 master br0 & red: veth eth0 peer host/red-p 10.0.0.2/24\n"
+        "host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 master br1\n"
+        "red: + macvlan mv0 parent host/red-p mode bridge\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: (unreadable) -> 2\n"
+        "red: + route 10.9.0.0/16 dev eth0\n"
+        "red: + route default via 10.0.0.1\n"
+        "red: + file hosts\n");
+  CHECK(p.to_add == 10);  // a veth pair is two interfaces
+  CHECK(p.to_change == 3);
+  CHECK(p.to_destroy == 0);
+}
+
+TEST_CASE("plan: removing a lab takes dependents first and each step undoes exactly", "[plan]") {
+  State applied_state = applied(expected_state(lab(kLab)));
+  applied_state.namespaces["red"].sysctls.clear();  // a namespace the file drops is not read for them
+  Plan p = plan_for(R"(lab = "web")", applied_state);
+  CHECK(steps_text(p) ==
+        "red: - route default via 10.0.0.1\n"
+        "red: - route 10.9.0.0/16 dev eth0\n"
+        "host: - vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "02:00:00:00:00:04 master br1\n"
+        "host: - bridge br1 mtu 1500 mac 02:00:00:00:00:02\n"
+        "red: - macvlan mv0 parent host/red-p mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
+        "host: - veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: veth "
+        "eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
+        "host: - bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
+        "red: - file hosts\n"
+        "red: - netns red\n");
+  // Undoing, in reverse, rebuilds what was there: the namespace first, then its contents.
+  CHECK(inverses_text(p) ==
+        "red: + netns red\n"
+        "red: + file hosts\n"
+        "host: + bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
+        "host: + veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: veth "
+        "eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
+        "red: + macvlan mv0 parent host/red-p mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
+        "host: + bridge br1 mtu 1500 mac 02:00:00:00:00:02\n"
+        "host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "02:00:00:00:00:04 master br1\n"
+        "red: + route 10.9.0.0/16 dev eth0\n"
+        "red: + route default via 10.0.0.1\n");
+  CHECK(p.to_destroy == 5);  // the namespace counts once, with what is in it
+}
+
+TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {
+  State s = applied(expected_state(lab(kLab)));
+  link(s, "host", "br0").kind = "dummy";  // must become a bridge: only a new link can
+  Plan p = plan_for(kLab, s);
+  CHECK(steps_text(p) ==
+        "host: - dummy br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01 (replace)\n"
+        "host: + bridge br0 10.0.0.1/24 (replace)\n"
+        "host: ~ veth red-p: master none -> br0\n");
+  CHECK(p.to_add == 1);
+  CHECK(p.to_change == 1);
+  CHECK(p.to_destroy == 1);
+  CHECK(inverses_text(p) ==
+        "host: ~ veth red-p: master br0 -> none\n"
+        "host: - bridge br0 10.0.0.1/24 (replace)\n"
+        "host: + dummy br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01 (replace)\n");
+}
+
+TEST_CASE("plan: a port leaving a bridge that goes is not touched again", "[plan]") {
+  std::string before = R"(lab = "web"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "a0" }
+b = { name = "b0", master = "br0" }
+)";
+  std::string after = R"(lab = "web"
+[[veth]]
+a = { name = "a0" }
+b = { name = "b0" }
+)";
+  Plan p = plan_for(after, applied(expected_state(lab(before))));
+  CHECK(steps_text(p) == "host: - bridge br0 mtu 1500 mac 02:00:00:00:00:01\n");
+}
+
+TEST_CASE("plan: text groups changes by namespace, host first, with the summary", "[plan]") {
+  State s = applied(expected_state(lab(kLab)));
+  link(s, "host", "br0").addresses.clear();
+  link(s, "host", "br1").alias = "";  // someone else's bridge of the same name
+  s.namespaces["red"].files.erase("hosts");
+  CHECK(plan_text(plan_for(kLab, s)) ==
+        "namespace host\n"
+        "  ~ bridge br0: +10.0.0.1/24\n"
+        "  ! conflict: interface 'br1' exists and is not the lab's (a bridge, no topo mark)\n"
+        "namespace red\n"
+        "  + file hosts\n"
+        "\n"
+        "Plan: 1 to add, 1 to change, 0 to destroy.\n"
+        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n");
+  CHECK(plan_text(plan_for(kLab, applied(expected_state(lab(kLab))))) ==
+        "No changes. The kernel matches the lab.\n");
+}
+
+TEST_CASE("plan: the same kernel state read in any order gives the same plan bytes", "[plan]") {
+  State s = applied(expected_state(lab(kLab)));
+  link(s, "host", "br0").kind = "dummy";
+  link(s, "red", "eth0").up = false;
+  s.namespaces["red"].routes.clear();
+  std::string first = steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s));
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20; ++i) {
+    for (auto& [name, ns] : s.namespaces) std::shuffle(ns.links.begin(), ns.links.end(), rng);
+    CHECK(steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s)) == first);
+  }
+}
