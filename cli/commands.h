@@ -9,8 +9,10 @@ namespace topo::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes pending
 
 void register_validate(CLI::App& app, int& exit_code);
 void register_graph(CLI::App& app, int& exit_code);
+void register_plan(CLI::App& app, int& exit_code);
 
 }  // namespace topo::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) noexcept {
     int exit_code = kExitOk;
     register_validate(app, exit_code);
     register_graph(app, exit_code);
+    register_plan(app, exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

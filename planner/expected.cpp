@@ -44,7 +44,9 @@ RouteState route_state(const Route& r) {
   s.to = r.to.value;
   if (r.via) s.via = r.via->value;
   if (r.dev) s.dev = r.dev->value;
-  s.metric = r.metric ? r.metric->value : 0;
+  // The kernel gives IPv6 routes metric 1024 when none is asked for; say so, or an
+  // applied route would never match its file.
+  s.metric = r.metric ? r.metric->value : r.to.value.address.family == Family::v6 ? 1024 : 0;
   return s;
 }
 
@@ -83,6 +85,9 @@ State expected_state(const Lab& lab) {
     ns.exists = true;
     ns.adopted = n.adopted();
     if (!ns.adopted) ns.mark = mark;
+    ns.path = n.pid ? fmt::format("/proc/{}/ns/net", n.pid->value)
+              : n.path ? n.path->value
+                       : "/run/netns/" + n.name.value;
     add_sysctls(n.sysctls, ns);
     if (auto text = resolv_conf_text(lab, n); !text.empty()) ns.files["resolv.conf"] = text;
     if (auto text = hosts_text(lab, n); !text.empty()) ns.files["hosts"] = text;

@@ -66,6 +66,7 @@ struct RouteState {
 struct NamespaceState {
   bool exists = false;
   bool adopted = false;   // expected state only: exists already, the lab never deletes it
+  std::string path;       // expected state only: its namespace file; "" for host (topo's own)
   std::string mark;       // alias of its lo: which lab created it ("" when none)
   std::vector<LinkState> links;
   std::vector<RouteState> routes;

@@ -1,0 +1,51 @@
+// RAII over libnl: every socket, cache and object topo holds is released by its owner,
+// never by a naked *_free or *_put.
+#pragma once
+
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include <memory>
+#include <string>
+
+#include "executor/netns.h"
+
+namespace topo::nl {
+
+struct SocketFree {
+  void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct CacheFree {
+  void operator()(nl_cache* c) const { nl_cache_free(c); }
+};
+struct AddrPut {
+  void operator()(nl_addr* a) const { nl_addr_put(a); }
+};
+struct LinkPut {
+  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+};
+struct MsgFree {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+
+using Socket = std::unique_ptr<nl_sock, SocketFree>;
+using Cache = std::unique_ptr<nl_cache, CacheFree>;
+using Addr = std::unique_ptr<nl_addr, AddrPut>;
+using Link = std::unique_ptr<rtnl_link, LinkPut>;
+using Msg = std::unique_ptr<nl_msg, MsgFree>;
+
+/// libnl's text for one of its (negative) error codes.
+std::string error_text(int nl_error);
+
+/// A NETLINK_ROUTE socket opened inside `netns`: it keeps talking to that namespace after
+/// the thread has left it. `what` names the namespace in errors.
+Socket route_socket_in(const Fd& netns, const std::string& what);
+
+/// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
+/// IFLA_LINK_NETNSID; -1 when it has none.
+int nsid_of(nl_sock* sock, const Fd& other, const std::string& what);
+
+}  // namespace topo::nl

@@ -1,0 +1,52 @@
+// Network namespaces as file descriptors, and a guard that runs code inside one. Netlink
+// sockets and /proc/sys/net belong to the namespace of the thread that opens them, so a
+// socket opened inside a namespace talks to it for as long as it lives.
+#pragma once
+
+#include <string>
+
+namespace topo {
+
+/// An owned file descriptor, closed exactly once.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+/// Where `ip netns add NAME` keeps a namespace: /run/netns/NAME.
+std::string named_netns_path(const std::string& name);
+
+/// Opens a namespace file (/run/netns/NAME, /proc/PID/ns/net, or the current one when
+/// `path` is empty). An empty Fd when it does not exist; throws KernelError on other errors.
+Fd open_netns(const std::string& path);
+
+/// Enters a namespace for the current thread and returns to the previous one when it goes.
+class InNetns {
+ public:
+  explicit InNetns(const Fd& netns);
+  ~InNetns();
+  InNetns(const InNetns&) = delete;
+  InNetns& operator=(const InNetns&) = delete;
+
+ private:
+  Fd home_;
+};
+
+}  // namespace topo

@@ -1,0 +1,313 @@
+#include "executor/read_state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/route.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "executor/kernel_error.h"
+#include "executor/netlink.h"
+#include "executor/netns.h"
+
+namespace topo {
+namespace {
+
+// A link as dumped, before its references (peer, master, parent, underlay) are names.
+struct RawLink {
+  LinkState state;
+  int ifindex = 0;
+  int link_ifindex = 0;  // IFLA_LINK: a veth's peer, a macvlan's parent
+  int link_nsid = -1;    // IFLA_LINK_NETNSID: where that one lives; -1 here
+  int master_ifindex = 0;
+  int vxlan_dev_ifindex = 0;
+};
+
+struct Reading {
+  std::string name;
+  Fd fd;
+  nl::Socket sock;
+  NamespaceState state;
+  std::vector<RawLink> links;
+  std::map<int, std::string> nsid_names;  // this namespace's ids for the others
+};
+
+std::optional<IpAddress> ip_of(nl_addr* a) {
+  if (!a) return std::nullopt;
+  IpAddress ip;
+  int family = nl_addr_get_family(a);
+  if (family == AF_INET && nl_addr_get_len(a) == 4) {
+    ip.family = Family::v4;
+  } else if (family == AF_INET6 && nl_addr_get_len(a) == 16) {
+    ip.family = Family::v6;
+  } else {
+    return std::nullopt;
+  }
+  std::memcpy(ip.bytes.data(), nl_addr_get_binary_addr(a), ip.size());
+  return ip;
+}
+
+std::optional<IpAddress> take_ip(int (*get)(rtnl_link*, nl_addr**), rtnl_link* l) {
+  nl_addr* raw = nullptr;
+  if (get(l, &raw) < 0 || !raw) return std::nullopt;
+  nl::Addr owned(raw);
+  return ip_of(owned.get());
+}
+
+void read_vxlan(rtnl_link* l, RawLink& r) {
+  uint32_t v = 0;
+  if (rtnl_link_vxlan_get_id(l, &v) == 0) r.state.vxlan_id = v;
+  if (rtnl_link_vxlan_get_port(l, &v) == 0) r.state.vxlan_port = v;
+  if (rtnl_link_vxlan_get_link(l, &v) == 0) r.vxlan_dev_ifindex = static_cast<int>(v);
+  r.state.vxlan_local = take_ip(rtnl_link_vxlan_get_local, l);
+  // The kernel keeps a unicast remote and a multicast group in one attribute.
+  if (auto g = take_ip(rtnl_link_vxlan_get_group, l)) {
+    bool multicast = g->family == Family::v4 ? (g->bytes[0] & 0xf0) == 0xe0 : g->bytes[0] == 0xff;
+    (multicast ? r.state.vxlan_group : r.state.vxlan_remote) = g;
+  }
+}
+
+RawLink raw_link(rtnl_link* l) {
+  RawLink r;
+  r.ifindex = rtnl_link_get_ifindex(l);
+  r.link_ifindex = rtnl_link_get_link(l);
+  int32_t nsid = -1;
+  if (rtnl_link_get_link_netnsid(l, &nsid) == 0) r.link_nsid = nsid;
+  r.master_ifindex = rtnl_link_get_master(l);
+  LinkState& s = r.state;
+  s.name = rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "";
+  s.kind = rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "";
+  s.alias = rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "";
+  s.mtu = rtnl_link_get_mtu(l);
+  s.up = rtnl_link_get_flags(l) & IFF_UP;
+  if (nl_addr* mac = rtnl_link_get_addr(l); mac && nl_addr_get_len(mac) == 6) {
+    MacAddress m;
+    std::memcpy(m.bytes.data(), nl_addr_get_binary_addr(mac), 6);
+    s.mac = m;
+  }
+  if (s.kind == "vxlan") read_vxlan(l, r);
+  if (s.kind == "macvlan") {
+    char mode[32];
+    s.macvlan_mode = rtnl_link_macvlan_mode2str(rtnl_link_macvlan_get_mode(l), mode, sizeof mode);
+  }
+  return r;
+}
+
+void read_links(Reading& ns) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_link_alloc_cache(ns.sock.get(), AF_UNSPEC, &raw); err < 0)
+    throw KernelError("reading links in", "namespace " + ns.name, nl::error_text(err));
+  nl::Cache cache(raw);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    RawLink r = raw_link(reinterpret_cast<rtnl_link*>(o));
+    if (r.state.name == "lo") {
+      ns.state.mark = r.state.alias;
+      continue;
+    }
+    ns.links.push_back(std::move(r));
+  }
+}
+
+bool link_local(const IpPrefix& p) {
+  return p.address.family == Family::v6 && p.address.bytes[0] == 0xfe && (p.address.bytes[1] & 0xc0) == 0x80;
+}
+
+void read_addresses(Reading& ns) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
+    throw KernelError("reading addresses in", "namespace " + ns.name, nl::error_text(err));
+  nl::Cache cache(raw);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    auto ip = ip_of(rtnl_addr_get_local(a));
+    if (!ip) continue;
+    IpPrefix p{*ip, rtnl_addr_get_prefixlen(a)};
+    if (link_local(p)) continue;  // the kernel's own, made for every IPv6 link
+    for (RawLink& l : ns.links)
+      if (l.ifindex == rtnl_addr_get_ifindex(a)) l.state.addresses.push_back(p);
+  }
+  for (RawLink& l : ns.links) std::sort(l.state.addresses.begin(), l.state.addresses.end());
+}
+
+std::string name_of(const Reading& ns, int ifindex) {
+  for (const RawLink& l : ns.links)
+    if (l.ifindex == ifindex) return l.state.name;
+  return ifindex == 1 ? "lo" : "";
+}
+
+void read_routes(Reading& ns) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_route_alloc_cache(ns.sock.get(), AF_UNSPEC, 0, &raw); err < 0)
+    throw KernelError("reading routes in", "namespace " + ns.name, nl::error_text(err));
+  nl::Cache cache(raw);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_type(r) != RTN_UNICAST) continue;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    RouteState route;
+    int family = rtnl_route_get_family(r);
+    route.to.address.family = family == AF_INET6 ? Family::v6 : Family::v4;
+    if (auto ip = ip_of(dst)) route.to.address = *ip;
+    route.to.length = dst ? static_cast<int>(nl_addr_get_prefixlen(dst)) : 0;
+    if (link_local(route.to)) continue;
+    route.metric = rtnl_route_get_priority(r);
+    route.protocol = rtnl_route_get_protocol(r);
+    if (rtnl_route_get_nnexthops(r) > 0) {
+      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+      route.via = ip_of(rtnl_route_nh_get_gateway(nh));
+      route.dev = name_of(ns, rtnl_route_nh_get_ifindex(nh));
+    }
+    ns.state.routes.push_back(route);
+  }
+}
+
+std::optional<std::string> read_small_file(const std::string& path, int dir = AT_FDCWD) {
+  // O_NOFOLLOW: a symlink planted where topo keeps its files is not followed.
+  Fd fd(::openat(dir, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) {
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (1 << 20)) return std::nullopt;
+  }
+  return out;
+}
+
+void read_sysctls(Reading& ns, const NamespaceState* want) {
+  if (!want || want->sysctls.empty()) return;
+  InNetns inside(ns.fd);  // /proc/sys/net shows the namespace of the thread that opens it
+  for (const auto& [key, value] : want->sysctls) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    if (auto text = read_small_file(path)) {
+      while (!text->empty() && text->back() == '\n') text->pop_back();
+      ns.state.sysctls[key] = *text;
+    }
+  }
+}
+
+void read_files(Reading& ns) {
+  if (ns.name == "host") return;
+  for (const char* file : {"resolv.conf", "hosts"})
+    if (auto text = read_small_file("/etc/netns/" + ns.name + "/" + file)) ns.state.files[file] = *text;
+}
+
+// Names for the ids this namespace gives the others it links to. Asking costs a request per
+// namespace tried, so host (the usual other end) goes first and asking stops once all are known.
+void resolve_nsids(Reading& ns, const std::vector<Reading*>& all) {
+  std::set<int> wanted;
+  for (const RawLink& l : ns.links)
+    if (l.link_nsid >= 0) wanted.insert(l.link_nsid);
+  for (const Reading* other : all) {
+    if (wanted.empty()) return;
+    if (other == &ns) continue;
+    int id = nl::nsid_of(ns.sock.get(), other->fd, "namespace " + other->name + " from " + ns.name);
+    if (wanted.erase(id)) ns.nsid_names[id] = other->name;
+  }
+}
+
+const Reading* find(const std::vector<Reading*>& all, const std::string& name) {
+  for (const Reading* r : all)
+    if (r->name == name) return r;
+  return nullptr;
+}
+
+// Turns ifindexes and namespace ids into the names the planner compares.
+void name_references(Reading& ns, const std::vector<Reading*>& all) {
+  for (RawLink& l : ns.links) {
+    LinkState& s = l.state;
+    if (l.master_ifindex) s.master = name_of(ns, l.master_ifindex);
+    if (l.vxlan_dev_ifindex) s.vxlan_dev = name_of(ns, l.vxlan_dev_ifindex);
+    if (s.kind != "veth" && s.kind != "macvlan") continue;
+    std::string other_ns = "?";  // a namespace topo did not read: never the lab's
+    if (l.link_nsid < 0) {
+      other_ns = ns.name;
+    } else if (auto it = ns.nsid_names.find(l.link_nsid); it != ns.nsid_names.end()) {
+      other_ns = it->second;
+    }
+    const Reading* other = find(all, other_ns);
+    std::string other_name = other ? name_of(*other, l.link_ifindex) : "";
+    if (s.kind == "veth") {
+      s.peer_netns = other_ns;
+      s.peer_name = other_name;
+    } else {
+      s.macvlan_parent_netns = other_ns;
+      s.macvlan_parent = other_name;
+    }
+  }
+}
+
+std::vector<std::string> named_namespaces() {
+  std::vector<std::string> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/run/netns"), ::closedir);
+  if (!dir) return out;
+  while (dirent* e = ::readdir(dir.get()))
+    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Opens the namespace and dumps its links; nullptr when it does not exist.
+std::unique_ptr<Reading> open_reading(const std::string& name, const std::string& path) {
+  auto r = std::make_unique<Reading>();
+  r->name = name;
+  r->fd = open_netns(path);
+  if (!r->fd) return nullptr;
+  r->sock = nl::route_socket_in(r->fd, "namespace " + name);
+  r->state.exists = true;
+  read_links(*r);
+  return r;
+}
+
+}  // namespace
+
+State read_state(const State& expected, std::string_view lab) {
+  State out;
+  std::vector<std::unique_ptr<Reading>> readings;
+  for (const auto& [name, want] : expected.namespaces) {
+    auto r = open_reading(name, name == "host" ? "" : want.path);
+    if (!r) {
+      out.namespaces[name].exists = false;
+      continue;
+    }
+    readings.push_back(std::move(r));
+  }
+  if (!expected.find("host")) readings.push_back(open_reading("host", ""));
+  std::string mark = ownership_mark(lab);
+  for (const std::string& name : named_namespaces()) {
+    if (expected.find(name)) continue;
+    auto r = open_reading(name, named_netns_path(name));
+    if (r && r->state.mark == mark) readings.push_back(std::move(r));  // the lab's, left behind
+  }
+  // Host first: the other end of most links, so nsid resolution usually stops at once.
+  std::vector<Reading*> all;
+  for (auto& r : readings) all.push_back(r.get());
+  std::stable_partition(all.begin(), all.end(), [](const Reading* r) { return r->name == "host"; });
+  for (Reading* r : all) {
+    read_addresses(*r);
+    read_routes(*r);
+    read_sysctls(*r, expected.find(r->name));
+    read_files(*r);
+    resolve_nsids(*r, all);
+  }
+  for (Reading* r : all) name_references(*r, all);
+  for (Reading* r : all) {
+    for (RawLink& l : r->links) r->state.links.push_back(std::move(l.state));
+    out.namespaces[r->name] = std::move(r->state);
+  }
+  return out;
+}
+
+}  // namespace topo

@@ -1,0 +1,18 @@
+// The state reader: what the kernel has now, in the planner's vocabulary. One netlink
+// socket per namespace, opened inside it; one dump per kind (links, addresses, routes) per
+// namespace, never a request per object.
+#pragma once
+
+#include <string_view>
+
+#include "planner/state.h"
+
+namespace topo {
+
+/// Reads the host namespace, every namespace `expected` names (missing ones come back with
+/// exists = false), and every namespace under /run/netns whose lo carries `lab`'s mark
+/// (namespaces the file no longer has). Sysctls are read for the keys `expected` names;
+/// /etc/netns/NAME files for every namespace but host. Throws KernelError.
+State read_state(const State& expected, std::string_view lab);
+
+}  // namespace topo

@@ -1,0 +1,16 @@
+// `topo plan --format json`: the plan for programs. Schema (format_version 1) in
+// docs/cli.md: the summary, the conflicts, and the ordered steps, each with its object's
+// state before and after (null: absent). A step's inverse is the same object with before
+// and after swapped; "inverse" names its action.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "planner/plan.h"
+
+namespace topo {
+
+std::string plan_json(const Plan& p, std::string_view lab);
+
+}  // namespace topo

@@ -1,0 +1,178 @@
+#include "planner/render_shell.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "planner/render_text.h"
+
+namespace topo {
+namespace {
+
+std::string sq(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string destination(const IpPrefix& p) { return p.length == 0 ? "default" : to_string(p); }
+
+class Shell {
+ public:
+  Shell(const State& expected, std::string_view lab) : expected_(expected), mark_(ownership_mark(lab)) {}
+
+  std::string run(const Plan& p) {
+    out_ = "#!/bin/bash\n# made by `topo plan --format shell`: run as root, in the namespace topo runs in\nset -euo pipefail\n";
+    for (const Step& s : p.steps) {
+      out_ += "\n# " + describe(s) + "\n";
+      step(s);
+    }
+    return out_;
+  }
+
+ private:
+  bool lab_owned(const std::string& ns) const {
+    const NamespaceState* n = expected_.find(ns);
+    return ns != "host" && (!n || !n->adopted);
+  }
+  std::string path(const std::string& ns) const {
+    const NamespaceState* n = expected_.find(ns);
+    return n && !n->path.empty() ? n->path : "/run/netns/" + ns;
+  }
+  // `ip` aimed at a namespace: -n for the lab's own, nsenter for adopted ones.
+  std::string ip(const std::string& ns, const char* family = "") const {
+    std::string f = *family ? std::string(" ") + family : "";
+    if (ns == "host") return "ip" + f;
+    if (lab_owned(ns)) return "ip" + f + " -n " + ns;
+    return "nsenter --net=" + sq(path(ns)) + " ip" + f;
+  }
+  // What `ip link ... netns X` accepts: a name under /run/netns or a pid.
+  std::string target(const std::string& ns) const {
+    if (ns == "host") return "$$";
+    if (lab_owned(ns)) return ns;
+    std::string p = path(ns);
+    if (p.rfind("/proc/", 0) == 0 && p.size() > 13 && p.substr(p.size() - 7) == "/ns/net")
+      return p.substr(6, p.size() - 13);
+    return "";
+  }
+  void line(const std::string& l) { out_ += l + "\n"; }
+
+  void step(const Step& s) {
+    std::visit([&](const auto& d) { step(s, d); }, s.subject);
+  }
+
+  void step(const Step& s, const NamespaceDelta&) {
+    if (s.action == Action::create) {
+      line("ip netns add " + s.netns);
+      line(ip(s.netns) + " link set lo alias " + sq(mark_) + " up");
+    } else {
+      line("ip netns delete " + s.netns);
+      line("rmdir /etc/netns/" + s.netns + " 2>/dev/null || true");
+    }
+  }
+
+  void step(const Step& s, const SysctlDelta& d) {
+    std::string file = "/proc/sys/" + d.key;
+    std::replace(file.begin() + 10, file.end(), '.', '/');
+    std::string write = "echo " + sq(*d.after) + " > " + file;
+    line(s.netns == "host" ? write : "nsenter --net=" + sq(path(s.netns)) + " sh -c " + sq(write));
+  }
+
+  void step(const Step& s, const FileDelta& d) {
+    std::string file = "/etc/netns/" + s.netns + "/" + d.file;
+    if (!d.after) return line("rm -f " + file);
+    line("mkdir -p /etc/netns/" + s.netns);
+    line("printf '%s' " + sq(*d.after) + " > " + file);
+  }
+
+  void step(const Step& s, const RouteDelta& d) {
+    const RouteState& r = d.after ? *d.after : *d.before;
+    const char* family = r.to.address.family == Family::v6 ? "-6" : "-4";
+    std::string verb = s.action == Action::remove ? "del" : s.action == Action::modify ? "replace" : "add";
+    std::string cmd = ip(s.netns, family) + " route " + verb + " " + destination(r.to);
+    if (r.via) cmd += fmt::format(" via {}", *r.via);
+    if (!r.dev.empty()) cmd += " dev " + r.dev;
+    line(cmd + fmt::format(" metric {} proto {}", r.metric, kRouteProtocol));
+  }
+
+  void step(const Step& s, const LinkDelta& d) {
+    if (s.action == Action::remove) return line(ip(s.netns) + " link del " + d.before->name);
+    if (s.action == Action::modify) return modify(s.netns, *d.before, *d.after);
+    const LinkState& l = *d.after;
+    if (l.kind == "veth") return make_veth(s, l);
+    if (l.kind == "macvlan") {
+      line(fmt::format("{} link add {} link {} type macvlan mode {}", ip(l.macvlan_parent_netns), l.name,
+                       l.macvlan_parent, l.macvlan_mode));
+      if (l.macvlan_parent_netns != s.netns)
+        line(fmt::format("{} link set {} netns {}", ip(l.macvlan_parent_netns), l.name, target(s.netns)));
+    } else if (l.kind == "vxlan") {
+      std::string cmd = fmt::format("{} link add {} type vxlan id {}", ip(s.netns), l.name, l.vxlan_id);
+      if (l.vxlan_local) cmd += fmt::format(" local {}", *l.vxlan_local);
+      if (l.vxlan_remote) cmd += fmt::format(" remote {}", *l.vxlan_remote);
+      if (l.vxlan_group) cmd += fmt::format(" group {}", *l.vxlan_group);
+      if (!l.vxlan_dev.empty()) cmd += " dev " + l.vxlan_dev;
+      line(cmd + fmt::format(" dstport {}", l.vxlan_port));
+    } else {
+      line(fmt::format("{} link add {} type {}", ip(s.netns), l.name, l.kind));
+    }
+    settle(s.netns, l);
+  }
+
+  void make_veth(const Step& s, const LinkState& l) {
+    const LinkState* peer = s.peer && s.peer->after ? &*s.peer->after : nullptr;
+    std::string a_ns = s.netns, b_ns = l.peer_netns;
+    std::string a = l.name, b = l.peer_name;
+    if (target(b_ns).empty()) std::swap(a_ns, b_ns), std::swap(a, b);  // make it from the far side
+    if (target(b_ns).empty()) {
+      line(fmt::format("echo 'topo: cannot join two namespaces given by path ({}, {}) with ip' >&2; exit 1",
+                       a_ns, b_ns));
+      return;
+    }
+    line(fmt::format("{} link add {} type veth peer name {} netns {}", ip(a_ns), a, b, target(b_ns)));
+    settle(s.netns, l);
+    if (peer) settle(l.peer_netns, *peer);
+  }
+
+  // What every made link gets: its mtu and mac, the mark, up (before it joins a bridge),
+  // its addresses, then its bridge.
+  void settle(const std::string& ns, const LinkState& l) {
+    std::string set = ip(ns) + " link set " + l.name;
+    if (l.mtu) set += fmt::format(" mtu {}", l.mtu);
+    if (l.mac) set += fmt::format(" address {}", *l.mac);
+    line(set + " alias " + sq(mark_) + (l.up ? " up" : " down"));
+    for (const IpPrefix& a : l.addresses) add_address(ns, l.name, a);
+    if (!l.master.empty()) line(ip(ns) + " link set " + l.name + " master " + l.master);
+  }
+
+  void add_address(const std::string& ns, const std::string& dev, const IpPrefix& a) {
+    // nodad: a lab's address is usable at once; nothing else on a lab link can hold it.
+    line(fmt::format("{} addr add {} dev {}{}", ip(ns), a, dev, a.address.family == Family::v6 ? " nodad" : ""));
+  }
+
+  void modify(const std::string& ns, const LinkState& b, const LinkState& a) {
+    std::string set;
+    if (a.mtu && a.mtu != b.mtu) set += fmt::format(" mtu {}", a.mtu);
+    if (a.mac && a.mac != b.mac) set += fmt::format(" address {}", *a.mac);
+    if (a.up != b.up) set += a.up ? " up" : " down";
+    if (!set.empty()) line(ip(ns) + " link set " + a.name + set);
+    for (const IpPrefix& p : b.addresses)
+      if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
+        line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
+    for (const IpPrefix& p : a.addresses)
+      if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) add_address(ns, a.name, p);
+    if (a.master != b.master)
+      line(ip(ns) + " link set " + a.name + (a.master.empty() ? " nomaster" : " master " + a.master));
+  }
+
+  const State& expected_;
+  std::string mark_;
+  std::string out_;
+};
+
+}  // namespace
+
+std::string plan_shell(const Plan& p, const State& expected, std::string_view lab) {
+  return Shell(expected, lab).run(p);
+}
+
+}  // namespace topo
