@@ -1,6 +1,7 @@
 // Test helpers for the files in the source tree and for running the topo binary.
 #pragma once
 
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -38,9 +39,9 @@ struct Run {
   std::string output;  // stdout and stderr together
 };
 
-/// Runs `topo ARGS` through the shell (arguments are the caller's, already quoted).
-inline Run run_topo(const std::string& args) {
-  std::string cmd = std::string(TOPO_BINARY) + " " + args + " 2>&1";
+/// Runs a shell command line, stdout and stderr together.
+inline Run run_shell(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   Run r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -50,6 +51,43 @@ inline Run run_topo(const std::string& args) {
   int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+/// Runs `topo ARGS` through the shell (arguments are the caller's, already quoted).
+inline Run run_topo(const std::string& args) { return run_shell(std::string(TOPO_BINARY) + " " + args); }
+
+/// A directory of its own under /tmp for one test, removed when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "topo-test-XXXXXX").string();
+    path_ = mkdtemp(templ.data()) ? templ : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name, std::ios::binary) << text;
+    return (path_ / name).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Runs a bash script inside a fresh sandbox (scripts/sandbox: its own network namespace,
+/// tmpfs on /run and /etc/netns), with $TOPO naming the binary under test and `set -eu`.
+/// Nothing it makes outlives it.
+inline Run in_sandbox(const std::string& script) {
+  TempDir dir;
+  std::string file = dir.write("script.sh", "set -eu\n" + script);
+  return run_shell("TOPO=" + std::string(TOPO_BINARY) + " " + (source_dir() / "scripts/sandbox").string() +
+                   " bash " + file);
 }
 
 }  // namespace topo::test

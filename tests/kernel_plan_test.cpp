@@ -1,0 +1,126 @@
+// topo plan against a real kernel, each case in its own sandbox: `plan --format shell | bash`
+// builds the lab, after which the plan is empty; edits to the file give exactly their change;
+// what is not the lab's is a conflict. `ip` is the independent witness.
+#include <catch2/catch.hpp>
+
+#include "tests/files.h"
+
+using namespace topo::test;
+
+namespace {
+
+const char* kStar = R"(lab = "web"
+[host]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+[[netns]]
+name = "red"
+dns = ["10.0.0.1"]
+[[netns]]
+name = "blue"
+hosts = { red = "10.0.0.2" }
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24", "fd00::1/64"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"] }
+b = { name = "red-p", master = "br0" }
+[[veth]]
+a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
+b = { name = "blue-p", master = "br0" }
+[[vxlan]]
+name = "vx42"
+id = 42
+local = "10.0.0.1"
+remote = "10.0.0.9"
+master = "br0"
+[[veth]]
+a = { name = "up0" }
+b = { name = "up1", netns = "blue" }
+[[macvlan]]
+name = "mv0"
+netns = "blue"
+parent = "up0"
+addresses = ["10.1.0.5/24"]
+[[route]]
+netns = "red"
+to = "default"
+via = "10.0.0.1"
+[[route]]
+netns = "red"
+to = "::/0"
+via = "fd00::1"
+)";
+
+// Builds `lab` with the shell plan, then runs `then` (bash) in the same sandbox.
+Run built(const std::string& lab, const std::string& then) {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", lab);
+  return in_sandbox("L=" + file + "\n$TOPO plan --format shell $L | bash\n" + then);
+}
+
+}  // namespace
+
+TEST_CASE("kernel: plan --format shell | bash builds the lab and then nothing is left to do", "[kernel]") {
+  Run r = built(kStar,
+                "$TOPO plan --detailed-exitcode $L\n"
+                "ip -n red -4 route show default\n"
+                "ip -n blue -d link show mv0 | grep -o 'macvlan mode bridge'\n"
+                "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '\n"
+                "cat /etc/netns/red/resolv.conf\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "No changes. The kernel matches the lab.\n"
+        "default via 10.0.0.1 dev eth0 proto 122 \n"
+        "macvlan mode bridge\n"
+        "blue-p red-p vx42 "
+        "# written by topo for lab web\n"
+        "nameserver 10.0.0.1\n");
+}
+
+TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
+  std::string lab = kStar;
+  std::string edited = lab;
+  edited.replace(edited.find("b = { name = \"blue-p\", master = \"br0\" }"),
+                 std::string("b = { name = \"blue-p\", master = \"br0\" }").size(),
+                 "b = { name = \"blue-p\", master = \"br0\", mtu = 1400 }");
+  edited += "[[netns]]\nname = \"green\"\n";
+  edited.replace(edited.find("[[veth]]\na = { name = \"up0\" }"), std::string("[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\", netns = \"blue\" }\n").size(),
+                 "[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\" }\n");
+  TempDir dir;
+  std::string file = dir.write("edited.toml", edited);
+  // MACs are the kernel's choice: masked.
+  Run r = built(lab, "$TOPO plan --detailed-exitcode " + file + " > /run/out || echo \"exit $?\"\n"
+                     "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n");
+  INFO(r.output);
+  CHECK(r.output ==
+        "exit 2\n"
+        "namespace host\n"
+        "  ~ veth blue-p: mtu 1500 -> 1400\n"
+        "  -/+ veth up0 peer host/up1 (peer blue/up1 -> host/up1)\n"
+        "  + veth up1 peer host/up0\n"
+        "namespace blue\n"
+        "  - veth up1 peer host/up0 mtu 1500 mac M\n"
+        "  -/+ macvlan mv0 parent host/up0 mode bridge 10.1.0.5/24 (its parent up0 is made again)\n"
+        "namespace green\n"
+        "  + netns green\n"
+        "\n"
+        "Plan: 4 to add, 1 to change, 3 to destroy.\n");
+}
+
+TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kStar);
+  Run r = in_sandbox("ip link add br0 type bridge\n"
+                     "$TOPO plan " + file + " > /run/out || echo \"exit $?\"\n"
+                     "grep -e conflict -e Plan: /run/out\n"
+                     "$TOPO plan --format shell " + file + " > /dev/null || echo \"shell exit $?\"\n");
+  INFO(r.output);
+  CHECK(r.output ==
+        "exit 1\n"
+        "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
+        "Plan: 14 to add, 1 to change, 0 to destroy.\n"
+        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+        "topo: conflict in host: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
+        "shell exit 1\n");
+}
