@@ -1,0 +1,113 @@
+// The plan's other two faces: the JSON for programs and the shell script for people, exact.
+#include "planner/diff.h"
+#include "planner/expected.h"
+#include "planner/plan.h"
+#include "planner/render_json.h"
+#include "planner/render_shell.h"
+#include "tests/lab_text.h"
+#include "tests/state_fixtures.h"
+
+using namespace topo;
+using namespace topo::test;
+
+namespace {
+
+const char* kLab = R"(lab = "web"
+[[netns]]
+name = "red"
+sysctl = { "net.ipv4.conf.all.forwarding" = 1 }
+hosts = { db = "10.0.0.4" }
+[[netns]]
+name = "c1"
+pid = 4242
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24", "fd00::1/64"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"], mac = "02:00:00:00:00:02" }
+b = { name = "red-p", master = "br0" }
+mtu = 1400
+[[veth]]
+a = { netns = "c1", name = "eth1" }
+b = { netns = "red", name = "c1-p" }
+[[route]]
+netns = "red"
+to = "fd01::/64"
+via = "fd00::1"
+)";
+
+Plan planned(const State& expected, const State& observed) {
+  return make_plan(diff(expected, observed, "web"));
+}
+
+State with_c1() {
+  State s = empty_kernel();
+  s.namespaces["c1"].exists = true;  // the container's, adopted
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("shell: the ip commands that make the same state, marks included", "[render]") {
+  State expected = expected_state(lab(kLab));
+  CHECK(plan_shell(planned(expected, with_c1()), expected, "web") == R"(#!/bin/bash
+# made by `topo plan --format shell`: run as root, in the namespace topo runs in
+set -euo pipefail
+
+# red: + netns red
+ip netns add red
+ip -n red link set lo alias 'topo:web' up
+
+# red: ~ sysctl net.ipv4.conf.all.forwarding: (unreadable) -> 1
+nsenter --net='/run/netns/red' sh -c 'echo '\''1'\'' > /proc/sys/net/ipv4/conf/all/forwarding'
+
+# c1: + veth eth1 peer red/c1-p & red: veth c1-p peer c1/eth1
+nsenter --net='/proc/4242/ns/net' ip link add eth1 type veth peer name c1-p netns red
+nsenter --net='/proc/4242/ns/net' ip link set eth1 alias 'topo:web' up
+ip -n red link set c1-p alias 'topo:web' up
+
+# host: + bridge br0 10.0.0.1/24 fd00::1/64
+ip link add br0 type bridge
+ip link set br0 alias 'topo:web' up
+ip addr add 10.0.0.1/24 dev br0
+ip addr add fd00::1/64 dev br0 nodad
+
+# host: + veth red-p peer red/eth0 mtu 1400 master br0 & red: veth eth0 peer host/red-p 10.0.0.2/24 fd00::2/64 mtu 1400 mac 02:00:00:00:00:02
+ip link add red-p type veth peer name eth0 netns red
+ip link set red-p mtu 1400 alias 'topo:web' up
+ip link set red-p master br0
+ip -n red link set eth0 mtu 1400 address 02:00:00:00:00:02 alias 'topo:web' up
+ip -n red addr add 10.0.0.2/24 dev eth0
+ip -n red addr add fd00::2/64 dev eth0 nodad
+
+# red: + route fd01::/64 via fd00::1 metric 1024
+ip -6 -n red route add fd01::/64 via fd00::1 metric 1024 proto 122
+
+# red: + file hosts
+mkdir -p /etc/netns/red
+printf '%s' '# written by topo for lab web
+127.0.0.1	localhost
+::1	localhost
+10.0.0.4	db
+' > /etc/netns/red/hosts
+)");
+}
+
+TEST_CASE("json: versioned, ordered steps with both sides of each", "[render]") {
+  std::string toml = R"(lab = "web"
+[[bridge]]
+name = "br0"
+mtu = 9000
+)";
+  State expected = expected_state(lab(toml));
+  State observed = applied(expected);
+  link(observed, "host", "br0").mtu = 1500;
+  CHECK(plan_json(planned(expected, observed), "web") ==
+        R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"steps":[
+{"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"02:00:00:00:00:01","up":true,"master":null,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"02:00:00:00:00:01","up":true,"master":null,"addresses":[]}}
+]}
+)");
+  CHECK(plan_json(planned(expected, applied(expected)), "web") ==
+        "{\"format_version\":1,\"lab\":\"web\",\"summary\":{\"add\":0,\"change\":0,\"destroy\":0},"
+        "\"conflicts\":[],\"steps\":[\n]}\n");
+}
