@@ -236,6 +236,14 @@ class Validator {
     if (m.parent.value == i.name.value && m.parent_netns.value == i.netns.value)
       d_.error(m.parent.pos, fmt::format("macvlan '{}' cannot be its own parent", i.name.value),
                width(m.parent.value));
+    // A bridge port's frames go to the bridge; the kernel refuses a macvlan on it (EBUSY).
+    const Interface* parent = lab_.find_interface(m.parent_netns.value, m.parent.value);
+    if (parent && parent->master)
+      d_.error(m.parent.pos,
+               fmt::format("parent '{}' is a port of bridge '{}'; the kernel refuses a macvlan on a "
+                           "bridge port (put the macvlan on the bridge instead)",
+                           m.parent.value, parent->master->value),
+               width(m.parent.value));
     if (m.mode != MacvlanMode::passthru) return;
     for (const Interface& o : lab_.interfaces) {
       if (&o == &i) break;

@@ -222,6 +222,20 @@ mode = "brige"
              "vepa, passthru (did you mean 'bridge'?)"});
 }
 
+TEST_CASE("macvlan: not on a bridge port, which the kernel refuses", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "a0", master = "br0" }
+b = { name = "b0" }
+[[macvlan]]
+name = "mv0"
+parent = "a0"
+)") == Lines{"9:10: parent 'a0' is a port of bridge 'br0'; the kernel refuses a macvlan on a "
+             "bridge port (put the macvlan on the bridge instead)"});
+}
+
 TEST_CASE("IPv6 needs an mtu of 1280 or more", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[bridge]]
