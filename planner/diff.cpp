@@ -119,6 +119,28 @@ class Differ {
       if (owned(*h) && !want.find_link(h->name))
         add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
     address_conflicts(ns, want, have);
+    missing_devices(ns, want);
+  }
+
+  // A parent, underlay or route device in host or an adopted namespace may be the machine's
+  // own interface (the validator cannot know): it must exist now, or be made by the lab.
+  bool device_exists(const std::string& ns, const std::string& name) const {
+    if (name.empty() || name == "lo") return true;
+    const NamespaceState* want = expected_.find(ns);
+    const NamespaceState* have = observed_.find(ns);
+    return (want && want->find_link(name)) || (have && have->exists && have->find_link(name));
+  }
+
+  void missing_devices(const std::string& ns, const NamespaceState& want) {
+    auto missing = [&](const std::string& in, const std::string& dev, const std::string& role) {
+      if (!device_exists(in, dev))
+        conflict(ns, fmt::format("interface '{}' ({}) does not exist in namespace '{}'", dev, role, in));
+    };
+    for (const LinkState& w : want.links) {
+      if (w.kind == "macvlan") missing(w.macvlan_parent_netns, w.macvlan_parent, "parent of macvlan '" + w.name + "'");
+      if (w.kind == "vxlan") missing(ns, w.vxlan_dev, "underlay of vxlan '" + w.name + "'");
+    }
+    for (const RouteState& r : want.routes) missing(ns, r.dev, "device of the route to " + fmt::format("{}", r.to));
   }
 
   // What the lab leaves unset (mtu 0, no mac) keeps the kernel's value.

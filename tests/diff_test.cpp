@@ -218,7 +218,7 @@ TEST_CASE("diff: a veth made again takes the links on it along", "[diff]") {
 name = "br0"
 [[veth]]
 a = { name = "up0", mtu = 1500 }
-b = { name = "up1", master = "br0" }
+b = { name = "up1" }
 [[vxlan]]
 name = "vx1"
 id = 1
@@ -233,8 +233,39 @@ parent = "up1"
   link(s, "host", "up1").peer_name = "old0";
   CHECK(diff_text(toml, s) ==
         "host: + veth up0 peer host/up1 mtu 1500\n"
-        "host: -/+ veth up1 peer host/up0 master br0 (peer host/old0 -> host/up0)\n"
+        "host: -/+ veth up1 peer host/up0 (peer host/old0 -> host/up0)\n"
         "host: - veth old0 peer host/up1 mtu 1500 mac 02:00:00:00:00:02\n"
         "host: -/+ vxlan vx1 id 1 remote 192.0.2.2 dev up1 port 4789 (its underlay up1 is made again)\n"
         "host: -/+ macvlan mv0 parent host/up1 mode bridge (its parent up1 is made again)\n");
+}
+
+TEST_CASE("diff: a machine interface the lab relies on must exist", "[diff]") {
+  std::string toml = R"(lab = "web"
+[[macvlan]]
+name = "mv0"
+parent = "uplink"
+[[vxlan]]
+name = "vx1"
+id = 1
+group = "239.1.1.1"
+dev = "uplink"
+[[route]]
+to = "10.9.0.0/16"
+dev = "uplink"
+)";
+  CHECK(diff_text(toml, empty_kernel()) ==
+        "host: + vxlan vx1 id 1 group 239.1.1.1 dev uplink port 4789\n"
+        "host: + macvlan mv0 parent host/uplink mode bridge\n"
+        "host: + route 10.9.0.0/16 dev uplink\n"
+        "conflict: interface 'uplink' (underlay of vxlan 'vx1') does not exist in namespace 'host'\n"
+        "conflict: interface 'uplink' (parent of macvlan 'mv0') does not exist in namespace 'host'\n"
+        "conflict: interface 'uplink' (device of the route to 10.9.0.0/16) does not exist in namespace 'host'\n");
+  State s = empty_kernel();
+  LinkState uplink;
+  uplink.name = "uplink";
+  s.namespaces["host"].links.push_back(uplink);
+  CHECK(diff_text(toml, s) ==
+        "host: + vxlan vx1 id 1 group 239.1.1.1 dev uplink port 4789\n"
+        "host: + macvlan mv0 parent host/uplink mode bridge\n"
+        "host: + route 10.9.0.0/16 dev uplink\n");
 }
