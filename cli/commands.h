@@ -14,5 +14,7 @@ inline constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes pen
 void register_validate(CLI::App& app, int& exit_code);
 void register_graph(CLI::App& app, int& exit_code);
 void register_plan(CLI::App& app, int& exit_code);
+void register_apply(CLI::App& app, int& exit_code);
+void register_destroy(CLI::App& app, int& exit_code);
 
 }  // namespace topo::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) noexcept {
     register_validate(app, exit_code);
     register_graph(app, exit_code);
     register_plan(app, exit_code);
+    register_apply(app, exit_code);
+    register_destroy(app, exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -50,6 +50,7 @@ struct LinkState {
   /// The attributes the kernel cannot change on a live link (kind, peer, VXLAN and macvlan
   /// parameters): when they differ the link must be deleted and created again.
   bool same_identity(const LinkState& other) const;
+  bool operator==(const LinkState&) const = default;
 };
 
 struct RouteState {
@@ -61,6 +62,7 @@ struct RouteState {
 
   /// The kernel's key for a route in the main table: destination and metric.
   bool same_key(const RouteState& other) const { return to == other.to && metric == other.metric; }
+  bool operator==(const RouteState&) const = default;
 };
 
 struct NamespaceState {
@@ -74,6 +76,7 @@ struct NamespaceState {
   std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
 
   const LinkState* find_link(std::string_view name) const;
+  bool operator==(const NamespaceState&) const = default;
 };
 
 /// Namespaces by name; "host" is the one topo runs in.
@@ -81,6 +84,7 @@ struct State {
   std::map<std::string, NamespaceState> namespaces;
 
   const NamespaceState* find(std::string_view netns) const;
+  bool operator==(const State&) const = default;
 };
 
 }  // namespace topo

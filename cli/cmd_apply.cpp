@@ -1,0 +1,38 @@
+// topo apply FILE: make the kernel match the lab, all or nothing.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/carry_out.h"
+#include "cli/commands.h"
+#include "parser/load.h"
+#include "planner/expected.h"
+
+namespace topo::cli {
+
+void register_apply(CLI::App& app, int& exit_code) {
+  auto file = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand(
+      "apply", "Make the kernel match the lab file: the plan's steps in order; if one fails,\n"
+               "every step already done is undone.");
+  sub->add_option("file", *file, "Lab file (TOML)")->required()->type_name("FILE");
+  sub->footer(
+      "Refuses, changing nothing, when anything in the way is not the lab's (see topo plan).\n"
+      "Exit status: 0 applied (or nothing to do), 1 invalid lab, conflict, or a failed step\n"
+      "rolled back, 2 bad usage, 3 a failed step whose rollback failed too (what is left is\n"
+      "printed).\n"
+      "Example: topo apply topologies/bridge.toml");
+  sub->callback([file, &exit_code] {
+    LoadedLab loaded = load_lab_file(*file);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "{}", loaded.report());
+      exit_code = kExitFailed;
+      return;
+    }
+    if (!loaded.lab->nats.empty())
+      fmt::print(stderr, "topo: note: the lab's NAT rules are left out: nftables support is not built yet\n");
+    exit_code = carry_out(expected_state(*loaded.lab), loaded.lab->name.value, "apply");
+  });
+}
+
+}  // namespace topo::cli

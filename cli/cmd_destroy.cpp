@@ -1,0 +1,65 @@
+// topo destroy FILE | --lab NAME: remove everything the lab owns, and nothing else.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/carry_out.h"
+#include "cli/commands.h"
+#include "parser/load.h"
+#include "parser/names.h"
+
+namespace topo::cli {
+namespace {
+
+struct DestroyOptions {
+  std::string file;
+  std::string lab;
+};
+
+// What is left of a lab once destroyed: the host namespace, without anything of the lab's.
+State nothing() {
+  State s;
+  s.namespaces["host"].exists = true;
+  s.namespaces["host"].adopted = true;
+  return s;
+}
+
+}  // namespace
+
+void register_destroy(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<DestroyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "destroy", "Remove every namespace, link and route the lab owns (found by its marks in the\n"
+                 "kernel), and nothing else.");
+  auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
+  auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, when the file is gone")->type_name("NAME");
+  file->excludes(lab);
+  sub->footer(
+      "Exit status: 0 destroyed (or nothing to do), 1 error (rolled back), 2 bad usage,\n"
+      "3 a failed step whose rollback failed too.\n"
+      "Examples: topo destroy topologies/bridge.toml\n"
+      "          topo destroy --lab web");
+  sub->callback([opts, &exit_code] {
+    std::string name = opts->lab;
+    if (!opts->file.empty()) {
+      LoadedLab loaded = load_lab_file(opts->file);
+      if (!loaded.ok()) {
+        fmt::print(stderr, "{}", loaded.report());
+        exit_code = kExitFailed;
+        return;
+      }
+      name = loaded.lab->name.value;
+    } else if (name.empty()) {
+      fmt::print(stderr, "topo destroy: give the lab file or --lab NAME\n");
+      exit_code = kExitUsage;
+      return;
+    } else if (std::string why = check_lab_name(name); !why.empty()) {
+      fmt::print(stderr, "topo destroy: --lab {}: {}\n", name, why);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = carry_out(nothing(), name, "destroy");
+  });
+}
+
+}  // namespace topo::cli

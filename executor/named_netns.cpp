@@ -1,0 +1,67 @@
+#include "executor/named_netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "executor/kernel_error.h"
+#include "executor/netns.h"
+
+namespace topo {
+namespace {
+
+constexpr const char* kRunDir = "/run/netns";
+
+[[noreturn]] void fail(const std::string& step, const std::string& name, int error) {
+  throw KernelError(step, "namespace " + name, std::strerror(error), error);
+}
+
+// /run/netns is made a mount point of its own, shared, as iproute2 does: a namespace
+// mounted there later is then seen by every mount namespace that shares it.
+void prepare_run_dir(const std::string& name) {
+  if (::mkdir(kRunDir, 0755) != 0 && errno != EEXIST) fail("making /run/netns for", name, errno);
+  if (::mount("", kRunDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return;
+  if (errno != EINVAL) fail("sharing /run/netns for", name, errno);
+  // Not a mount point yet: bind it on itself, then share it.
+  if (::mount(kRunDir, kRunDir, "none", MS_BIND | MS_REC, nullptr) != 0) fail("mounting /run/netns for", name, errno);
+  if (::mount("", kRunDir, "none", MS_SHARED | MS_REC, nullptr) != 0) fail("sharing /run/netns for", name, errno);
+}
+
+}  // namespace
+
+void create_named_netns(const std::string& name) {
+  prepare_run_dir(name);
+  std::string path = named_netns_path(name);
+  {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0));
+    if (!file) fail("creating", name, errno);
+  }
+  // A new network namespace belongs to the thread that unshares; a thread of its own makes
+  // it and mounts it, and topo's own threads stay where they were.
+  int error = 0;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      error = errno;
+      return;
+    }
+    if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) error = errno;
+  }).join();
+  if (error) {
+    ::unlink(path.c_str());
+    fail("creating", name, error);
+  }
+}
+
+void delete_named_netns(const std::string& name) {
+  std::string path = named_netns_path(name);
+  if (::umount2(path.c_str(), MNT_DETACH) != 0) fail("unmounting", name, errno);
+  if (::unlink(path.c_str()) != 0) fail("removing", name, errno);
+}
+
+}  // namespace topo

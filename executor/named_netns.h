@@ -1,0 +1,17 @@
+// Named network namespaces as `ip netns add` makes them: a bind mount of the namespace's
+// nsfs file on /run/netns/NAME, with /run/netns a shared mount point, so that `ip netns
+// exec` and every other tool find them.
+#pragma once
+
+#include <string>
+
+namespace topo {
+
+/// Creates the namespace NAME; throws KernelError (EEXIST when the name is taken).
+void create_named_netns(const std::string& name);
+
+/// Unmounts and removes /run/netns/NAME; the kernel frees the namespace once nothing else
+/// holds it, taking its links with it.
+void delete_named_netns(const std::string& name);
+
+}  // namespace topo

@@ -1,0 +1,289 @@
+#include "executor/netlink_kernel.h"
+
+#include <fcntl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/route.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "executor/kernel_error.h"
+#include "executor/named_netns.h"
+#include "planner/render_text.h"
+
+namespace topo {
+namespace {
+
+std::string where(const std::string& netns, const std::string& name) { return netns + "/" + name; }
+
+void check(int nl_err, const std::string& step, const std::string& object) {
+  if (nl_err < 0) throw KernelError(step, object, nl::error_text(nl_err), -nl_err);
+}
+
+nl::Addr nl_ip(const IpAddress& ip, int prefix_len = -1) {
+  nl::Addr a(nl_addr_build(ip.family == Family::v4 ? AF_INET : AF_INET6, ip.bytes.data(), ip.size()));
+  if (!a) throw std::bad_alloc();
+  nl_addr_set_prefixlen(a.get(), prefix_len < 0 ? static_cast<int>(ip.size() * 8) : prefix_len);
+  return a;
+}
+
+nl::Addr nl_mac(const MacAddress& mac) {
+  nl::Addr a(nl_addr_build(AF_LLC, mac.bytes.data(), mac.bytes.size()));
+  if (!a) throw std::bad_alloc();
+  return a;
+}
+
+// Attributes every link is born with: name, mtu, mac.
+void set_basics(rtnl_link* link, const LinkState& l) {
+  rtnl_link_set_name(link, l.name.c_str());
+  if (l.mtu) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu));
+  if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
+}
+
+void write_file(const std::string& path, const std::string& text, const std::string& what) {
+  // O_NOFOLLOW: a symlink planted where topo writes is refused, not followed.
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd) throw KernelError("writing", what, std::strerror(errno), errno);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw KernelError("writing", what, std::strerror(errno), errno);
+}
+
+}  // namespace
+
+NetlinkKernel::NetlinkKernel(const State& expected, std::string_view lab) : mark_(ownership_mark(lab)) {
+  for (const auto& [name, n] : expected.namespaces) paths_[name] = name == "host" ? "" : n.path;
+}
+
+NetlinkKernel::Namespace& NetlinkKernel::ns(const std::string& name) {
+  auto it = open_.find(name);
+  if (it != open_.end()) return it->second;
+  auto p = paths_.find(name);
+  std::string path = name == "host" ? "" : p != paths_.end() && !p->second.empty() ? p->second : named_netns_path(name);
+  Namespace n;
+  n.fd = open_netns(path);
+  if (!n.fd) throw KernelError("opening", "namespace " + name, "it does not exist", ENOENT);
+  n.sock = nl::route_socket_in(n.fd, "namespace " + name);
+  return open_.emplace(name, std::move(n)).first->second;
+}
+
+nl::Link NetlinkKernel::get_link(const std::string& netns, const std::string& name) {
+  rtnl_link* raw = nullptr;
+  check(rtnl_link_get_kernel(sock(netns), 0, name.c_str(), &raw), "looking up", "interface " + where(netns, name));
+  return nl::Link(raw);
+}
+
+int NetlinkKernel::ifindex(const std::string& netns, const std::string& name) {
+  return rtnl_link_get_ifindex(get_link(netns, name).get());
+}
+
+void NetlinkKernel::run(const Step& step) {
+  std::visit(
+      [&](const auto& d) {
+        using D = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<D, NamespaceDelta>) run_namespace(step, d);
+        if constexpr (std::is_same_v<D, LinkDelta>) run_link(step, d);
+        if constexpr (std::is_same_v<D, RouteDelta>) run_route(step, d);
+        if constexpr (std::is_same_v<D, SysctlDelta>) run_sysctl(step, d);
+        if constexpr (std::is_same_v<D, FileDelta>) run_file(step, d);
+      },
+      step.subject);
+}
+
+void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
+  if (s.action == Action::remove) {
+    open_.erase(s.netns);  // close its socket first: nothing of topo's holds it any more
+    delete_named_netns(s.netns);
+    ::rmdir(("/etc/netns/" + s.netns).c_str());  // only when topo's files were its only ones
+    return;
+  }
+  create_named_netns(s.netns);
+  try {
+    nl::Link lo = get_link(s.netns, "lo");
+    nl::Link change(rtnl_link_alloc());
+    rtnl_link_set_ifalias(change.get(), mark_.c_str());
+    rtnl_link_set_flags(change.get(), IFF_UP);
+    check(rtnl_link_change(sock(s.netns), lo.get(), change.get(), 0), "marking lo in", "namespace " + s.netns);
+  } catch (...) {
+    open_.erase(s.netns);
+    delete_named_netns(s.netns);
+    throw;
+  }
+}
+
+void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
+  if (s.action == Action::modify) return modify_link(s.netns, *d.before, *d.after);
+  if (s.action == Action::remove) {
+    nl::Link link(rtnl_link_alloc());
+    rtnl_link_set_name(link.get(), d.before->name.c_str());
+    check(rtnl_link_delete(sock(s.netns), link.get()), "deleting", "interface " + where(s.netns, d.before->name));
+    return;
+  }
+  const LinkState* peer = s.peer && s.peer->after ? &*s.peer->after : nullptr;
+  create_link(s.netns, *d.after, peer);
+}
+
+void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, const LinkState* peer) {
+  const std::string object = "interface " + where(netns, l.name);
+  nl::Link link;
+  std::string made_in = netns;  // where the request goes
+  if (l.kind == "veth") {
+    link.reset(rtnl_link_veth_alloc());
+    nl::Link other(rtnl_link_veth_get_peer(link.get()));
+    rtnl_link_set_name(other.get(), l.peer_name.c_str());
+    if (peer) set_basics(other.get(), *peer);
+    if (l.peer_netns != netns) rtnl_link_set_ns_fd(other.get(), ns(l.peer_netns).fd.get());
+  } else if (l.kind == "vxlan") {
+    link.reset(rtnl_link_vxlan_alloc());
+    rtnl_link_vxlan_set_id(link.get(), static_cast<uint32_t>(l.vxlan_id));
+    if (l.vxlan_local) rtnl_link_vxlan_set_local(link.get(), nl_ip(*l.vxlan_local).get());
+    if (l.vxlan_remote) rtnl_link_vxlan_set_group(link.get(), nl_ip(*l.vxlan_remote).get());
+    if (l.vxlan_group) rtnl_link_vxlan_set_group(link.get(), nl_ip(*l.vxlan_group).get());
+    if (!l.vxlan_dev.empty()) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(ifindex(netns, l.vxlan_dev)));
+    rtnl_link_vxlan_set_port(link.get(), static_cast<uint32_t>(l.vxlan_port));
+  } else if (l.kind == "macvlan") {
+    // Made next to its parent and born in its own namespace (IFLA_NET_NS_FD).
+    link.reset(rtnl_link_macvlan_alloc());
+    rtnl_link_macvlan_set_mode(link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(l.macvlan_mode.c_str())));
+    made_in = l.macvlan_parent_netns;
+    rtnl_link_set_link(link.get(), ifindex(made_in, l.macvlan_parent));
+    if (made_in != netns) rtnl_link_set_ns_fd(link.get(), ns(netns).fd.get());
+  } else {
+    link.reset(rtnl_link_alloc());
+    check(rtnl_link_set_type(link.get(), l.kind.c_str()), "creating", object);
+  }
+  if (!link) throw std::bad_alloc();
+  set_basics(link.get(), l);
+  check(rtnl_link_add(sock(made_in), link.get(), NLM_F_CREATE | NLM_F_EXCL), "creating", object);
+  try {
+    settle(netns, l);
+    if (peer) settle(l.peer_netns, *peer);
+  } catch (...) {
+    // Whole or nothing: what this step made goes (a veth's peer with it).
+    nl::Link gone(rtnl_link_alloc());
+    rtnl_link_set_name(gone.get(), l.name.c_str());
+    rtnl_link_delete(sock(netns), gone.get());
+    throw;
+  }
+}
+
+// After creation: the mark, up (before joining a bridge, which then has nothing to wait
+// for), the addresses, the bridge.
+void NetlinkKernel::settle(const std::string& netns, const LinkState& l) {
+  nl::Link orig = get_link(netns, l.name);
+  nl::Link change(rtnl_link_alloc());
+  rtnl_link_set_ifalias(change.get(), l.alias.empty() ? mark_.c_str() : l.alias.c_str());
+  if (l.up) rtnl_link_set_flags(change.get(), IFF_UP);
+  check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0), "marking and bringing up",
+        "interface " + where(netns, l.name));
+  for (const IpPrefix& a : l.addresses) address(netns, l.name, a, true);
+  if (!l.master.empty()) set_master(netns, l.name, l.master);
+}
+
+void NetlinkKernel::set_master(const std::string& netns, const std::string& dev, const std::string& master) {
+  nl::Link orig = get_link(netns, dev);
+  nl::Link change(rtnl_link_alloc());
+  rtnl_link_set_master(change.get(), master.empty() ? 0 : ifindex(netns, master));
+  check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0),
+        master.empty() ? "releasing from its bridge" : "attaching to bridge " + master,
+        "interface " + where(netns, dev));
+}
+
+void NetlinkKernel::address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add) {
+  std::unique_ptr<rtnl_addr, void (*)(rtnl_addr*)> addr(rtnl_addr_alloc(), rtnl_addr_put);
+  rtnl_addr_set_ifindex(addr.get(), ifindex(netns, dev));
+  nl::Addr local = nl_ip(a.address, a.length);
+  check(rtnl_addr_set_local(addr.get(), local.get()), "building", "address");
+  rtnl_addr_set_prefixlen(addr.get(), a.length);
+  // No duplicate address detection: the lab's address is usable at once (as with nodad).
+  if (a.address.family == Family::v6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  std::string object = fmt::format("address {} on {}", a, where(netns, dev));
+  if (add)
+    check(rtnl_addr_add(sock(netns), addr.get(), NLM_F_EXCL), "adding", object);
+  else
+    check(rtnl_addr_delete(sock(netns), addr.get(), 0), "removing", object);
+}
+
+void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, const LinkState& a) {
+  const std::string object = "interface " + where(netns, a.name);
+  nl::Link orig = get_link(netns, a.name);
+  nl::Link change(rtnl_link_alloc());
+  bool any = false;
+  if (a.mtu && a.mtu != b.mtu) rtnl_link_set_mtu(change.get(), static_cast<unsigned>(a.mtu)), any = true;
+  if (a.mac && a.mac != b.mac) rtnl_link_set_addr(change.get(), nl_mac(*a.mac).get()), any = true;
+  if (a.up != b.up) {
+    if (a.up)
+      rtnl_link_set_flags(change.get(), IFF_UP);
+    else
+      rtnl_link_unset_flags(change.get(), IFF_UP);
+    any = true;
+  }
+  if (any) check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0), "changing", object);
+  for (const IpPrefix& p : b.addresses)
+    if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end()) address(netns, a.name, p, false);
+  for (const IpPrefix& p : a.addresses)
+    if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) address(netns, a.name, p, true);
+  if (a.master != b.master) set_master(netns, a.name, a.master);
+}
+
+void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
+  const RouteState& r = s.action == Action::remove ? *d.before : *d.after;
+  std::unique_ptr<rtnl_route, void (*)(rtnl_route*)> route(rtnl_route_alloc(), rtnl_route_put);
+  rtnl_route_set_family(route.get(), r.to.address.family == Family::v4 ? AF_INET : AF_INET6);
+  nl::Addr dst = nl_ip(r.to.address, r.to.length);
+  check(rtnl_route_set_dst(route.get(), dst.get()), "building", "route");
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(route.get(), static_cast<uint8_t>(r.protocol));
+  rtnl_route_set_priority(route.get(), static_cast<uint32_t>(r.metric));
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  // Deleting matches any scope; a route without a gateway is on the link.
+  rtnl_route_set_scope(route.get(), s.action == Action::remove ? RT_SCOPE_NOWHERE
+                                    : r.via                   ? RT_SCOPE_UNIVERSE
+                                                              : RT_SCOPE_LINK);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  if (!r.dev.empty()) rtnl_route_nh_set_ifindex(nh, ifindex(s.netns, r.dev));
+  if (r.via) rtnl_route_nh_set_gateway(nh, nl_ip(*r.via).get());
+  rtnl_route_add_nexthop(route.get(), nh);  // the route owns it from here
+  std::string object = "route " + describe(r).substr(6) + " in " + s.netns;
+  if (s.action == Action::remove)
+    check(rtnl_route_delete(sock(s.netns), route.get(), 0), "deleting", object);
+  else
+    check(rtnl_route_add(sock(s.netns), route.get(), s.action == Action::modify ? NLM_F_REPLACE : NLM_F_EXCL),
+          s.action == Action::modify ? "replacing" : "adding", object);
+}
+
+void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
+  if (!d.after) return;  // undoing a value that could not be read: nothing to put back
+  std::string path = "/proc/sys/" + d.key;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  InNetns inside(ns(s.netns).fd);  // /proc/sys/net is the namespace of the thread that opens it
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  std::string object = "sysctl " + d.key + " in " + s.netns;
+  if (!fd) throw KernelError("setting", object, std::strerror(errno), errno);
+  std::string value = *d.after + "\n";
+  if (::write(fd.get(), value.data(), value.size()) < 0) throw KernelError("setting", object, std::strerror(errno), errno);
+}
+
+void NetlinkKernel::run_file(const Step& s, const FileDelta& d) {
+  std::string dir = "/etc/netns/" + s.netns;
+  std::string path = dir + "/" + d.file;
+  if (!d.after) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw KernelError("removing", path, std::strerror(errno), errno);
+    ::rmdir(dir.c_str());  // only when empty: other files there are not the lab's
+    return;
+  }
+  if (::mkdir("/etc/netns", 0755) != 0 && errno != EEXIST) throw KernelError("making", "/etc/netns", std::strerror(errno), errno);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw KernelError("making", dir, std::strerror(errno), errno);
+  write_file(path, *d.after, path);
+}
+
+}  // namespace topo

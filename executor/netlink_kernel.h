@@ -1,0 +1,48 @@
+// The Kernel over netlink (libnl-route): one socket per namespace, opened inside it on
+// first use and kept; each step is a few requests, every ACK checked.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "executor/kernel.h"
+#include "executor/netlink.h"
+#include "executor/netns.h"
+#include "planner/state.h"
+
+namespace topo {
+
+class NetlinkKernel : public Kernel {
+ public:
+  /// `expected` says where each namespace lives; `lab` names the marks put on what is made.
+  NetlinkKernel(const State& expected, std::string_view lab);
+  void run(const Step& step) override;
+
+ private:
+  struct Namespace {
+    Fd fd;
+    nl::Socket sock;
+  };
+  Namespace& ns(const std::string& name);
+  nl_sock* sock(const std::string& name) { return ns(name).sock.get(); }
+  nl::Link get_link(const std::string& netns, const std::string& name);
+  int ifindex(const std::string& netns, const std::string& name);
+
+  void run_namespace(const Step& s, const NamespaceDelta& d);
+  void run_link(const Step& s, const LinkDelta& d);
+  void run_route(const Step& s, const RouteDelta& d);
+  void run_sysctl(const Step& s, const SysctlDelta& d);
+  void run_file(const Step& s, const FileDelta& d);
+
+  void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
+  void settle(const std::string& netns, const LinkState& l);
+  void modify_link(const std::string& netns, const LinkState& before, const LinkState& after);
+  void address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add);
+  void set_master(const std::string& netns, const std::string& dev, const std::string& master);
+
+  std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
+  std::string mark_;
+  std::map<std::string, Namespace> open_;
+};
+
+}  // namespace topo

@@ -1,0 +1,36 @@
+// Running a plan as a transaction: the steps in order; at the first failure (or when asked
+// to stop, on SIGINT/SIGTERM) the inverses of the steps done, in reverse. Pure logic over
+// the Kernel interface, so that every path is tested with a fake.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "executor/kernel.h"
+#include "executor/kernel_error.h"
+
+namespace topo {
+
+struct StepFailure {
+  size_t index;  // into the plan's steps
+  KernelError error;
+};
+
+struct Outcome {
+  size_t done = 0;                     // steps that ran (before any undo)
+  std::optional<StepFailure> failure;  // the step that failed, when one did
+  bool interrupted = false;            // stopped by a signal before the plan's end
+  std::vector<StepFailure> undo_failures;  // inverses that failed too: what remains
+
+  bool ok() const { return !failure && !interrupted; }
+  bool rolled_back() const { return !ok() && undo_failures.empty(); }
+};
+
+/// `should_stop()` is asked before each step (a pending SIGINT/SIGTERM); `before_step(i)`
+/// runs just before step i (the journal writes the inverse there).
+Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel,
+                        const std::function<bool()>& should_stop = {},
+                        const std::function<void(size_t)>& before_step = {});
+
+}  // namespace topo
