@@ -77,9 +77,12 @@ int carry_out(const State& expected, const std::string& lab, const std::string& 
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (outcome.ok()) {
-    fmt::print("{} lab '{}': {} added, {} changed, {} destroyed ({} steps in {:.2f} s).\n",
-               verb == "apply" ? "Applied" : "Destroyed", lab, plan.to_add, plan.to_change, plan.to_destroy,
-               plan.steps.size(), seconds);
+    if (verb == "destroy")
+      fmt::print("Destroyed lab '{}': {} removed ({} steps in {:.2f} s).\n", lab, plan.to_destroy,
+                 plan.steps.size(), seconds);
+    else
+      fmt::print("Applied lab '{}': {} added, {} changed, {} destroyed ({} steps in {:.2f} s).\n", lab,
+                 plan.to_add, plan.to_change, plan.to_destroy, plan.steps.size(), seconds);
     return kExitOk;
   }
   if (outcome.failure) {

@@ -1,0 +1,135 @@
+// topo apply and destroy against a real kernel, each case in its own sandbox, with `ip` and
+// /proc as the witnesses: apply reaches the file's state, a failed apply leaves the kernel
+// as it was, destroy removes the lab's objects and nothing else.
+#include <catch2/catch.hpp>
+
+#include "tests/files.h"
+
+using namespace topo::test;
+
+namespace {
+
+const char* kLab = R"(lab = "web"
+[host]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+[[netns]]
+name = "red"
+hosts = { blue = "10.0.0.3" }
+[[netns]]
+name = "blue"
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24", "fd00::1/64"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"] }
+b = { name = "red-p", master = "br0" }
+[[veth]]
+a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
+b = { name = "blue-p", master = "br0" }
+[[veth]]
+a = { name = "up0" }
+b = { name = "up1", netns = "blue" }
+[[macvlan]]
+name = "mv0"
+netns = "blue"
+parent = "up0"
+addresses = ["10.1.0.5/24"]
+[[route]]
+netns = "red"
+to = "default"
+via = "10.0.0.1"
+)";
+
+// Everything `ip` and /proc say about the sandbox's network, for before/after comparisons
+// (MACs included: a rollback must give back the very same links).
+const char* kWitness =
+    "witness() { ip -br link; ip -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
+    " for n in $(ip netns | cut -d' ' -f1); do ip -n $n -br link; ip -n $n -br addr; ip -n $n route; done;"
+    " ls -R /etc/netns; }\n";
+
+std::string with(std::string lab, const std::string& from, const std::string& to) {
+  lab.replace(lab.find(from), from.size(), to);
+  return lab;
+}
+
+}  // namespace
+
+TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing to do", "[kernel]") {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kLab);
+  Run r = in_sandbox("L=" + file +
+                     "\n$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+                     "$TOPO apply $L\n"
+                     "$TOPO plan --detailed-exitcode $L\n"
+                     "ip -n red route show default\n"
+                     "ip -4 -n blue -br addr show mv0 | tr -s ' '\n"
+                     "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '; echo\n"
+                     "ip -n red -d link show lo | grep -o 'alias topo:web'\n"
+                     "cat /proc/sys/net/ipv4/ip_forward /etc/netns/red/hosts\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "Applied lab 'web': 12 added, 1 changed, 0 destroyed (10 steps in T s).\n"
+        "No changes. The kernel matches the lab.\n"
+        "No changes. The kernel matches the lab.\n"
+        "default via 10.0.0.1 dev eth0 proto 122 \n"
+        "mv0@if2 UP 10.1.0.5/24 \n"
+        "blue-p red-p \n"
+        "alias topo:web\n"
+        "1\n"
+        "# written by topo for lab web\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.0.3\tblue\n");
+}
+
+TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[kernel]") {
+  TempDir dir;
+  // The kernel refuses a macvlan larger than its parent: step 5 of 10 fails.
+  std::string bad = dir.write("bad.toml", with(kLab, "addresses = [\"10.1.0.5/24\"]", "addresses = [\"10.1.0.5/24\"]\nmtu = 9000"));
+  std::string good = dir.write("good.toml", kLab);
+  Run r = in_sandbox(std::string(kWitness) +
+                     "ip link add keep0 type bridge\n"
+                     "witness > /run/before\n"
+                     "$TOPO apply " + bad + " || echo \"exit $?\"\n"
+                     "witness > /run/after\n"
+                     "diff /run/before /run/after && echo same\n"
+                     // From an applied lab too: the failed edit leaves the lab as it was.
+                     "$TOPO apply " + good + " > /dev/null\n"
+                     "witness > /run/before\n"
+                     "$TOPO apply " + bad + " 2>&1 | tail -1\n"
+                     "witness > /run/after\n"
+                     "diff /run/before /run/after && echo same\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "topo: apply failed at step 5 of 10: blue: + macvlan mv0 parent host/up0 mode bridge 10.1.0.5/24 mtu 9000\n"
+        "  creating interface blue/mv0: Invalid input data or parameter\n"
+        "rolled back: the kernel is as it was.\n"
+        "exit 1\n"
+        "same\n"
+        "rolled back: the kernel is as it was.\n"
+        "same\n");
+}
+
+TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel]") {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kLab);
+  Run r = in_sandbox(std::string(kWitness) +
+                     "ip link add keep0 type bridge\n"
+                     "ip netns add other\n"
+                     "witness > /run/before\n"
+                     "$TOPO apply " + file + " > /dev/null\n"
+                     "$TOPO destroy " + file + " | sed 's/in [0-9.]* s/in T s/'\n"
+                     "echo 0 > /proc/sys/net/ipv4/ip_forward  # not restored yet: see the issue notes\n"
+                     "witness > /run/after\n"
+                     "diff /run/before /run/after && echo same\n"
+                     "$TOPO apply " + file + " > /dev/null\n"
+                     "$TOPO destroy --lab web > /dev/null && $TOPO destroy --lab web\n"
+                     "$TOPO destroy --lab Web || echo \"exit $?\"\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "Destroyed lab 'web': 6 removed (9 steps in T s).\n"
+        "same\n"
+        "No changes. The kernel matches the lab.\n"
+        "topo destroy: --lab Web: must start with a lowercase letter\n"
+        "exit 2\n");
+}
