@@ -6,6 +6,8 @@
 #include <chrono>
 
 #include "cli/commands.h"
+#include "executor/journal.h"
+#include "executor/lab_lock.h"
 #include "executor/netlink_kernel.h"
 #include "executor/read_state.h"
 #include "executor/transaction.h"
@@ -54,10 +56,44 @@ std::string differences(const State& before, const State& after) {
   return out;
 }
 
+// Namespaces that outlive the lab (host, adopted): their sysctls are put back one day.
+std::vector<std::string> lasting(const State& expected) {
+  std::vector<std::string> out;
+  for (const auto& [name, ns] : expected.namespaces)
+    if (ns.adopted) out.push_back(name);
+  return out;
+}
+
+// A sysctl the lab once set in a lasting namespace and no longer sets goes back to the value
+// it had before the lab (destroy sets none, so all of them go back).
+void restore_originals(State& expected, const std::string& dir) {
+  for (const auto& [where, value] : Journal::originals(dir)) {
+    auto ns = expected.namespaces.find(where.first);
+    if (ns != expected.namespaces.end() && ns->second.adopted) ns->second.sysctls.emplace(where.second, value);
+  }
+}
+
+// What a killed run made but could not mark yet becomes the lab's again.
+void recover(const State& expected, const std::string& lab, const std::string& dir) {
+  std::vector<Claim> claims = Journal::leftovers(dir);
+  if (claims.empty()) return;
+  fmt::print(stderr, "topo: an earlier run of lab '{}' was interrupted; taking back what it made\n", lab);
+  NetlinkKernel kernel(expected, lab);
+  for (const Claim& c : claims) kernel.claim(c.netns, c.link);
+}
+
 }  // namespace
 
-int carry_out(const State& expected, const std::string& lab, const std::string& verb) {
+int carry_out(State expected, const CarryOut& how) {
+  const std::string& lab = how.lab;
+  const std::string& verb = how.verb;
   auto start = std::chrono::steady_clock::now();
+  LabLock lock(lab, how.wait, [&] {
+    fmt::print(stderr, "topo: waiting for another apply or destroy of lab '{}' to finish\n", lab);
+  });
+  std::string dir = lab_run_dir(lab);
+  recover(expected, lab, dir);
+  restore_originals(expected, dir);
   State snapshot = read_state(expected, lab);
   Plan plan = make_plan(diff(expected, snapshot, lab));
   if (!plan.conflicts.empty()) {
@@ -66,6 +102,8 @@ int carry_out(const State& expected, const std::string& lab, const std::string& 
     return kExitFailed;
   }
   if (plan.steps.empty()) {
+    Journal(dir).close();  // a recovered run leaves nothing to redo
+    if (verb == "destroy") Journal::forget_originals(dir);
     fmt::print("No changes. The kernel matches the lab.\n");
     return kExitOk;
   }
@@ -73,8 +111,13 @@ int carry_out(const State& expected, const std::string& lab, const std::string& 
   Outcome outcome;
   {
     HeldSignals signals;
-    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); });
+    Journal journal(dir);
+    std::vector<std::string> keep = lasting(expected);
+    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); },
+                              [&](size_t i) { journal.before(plan.steps[i], keep); });
+    journal.close();
   }
+  if (outcome.ok() && verb == "destroy") Journal::forget_originals(dir);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (outcome.ok()) {
     if (verb == "destroy")

@@ -11,8 +11,13 @@ namespace topo::cli {
 
 inline constexpr int kExitRollbackFailed = 3;  // an undo failed too: something is left behind
 
-/// Makes the kernel match `expected` for lab `lab`; `verb` names the command in messages.
-/// Returns the exit code.
-int carry_out(const State& expected, const std::string& lab, const std::string& verb);
+struct CarryOut {
+  std::string lab;
+  std::string verb;  // "apply" or "destroy", for messages
+  bool wait = true;  // for another run of the same lab; false: fail at once
+};
+
+/// Makes the kernel match `expected` for the lab. Returns the exit code.
+int carry_out(State expected, const CarryOut& how);
 
 }  // namespace topo::cli

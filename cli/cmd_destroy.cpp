@@ -14,6 +14,7 @@ namespace {
 struct DestroyOptions {
   std::string file;
   std::string lab;
+  bool no_wait = false;
 };
 
 // What is left of a lab once destroyed: the host namespace, without anything of the lab's.
@@ -34,6 +35,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
   auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, when the file is gone")->type_name("NAME");
   file->excludes(lab);
+  sub->add_flag("--no-wait", opts->no_wait, "Fail at once when another apply or destroy of the lab runs");
   sub->footer(
       "Exit status: 0 destroyed (or nothing to do), 1 error (rolled back), 2 bad usage,\n"
       "3 a failed step whose rollback failed too.\n"
@@ -58,7 +60,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    exit_code = carry_out(nothing(), name, "destroy");
+    exit_code = carry_out(nothing(), {name, "destroy", !opts->no_wait});
   });
 }
 

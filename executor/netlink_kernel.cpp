@@ -98,6 +98,26 @@ void NetlinkKernel::run(const Step& step) {
       step.subject);
 }
 
+bool NetlinkKernel::claim(const std::string& netns, const std::string& name) {
+  if (netns != "host") {
+    std::string path = paths_.count(netns) && !paths_[netns].empty() ? paths_[netns] : named_netns_path(netns);
+    if (name == "lo" && path == named_netns_path(netns) && is_stale_netns_file(path)) {
+      ::unlink(path.c_str());  // made by the killed run, never mounted: nothing in it to keep
+      return true;
+    }
+    if (!open_netns(path)) return false;
+  }
+  rtnl_link* raw = nullptr;
+  if (rtnl_link_get_kernel(sock(netns), 0, name.c_str(), &raw) < 0) return false;
+  nl::Link link(raw);
+  const char* alias = rtnl_link_get_ifalias(link.get());
+  if (alias && *alias) return false;
+  nl::Link change(rtnl_link_alloc());
+  rtnl_link_set_ifalias(change.get(), mark_.c_str());
+  check(rtnl_link_change(sock(netns), link.get(), change.get(), 0), "claiming", "interface " + where(netns, name));
+  return true;
+}
+
 void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
   if (s.action == Action::remove) {
     open_.erase(s.netns);  // close its socket first: nothing of topo's holds it any more

@@ -17,6 +17,9 @@ class NetlinkKernel : public Kernel {
   /// `expected` says where each namespace lives; `lab` names the marks put on what is made.
   NetlinkKernel(const State& expected, std::string_view lab);
   void run(const Step& step) override;
+  /// Marks a link (or, for "lo", the namespace) as the lab's when it exists unmarked: what a
+  /// killed run made before it could mark it. Returns whether it marked anything.
+  bool claim(const std::string& netns, const std::string& link);
 
  private:
   struct Namespace {

@@ -1,7 +1,9 @@
 #include "executor/netns.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,7 +34,17 @@ Fd open_netns(const std::string& path) {
     if (errno == ENOENT) return Fd();
     throw KernelError("opening", "namespace file " + p, std::strerror(errno), errno);
   }
-  return Fd(fd);
+  Fd out(fd);
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC)
+    throw KernelError("opening", "namespace file " + p,
+                      "it is not a namespace (an empty file left by a killed `ip netns add`?)", EINVAL);
+  return out;
+}
+
+bool is_stale_netns_file(const std::string& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type != NSFS_MAGIC;
 }
 
 InNetns::InNetns(const Fd& netns) : home_(open_netns("")) {

@@ -37,6 +37,10 @@ std::string named_netns_path(const std::string& name);
 /// `path` is empty). An empty Fd when it does not exist; throws KernelError on other errors.
 Fd open_netns(const std::string& path);
 
+/// True when `path` exists but no namespace is mounted on it: what a run killed between
+/// making /run/netns/NAME and mounting the namespace there leaves.
+bool is_stale_netns_file(const std::string& path);
+
 /// Enters a namespace for the current thread and returns to the previous one when it goes.
 class InNetns {
  public:

@@ -1,0 +1,101 @@
+#include "executor/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "executor/kernel_error.h"
+
+namespace topo {
+namespace {
+
+std::string read_all(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  std::string out;
+  if (!fd) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+void write_synced(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".new";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0)
+    throw KernelError("writing", path, std::strerror(errno), errno);
+}
+
+// Fields are tab-separated; names and sysctl values never hold tabs or newlines (the
+// validator's rules), so no quoting is needed.
+std::vector<std::string> fields(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string f; std::getline(in, f, '\t');) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+Journal::Journal(std::string dir) : dir_(std::move(dir)), originals_(originals(dir_)) {
+  std::string path = dir_ + "/journal";
+  fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd_) throw KernelError("opening", path, std::strerror(errno), errno);
+}
+
+void Journal::append(const std::string& line) {
+  std::string l = line + "\n";
+  if (::write(fd_.get(), l.data(), l.size()) != static_cast<ssize_t>(l.size()) || ::fdatasync(fd_.get()) != 0)
+    throw KernelError("writing", dir_ + "/journal", std::strerror(errno), errno);
+}
+
+void Journal::before(const Step& step, const std::vector<std::string>& lasting) {
+  if (step.action == Action::create) {
+    if (std::holds_alternative<NamespaceDelta>(step.subject)) append("claim\t" + step.netns + "\tlo");
+    if (const auto* l = std::get_if<LinkDelta>(&step.subject)) {
+      append("claim\t" + step.netns + "\t" + l->after->name);
+      if (step.peer) append("claim\t" + l->after->peer_netns + "\t" + l->after->peer_name);
+    }
+  }
+  const auto* y = std::get_if<SysctlDelta>(&step.subject);
+  if (!y || !y->before || std::find(lasting.begin(), lasting.end(), step.netns) == lasting.end()) return;
+  std::string value = *y->before;
+  std::replace(value.begin(), value.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
+  if (!originals_.emplace(std::make_pair(step.netns, y->key), value).second) return;  // first value wins
+  std::string text;
+  for (const auto& [where, value] : originals_) text += where.first + "\t" + where.second + "\t" + value + "\n";
+  write_synced(dir_ + "/sysctl-originals", text);
+}
+
+void Journal::close() {
+  fd_ = Fd();
+  ::unlink((dir_ + "/journal").c_str());
+}
+
+std::vector<Claim> Journal::leftovers(const std::string& dir) {
+  std::vector<Claim> out;
+  std::istringstream in(read_all(dir + "/journal"));
+  for (std::string line; std::getline(in, line);) {
+    auto f = fields(line);
+    if (f.size() == 3 && f[0] == "claim") out.push_back({f[1], f[2]});
+  }
+  return out;
+}
+
+SysctlOriginals Journal::originals(const std::string& dir) {
+  SysctlOriginals out;
+  std::istringstream in(read_all(dir + "/sysctl-originals"));
+  for (std::string line; std::getline(in, line);) {
+    auto f = fields(line);
+    if (f.size() == 3) out[{f[0], f[1]}] = f[2];
+  }
+  return out;
+}
+
+void Journal::forget_originals(const std::string& dir) { ::unlink((dir + "/sysctl-originals").c_str()); }
+
+}  // namespace topo

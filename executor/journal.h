@@ -1,0 +1,51 @@
+// The write-ahead journal of an apply or destroy, in /run/topo/LAB/journal. Before each step
+// runs, a line says what the step may leave behind that the kernel's marks cannot name yet
+// (a namespace or link made but not yet marked) and is fsync'd; the file goes when the run
+// ends, rolled back or not. If topo is killed, the next run finds it and claims those objects
+// (marks them as the lab's), then converges as usual.
+//
+// The same directory keeps sysctl-originals: the value each sysctl had in a namespace that
+// outlives the lab (host, adopted) before the lab first set it, so that destroy, or an apply
+// whose file no longer sets it, puts it back.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "executor/netns.h"
+#include "planner/plan.h"
+
+namespace topo {
+
+struct Claim {
+  std::string netns, link;  // link "lo": the namespace itself
+};
+
+/// (namespace, key) -> the value before the lab.
+using SysctlOriginals = std::map<std::pair<std::string, std::string>, std::string>;
+
+class Journal {
+ public:
+  /// Opens (creating) DIR/journal.
+  explicit Journal(std::string dir);
+  /// Records what `step` may leave unmarked, and any first original sysctl value of a
+  /// namespace in `lasting` (those the lab does not own). Throws KernelError.
+  void before(const Step& step, const std::vector<std::string>& lasting);
+  /// The run is over: the journal goes.
+  void close();
+
+  /// What a killed run left in DIR/journal (nothing when there is none).
+  static std::vector<Claim> leftovers(const std::string& dir);
+  static SysctlOriginals originals(const std::string& dir);
+  static void forget_originals(const std::string& dir);
+
+ private:
+  void append(const std::string& line);
+  std::string dir_;
+  Fd fd_;
+  SysctlOriginals originals_;
+};
+
+}  // namespace topo
