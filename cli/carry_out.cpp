@@ -115,6 +115,7 @@ int carry_out(State expected, const CarryOut& how) {
     std::vector<std::string> keep = lasting(expected);
     outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); },
                               [&](size_t i) { journal.before(plan.steps[i], keep); });
+    if (outcome.rolled_back()) journal.undo_originals();
     journal.close();
   }
   if (outcome.ok() && verb == "destroy") Journal::forget_originals(dir);

@@ -30,6 +30,17 @@ void write_synced(const std::string& path, const std::string& text) {
     throw KernelError("writing", path, std::strerror(errno), errno);
 }
 
+void save(const std::string& dir, const SysctlOriginals& originals) {
+  std::string path = dir + "/sysctl-originals";
+  if (originals.empty()) {
+    ::unlink(path.c_str());
+    return;
+  }
+  std::string text;
+  for (const auto& [where, value] : originals) text += where.first + "\t" + where.second + "\t" + value + "\n";
+  write_synced(path, text);
+}
+
 // Fields are tab-separated; names and sysctl values never hold tabs or newlines (the
 // validator's rules), so no quoting is needed.
 std::vector<std::string> fields(const std::string& line) {
@@ -41,7 +52,8 @@ std::vector<std::string> fields(const std::string& line) {
 
 }  // namespace
 
-Journal::Journal(std::string dir) : dir_(std::move(dir)), originals_(originals(dir_)) {
+Journal::Journal(std::string dir)
+    : dir_(std::move(dir)), originals_(originals(dir_)), at_start_(originals_) {
   std::string path = dir_ + "/journal";
   fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd_) throw KernelError("opening", path, std::strerror(errno), errno);
@@ -66,9 +78,12 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
   std::string value = *y->before;
   std::replace(value.begin(), value.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
   if (!originals_.emplace(std::make_pair(step.netns, y->key), value).second) return;  // first value wins
-  std::string text;
-  for (const auto& [where, value] : originals_) text += where.first + "\t" + where.second + "\t" + value + "\n";
-  write_synced(dir_ + "/sysctl-originals", text);
+  save(dir_, originals_);
+}
+
+void Journal::undo_originals() {
+  originals_ = at_start_;
+  save(dir_, originals_);
 }
 
 void Journal::close() {

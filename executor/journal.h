@@ -35,6 +35,8 @@ class Journal {
   void before(const Step& step, const std::vector<std::string>& lasting);
   /// The run is over: the journal goes.
   void close();
+  /// The run was rolled back: the sysctl originals are as they were before it.
+  void undo_originals();
 
   /// What a killed run left in DIR/journal (nothing when there is none).
   static std::vector<Claim> leftovers(const std::string& dir);
@@ -46,6 +48,7 @@ class Journal {
   std::string dir_;
   Fd fd_;
   SysctlOriginals originals_;
+  const SysctlOriginals at_start_;
 };
 
 }  // namespace topo

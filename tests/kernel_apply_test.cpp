@@ -3,6 +3,8 @@
 // as it was, destroy removes the lab's objects and nothing else.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include "tests/files.h"
 
 using namespace topo::test;
@@ -45,7 +47,7 @@ via = "10.0.0.1"
 const char* kWitness =
     "witness() { ip -br link; ip -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
     " for n in $(ip netns | cut -d' ' -f1); do ip -n $n -br link; ip -n $n -br addr; ip -n $n route; done;"
-    " ls -R /etc/netns; }\n";
+    " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
 std::string with(std::string lab, const std::string& from, const std::string& to) {
   lab.replace(lab.find(from), from.size(), to);
@@ -118,7 +120,7 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
                      "witness > /run/before\n"
                      "$TOPO apply " + file + " > /dev/null\n"
                      "$TOPO destroy " + file + " | sed 's/in [0-9.]* s/in T s/'\n"
-                     "echo 0 > /proc/sys/net/ipv4/ip_forward  # not restored yet: see the issue notes\n"
+
                      "witness > /run/after\n"
                      "diff /run/before /run/after && echo same\n"
                      "$TOPO apply " + file + " > /dev/null\n"
@@ -127,9 +129,36 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
-        "Destroyed lab 'web': 6 removed (9 steps in T s).\n"
+        "Destroyed lab 'web': 6 removed (10 steps in T s).\n"
         "same\n"
         "No changes. The kernel matches the lab.\n"
         "topo destroy: --lab Web: must start with a lowercase letter\n"
         "exit 2\n");
+}
+
+TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
+  // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
+  std::string lab = "lab = \"star\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                    "[[bridge]]\nname = \"br0\"\naddresses = [\"10.64.0.1/16\"]\n";
+  for (int i = 1; i <= 30; ++i)
+    lab += fmt::format("[[netns]]\nname = \"ns{0}\"\n[[veth]]\na = {{ netns = \"ns{0}\", name = \"eth0\", "
+                       "addresses = [\"10.64.1.{0}/16\"] }}\nb = {{ name = \"v{0}\", master = \"br0\" }}\n"
+                       "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
+                       i);
+  TempDir dir;
+  std::string file = dir.write("star.toml", lab);
+  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
+                     "\nwitness > /run/pristine\n"
+                     "exec 2>/dev/null  # bash's 'Killed' notices\n"
+                     "for d in 0.005 0.01 0.02 0.03 0.05 0.08; do\n"
+                     "  (timeout -s KILL $d $TOPO apply $L) > /dev/null 2>&1 || true\n"
+                     "  $TOPO apply $L > /dev/null 2>&1\n"
+                     "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"not converged after $d\"\n"
+                     "  (timeout -s KILL $d $TOPO destroy $L) > /dev/null 2>&1 || true\n"
+                     "  $TOPO destroy $L > /dev/null 2>&1\n"
+                     "  witness > /run/now\n"
+                     "  diff /run/pristine /run/now > /dev/null || echo \"left behind after $d\"\n"
+                     "done\necho done\n");
+  INFO(r.output);
+  CHECK(r.output == "done\n");
 }
