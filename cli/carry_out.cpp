@@ -44,6 +44,8 @@ class HeldSignals {
   sigset_t set_, old_;
 };
 
+std::string steps(size_t n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
+
 // Namespaces whose state differs between two reads, for the report of a failed rollback.
 std::string differences(const State& before, const State& after) {
   std::string out;
@@ -122,11 +124,11 @@ int carry_out(State expected, const CarryOut& how) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (outcome.ok()) {
     if (verb == "destroy")
-      fmt::print("Destroyed lab '{}': {} removed ({} steps in {:.2f} s).\n", lab, plan.to_destroy,
-                 plan.steps.size(), seconds);
+      fmt::print("Destroyed lab '{}': {} removed ({} in {:.2f} s).\n", lab, plan.to_destroy,
+                 steps(plan.steps.size()), seconds);
     else
-      fmt::print("Applied lab '{}': {} added, {} changed, {} destroyed ({} steps in {:.2f} s).\n", lab,
-                 plan.to_add, plan.to_change, plan.to_destroy, plan.steps.size(), seconds);
+      fmt::print("Applied lab '{}': {} added, {} changed, {} destroyed ({} in {:.2f} s).\n", lab,
+                 plan.to_add, plan.to_change, plan.to_destroy, steps(plan.steps.size()), seconds);
     return kExitOk;
   }
   if (outcome.failure) {

@@ -105,10 +105,12 @@ class Differ {
       if (!h) {
         add(Action::create, ns, LinkDelta{{std::nullopt, w}});
       } else if (!owned(*h)) {
-        conflict(ns, fmt::format("interface '{}' exists and is not the lab's ({}{})", w.name,
-                                 h->kind.empty() ? "a device" : "a " + h->kind,
-                                 h->alias.empty() ? ", no topo mark"
-                                                  : fmt::format(", alias '{}'", h->alias)));
+        std::string other = lab_of_mark(h->alias);
+        conflict(ns, other.empty()
+                         ? fmt::format("interface '{}' exists and is not the lab's ({}{})", w.name,
+                                       h->kind.empty() ? "a device" : "a " + h->kind,
+                                       h->alias.empty() ? ", no topo mark" : fmt::format(", alias '{}'", h->alias))
+                         : fmt::format("interface '{}' belongs to lab '{}'", w.name, other));
       } else if (!w.same_identity(*h)) {
         add(Action::replace, ns, LinkDelta{{*h, w}});
       } else if (differs(w, *h)) {
