@@ -100,7 +100,7 @@ void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
   for (auto&& [k, v] : *t) {
     SourcePos kpos = pos_of(k.source());
     int kwidth = static_cast<int>(k.str().size());
-    if (v.is_table()) {
+    if (v.is_table() && k.str().find('.') == std::string_view::npos) {
       // `sysctl.net.ipv4.ip_forward = 1` makes nested tables; the key must be quoted.
       d.error(kpos,
               fmt::format("sysctl {} in {} is a table; quote the whole key, as in "
