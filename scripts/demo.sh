@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README's demo command: installs what is missing, builds topo, and runs its main job on
 # the bundled demo lab (topologies/bridge.toml, Docker's bridge mode) inside a throwaway
-# sandbox, so that the machine's own network is never touched.
+# sandbox, so that the machine's own network is never touched: validate, plan, apply, look
+# at the result with ip, plan again (nothing to do), destroy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +13,16 @@ topo="$PWD/$dir/topo"
 
 scripts/sandbox bash -c '
   set -euo pipefail
-  echo "\$ topo validate $2"
-  "$1" validate "$2"
-  echo
-  echo "\$ topo graph $2"
-  "$1" graph "$2"' demo "$topo" "$lab"
+  bin=$1 lab=$2
+  topo() { "$bin" "$@"; }
+  run() { echo; echo "\$ $*"; "$@"; }
+  run topo validate "$lab"
+  run topo plan "$lab"
+  run topo apply "$lab"
+  run ip -br link
+  run ip netns
+  for ns in $(ip netns | cut -d" " -f1); do run ip -n "$ns" -br addr; run ip -n "$ns" route; done
+  run topo plan "$lab"
+  run topo destroy "$lab"
+  run ip -br link
+  run ip netns' demo "$topo" "$lab"
