@@ -108,6 +108,27 @@ TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
         "Plan: 4 to add, 1 to change, 3 to destroy.\n");
 }
 
+TEST_CASE("kernel: a veth removed from the file is removed, both ends", "[kernel]") {
+  std::string lab = kStar;
+  std::string edited = lab;
+  std::string veth = "[[veth]]\na = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
+                     "b = { name = \"blue-p\", master = \"br0\" }\n";
+  edited.erase(edited.find(veth), veth.size());
+  TempDir dir;
+  std::string file = dir.write("edited.toml", edited);
+  Run r = built(lab, "$TOPO plan --detailed-exitcode " + file + " > /run/out || echo \"exit $?\"\n"
+                     "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n");
+  INFO(r.output);
+  CHECK(r.output ==
+        "exit 2\n"
+        "namespace host\n"
+        "  - veth blue-p peer blue/eth0 mtu 1500 mac M master br0\n"
+        "namespace blue\n"
+        "  - veth eth0 peer host/blue-p 10.0.0.3/24 mtu 1500 mac M\n"
+        "\n"
+        "Plan: 0 to add, 0 to change, 2 to destroy.\n");
+}
+
 TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", kStar);
