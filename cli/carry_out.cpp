@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "cli/commands.h"
+#include "executor/fault_injection.h"
 #include "executor/journal.h"
 #include "executor/lab_lock.h"
 #include "executor/netlink_kernel.h"
@@ -109,7 +110,10 @@ int carry_out(State expected, const CarryOut& how) {
     fmt::print("No changes. The kernel matches the lab.\n");
     return kExitOk;
   }
-  NetlinkKernel kernel(expected, lab);
+  NetlinkKernel netlink(expected, lab);
+  FaultInjectingKernel faulty(netlink, FaultInjectingKernel::fail_step_from_env(),
+                              FaultInjectingKernel::kill_step_from_env());
+  Kernel& kernel = faulty;
   Outcome outcome;
   {
     HeldSignals signals;

@@ -49,6 +49,16 @@ const char* kWitness =
     " for n in $(ip netns | cut -d' ' -f1); do ip -n $n -br link; ip -n $n -br addr; ip -n $n route; done;"
     " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
+// A fuller dump for differential checks: every namespace's links (kind details included,
+// MACs and ifindexes left out: they are the kernel's choice), addresses, routes, sysctls
+// and files.
+const char* kDump =
+    "dump() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do n=${ns:+-n $ns}; echo \"== $ns\";"
+    " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//' | sort;"
+    " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+' || true; } | sed -E 's/^[0-9]+: //';"
+    " ip $n -o addr | sed -E '/ fe80::/d; s/^[0-9]+: //' | sort; ip $n route; ip $n -6 route | sed '/^fe80::/d';"
+    " done; cat /proc/sys/net/ipv4/ip_forward; ls -R /etc/netns; }\n";
+
 std::string with(std::string lab, const std::string& from, const std::string& to) {
   lab.replace(lab.find(from), from.size(), to);
   return lab;
@@ -161,4 +171,61 @@ TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy conve
                      "done\necho done\n");
   INFO(r.output);
   CHECK(r.output == "done\n");
+}
+
+TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
+  TempDir dir;
+  for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kLab)}) {
+    std::string file = dir.write("lab.toml", lab);
+    Run r = in_sandbox(std::string(kWitness) + "L=" + file +
+                       "\nip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"
+                       "witness > /run/before\n"
+                       "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
+                       "for k in $(seq 1 $n); do\n"
+                       "  TOPO_TEST_FAIL_STEP=$k $TOPO apply $L > /run/out 2>&1 && echo \"step $k: applied\"\n"
+                       "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
+                       "  witness > /run/after\n"
+                       "  diff /run/before /run/after > /dev/null || echo \"step $k: not as it was\"\n"
+                       "done\necho \"$n steps\"\n");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output == (lab == kLab ? "10 steps\n" : "11 steps\n"));
+  }
+}
+
+TEST_CASE("kernel: killed before any step, the next apply converges and destroy leaves nothing", "[kernel]") {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kLab);
+  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
+                     "\nip link add keep0 type bridge\nwitness > /run/pristine\n"
+                     "exec 2>/dev/null  # bash's 'Killed' notices\n"
+                     "for k in 1 2 3 4 5 6 7 8 9 10; do\n"
+                     "  TOPO_TEST_KILL_STEP=$k $TOPO apply $L > /dev/null && echo \"step $k: not killed\"\n"
+                     "  $TOPO apply $L > /dev/null\n"
+                     "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"step $k: apply did not converge\"\n"
+                     "  TOPO_TEST_KILL_STEP=$k $TOPO destroy $L > /dev/null && echo \"step $k: destroy not killed\"\n"
+                     "  $TOPO destroy $L > /dev/null\n"
+                     "  witness > /run/now\n"
+                     "  diff /run/pristine /run/now > /dev/null || echo \"step $k: left behind\"\n"
+                     "done\necho done\n");
+  INFO(r.output);
+  CHECK(r.output == "done\n");
+}
+
+TEST_CASE("kernel: apply makes the same state as the shell plan run by bash", "[kernel]") {
+  TempDir dir;
+  std::vector<std::string> labs = {std::string(kLab)};
+  for (const auto& path : files_in(source_dir() / "topologies", ".toml")) {
+    std::string text = read_file(path);
+    if (text.find("[[nat]]") == std::string::npos) labs.push_back(text);
+  }
+  for (const std::string& lab : labs) {
+    std::string file = dir.write("lab.toml", lab);
+    Run by_topo = in_sandbox(std::string(kDump) + "$TOPO apply " + file + " > /dev/null\ndump\n");
+    Run by_ip = in_sandbox(std::string(kDump) + "$TOPO plan --format shell " + file + " | bash\ndump\n");
+    INFO(lab);
+    CHECK(by_topo.status == 0);
+    CHECK(by_topo.output.size() > 100);
+    CHECK(by_topo.output == by_ip.output);
+  }
 }

@@ -1,0 +1,34 @@
+#include "executor/fault_injection.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "executor/kernel_error.h"
+
+namespace topo {
+namespace {
+
+long from_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  return *end == '\0' && n > 0 ? n : 0;
+}
+
+}  // namespace
+
+long FaultInjectingKernel::fail_step_from_env() { return from_env("TOPO_TEST_FAIL_STEP"); }
+long FaultInjectingKernel::kill_step_from_env() { return from_env("TOPO_TEST_KILL_STEP"); }
+
+void FaultInjectingKernel::run(const Step& step) {
+  ++count_;
+  if (count_ == kill_step_) ::raise(SIGKILL);
+  if (count_ == fail_step_)
+    throw KernelError("running", "step " + std::to_string(count_), "fault injected by TOPO_TEST_FAIL_STEP", 0);
+  inner_.run(step);
+}
+
+}  // namespace topo

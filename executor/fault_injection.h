@@ -1,0 +1,31 @@
+// Test-only fault injection (docs/design.md): a Kernel that wraps another and, when asked
+// through the environment, fails step K with an injected error, or kills topo with SIGKILL
+// just before step K. The CLI wraps the real kernel in it only when a variable is set.
+//
+//   TOPO_TEST_FAIL_STEP=K   step K (1-based, in plan order) fails, changing nothing
+//   TOPO_TEST_KILL_STEP=K   topo dies (SIGKILL) before step K
+#pragma once
+
+#include <memory>
+
+#include "executor/kernel.h"
+
+namespace topo {
+
+class FaultInjectingKernel : public Kernel {
+ public:
+  FaultInjectingKernel(Kernel& inner, long fail_step, long kill_step)
+      : inner_(inner), fail_step_(fail_step), kill_step_(kill_step) {}
+  void run(const Step& step) override;
+
+  /// The steps from the environment; 0 when unset (no fault).
+  static long fail_step_from_env();
+  static long kill_step_from_env();
+
+ private:
+  Kernel& inner_;
+  long fail_step_, kill_step_;
+  long count_ = 0;  // steps asked for so far, undo steps included
+};
+
+}  // namespace topo
