@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -43,6 +44,30 @@ class HeldSignals {
 
  private:
   sigset_t set_, old_;
+};
+
+// What the user sees while steps run: a line per step with --verbose; on a terminal, one
+// progress line rewritten in place; otherwise nothing until the summary.
+class Progress {
+ public:
+  Progress(CarryOut::Output output, size_t total)
+      : output_(output), total_(total), tty_(output == CarryOut::Output::normal && ::isatty(2)) {}
+  ~Progress() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+  }
+  void step(size_t i, const Step& s) {
+    if (output_ == CarryOut::Output::verbose) {
+      fmt::print("[{}/{}] {}\n", i + 1, total_, describe(s));
+    } else if (tty_ && (i % 16 == 0 || i + 1 == total_)) {
+      fmt::print(stderr, "\r\033[K[{}/{}] {}", i + 1, total_, s.netns);
+      shown_ = true;
+    }
+  }
+
+ private:
+  CarryOut::Output output_;
+  size_t total_;
+  bool tty_, shown_ = false;
 };
 
 std::string steps(size_t n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
@@ -87,6 +112,14 @@ void recover(const State& expected, const std::string& lab, const std::string& d
 
 }  // namespace
 
+void add_output_flags(CLI::App& sub, CarryOut::Output& output) {
+  auto* verbose = sub.add_flag_callback("-v,--verbose", [&output] { output = CarryOut::Output::verbose; },
+                                        "Print each step as it runs");
+  auto* quiet = sub.add_flag_callback("-q,--quiet", [&output] { output = CarryOut::Output::quiet; },
+                                      "Print nothing but errors");
+  verbose->excludes(quiet);
+}
+
 int carry_out(State expected, const CarryOut& how) {
   const std::string& lab = how.lab;
   const std::string& verb = how.verb;
@@ -107,7 +140,7 @@ int carry_out(State expected, const CarryOut& how) {
   if (plan.steps.empty()) {
     Journal(dir).close();  // a recovered run leaves nothing to redo
     if (verb == "destroy") Journal::forget_originals(dir);
-    fmt::print("No changes. The kernel matches the lab.\n");
+    if (how.output != CarryOut::Output::quiet) fmt::print("No changes. The kernel matches the lab.\n");
     return kExitOk;
   }
   NetlinkKernel netlink(expected, lab);
@@ -119,14 +152,18 @@ int carry_out(State expected, const CarryOut& how) {
     HeldSignals signals;
     Journal journal(dir);
     std::vector<std::string> keep = lasting(expected);
-    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); },
-                              [&](size_t i) { journal.before(plan.steps[i], keep); });
+    Progress progress(how.output, plan.steps.size());
+    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); }, [&](size_t i) {
+      progress.step(i, plan.steps[i]);
+      journal.before(plan.steps[i], keep);
+    });
     if (outcome.rolled_back()) journal.undo_originals();
     journal.close();
   }
   if (outcome.ok() && verb == "destroy") Journal::forget_originals(dir);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (outcome.ok()) {
+    if (how.output == CarryOut::Output::quiet) return kExitOk;
     if (verb == "destroy")
       fmt::print("Destroyed lab '{}': {} removed ({} in {:.2f} s).\n", lab, plan.to_destroy,
                  steps(plan.steps.size()), seconds);

@@ -3,6 +3,8 @@
 // is as it was.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 
 #include "planner/state.h"
@@ -15,7 +17,11 @@ struct CarryOut {
   std::string lab;
   std::string verb;  // "apply" or "destroy", for messages
   bool wait = true;  // for another run of the same lab; false: fail at once
+  enum class Output { normal, verbose, quiet } output = Output::normal;
 };
+
+/// --verbose / --quiet on apply and destroy.
+void add_output_flags(CLI::App& sub, CarryOut::Output& output);
 
 /// Makes the kernel match `expected` for the lab. Returns the exit code.
 int carry_out(State expected, const CarryOut& how);

@@ -15,6 +15,7 @@ struct DestroyOptions {
   std::string file;
   std::string lab;
   bool no_wait = false;
+  CarryOut::Output output = CarryOut::Output::normal;
 };
 
 // What is left of a lab once destroyed: the host namespace, without anything of the lab's.
@@ -36,6 +37,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, when the file is gone")->type_name("NAME");
   file->excludes(lab);
   sub->add_flag("--no-wait", opts->no_wait, "Fail at once when another apply or destroy of the lab runs");
+  add_output_flags(*sub, opts->output);
   sub->footer(
       "Exit status: 0 destroyed (or nothing to do), 1 error (rolled back), 2 bad usage,\n"
       "3 a failed step whose rollback failed too.\n"
@@ -60,7 +62,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    exit_code = carry_out(nothing(), {name, "destroy", !opts->no_wait});
+    exit_code = carry_out(nothing(), {name, "destroy", !opts->no_wait, opts->output});
   });
 }
 

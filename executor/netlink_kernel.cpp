@@ -49,12 +49,19 @@ void set_basics(rtnl_link* link, const LinkState& l) {
   if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
 }
 
+// Written beside the target and renamed over it: a reader (or a crash) sees the old file
+// or the new one, never half of one. O_EXCL|O_NOFOLLOW: nothing planted there is followed.
 void write_file(const std::string& path, const std::string& text, const std::string& what) {
-  // O_NOFOLLOW: a symlink planted where topo writes is refused, not followed.
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  std::string tmp = path + ".topo-new";
+  ::unlink(tmp.c_str());  // a leftover of a killed run
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd) throw KernelError("writing", what, std::strerror(errno), errno);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    throw KernelError("writing", what, std::strerror(errno), errno);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
+    int error = errno;
+    ::unlink(tmp.c_str());
+    throw KernelError("writing", what, std::strerror(error), error);
+  }
 }
 
 }  // namespace
