@@ -157,6 +157,13 @@ int carry_out(State expected, const CarryOut& how) {
       progress.step(i, plan.steps[i]);
       journal.before(plan.steps[i], keep);
     });
+    if (outcome.ok()) {
+      try {
+        netlink.settle_deletions();
+      } catch (const KernelError& e) {
+        fmt::print(stderr, "topo: {}\n", e.what());  // done, but the kernel is slow to reap
+      }
+    }
     if (outcome.rolled_back()) journal.undo_originals();
     journal.close();
   }

@@ -66,8 +66,10 @@ void Journal::append(const std::string& line) {
 }
 
 void Journal::before(const Step& step, const std::vector<std::string>& lasting) {
+  // A namespace is made, or unmounted, in two moves (the file, the mount): a kill between
+  // them leaves an empty file that the next run removes.
+  if (std::holds_alternative<NamespaceDelta>(step.subject)) append("claim\t" + step.netns + "\tlo");
   if (step.action == Action::create) {
-    if (std::holds_alternative<NamespaceDelta>(step.subject)) append("claim\t" + step.netns + "\tlo");
     if (const auto* l = std::get_if<LinkDelta>(&step.subject)) {
       append("claim\t" + step.netns + "\t" + l->after->name);
       if (step.peer) append("claim\t" + l->after->peer_netns + "\t" + l->after->peer_name);

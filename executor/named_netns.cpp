@@ -38,8 +38,10 @@ void prepare_run_dir(const std::string& name) {
 void create_named_netns(const std::string& name) {
   prepare_run_dir(name);
   std::string path = named_netns_path(name);
+  // An empty file already there (a killed run's) holds no namespace: it is used again.
+  bool stale = is_stale_netns_file(path);
   {
-    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0));
+    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | (stale ? 0 : O_EXCL) | O_CLOEXEC | O_NOFOLLOW, 0));
     if (!file) fail("creating", name, errno);
   }
   // A new network namespace belongs to the thread that unshares; a thread of its own makes

@@ -4,6 +4,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/errno.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 
@@ -92,7 +95,29 @@ int NetlinkKernel::ifindex(const std::string& netns, const std::string& name) {
   return rtnl_link_get_ifindex(get_link(netns, name).get());
 }
 
+void NetlinkKernel::settle_deletions() {
+  using namespace std::chrono;
+  auto deadline = steady_clock::now() + seconds(30);
+  for (const auto& [netns, name] : vanishing_) {
+    if (!open_.count(netns) && netns != "host" && !open_netns(paths_.count(netns) && !paths_[netns].empty() ? paths_[netns] : named_netns_path(netns)))
+      continue;  // its namespace went too
+    for (;;) {
+      rtnl_link* raw = nullptr;
+      int err = rtnl_link_get_kernel(sock(netns), 0, name.c_str(), &raw);
+      if (err < 0) break;  // gone
+      rtnl_link_put(raw);
+      if (steady_clock::now() > deadline)
+        throw KernelError("waiting for the kernel to delete", "interface " + where(netns, name),
+                          "it is still there after 30 s (is a process holding its namespace?)");
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+  }
+  vanishing_.clear();
+}
+
 void NetlinkKernel::run(const Step& step) {
+  bool removes_namespace = step.action == Action::remove && std::holds_alternative<NamespaceDelta>(step.subject);
+  if (!removes_namespace) settle_deletions();
   std::visit(
       [&](const auto& d) {
         using D = std::decay_t<decltype(d)>;
@@ -126,12 +151,7 @@ bool NetlinkKernel::claim(const std::string& netns, const std::string& name) {
 }
 
 void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
-  if (s.action == Action::remove) {
-    open_.erase(s.netns);  // close its socket first: nothing of topo's holds it any more
-    delete_named_netns(s.netns);
-    ::rmdir(("/etc/netns/" + s.netns).c_str());  // only when topo's files were its only ones
-    return;
-  }
+  if (s.action == Action::remove) return remove_namespace(s);
   create_named_netns(s.netns);
   try {
     nl::Link lo = get_link(s.netns, "lo");
@@ -139,11 +159,29 @@ void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
     rtnl_link_set_ifalias(change.get(), mark_.c_str());
     rtnl_link_set_flags(change.get(), IFF_UP);
     check(rtnl_link_change(sock(s.netns), lo.get(), change.get(), 0), "marking lo in", "namespace " + s.netns);
+    for (const Step& c : s.contents) run(c);  // undoing a removal: make it all again
   } catch (...) {
-    open_.erase(s.netns);
-    delete_named_netns(s.netns);
+    Step undo = s;
+    undo.action = Action::remove;
+    remove_namespace(undo);  // takes what was made in it along
     throw;
   }
+}
+
+// The kernel deletes the namespace's links in one batch when the last reference goes; the
+// links elsewhere that die with them (veth peers, macvlans) are noted, so that nothing is
+// made under their names before they are gone. Files are not the kernel's: removed here.
+void NetlinkKernel::remove_namespace(const Step& s) {
+  for (const Step& c : s.contents) {
+    if (std::holds_alternative<FileDelta>(c.subject)) run_file(c, std::get<FileDelta>(c.subject));
+    const auto* l = std::get_if<LinkDelta>(&c.subject);
+    if (!l || !l->before) continue;
+    if (c.netns != s.netns) vanishing_.emplace_back(c.netns, l->before->name);
+    if (c.peer && l->before->peer_netns != s.netns) vanishing_.emplace_back(l->before->peer_netns, l->before->peer_name);
+  }
+  open_.erase(s.netns);  // close topo's socket first: nothing of topo's may hold it
+  delete_named_netns(s.netns);
+  ::rmdir(("/etc/netns/" + s.netns).c_str());  // only when topo's files were its only ones
 }
 
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
@@ -151,7 +189,11 @@ void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
   if (s.action == Action::remove) {
     nl::Link link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), d.before->name.c_str());
-    check(rtnl_link_delete(sock(s.netns), link.get()), "deleting", "interface " + where(s.netns, d.before->name));
+    int err = rtnl_link_delete(sock(s.netns), link.get());
+    // Already gone is done: the kernel may be reaping it with a namespace deleted just before
+    // (by a run that was killed, say) — it was seen, and it is going.
+    if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return;
+    check(err, "deleting", "interface " + where(s.netns, d.before->name));
     return;
   }
   const LinkState* peer = s.peer && s.peer->after ? &*s.peer->after : nullptr;

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "executor/kernel.h"
 #include "executor/netlink.h"
@@ -17,6 +19,10 @@ class NetlinkKernel : public Kernel {
   /// `expected` says where each namespace lives; `lab` names the marks put on what is made.
   NetlinkKernel(const State& expected, std::string_view lab);
   void run(const Step& step) override;
+  /// Waits until the links that die with deleted namespaces are gone: the kernel reaps a
+  /// namespace in the background, and their names are not free again until then. Run
+  /// before any step that makes something, and once at the end. Throws KernelError.
+  void settle_deletions();
   /// Marks a link (or, for "lo", the namespace) as the lab's when it exists unmarked: what a
   /// killed run made before it could mark it. Returns whether it marked anything.
   bool claim(const std::string& netns, const std::string& link);
@@ -32,6 +38,7 @@ class NetlinkKernel : public Kernel {
   int ifindex(const std::string& netns, const std::string& name);
 
   void run_namespace(const Step& s, const NamespaceDelta& d);
+  void remove_namespace(const Step& s);
   void run_link(const Step& s, const LinkDelta& d);
   void run_route(const Step& s, const RouteDelta& d);
   void run_sysctl(const Step& s, const SysctlDelta& d);
@@ -46,6 +53,7 @@ class NetlinkKernel : public Kernel {
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
   std::string mark_;
   std::map<std::string, Namespace> open_;
+  std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
 };
 
 }  // namespace topo

@@ -263,6 +263,7 @@ std::vector<std::string> named_namespaces() {
 std::unique_ptr<Reading> open_reading(const std::string& name, const std::string& path) {
   auto r = std::make_unique<Reading>();
   r->name = name;
+  if (!path.empty() && is_stale_netns_file(path)) return nullptr;  // a name, but no namespace
   r->fd = open_netns(path);
   if (!r->fd) return nullptr;
   r->sock = nl::route_socket_in(r->fd, "namespace " + name);

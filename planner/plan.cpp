@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace topo {
@@ -11,9 +12,9 @@ namespace {
 // free again before it is made, and an address moved between links is released first.
 enum class Phase {
   route_remove,
+  netns_remove,  // before the links: a namespace takes its contents in one batch
   link_remove,
   file_remove,
-  netns_remove,
   netns_create,
   sysctl_wide,   // before the links: e.g. disable_ipv6 spares the kernel autoconfiguration
   link_make,
@@ -132,22 +133,22 @@ void plan_namespace_removal(const Change& c, const NamespaceDelta& n, std::vecto
   const NamespaceState& had = *n.before;
   for (const RouteState& r : had.routes)
     if (r.protocol == kRouteProtocol)
-      out.push_back({Phase::route_remove, {Action::remove, c.netns, RouteDelta{{r, std::nullopt}}, {}, false}});
+      out.push_back({Phase::route_remove, {Action::remove, c.netns, RouteDelta{{r, std::nullopt}}, {}, false, {}}});
   for (const LinkState& l : had.links)
     if (l.alias == had.mark)
-      out.push_back({Phase::link_remove, {Action::remove, c.netns, LinkDelta{{l, std::nullopt}}, {}, false}});
+      out.push_back({Phase::link_remove, {Action::remove, c.netns, LinkDelta{{l, std::nullopt}}, {}, false, {}}});
   for (const auto& [file, text] : had.files)
     out.push_back({Phase::file_remove,
-                   {Action::remove, c.netns, FileDelta{{text, std::nullopt}, file}, {}, false}});
+                   {Action::remove, c.netns, FileDelta{{text, std::nullopt}, file}, {}, false, {}}});
   NamespaceState bare;  // what the step itself deletes, and its inverse makes: the namespace
   bare.exists = true;
   bare.mark = had.mark;
   out.push_back({Phase::netns_remove,
-                 {Action::remove, c.netns, NamespaceDelta{{bare, std::nullopt}}, {}, false}});
+                 {Action::remove, c.netns, NamespaceDelta{{bare, std::nullopt}}, {}, false, {}}});
 }
 
 void plan_change(const Change& c, std::vector<Planned>& out) {
-  auto step = [&](Action a, Subject s, bool half = false) { return Step{a, c.netns, std::move(s), {}, half}; };
+  auto step = [&](Action a, Subject s, bool half = false) { return Step{a, c.netns, std::move(s), {}, half, {}}; };
   if (const auto* n = std::get_if<NamespaceDelta>(&c.subject)) {
     if (c.action == Action::remove) return plan_namespace_removal(c, *n, out);
     out.push_back({Phase::netns_create, step(c.action, *n)});
@@ -184,6 +185,77 @@ std::vector<Step> order_phase(Phase phase, std::vector<Step> steps) {
   }
 }
 
+// The namespaces a removal step touches: its own, its veth peer's, its macvlan parent's.
+std::vector<std::string> touched(const Step& s) {
+  std::vector<std::string> out = {s.netns};
+  if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->before) {
+    if (s.peer) out.push_back(l->before->peer_netns);
+    if (!l->before->macvlan_parent_netns.empty()) out.push_back(l->before->macvlan_parent_netns);
+  }
+  return out;
+}
+
+// The links whose deletion takes `s` along: a VXLAN's underlay, a macvlan's parent.
+std::vector<LinkKey> dies_with(const Step& s) {
+  const auto* l = std::get_if<LinkDelta>(&s.subject);
+  if (!l || !l->before) return {};
+  std::vector<LinkKey> out;
+  if (!l->before->vxlan_dev.empty()) out.emplace_back(s.netns, l->before->vxlan_dev);
+  if (!l->before->macvlan_parent.empty()) out.emplace_back(l->before->macvlan_parent_netns, l->before->macvlan_parent);
+  return out;
+}
+
+// Moves each removal that a namespace removal implies into that step's contents: what is
+// in the namespace, what is joined to it (a veth's other end), and, repeatedly, what dies
+// with those (a VXLAN over them, a macvlan on them).
+void absorb_into_namespaces(std::map<Phase, std::vector<Step>>& ordered) {
+  std::vector<Step>& namespaces = ordered[Phase::netns_remove];
+  if (namespaces.empty()) return;
+  std::vector<std::vector<Step>> routes(namespaces.size()), links(namespaces.size()), files(namespaces.size());
+  std::map<LinkKey, size_t> dying;  // link -> the namespace step it goes with
+  auto home_of = [&](const Step& s) -> std::optional<size_t> {
+    std::vector<std::string> t = touched(s);
+    for (size_t i = 0; i < namespaces.size(); ++i)
+      if (std::find(t.begin(), t.end(), namespaces[i].netns) != t.end()) return i;
+    if (std::holds_alternative<LinkDelta>(s.subject))
+      for (const LinkKey& k : dies_with(s))
+        if (auto d = dying.find(k); d != dying.end()) return d->second;
+    return std::nullopt;
+  };
+  for (bool grew = true; grew;) {
+    grew = false;
+    std::vector<Step> kept;
+    for (Step& s : ordered[Phase::link_remove]) {
+      auto home = home_of(s);
+      if (!home) {
+        kept.push_back(std::move(s));
+        continue;
+      }
+      for (const LinkKey& k : provides(s)) dying.emplace(k, *home);
+      links[*home].push_back(std::move(s));
+      grew = true;
+    }
+    ordered[Phase::link_remove] = std::move(kept);
+  }
+  for (auto [phase, into] : {std::pair{Phase::route_remove, &routes}, std::pair{Phase::file_remove, &files}}) {
+    std::vector<Step> kept;
+    for (Step& s : ordered[phase]) {
+      auto home = home_of(s);
+      if (home && s.netns == namespaces[*home].netns)
+        (*into)[*home].push_back(std::move(s));
+      else
+        kept.push_back(std::move(s));
+    }
+    ordered[phase] = std::move(kept);
+  }
+  for (size_t i = 0; i < namespaces.size(); ++i) {
+    std::vector<Step>& c = namespaces[i].contents;
+    for (Step& s : routes[i]) c.push_back(std::move(s));
+    for (Step& s : in_dependency_order(std::move(links[i]), true)) c.push_back(std::move(s));
+    for (Step& s : files[i]) c.push_back(std::move(s));
+  }
+}
+
 void count(const Diff& d, Plan& p) {
   for (const Change& c : d.changes) {
     switch (c.action) {
@@ -203,6 +275,8 @@ Step Step::inverse() const {
   if (action == Action::remove) s.action = Action::create;
   std::visit([](auto& d) { std::swap(d.before, d.after); }, s.subject);
   if (s.peer) s.peer = swapped(*s.peer);
+  s.contents.clear();
+  for (auto c = contents.rbegin(); c != contents.rend(); ++c) s.contents.push_back(c->inverse());
   return s;
 }
 
@@ -211,9 +285,12 @@ Plan make_plan(Diff diff) {
   for (const Change& c : diff.changes) plan_change(c, planned);
   std::map<Phase, std::vector<Step>> phases;
   for (Planned& p : planned) phases[p.phase].push_back(std::move(p.step));
+  std::map<Phase, std::vector<Step>> ordered;
+  for (auto& [phase, steps] : phases) ordered[phase] = order_phase(phase, std::move(steps));
+  absorb_into_namespaces(ordered);
   Plan plan;
-  for (auto& [phase, steps] : phases)
-    for (Step& s : order_phase(phase, std::move(steps))) plan.steps.push_back(std::move(s));
+  for (auto& [phase, steps] : ordered)
+    for (Step& s : steps) plan.steps.push_back(std::move(s));
   plan.conflicts = diff.conflicts;
   count(diff, plan);
   plan.diff = std::move(diff);

@@ -2,8 +2,8 @@
 // anything runs so that the executor can undo a half-done apply exactly.
 //
 // Ordering, from the dependency graph (docs/design.md has the rules with their reasons):
-//   removes first, dependents before what they depend on: routes, then links (a macvlan
-//   before its parent, a port before its bridge), files, namespaces;
+//   removes first, dependents before what they depend on: routes, namespaces (with all in
+//   them), then links (a macvlan before its parent, a port before its bridge), files;
 //   then creates, dependencies before dependents: namespaces, namespace-wide sysctls, links
 //   (a bridge before its ports, an underlay before its VXLAN), per-interface sysctls, routes
 //   (direct ones before those through a gateway), files.
@@ -26,8 +26,14 @@ struct Step {
   /// A veth pair is made or deleted in one request: the other end, in subject's peer_netns.
   std::optional<LinkDelta> peer;
   bool half_of_replace = false;
+  /// Removing a namespace deletes what is in it, and the links elsewhere that die with those
+  /// (veth peers, macvlans on them): they are this step's contents, in removal order. The
+  /// kernel deletes them all at once (fast: one batch, not a request per link); the
+  /// inverse makes the namespace and then each of them again, in reverse.
+  std::vector<Step> contents;
 
-  /// The step that undoes this one: before and after swapped, create <-> remove.
+  /// The step that undoes this one: before and after swapped, create <-> remove, contents
+  /// undone in reverse.
   Step inverse() const;
 };
 

@@ -89,6 +89,22 @@ std::string object(const Subject& s) {
       s);
 }
 
+Action undoing(Action a) { return a == Action::create ? Action::remove : a == Action::remove ? Action::create : a; }
+
+std::string step_json(const Step& s) {
+  std::string out = fmt::format(R"({{"action":{},"inverse":{},"netns":{},"replace":{},{})",
+                                quote(action_name(s.action)), quote(action_name(undoing(s.action))),
+                                quote(s.netns), s.half_of_replace ? "true" : "false", object(s.subject));
+  if (s.peer)
+    out += fmt::format(R"(,"peer":{{"before":{},"after":{}}})", side(s.peer->before), side(s.peer->after));
+  if (!s.contents.empty()) {
+    out += R"(,"contents":[)";
+    for (size_t i = 0; i < s.contents.size(); ++i) out += (i ? "," : "") + step_json(s.contents[i]);
+    out += "]";
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 std::string plan_json(const Plan& p, std::string_view lab) {
@@ -99,15 +115,7 @@ std::string plan_json(const Plan& p, std::string_view lab) {
     out += fmt::format(R"({}{{"netns":{},"message":{}}})", i ? "," : "", quote(p.conflicts[i].netns),
                        quote(p.conflicts[i].message));
   out += R"(],"steps":[)";
-  for (size_t i = 0; i < p.steps.size(); ++i) {
-    const Step& s = p.steps[i];
-    out += fmt::format(R"({}{{"action":{},"inverse":{},"netns":{},"replace":{},{})", i ? ",\n" : "\n",
-                       quote(action_name(s.action)), quote(action_name(s.inverse().action)),
-                       quote(s.netns), s.half_of_replace ? "true" : "false", object(s.subject));
-    if (s.peer)
-      out += fmt::format(R"(,"peer":{{"before":{},"after":{}}})", side(s.peer->before), side(s.peer->after));
-    out += "}";
-  }
+  for (size_t i = 0; i < p.steps.size(); ++i) out += (i ? ",\n" : "\n") + step_json(p.steps[i]);
   return out + "\n]}\n";
 }
 

@@ -65,7 +65,11 @@ class Shell {
     if (s.action == Action::create) {
       line("ip netns add " + s.netns);
       line(ip(s.netns) + " link set lo alias " + sq(mark_) + " up");
+      for (const Step& c : s.contents) step(c);
     } else {
+      // What is in it goes with it (the step's contents): the kernel deletes it all.
+      for (const Step& c : s.contents)
+        if (std::holds_alternative<FileDelta>(c.subject)) step(c);
       line("ip netns delete " + s.netns);
       line("rmdir /etc/netns/" + s.netns + " 2>/dev/null || true");
     }

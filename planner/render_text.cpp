@@ -166,6 +166,7 @@ std::string describe(const Step& s) {
     out += fmt::format(" & {}: {}", mine.peer_netns, describe(first));
   }
   if (s.half_of_replace) out += " (replace)";
+  for (const Step& c : s.contents) out += "\n    with " + describe(c);
   return out;
 }
 

@@ -87,35 +87,36 @@ TEST_CASE("plan: what a link needs is made before it, whatever the file's order"
   CHECK(p.to_destroy == 0);
 }
 
-TEST_CASE("plan: removing a lab takes dependents first and each step undoes exactly", "[plan]") {
+TEST_CASE("plan: a namespace goes at once with all that dies with it and each step undoes exactly", "[plan]") {
   State applied_state = applied(expected_state(lab(kLab)));
   applied_state.namespaces["red"].sysctls.clear();  // a namespace the file drops is not read for them
   Plan p = plan_for(R"(lab = "web")", applied_state);
   CHECK(steps_text(p) ==
-        "red: - route default via 10.0.0.1\n"
-        "red: - route 10.9.0.0/16 dev eth0\n"
-        "host: - vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "red: - netns red\n"
+        "    with red: - route default via 10.0.0.1\n"
+        "    with red: - route 10.9.0.0/16 dev eth0\n"
+        "    with red: - macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
+        "    with host: - vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
         "02:00:00:00:00:04 master br1\n"
-        "host: - veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: veth "
-        "eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
+        "    with host: - veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: "
+        "veth eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
+        "    with red: - file hosts\n"
         "host: - bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
-        "red: - macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
-        "host: - bridge br1 mtu 1500 mac 02:00:00:00:00:02\n"
-        "red: - file hosts\n"
-        "red: - netns red\n");
-  // Undoing, in reverse, rebuilds what was there: the namespace first, then its contents.
+        "host: - bridge br1 mtu 1500 mac 02:00:00:00:00:02\n");
+  // Undoing, in reverse, rebuilds what was there: the bridges, then the namespace and all
+  // that was in it or died with it, dependencies first.
   CHECK(inverses_text(p) ==
-        "red: + netns red\n"
-        "red: + file hosts\n"
         "host: + bridge br1 mtu 1500 mac 02:00:00:00:00:02\n"
-        "red: + macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
         "host: + bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
-        "host: + veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: veth "
-        "eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
-        "host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "red: + netns red\n"
+        "    with red: + file hosts\n"
+        "    with host: + veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: "
+        "veth eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
+        "    with host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
         "02:00:00:00:00:04 master br1\n"
-        "red: + route 10.9.0.0/16 dev eth0\n"
-        "red: + route default via 10.0.0.1\n");
+        "    with red: + macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
+        "    with red: + route 10.9.0.0/16 dev eth0\n"
+        "    with red: + route default via 10.0.0.1\n");
   CHECK(p.to_destroy == 5);  // the namespace counts once, with what is in it
 }
 

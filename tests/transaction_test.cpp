@@ -26,11 +26,11 @@ class FakeKernel : public Kernel {
 Step namespace_step(const std::string& name) {
   NamespaceState made;
   made.exists = true;
-  return Step{Action::create, name, NamespaceDelta{{std::nullopt, made}}, {}, false};
+  return Step{Action::create, name, NamespaceDelta{{std::nullopt, made}}, {}, false, {}};
 }
 
 Step sysctl_step(const std::string& ns, const std::string& from, const std::string& to) {
-  return Step{Action::modify, ns, SysctlDelta{{from, to}, "net.ipv4.ip_forward"}, {}, false};
+  return Step{Action::modify, ns, SysctlDelta{{from, to}, "net.ipv4.ip_forward"}, {}, false, {}};
 }
 
 const std::vector<Step> kSteps = {namespace_step("a"), sysctl_step("host", "0", "1"), namespace_step("b")};
