@@ -43,6 +43,7 @@ class NetlinkKernel : public Kernel {
   void run_route(const Step& s, const RouteDelta& d);
   void run_sysctl(const Step& s, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
+  void run_batch(const Step& s, const LinkBatchDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
   void settle(const std::string& netns, const LinkState& l);

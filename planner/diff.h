@@ -30,8 +30,11 @@ struct SysctlDelta : Delta<std::string> {
 struct FileDelta : Delta<std::string> {
   std::string file;  // "resolv.conf" or "hosts"
 };
+/// Many links of one namespace removed in one request (the planner makes these, never the
+/// differ): their names. The step's contents say what each was, for the inverse.
+struct LinkBatchDelta : Delta<std::vector<std::string>> {};
 
-using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta>;
+using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta>;
 
 struct Change {
   Action action;

@@ -68,6 +68,11 @@ std::string json(const RouteState& r) {
 
 std::string json(const NamespaceState& n) { return fmt::format(R"({{"mark":{}}})", str_or_null(n.mark)); }
 std::string json(const std::string& s) { return quote(s); }
+std::string json(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + quote(names[i]);
+  return out + "]";
+}
 
 template <class T>
 std::string side(const std::optional<T>& v) {
@@ -84,6 +89,7 @@ std::string object(const Subject& s) {
         if constexpr (std::is_same_v<D, RouteDelta>) out = R"("object":"route")";
         if constexpr (std::is_same_v<D, SysctlDelta>) out = R"("object":"sysctl","key":)" + quote(d.key);
         if constexpr (std::is_same_v<D, FileDelta>) out = R"("object":"file","file":)" + quote(d.file);
+        if constexpr (std::is_same_v<D, LinkBatchDelta>) out = R"("object":"links")";
         return out + fmt::format(R"(,"before":{},"after":{})", side(d.before), side(d.after));
       },
       s);

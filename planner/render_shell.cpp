@@ -75,6 +75,11 @@ class Shell {
     }
   }
 
+  // topo deletes them as one interface group; here, one by one (the same state, slower).
+  void step(const Step& s, const LinkBatchDelta&) {
+    for (const Step& c : s.contents) step(c);
+  }
+
   void step(const Step& s, const SysctlDelta& d) {
     std::string file = "/proc/sys/" + d.key;
     std::replace(file.begin() + 10, file.end(), '.', '/');

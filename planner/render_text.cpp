@@ -90,6 +90,10 @@ std::string subject_text(const Change& c) {
   if (const auto* y = std::get_if<SysctlDelta>(&s))
     return fmt::format("sysctl {}: {} -> {}", y->key, y->before ? *y->before : "(unreadable)",
                        *y->after);
+  if (const auto* b = std::get_if<LinkBatchDelta>(&s)) {
+    const std::vector<std::string>& names = b->before ? *b->before : *b->after;
+    return fmt::format("{} links at once: {}", names.size(), fmt::join(names, " "));
+  }
   const auto& f = std::get<FileDelta>(s);
   return fmt::format("file {}", f.file);
 }

@@ -139,7 +139,7 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
-        "Destroyed lab 'web': 6 removed (4 steps in T s).\n"
+        "Destroyed lab 'web': 6 removed (5 steps in T s).\n"
         "same\n"
         "No changes. The kernel matches the lab.\n"
         "topo destroy: --lab Web: must start with a lowercase letter\n"
@@ -203,7 +203,7 @@ TEST_CASE("kernel: killed before any step, the next apply converges and destroy 
                      "  TOPO_TEST_KILL_STEP=$k $TOPO apply $L > /dev/null && echo \"step $k: not killed\"\n"
                      "  $TOPO apply $L > /dev/null\n"
                      "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"step $k: apply did not converge\"\n"
-                     "  if [ $k -le 4 ]; then  # destroy has 4 steps: two namespaces, a bridge, a sysctl\n"
+                     "  if [ $k -le 5 ]; then  # destroy has 5 steps: the host ends of the veths at once, two namespaces, a bridge, a sysctl\n"
                      "    TOPO_TEST_KILL_STEP=$k $TOPO destroy $L > /dev/null && echo \"step $k: destroy not killed\"\n"
                      "  fi\n"
                      "  $TOPO destroy $L > /dev/null\n"

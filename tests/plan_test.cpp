@@ -184,3 +184,51 @@ TEST_CASE("plan: the same kernel state read in any order gives the same plan byt
     CHECK(steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s)) == first);
   }
 }
+
+TEST_CASE("plan: the host ends of veths out of dying namespaces go first, together", "[plan]") {
+  std::string star = R"(lab = "web"
+[[bridge]]
+name = "br0"
+[[netns]]
+name = "a"
+[[netns]]
+name = "b"
+[[netns]]
+name = "c"
+[[veth]]
+a = { netns = "a", name = "eth0" }
+b = { name = "va", master = "br0" }
+[[veth]]
+a = { netns = "b", name = "eth0" }
+b = { name = "vb", master = "br0" }
+[[veth]]
+a = { netns = "c", name = "eth0" }
+b = { name = "vc" }
+[[macvlan]]
+name = "mv0"
+netns = "c"
+parent = "vc"
+)";
+  Plan p = plan_for(R"(lab = "web")", applied(expected_state(lab(star))));
+  // vc stays with c: c's macvlan lives on it, and must be made again after it.
+  CHECK(steps_text(p) ==
+        "host: - 2 links at once: va vb\n"
+        "    with host: - veth va peer a/eth0 mtu 1500 mac 02:00:00:00:00:06 master br0 & a: veth eth0 "
+        "peer host/va mtu 1500 mac 02:00:00:00:00:01\n"
+        "    with host: - veth vb peer b/eth0 mtu 1500 mac 02:00:00:00:00:07 master br0 & b: veth eth0 "
+        "peer host/vb mtu 1500 mac 02:00:00:00:00:02\n"
+        "a: - netns a\n"
+        "b: - netns b\n"
+        "c: - netns c\n"
+        "    with c: - macvlan mv0 parent host/vc mode bridge mtu 1500 mac 02:00:00:00:00:04\n"
+        "    with host: - veth vc peer c/eth0 mtu 1500 mac 02:00:00:00:00:08 & c: veth eth0 peer host/vc "
+        "mtu 1500 mac 02:00:00:00:00:03\n"
+        "host: - bridge br0 mtu 1500 mac 02:00:00:00:00:05\n");
+  // Undone in reverse: the namespaces first, then the veths into them, on the bridge.
+  CHECK(inverses_text(p).rfind("host: + bridge br0 mtu 1500 mac 02:00:00:00:00:05\n"
+                               "c: + netns c\n"
+                               "    with host: + veth vc peer c/eth0",
+                               0) == 0);
+  CHECK(describe(p.steps[0].inverse()).rfind("host: + 2 links at once: va vb\n    with host: + veth vb", 0) == 0);
+  CHECK(p.to_destroy == 7);  // a veth pair counts once, the bridge and the macvlan
+}
