@@ -306,6 +306,9 @@ State read_state(const State& expected, std::string_view lab) {
   for (Reading* r : all) name_references(*r, all);
   for (Reading* r : all) {
     for (RawLink& l : r->links) r->state.links.push_back(std::move(l.state));
+    // By name, not by ifindex: a link made again (by a rollback) is the same link.
+    std::sort(r->state.links.begin(), r->state.links.end(),
+              [](const LinkState& a, const LinkState& b) { return a.name < b.name; });
     out.namespaces[r->name] = std::move(r->state);
   }
   return out;

@@ -305,6 +305,8 @@ void batch_far_ends(std::map<Phase, std::vector<Step>>& ordered) {
       if (fars[i].back()) ++count[fars[i].back()->first];
     }
   std::map<std::string, Step> batches;
+  std::map<std::string, std::vector<Step>> routes;  // batch -> the routes that die with it
+  std::map<LinkKey, std::string> batched;  // each end of a batched pair -> its batch
   for (size_t i = 0; i < namespaces.size(); ++i) {
     std::vector<Step> kept;
     for (size_t j = 0; j < namespaces[i].contents.size(); ++j) {
@@ -320,11 +322,28 @@ void batch_far_ends(std::map<Phase, std::vector<Step>>& ordered) {
         b = batches.emplace(far->first, Step{Action::remove, far->first, names, {}, false, {}}).first;
       }
       std::get<LinkBatchDelta>(b->second.subject).before->push_back(far->second);
+      for (const LinkKey& end : provides(c)) batched.emplace(end, far->first);
       b->second.contents.push_back(std::move(c));
     }
-    namespaces[i].contents = std::move(kept);
+    // A route through a batched end dies with it: it goes (and comes back) with it too.
+    std::vector<Step> stays;
+    for (Step& c : kept) {
+      const auto* r = std::get_if<RouteDelta>(&c.subject);
+      auto end = r && r->before ? batched.find({c.netns, r->before->dev}) : batched.end();
+      if (end == batched.end()) {
+        stays.push_back(std::move(c));
+        continue;
+      }
+      routes[end->second].push_back(std::move(c));
+    }
+    namespaces[i].contents = std::move(stays);
   }
-  for (auto& [ns, step] : batches) ordered[Phase::link_batch_remove].push_back(std::move(step));
+  for (auto& [ns, step] : batches) {  // routes first, as in a namespace's contents
+    std::vector<Step> contents = std::move(routes[ns]);
+    for (Step& c : step.contents) contents.push_back(std::move(c));
+    step.contents = std::move(contents);
+    ordered[Phase::link_batch_remove].push_back(std::move(step));
+  }
 }
 
 void count(const Diff& d, Plan& p) {
