@@ -1,8 +1,14 @@
 #include "executor/netlink.h"
 
 #include <linux/net_namespace.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "executor/kernel_error.h"
 
@@ -37,7 +43,124 @@ int parse_nsid(nl_msg* msg, void* arg) {
   return NL_STOP;
 }
 
+// At most this many requests in flight: their ACKs must fit the socket's receive buffer
+// (an ACK costs the buffer about 1 KiB, and the default is 208 KiB), or the kernel drops them.
+constexpr size_t kInFlight = 64;
+
+// What an NLMSG_ERROR says: the errno, and the extended ack's message when there is one.
+Ack parse_ack(const nlmsghdr* h) {
+  const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+  Ack ack{e->error, {}};
+  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
+  // With NETLINK_CAP_ACK the request is not echoed: the TLVs follow its header.
+  size_t off = NLMSG_HDRLEN + sizeof(nlmsgerr);
+  while (off + NLA_HDRLEN <= h->nlmsg_len) {
+    const auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
+    if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
+    if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG)
+      ack.text.assign(static_cast<const char*>(nla_data(a)), strnlen(static_cast<const char*>(nla_data(a)), nla_len(a)));
+    off += NLA_ALIGN(a->nla_len);
+  }
+  return ack;
+}
+
+// Reads messages until `done` says so; each is handed to `each`. Throws on a socket error.
+template <class Each>
+void receive(int fd, const std::string& what, Each&& each) {
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw KernelError("reading the kernel's answers in", what, std::strerror(errno), errno);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<size_t>(n));
+         h = NLMSG_NEXT(h, n))
+      if (!each(h)) return;
+  }
+}
+
 }  // namespace
+
+std::string Ack::reason() const {
+  std::string out = std::strerror(-error);
+  return text.empty() ? out : out + " (" + text + ")";
+}
+
+namespace {
+
+// Sends messages in one sendmsg. They carry sequence numbers of topo's own choosing and
+// their answers are read here, whole: libnl's own numbering on the socket is left alone.
+void send_raw(int fd, const std::vector<nlmsghdr*>& msgs, const std::string& what) {
+  std::vector<iovec> iov;
+  for (nlmsghdr* h : msgs) iov.push_back({h, h->nlmsg_len});
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr m{};
+  m.msg_name = &kernel;
+  m.msg_namelen = sizeof kernel;
+  m.msg_iov = iov.data();
+  m.msg_iovlen = iov.size();
+  while (::sendmsg(fd, &m, 0) < 0)
+    if (errno != EINTR) throw KernelError("sending requests in", what, std::strerror(errno), errno);
+}
+
+constexpr uint32_t kFirstSeq = 1u << 30;  // far from libnl's, which count up from the time
+
+}  // namespace
+
+std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what) {
+  int fd = nl_socket_get_fd(sock);
+  int one = 1;
+  ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  std::vector<Ack> acks(requests.size());
+  for (size_t from = 0; from < requests.size(); from += kInFlight) {
+    size_t to = std::min(requests.size(), from + kInFlight);
+    std::vector<nlmsghdr*> msgs;
+    for (size_t i = from; i < to; ++i) {
+      nlmsghdr* h = nlmsg_hdr(requests[i].get());
+      h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+      h->nlmsg_seq = kFirstSeq + static_cast<uint32_t>(i);
+      h->nlmsg_pid = 0;
+      msgs.push_back(h);
+    }
+    send_raw(fd, msgs, what);
+    size_t owed = to - from;
+    receive(fd, what, [&](const nlmsghdr* h) {
+      size_t i = h->nlmsg_seq - kFirstSeq;
+      if (h->nlmsg_type == NLMSG_ERROR && i >= from && i < to) {
+        acks[i] = parse_ack(h);
+        --owed;
+      }
+      return owed > 0;
+    });
+  }
+  return acks;
+}
+
+std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const std::string& what) {
+  Msg msg(nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0)
+    throw KernelError("reading links in", what, "out of memory");
+  nlmsghdr* h = nlmsg_hdr(msg.get());
+  h->nlmsg_seq = kFirstSeq;
+  send_raw(nl_socket_get_fd(sock), {h}, what);
+  std::vector<std::pair<std::string, uint32_t>> out;
+  receive(nl_socket_get_fd(sock), what, [&](nlmsghdr* h) {
+    if (h->nlmsg_type == NLMSG_DONE) return false;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      Ack ack = parse_ack(h);
+      throw KernelError("reading links in", what, ack.reason(), -ack.error);
+    }
+    if (h->nlmsg_type != RTM_NEWLINK) return true;
+    nlattr* attrs[IFLA_MAX + 1];
+    if (nlmsg_parse(h, sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 || !attrs[IFLA_IFNAME]) return true;
+    out.emplace_back(nla_get_string(attrs[IFLA_IFNAME]), attrs[IFLA_GROUP] ? nla_get_u32(attrs[IFLA_GROUP]) : 0);
+    return true;
+  });
+  return out;
+}
 
 int nsid_of(nl_sock* sock, const Fd& other, const std::string& what) {
   Msg msg(nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST));

@@ -10,6 +10,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "executor/netns.h"
 
@@ -43,6 +45,24 @@ std::string error_text(int nl_error);
 /// A NETLINK_ROUTE socket opened inside `netns`: it keeps talking to that namespace after
 /// the thread has left it. `what` names the namespace in errors.
 Socket route_socket_in(const Fd& netns, const std::string& what);
+
+/// The kernel's answer to one request: 0 or a negative errno, and its extended-ack text.
+struct Ack {
+  int error = 0;
+  std::string text;  // "" when the kernel gave none
+  /// strerror, with the kernel's own words when it gave some.
+  std::string reason() const;
+};
+
+/// Sends the requests many to a sendmsg and reads the ACK of every one, in order. The
+/// kernel runs the requests of one send in order and goes on past a failed one, so this is
+/// as checked as a request at a time, without a round trip each. The messages get their
+/// sequence numbers and the ACK flag here. Throws KernelError when the socket fails.
+std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what);
+
+/// The name and interface group of every link the socket's namespace has: one dump,
+/// parsed for just those two.
+std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const std::string& what);
 
 /// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
 /// IFLA_LINK_NETNSID; -1 when it has none.

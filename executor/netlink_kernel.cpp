@@ -69,6 +69,17 @@ void write_file(const std::string& path, const std::string& text, const std::str
   }
 }
 
+// RTM_NEWLINK on an existing link, by name: into interface group `group`.
+nl::Msg group_request(const std::string& name, uint32_t group) {
+  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0 || nla_put_u32(msg.get(), IFLA_GROUP, group) < 0)
+    throw std::bad_alloc();
+  return msg;
+}
+
 }  // namespace
 
 NetlinkKernel::NetlinkKernel(const State& expected, std::string_view lab) : mark_(ownership_mark(lab)) {
@@ -196,51 +207,43 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
     for (const Step& c : s.contents) run(c);
     return;
   }
-  nl_cache* raw = nullptr;
-  check(rtnl_link_alloc_cache(sock(s.netns), AF_UNSPEC, &raw), "reading links in", "namespace " + s.netns);
-  nl::Cache links(raw);
+  const std::string in = "namespace " + s.netns;
   std::set<std::string> names(d.before->begin(), d.before->end());
-  std::set<uint32_t> taken;  // groups of the links that stay
-  std::vector<std::pair<nl::Link, uint32_t>> moved;  // (link, its group before)
-  for (nl_object* o = nl_cache_get_first(links.get()); o; o = nl_cache_get_next(o)) {
-    auto* l = reinterpret_cast<rtnl_link*>(o);
-    if (names.count(rtnl_link_get_name(l))) {
-      nl_object_get(o);
-      moved.emplace_back(nl::Link(l), rtnl_link_get_group(l));
-    } else {
-      taken.insert(rtnl_link_get_group(l));
-    }
-  }
-  if (moved.empty()) return;  // all gone already (with a namespace a killed run deleted)
-  uint32_t group = static_cast<uint32_t>(std::hash<std::string>{}(mark_)) | 0x10000000u;
-  while (taken.count(group) || group == 0) ++group;
-  size_t set = 0;
-  auto put_back = [&] {
-    for (size_t i = 0; i < set; ++i) {
-      nl::Link change(rtnl_link_alloc());
-      rtnl_link_set_group(change.get(), moved[i].second);
-      rtnl_link_change(sock(s.netns), moved[i].first.get(), change.get(), 0);
-    }
+  std::set<uint32_t> taken;                              // groups of the links that stay
+  std::vector<std::pair<std::string, uint32_t>> moving;  // (link, its group before)
+  for (auto& [name, group] : nl::link_groups(sock(s.netns), in))
+    if (names.count(name))
+      moving.emplace_back(name, group);
+    else
+      taken.insert(group);
+  if (moving.empty()) return;  // all gone already (with a namespace a killed run deleted)
+  uint32_t scratch = static_cast<uint32_t>(std::hash<std::string>{}(mark_)) | 0x10000000u;
+  while (taken.count(scratch)) ++scratch;
+
+  auto regroup = [&](auto group_of) {
+    std::vector<nl::Msg> requests;
+    for (const auto& [name, group] : moving) requests.push_back(group_request(name, group_of(group)));
+    return nl::send_all(sock(s.netns), requests, in);
   };
-  const std::string object = fmt::format("{} interfaces in {}", moved.size(), s.netns);
-  try {
-    for (; set < moved.size(); ++set) {
-      nl::Link change(rtnl_link_alloc());
-      rtnl_link_set_group(change.get(), group);
-      check(rtnl_link_change(sock(s.netns), moved[set].first.get(), change.get(), 0), "grouping",
-            "interface " + where(s.netns, rtnl_link_get_name(moved[set].first.get())));
-    }
-    nl::Msg msg(nlmsg_alloc_simple(RTM_DELLINK, 0));
-    if (!msg) throw std::bad_alloc();
+  std::vector<nl::Ack> acks = regroup([&](uint32_t) { return scratch; });
+  auto failed = std::find_if(acks.begin(), acks.end(), [](const nl::Ack& a) { return a.error != 0; });
+  if (failed == acks.end()) {
+    nl::Msg del(nlmsg_alloc_simple(RTM_DELLINK, 0));
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
-    check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "building", "a group delete");
-    check(nla_put_u32(msg.get(), IFLA_GROUP, group), "building", "a group delete");
-    check(nl_send_sync(sock(s.netns), msg.release()), "deleting", object);
-  } catch (...) {
-    put_back();
-    throw;
+    if (!del || nlmsg_append(del.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+        nla_put_u32(del.get(), IFLA_GROUP, scratch) < 0)
+      throw std::bad_alloc();
+    std::vector<nl::Msg> one;
+    one.push_back(std::move(del));
+    nl::Ack gone = nl::send_all(sock(s.netns), one, in).front();
+    if (gone.error == 0) return;
+    regroup([](uint32_t group) { return group; });  // whole or nothing: their groups back
+    throw KernelError("deleting", fmt::format("{} interfaces in {}", moving.size(), s.netns), gone.reason(), -gone.error);
   }
+  regroup([](uint32_t group) { return group; });
+  const std::string& name = moving[static_cast<size_t>(failed - acks.begin())].first;
+  throw KernelError("grouping for deletion", "interface " + where(s.netns, name), failed->reason(), -failed->error);
 }
 
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
