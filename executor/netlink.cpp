@@ -24,6 +24,10 @@ Socket route_socket_in(const Fd& netns, const std::string& what) {
     throw KernelError("opening a netlink socket in", what, error_text(err));
   // Large labs dump thousands of objects: give the kernel room rather than lose messages.
   nl_socket_set_buffer_size(sock.get(), 4 << 20, 1 << 20);
+  // One recvmsg a message, not a peek at its size first and then the read: the kernel
+  // never makes a dump message over 32 KiB, so a 64 KiB buffer always holds it.
+  nl_socket_set_msg_buf_size(sock.get(), 64 << 10);
+  nl_socket_disable_msg_peek(sock.get());
   return sock;
 }
 

@@ -12,10 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "executor/kernel_error.h"
 #include "executor/netlink.h"
@@ -259,6 +263,32 @@ std::vector<std::string> named_namespaces() {
   return out;
 }
 
+// Runs work(0..n-1) on as many threads as there are CPUs (each namespace's reading is a few
+// netlink dumps on its own socket: most of the time is the kernel's, and it scales); the
+// first exception is thrown again once all are done.
+template <class Work>
+void in_parallel(size_t n, Work&& work) {
+  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), n);
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_lock;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < n;) {
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(failure_lock);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
 // Opens the namespace and dumps its links; nullptr when it does not exist.
 std::unique_ptr<Reading> open_reading(const std::string& name, const std::string& path) {
   auto r = std::make_unique<Reading>();
@@ -276,33 +306,37 @@ std::unique_ptr<Reading> open_reading(const std::string& name, const std::string
 
 State read_state(const State& expected, std::string_view lab) {
   State out;
-  std::vector<std::unique_ptr<Reading>> readings;
-  for (const auto& [name, want] : expected.namespaces) {
-    auto r = open_reading(name, name == "host" ? "" : want.path);
-    if (!r) {
-      out.namespaces[name].exists = false;
-      continue;
-    }
-    readings.push_back(std::move(r));
-  }
-  if (!expected.find("host")) readings.push_back(open_reading("host", ""));
+  // The namespaces to read: those the lab expects (host among them), and any other named
+  // one that turns out to carry the lab's mark (what the file no longer has).
+  struct Candidate {
+    std::string name, path;
+    bool expected;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [name, want] : expected.namespaces) candidates.push_back({name, name == "host" ? "" : want.path, true});
+  if (!expected.find("host")) candidates.push_back({"host", "", true});
+  for (const std::string& name : named_namespaces())
+    if (!expected.find(name)) candidates.push_back({name, named_netns_path(name), false});
+  std::vector<std::unique_ptr<Reading>> opened(candidates.size());
+  in_parallel(candidates.size(), [&](size_t i) { opened[i] = open_reading(candidates[i].name, candidates[i].path); });
   std::string mark = ownership_mark(lab);
-  for (const std::string& name : named_namespaces()) {
-    if (expected.find(name)) continue;
-    auto r = open_reading(name, named_netns_path(name));
-    if (r && r->state.mark == mark) readings.push_back(std::move(r));  // the lab's, left behind
+  std::vector<std::unique_ptr<Reading>> readings;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!opened[i] && candidates[i].expected) out.namespaces[candidates[i].name].exists = false;
+    if (opened[i] && (candidates[i].expected || opened[i]->state.mark == mark)) readings.push_back(std::move(opened[i]));
   }
   // Host first: the other end of most links, so nsid resolution usually stops at once.
   std::vector<Reading*> all;
   for (auto& r : readings) all.push_back(r.get());
   std::stable_partition(all.begin(), all.end(), [](const Reading* r) { return r->name == "host"; });
-  for (Reading* r : all) {
+  in_parallel(all.size(), [&](size_t i) {
+    Reading* r = all[i];
     read_addresses(*r);
     read_routes(*r);
     read_sysctls(*r, expected.find(r->name));
     read_files(*r);
     resolve_nsids(*r, all);
-  }
+  });
   for (Reading* r : all) name_references(*r, all);
   for (Reading* r : all) {
     for (RawLink& l : r->links) r->state.links.push_back(std::move(l.state));
