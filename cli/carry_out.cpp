@@ -92,6 +92,14 @@ std::vector<std::string> lasting(const State& expected) {
   return out;
 }
 
+// The routes the file wants in the namespaces that outlive the lab.
+std::set<RouteKey> routes_in(const State& expected, const std::vector<std::string>& lasting) {
+  std::set<RouteKey> out;
+  for (const std::string& ns : lasting)
+    for (const RouteState& r : expected.namespaces.at(ns).routes) out.insert({ns, r.to, r.metric});
+  return out;
+}
+
 // A sysctl the lab once set in a lasting namespace and no longer sets goes back to the value
 // it had before the lab (destroy sets none, so all of them go back).
 void restore_originals(State& expected, const std::string& dir) {
@@ -131,7 +139,7 @@ int carry_out(State expected, const CarryOut& how) {
   recover(expected, lab, dir);
   restore_originals(expected, dir);
   State snapshot = read_state(expected, lab);
-  Plan plan = make_plan(diff(expected, snapshot, lab));
+  Plan plan = make_plan(diff(expected, snapshot, lab, Journal::routes(dir)));
   if (!plan.conflicts.empty()) {
     fmt::print(stderr, "{}", plan_text(plan));
     fmt::print(stderr, "topo: {} refused: nothing was changed.\n", verb);
@@ -165,6 +173,7 @@ int carry_out(State expected, const CarryOut& how) {
       }
     }
     if (outcome.rolled_back()) journal.undo_originals();
+    if (outcome.ok()) journal.keep_routes(routes_in(expected, keep));
     journal.close();
   }
   if (outcome.ok() && verb == "destroy") Journal::forget_originals(dir);

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "executor/journal.h"
+#include "executor/lab_lock.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
 #include "planner/diff.h"
@@ -37,7 +39,7 @@ int run(const PlanOptions& o) {
                lab.nats.size(), lab.nats.size() == 1 ? "" : "s");
   State expected = expected_state(lab);
   State observed = read_state(expected, lab.name.value);
-  Plan plan = make_plan(diff(expected, observed, lab.name.value));
+  Plan plan = make_plan(diff(expected, observed, lab.name.value, Journal::routes(lab_run_dir(lab.name.value))));
   if (o.format == "json") {
     fmt::print("{}", plan_json(plan, lab.name.value));
   } else if (o.format == "shell") {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -41,6 +42,17 @@ void save(const std::string& dir, const SysctlOriginals& originals) {
   write_synced(path, text);
 }
 
+void save_routes(const std::string& dir, const std::set<RouteKey>& routes) {
+  std::string path = dir + "/routes";
+  if (routes.empty()) {
+    ::unlink(path.c_str());
+    return;
+  }
+  std::string text;
+  for (const auto& [netns, to, metric] : routes) text += netns + "\t" + to_string(to) + "\t" + std::to_string(metric) + "\n";
+  write_synced(path, text);
+}
+
 // Fields are tab-separated; names and sysctl values never hold tabs or newlines (the
 // validator's rules), so no quoting is needed.
 std::vector<std::string> fields(const std::string& line) {
@@ -53,7 +65,8 @@ std::vector<std::string> fields(const std::string& line) {
 }  // namespace
 
 Journal::Journal(std::string dir)
-    : dir_(std::move(dir)), originals_(originals(dir_)), at_start_(originals_) {
+    : dir_(std::move(dir)), originals_(originals(dir_)), at_start_(originals_), routes_(routes(dir_)),
+      routes_at_start_(routes_) {
   std::string path = dir_ + "/journal";
   fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd_) throw KernelError("opening", path, std::strerror(errno), errno);
@@ -75,8 +88,11 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
       if (step.peer) append("claim\t" + l->after->peer_netns + "\t" + l->after->peer_name);
     }
   }
+  bool lasts = std::find(lasting.begin(), lasting.end(), step.netns) != lasting.end();
+  if (const auto* r = std::get_if<RouteDelta>(&step.subject); r && r->after && lasts)
+    if (routes_.insert({step.netns, r->after->to, r->after->metric}).second) save_routes(dir_, routes_);
   const auto* y = std::get_if<SysctlDelta>(&step.subject);
-  if (!y || !y->before || std::find(lasting.begin(), lasting.end(), step.netns) == lasting.end()) return;
+  if (!y || !y->before || !lasts) return;
   std::string value = *y->before;
   std::replace(value.begin(), value.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
   if (!originals_.emplace(std::make_pair(step.netns, y->key), value).second) return;  // first value wins
@@ -86,6 +102,14 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
 void Journal::undo_originals() {
   originals_ = at_start_;
   save(dir_, originals_);
+  routes_ = routes_at_start_;
+  save_routes(dir_, routes_);
+}
+
+void Journal::keep_routes(std::set<RouteKey> now) {
+  if (now == routes_) return;
+  routes_ = std::move(now);
+  save_routes(dir_, routes_);
 }
 
 void Journal::close() {
@@ -109,6 +133,17 @@ SysctlOriginals Journal::originals(const std::string& dir) {
   for (std::string line; std::getline(in, line);) {
     auto f = fields(line);
     if (f.size() == 3) out[{f[0], f[1]}] = f[2];
+  }
+  return out;
+}
+
+std::set<RouteKey> Journal::routes(const std::string& dir) {
+  std::set<RouteKey> out;
+  std::istringstream in(read_all(dir + "/routes"));
+  for (std::string line; std::getline(in, line);) {
+    auto f = fields(line);
+    auto to = f.size() == 3 ? parse_prefix(f[1]) : std::nullopt;
+    if (to) out.insert({f[0], *to, std::strtoll(f[2].c_str(), nullptr, 10)});
   }
   return out;
 }

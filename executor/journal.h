@@ -10,11 +10,13 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "executor/netns.h"
+#include "planner/diff.h"
 #include "planner/plan.h"
 
 namespace topo {
@@ -35,12 +37,19 @@ class Journal {
   void before(const Step& step, const std::vector<std::string>& lasting);
   /// The run is over: the journal goes.
   void close();
-  /// The run was rolled back: the sysctl originals are as they were before it.
+  /// The run was rolled back: the sysctl originals and the lab's routes are as they were
+  /// before it.
   void undo_originals();
+  /// The run succeeded: the lab's routes in lasting namespaces are `now` (the file's).
+  void keep_routes(std::set<RouteKey> now);
 
   /// What a killed run left in DIR/journal (nothing when there is none).
   static std::vector<Claim> leftovers(const std::string& dir);
   static SysctlOriginals originals(const std::string& dir);
+  /// The routes the lab made in namespaces it does not own (DIR/routes): their protocol
+  /// says topo's, not which lab's. Kept before each route step runs (a superset, should topo
+  /// die), set to the file's once the run succeeds.
+  static std::set<RouteKey> routes(const std::string& dir);
   static void forget_originals(const std::string& dir);
 
  private:
@@ -49,6 +58,8 @@ class Journal {
   Fd fd_;
   SysctlOriginals originals_;
   const SysctlOriginals at_start_;
+  std::set<RouteKey> routes_;
+  const std::set<RouteKey> routes_at_start_;
 };
 
 }  // namespace topo

@@ -38,8 +38,8 @@ std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
 
 class Differ {
  public:
-  Differ(const State& expected, const State& observed, std::string_view lab)
-      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)) {}
+  Differ(const State& expected, const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes)
+      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)), lab_routes_(lab_routes) {}
 
   Diff run() {
     for (const auto& [name, want] : expected_.namespaces) namespace_changes(name, want);
@@ -175,11 +175,12 @@ class Differ {
   }
 
   // A route belongs to the lab when it carries topo's protocol and lives in one of the
-  // lab's own namespaces or goes through one of its links; topo's routes through the
-  // machine's own devices in the host namespace could be another lab's, so they are left.
-  bool owned_route(const RouteState& r, const NamespaceState& have) const {
+  // lab's own namespaces, goes through one of its links, or is one the executor noted as
+  // the lab's; other topo routes through the machine's own devices could be another lab's,
+  // so they are left.
+  bool owned_route(const std::string& ns, const RouteState& r, const NamespaceState& have) const {
     if (r.protocol != kRouteProtocol) return false;
-    if (have.mark == mark_) return true;
+    if (have.mark == mark_ || lab_routes_.count({ns, r.to, r.metric})) return true;
     const LinkState* dev = have.find_link(r.dev);
     return dev && owned(*dev);
   }
@@ -206,7 +207,7 @@ class Differ {
     for (const RouteState* h : sorted) {
       bool wanted = std::any_of(want.routes.begin(), want.routes.end(),
                                 [&](const RouteState& r) { return r.same_key(*h); });
-      if (!wanted && owned_route(*h, have))
+      if (!wanted && owned_route(ns, *h, have))
         add(Action::remove, ns, RouteDelta{{*h, std::nullopt}});
     }
   }
@@ -317,13 +318,15 @@ class Differ {
   const State& expected_;
   const State& observed_;
   std::string mark_;
+  const std::set<RouteKey>& lab_routes_;
   Diff out_;
 };
 
 }  // namespace
 
-Diff diff(const State& expected, const State& observed, std::string_view lab) {
-  return Differ(expected, observed, lab).run();
+Diff diff(const State& expected, const State& observed, std::string_view lab,
+          const std::set<RouteKey>& lab_routes) {
+  return Differ(expected, observed, lab, lab_routes).run();
 }
 
 }  // namespace topo

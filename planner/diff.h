@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+#include <set>
+#include <tuple>
 #include <string>
 #include <variant>
 #include <vector>
@@ -55,8 +57,15 @@ struct Diff {
   std::vector<Conflict> conflicts;
 };
 
+/// A route's key: its namespace, destination and metric.
+using RouteKey = std::tuple<std::string, IpPrefix, int64_t>;
+
 /// `lab` names the lab whose marks count as owned. Namespaces in `observed` that carry the
 /// lab's mark but are not expected are removed; anything unmarked is never changed.
-Diff diff(const State& expected, const State& observed, std::string_view lab);
+/// `lab_routes` are routes the lab made in namespaces it does not own through devices it
+/// does not own either: their protocol says topo made them, but not which lab, so the
+/// executor keeps their keys (executor/journal.h) and they count as the lab's too.
+Diff diff(const State& expected, const State& observed, std::string_view lab,
+          const std::set<RouteKey>& lab_routes = {});
 
 }  // namespace topo
