@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "tests/files.h"
+#include "tests/kernel_scripts.h"
 
 using namespace topo::test;
 
@@ -148,15 +149,8 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
 
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
   // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
-  std::string lab = "lab = \"star\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                    "[[bridge]]\nname = \"br0\"\naddresses = [\"10.64.0.1/16\"]\n";
-  for (int i = 1; i <= 30; ++i)
-    lab += fmt::format("[[netns]]\nname = \"ns{0}\"\n[[veth]]\na = {{ netns = \"ns{0}\", name = \"eth0\", "
-                       "addresses = [\"10.64.1.{0}/16\"] }}\nb = {{ name = \"v{0}\", master = \"br0\" }}\n"
-                       "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
-                       i);
   TempDir dir;
-  std::string file = dir.write("star.toml", lab);
+  std::string file = dir.write("star.toml", star_lab(30));
   Run r = in_sandbox(std::string(kWitness) + "L=" + file +
                      "\nwitness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
