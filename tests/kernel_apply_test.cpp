@@ -238,6 +238,97 @@ TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then appl
   CHECK(r.output == want);
 }
 
+// The machine's own objects, made by hand in the sandbox's host namespace before a lab: a
+// bridge with addresses of both families and routes through it, addresses on lo, a
+// namespace with links, addresses and a route of its own, and a veth between it and host.
+const char* kForeign =
+    "ip link add keep0 type bridge\n"
+    "ip addr add 10.9.0.1/24 dev keep0\n"
+    "ip addr add fd09::1/64 dev keep0\n"
+    "ip link set keep0 up\n"
+    "ip route add 10.10.0.0/24 via 10.9.0.2\n"
+    "ip route add 10.11.0.0/24 dev keep0\n"
+    "ip -6 route add fd10::/64 via fd09::2\n"
+    "ip addr add 10.77.0.1/32 dev lo\n"
+    "ip addr add fd77::1/128 dev lo\n"
+    "ip netns add other\n"
+    "ip -n other link add o0 type veth peer name o1\n"
+    "ip -n other addr add 10.88.0.1/24 dev o0\n"
+    "ip -n other link set o0 up\n"
+    "ip -n other link set o1 up\n"
+    "ip -n other route add 10.89.0.0/24 via 10.88.0.2\n"
+    "ip link add fv0 type veth peer name fv1 netns other\n"
+    // Each of them whole, as JSON; bridge timers run down by themselves (see kFullDump).
+    "foreign() {\n"
+    "  ip -d -j -p link show dev keep0 | grep -vE '_timer\": '; ip -j -p addr show dev keep0\n"
+    "  ip -d -j -p link show dev fv0; ip -d -j -p link show dev lo; ip -j -p addr show dev lo\n"
+    "  for f in 4 6; do ip -$f -j -p route show table all dev keep0; ip -$f -j -p route show table all dev lo; done\n"
+    "  ip netns | grep '^other'\n"
+    "  ip -n other -d -j -p link; ip -n other -j -p addr\n"
+    "  ip -n other -4 -j -p route show table all; ip -n other -6 -j -p route show table all\n"
+    "}\n";
+
+// A lab with routes in the host namespace (into its own namespace), a host sysctl and host
+// links, none of them in the foreign objects' way.
+const char* kHostRoutesLab = R"(lab = "keep"
+[host]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+[[netns]]
+name = "red"
+[[bridge]]
+name = "br0"
+addresses = ["10.20.0.1/24", "fd20::1/64"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.20.0.2/24", "fd20::2/64"] }
+b = { name = "red-p", master = "br0" }
+[[route]]
+to = "10.30.0.0/24"
+via = "10.20.0.2"
+[[route]]
+to = "fd30::/64"
+via = "fd20::2"
+[[route]]
+netns = "red"
+to = "default"
+via = "10.20.0.1"
+)";
+
+TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are untouched by apply and destroy",
+          "[kernel]") {
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kHostRoutesLab);
+  Run r = in_sandbox(std::string(kFullDump) + kSettle + kForeign + "L=" + file +
+                     "\nsettle\n"
+                     "ip route; ip -6 route show dev keep0 | grep -v fe80; ip -br addr show dev lo\n"
+                     "foreign > /run/before\nfull_dump > /run/pristine\n"
+                     "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "settle\n"
+                     "ip route | grep 'proto 122'; ip -6 route | grep 'proto 122'\n"
+                     "foreign > /run/applied\n"
+                     "diff -u /run/before /run/applied && echo 'after apply: the same'\n"
+                     "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "foreign > /run/destroyed\n"
+                     "diff -u /run/before /run/destroyed && echo 'after destroy: the same'\n"
+                     "full_dump > /run/now\n"
+                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
+        "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
+        "10.11.0.0/24 dev keep0 scope link \n"
+        "fd09::/64 proto kernel metric 256 pref medium\n"
+        "fd10::/64 via fd09::2 metric 1024 pref medium\n"
+        "lo               UNKNOWN        127.0.0.1/8 10.77.0.1/32 fd77::1/128 ::1/128 \n"
+        "Applied lab 'keep': 7 added, 1 changed, 0 destroyed (7 steps in T s).\n"
+        "10.30.0.0/24 via 10.20.0.2 dev br0 proto 122 \n"
+        "fd30::/64 via fd20::2 dev br0 proto 122 metric 1024 pref medium\n"
+        "after apply: the same\n"
+        "Destroyed lab 'keep': 5 removed (5 steps in T s).\n"
+        "after destroy: the same\n"
+        "everything as before apply\n");
+}
+
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
   TempDir dir;
   for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kLab)}) {
