@@ -329,6 +329,42 @@ TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are
         "everything as before apply\n");
 }
 
+TEST_CASE("kernel: the lab's host routes through a machine interface are removed by destroy and when dropped",
+          "[kernel]") {
+  // In host a lab may route through an interface it does not make (docs/format.md: "the
+  // machine's may be named in host"), by dev or by a gateway on the machine's subnet. apply
+  // adds such routes with topo's protocol; destroy must take them away again, as must an
+  // apply of the file without them, or destroy does not give back the state before apply.
+  TempDir dir;
+  const std::string lab = "lab = \"uses\"\n[[netns]]\nname = \"red\"\n"
+                          "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n"
+                          "[[route]]\nto = \"10.32.0.0/24\"\nvia = \"10.9.0.2\"\n";
+  std::string file = dir.write("lab.toml", lab);
+  std::string dropped = dir.write("dropped.toml", with(lab, "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n", ""));
+  Run r = in_sandbox(std::string(kFullDump) + "L=" + file + " D=" + dropped +
+                     "\nip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\nip link set keep0 up\n"
+                     "full_dump > /run/pristine\n"
+                     "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "ip route | grep 'proto 122'\n"
+                     "$TOPO apply $D | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "ip route | grep 'proto 122'\n"
+                     "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "ip route | grep 'proto 122' || echo 'no route of the lab is left'\n"
+                     "full_dump > /run/now\n"
+                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
+        "10.31.0.0/24 dev keep0 proto 122 scope link \n"
+        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+        "Applied lab 'uses': 0 added, 0 changed, 1 destroyed (1 step in T s).\n"
+        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+        "Destroyed lab 'uses': 2 removed (2 steps in T s).\n"
+        "no route of the lab is left\n"
+        "everything as before apply\n");
+}
+
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
   TempDir dir;
   for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kLab)}) {
