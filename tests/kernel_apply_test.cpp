@@ -365,6 +365,30 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
         "everything as before apply\n");
 }
 
+TEST_CASE("kernel: destroy gives back the forwarding setting of each machine interface that ip_forward overwrote",
+          "[kernel]") {
+  // Writing net.ipv4.ip_forward makes the kernel write the same value to conf.all,
+  // conf.default and every interface's conf.IF.forwarding. A machine that forwards on
+  // keep0 only must forward on keep0 only again once the lab that set ip_forward is gone.
+  TempDir dir;
+  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                                           "[[netns]]\nname = \"red\"\n");
+  Run r = in_sandbox(std::string(kFullDump) + "L=" + file +
+                     "\nip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
+                     "full_dump > /run/pristine\n"
+                     "$TOPO apply $L > /dev/null\n"
+                     "$TOPO destroy $L > /dev/null\n"
+                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
+                     "full_dump > /run/now\n"
+                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "net.ipv4.ip_forward = 0\n"
+        "net.ipv4.conf.keep0.forwarding = 1\n"
+        "everything as before apply\n");
+}
+
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
   TempDir dir;
   for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kLab)}) {
