@@ -11,6 +11,9 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev
   # the sandbox (unshare, mount) and the independent witnesses tests compare against
   util-linux mount iproute2 nftables
+  # the kernel tests' and the demo's other witnesses: ping between a lab's namespaces,
+  # sysctl for the net.* settings compared before and after
+  iputils-ping procps
 )
 
 missing=()

@@ -1,0 +1,73 @@
+// Pieces shared by the kernel tests that run in a sandbox (tests/files.h, in_sandbox): bash
+// functions that dump or wait for the sandbox's network state, and the large lab used to kill
+// apply at many points.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace topo::test {
+
+/// Bash: `full_dump` prints everything about the sandbox's network that a lab could change,
+/// host first, then every named namespace by name: links with their kind details, addresses,
+/// routes of every table in both families, bridge ports and the namespace's net.* sysctls,
+/// then the namespaces, /etc/netns, and what topo keeps in /run/topo. JSON is used where ip
+/// has it so that every field is there; two dumps are compared as text.
+///
+/// Left out, and why:
+///  - lines ending in `_timer": N` (gc_timer, hello_timer, forward_delay_timer, ...): a
+///    bridge's and its ports' timers run down by themselves, so two dumps of a bridge nobody
+///    touched differ there;
+///  - /run/topo/LAB/lock: the lock file stays after a run by design (a lock file deleted
+///    while another run waits on it would let two runs in); anything else topo leaves there
+///    (a journal, sysctl originals) is shown.
+/// Nothing else is filtered: ifindexes, MACs and namespace ids of what survives must be
+/// unchanged, and what the lab made must be gone.
+inline const char* kFullDump = R"sh(full_dump() {
+  local ns x
+  for ns in '' $(ip netns | cut -d' ' -f1 | sort); do
+    x=${ns:+ip netns exec $ns}
+    echo "== netns ${ns:-host}"
+    $x ip -d -j -p link | grep -vE '_timer": ' || true
+    $x ip -j -p addr
+    $x ip -4 -j -p route show table all
+    $x ip -6 -j -p route show table all
+    $x bridge -j -p link
+    $x sysctl -a -r '^net\.' 2>/dev/null
+  done
+  echo "== ip netns"; ip netns
+  echo "== /etc/netns"; ls -R /etc/netns
+  echo "== /run/topo"; find /run/topo -type f ! -name lock 2>/dev/null | sort || true
+}
+)sh";
+
+/// Bash: `settle` waits (at most 5 s) until no IPv6 address in host or a named namespace is
+/// tentative any more: duplicate address detection takes a second or two after an address
+/// is added, the address flags change when it ends, and a tentative address cannot be
+/// pinged. It asserts nothing; a dump or a ping after it tells.
+inline const char* kSettle = R"sh(settle() {
+  local i ns
+  for i in $(seq 50); do
+    for ns in '' $(ip netns | cut -d' ' -f1); do
+      if [ -n "$(ip ${ns:+-n $ns} -6 addr show tentative)" ]; then sleep 0.1; continue 2; fi
+    done
+    return 0
+  done
+}
+)sh";
+
+/// A lab of `n` namespaces on one host bridge (10.64.0.1/16), each with a veth into it and a
+/// default route through it, and IPv4 forwarding on in the host: many steps of every kind.
+inline std::string star_lab(int n) {
+  std::string lab = "lab = \"star\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                    "[[bridge]]\nname = \"br0\"\naddresses = [\"10.64.0.1/16\"]\n";
+  for (int i = 1; i <= n; ++i)
+    lab += fmt::format("[[netns]]\nname = \"ns{0}\"\n[[veth]]\na = {{ netns = \"ns{0}\", name = \"eth0\", "
+                       "addresses = [\"10.64.1.{0}/16\"] }}\nb = {{ name = \"v{0}\", master = \"br0\" }}\n"
+                       "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
+                       i);
+  return lab;
+}
+
+}  // namespace topo::test
