@@ -31,7 +31,11 @@ struct FileDelta : Delta<std::string> {
   std::string file;  // "resolv.conf" or "hosts"
 };
 
-using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta>;
+/// The whole content of the lab's NAT table in a namespace: it is replaced in one nftables
+/// batch, so that the kernel takes all of the change or none of it.
+struct NatDelta : Delta<NatTable> {};
+
+using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, NatDelta>;
 
 struct Change {
   Action action;
