@@ -11,6 +11,8 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev
   # the sandbox (unshare, mount) and the independent witnesses tests compare against
   util-linux mount iproute2 nftables
+  # the TCP servers and clients of the NAT tests (kernel_nat_test.cpp)
+  python3
 )
 
 missing=()
