@@ -146,7 +146,7 @@ Socket socket_in(const Fd& netns, const std::string& what) {
 
 std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where) {
   std::optional<NatTable> out;
-  dump(sock, NFT_MSG_GETTABLE, nullptr, [&](const nlmsghdr* h) {
+  auto each_table = [&](const nlmsghdr* h) {
     Table t(nftnl_table_alloc());
     if (!t) throw std::bad_alloc();
     if (nftnl_table_nlmsg_parse(h, t.get()) < 0) throw KernelError("decoding", "a table in " + where, "malformed");
@@ -156,7 +156,15 @@ std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, co
     table.flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
     table.mark = comment_of(t.get());
     out = table;
-  }, "nftables tables in " + where);
+  };
+  try {
+    dump(sock, NFT_MSG_GETTABLE, nullptr, each_table, "nftables tables in " + where);
+  } catch (const KernelError& e) {
+    // A kernel without nf_tables has no table to read; plans without NAT still work there,
+    // and an apply with NAT fails at its batch with the kernel's own reason.
+    if (e.error() == EOPNOTSUPP || e.error() == EPROTONOSUPPORT) return std::nullopt;
+    throw;
+  }
   if (!out) return out;
   std::string object = "nftables table inet " + name + " in " + where;
   // Chains are dumped for the whole family (the kernel has no filter for them) and picked.

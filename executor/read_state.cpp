@@ -202,7 +202,13 @@ void read_sysctls(Reading& ns, const NamespaceState* want) {
 // The lab's NAT table, over a NETLINK_NETFILTER socket opened inside the namespace: one
 // dump of the inet tables, and two more (chains, rules) only where the table is.
 void read_nat(Reading& ns, const std::string& table) {
-  nft::Socket sock = nft::socket_in(ns.fd, "namespace " + ns.name);
+  nft::Socket sock;
+  try {
+    sock = nft::socket_in(ns.fd, "namespace " + ns.name);
+  } catch (const KernelError& e) {
+    if (e.error() == EPROTONOSUPPORT) return;  // no nfnetlink in this kernel: no table either
+    throw;
+  }
   ns.state.nat = nft::read_table(sock.get(), table, "namespace " + ns.name);
 }
 

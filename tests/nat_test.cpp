@@ -258,6 +258,18 @@ EOF
 )");
 }
 
+TEST_CASE("nat: --format shell deletes a table the file no longer has, in one nft -f file", "[nat][render]") {
+  State observed = applied(expected_state(lab(kLab)));
+  observed.namespaces.erase("red");
+  State expected = expected_state(lab("lab = \"web\"\n"));
+  std::string shell = plan_shell(plan_for(expected, observed), expected, "web");
+  CHECK(shell.substr(shell.find("# host")) ==
+        "# host: - nat table inet topo-web: 3 rules\n"
+        "nft -f - <<'EOF'\n"
+        "delete table inet topo-web\n"
+        "EOF\n");
+}
+
 TEST_CASE("nat: a name nft cannot write exactly stops the shell script", "[nat][render]") {
   std::string toml = "lab = \"web\"\n[[nat]]\nkind = \"masquerade\"\nout = 'eth\"0'\n";
   State expected = expected_state(lab(toml));
