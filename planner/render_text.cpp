@@ -80,6 +80,7 @@ std::string nat_summary(const Action action, const NatDelta& d) {
   std::string out = "nat table inet " + shown.name;
   if (action == Action::create) return out + ": " + rules(added);
   if (action == Action::remove) return out + ": " + rules(removed);
+  if (added == 0 && removed == 0) return out + ": rewritten as topo makes it";
   return out + fmt::format(": {} added, {} removed", rules(added), removed);
 }
 

@@ -154,6 +154,9 @@ TEST_CASE("nat: rules in another order, or a table not as topo makes it, are rew
         "  ~ nat table inet topo-web: rules in another order\n"
         "\n"
         "Plan: 0 to add, 2 to change, 1 to destroy.\n");
+  CHECK(steps_text(plan_for(expected, observed)) ==
+        "host: ~ nat table inet topo-web: 0 rules added, 1 removed\n"
+        "red: ~ nat table inet topo-web: rewritten as topo makes it\n");
 }
 
 TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and never touched", "[nat]") {
