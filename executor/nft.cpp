@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <vector>
 
@@ -56,16 +57,16 @@ std::string comment_of(nftnl_table* t) {
   if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA)) return "";
   uint32_t len = 0;
   const void* data = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-  std::string comment;
+  const char* comment = nullptr;  // points into the table's userdata
   auto cb = [](const nftnl_udata* attr, void* out) -> int {
     const auto* value = static_cast<const char*>(nftnl_udata_get(attr));
     uint8_t n = nftnl_udata_len(attr);
     if (nftnl_udata_type(attr) == NFTNL_UDATA_TABLE_COMMENT && n > 0 && value[n - 1] == '\0')
-      *static_cast<std::string*>(out) = value;
+      *static_cast<const char**>(out) = value;
     return 0;
   };
   if (data) nftnl_udata_parse(data, len, cb, &comment);
-  return comment;
+  return comment ? comment : "";
 }
 
 void set_comment(nftnl_table* t, const std::string& comment) {
@@ -85,21 +86,32 @@ void dump(mnl_socket* sock, uint16_t type, const std::function<void(nlmsghdr*)>&
     if (payload) payload(nlh);
     if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
       throw KernelError("asking for", what, std::strerror(errno), errno);
+    // libmnl is C: an exception must not cross it. The callback keeps it for after.
+    struct Context {
+      const std::function<void(const nlmsghdr*)>& each;
+      std::exception_ptr error;
+    } context{each, nullptr};
     auto cb = [](const nlmsghdr* h, void* data) -> int {
-      (*static_cast<const std::function<void(const nlmsghdr*)>*>(data))(h);
-      return MNL_CB_OK;
+      auto* c = static_cast<Context*>(data);
+      try {
+        c->each(h);
+        return MNL_CB_OK;
+      } catch (...) {
+        c->error = std::current_exception();
+        return MNL_CB_STOP;
+      }
     };
     uint32_t portid = mnl_socket_get_portid(sock);
     int ret = MNL_CB_OK;
-    std::function<void(const nlmsghdr*)> collect = each;
     while (ret > MNL_CB_STOP) {
       ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         throw KernelError("reading", what, std::strerror(errno), errno);
       }
-      ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, cb, &collect);
+      ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, cb, &context);
     }
+    if (context.error) std::rethrow_exception(context.error);
     if (ret == MNL_CB_ERROR && errno == EINTR && attempt < 10) continue;
     if (ret == MNL_CB_ERROR) throw KernelError("reading", what, std::strerror(errno), errno);
     return;
