@@ -142,7 +142,7 @@ class Exprs {
     const char* n = nftnl_expr_get_str(all_[i], NFTNL_EXPR_NAME);
     return n && std::strcmp(n, name) == 0;
   }
-  bool has(size_t i, uint16_t attr) const { return nftnl_expr_is_set(all_[i], attr); }
+  bool has(size_t i, uint16_t attr) const { return i < all_.size() && nftnl_expr_is_set(all_[i], attr); }
   uint32_t u32(size_t i, uint16_t attr) const { return has(i, attr) ? nftnl_expr_get_u32(all_[i], attr) : ~0u; }
   Bytes data(size_t i, uint16_t attr) const {
     uint32_t len = 0;
