@@ -152,6 +152,7 @@ int carry_out(State expected, const CarryOut& how) {
     return kExitOk;
   }
   NetlinkKernel netlink(expected, lab);
+  netlink.refuse_nft_batch(FaultInjectingKernel::fail_nft_from_env());
   FaultInjectingKernel faulty(netlink, FaultInjectingKernel::fail_step_from_env(),
                               FaultInjectingKernel::kill_step_from_env());
   Kernel& kernel = faulty;

@@ -33,8 +33,6 @@ void register_apply(CLI::App& app, int& exit_code) {
       exit_code = kExitFailed;
       return;
     }
-    if (!loaded.lab->nats.empty())
-      fmt::print(stderr, "topo: note: the lab's NAT rules are left out: nftables support is not built yet\n");
     exit_code = carry_out(expected_state(*loaded.lab), {loaded.lab->name.value, "apply", !*no_wait, *output});
   });
 }

@@ -32,11 +32,6 @@ int run(const PlanOptions& o) {
     return kExitFailed;
   }
   const Lab& lab = *loaded.lab;
-  if (!lab.nats.empty())
-    fmt::print(stderr,
-               "topo: note: this plan leaves out the lab's {} NAT rule{}: nftables support is not "
-               "built yet\n",
-               lab.nats.size(), lab.nats.size() == 1 ? "" : "s");
   State expected = expected_state(lab);
   State observed = read_state(expected, lab.name.value);
   Plan plan = make_plan(diff(expected, observed, lab.name.value, Journal::routes(lab_run_dir(lab.name.value))));

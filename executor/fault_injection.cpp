@@ -22,6 +22,7 @@ long from_env(const char* name) {
 
 long FaultInjectingKernel::fail_step_from_env() { return from_env("TOPO_TEST_FAIL_STEP"); }
 long FaultInjectingKernel::kill_step_from_env() { return from_env("TOPO_TEST_KILL_STEP"); }
+long FaultInjectingKernel::fail_nft_from_env() { return from_env("TOPO_TEST_FAIL_NFT"); }
 
 void FaultInjectingKernel::run(const Step& step) {
   ++count_;

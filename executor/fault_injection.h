@@ -4,6 +4,10 @@
 //
 //   TOPO_TEST_FAIL_STEP=K   step K (1-based, in plan order) fails, changing nothing
 //   TOPO_TEST_KILL_STEP=K   topo dies (SIGKILL) before step K
+//   TOPO_TEST_FAIL_NFT=K    the K-th NAT batch topo sends (1-based, undo batches counted
+//                           too) ends with a message the kernel refuses: the failure comes
+//                           from the kernel, while the batch is in flight, after it has
+//                           taken the table, its chains and rules (NetlinkKernel does this)
 #pragma once
 
 #include <memory>
@@ -21,6 +25,7 @@ class FaultInjectingKernel : public Kernel {
   /// The steps from the environment; 0 when unset (no fault).
   static long fail_step_from_env();
   static long kill_step_from_env();
+  static long fail_nft_from_env();
 
  private:
   Kernel& inner_;

@@ -23,6 +23,7 @@
 
 #include "executor/kernel_error.h"
 #include "executor/named_netns.h"
+#include "executor/nft.h"
 #include "planner/render_text.h"
 
 namespace topo {
@@ -140,6 +141,7 @@ void NetlinkKernel::run(const Step& step) {
         if constexpr (std::is_same_v<D, SysctlDelta>) run_sysctl(step, d);
         if constexpr (std::is_same_v<D, FileDelta>) run_file(step, d);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) run_batch(step, d);
+        if constexpr (std::is_same_v<D, NatDelta>) run_nat(step, d);
       },
       step.subject);
 }
@@ -401,6 +403,18 @@ void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
   if (!fd) throw KernelError("setting", object, std::strerror(errno), errno);
   std::string value = *d.after + "\n";
   if (::write(fd.get(), value.data(), value.size()) < 0) throw KernelError("setting", object, std::strerror(errno), errno);
+}
+
+// The table goes from before to after in one batch (delete, then make again with its
+// chains and rules), which the kernel commits whole or not at all: a refused rule leaves the
+// old table in force. A socket of its own per batch, so that no earlier answer is read as
+// this batch's; removing a namespace's table with the namespace needs no batch (the kernel
+// deletes it with the namespace; see remove_namespace).
+void NetlinkKernel::run_nat(const Step& s, const NatDelta& d) {
+  ++nft_batches_;
+  std::string where = "namespace " + s.netns;
+  nft::Socket sock = nft::socket_in(ns(s.netns).fd, where);
+  nft::replace_table(sock.get(), d.before, d.after, where, nft_batches_ == refused_nft_batch_);
 }
 
 void NetlinkKernel::run_file(const Step& s, const FileDelta& d) {

@@ -1,5 +1,6 @@
-// The Kernel over netlink (libnl-route): one socket per namespace, opened inside it on
-// first use and kept; each step is a few requests, every ACK checked.
+// The Kernel over netlink: libnl-route for links, addresses and routes (one socket per
+// namespace, opened inside it on first use and kept; each step is a few requests, every ACK
+// checked), libnftnl for the NAT tables (one batch per step, executor/nft.h).
 #pragma once
 
 #include <map>
@@ -26,6 +27,9 @@ class NetlinkKernel : public Kernel {
   /// Marks a link (or, for "lo", the namespace) as the lab's when it exists unmarked: what a
   /// killed run made before it could mark it. Returns whether it marked anything.
   bool claim(const std::string& netns, const std::string& link);
+  /// Test-only (TOPO_TEST_FAIL_NFT, executor/fault_injection.h): the n-th NAT batch (1-based)
+  /// gets a last message that the kernel refuses, so that it drops the whole batch.
+  void refuse_nft_batch(long n) { refused_nft_batch_ = n; }
 
  private:
   struct Namespace {
@@ -44,6 +48,7 @@ class NetlinkKernel : public Kernel {
   void run_sysctl(const Step& s, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
+  void run_nat(const Step& s, const NatDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
   void settle(const std::string& netns, const LinkState& l);
@@ -55,6 +60,7 @@ class NetlinkKernel : public Kernel {
   std::string mark_;
   std::map<std::string, Namespace> open_;
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
+  long nft_batches_ = 0, refused_nft_batch_ = 0;
 };
 
 }  // namespace topo

@@ -24,6 +24,7 @@
 #include "executor/kernel_error.h"
 #include "executor/netlink.h"
 #include "executor/netns.h"
+#include "executor/nft.h"
 
 namespace topo {
 namespace {
@@ -202,6 +203,19 @@ void read_sysctls(Reading& ns, const NamespaceState* want) {
   }
 }
 
+// The lab's NAT table, over a NETLINK_NETFILTER socket opened inside the namespace: one
+// dump of the inet tables, and two more (chains, rules) only where the table is.
+void read_nat(Reading& ns, const std::string& table) {
+  nft::Socket sock;
+  try {
+    sock = nft::socket_in(ns.fd, "namespace " + ns.name);
+  } catch (const KernelError& e) {
+    if (e.error() == EPROTONOSUPPORT) return;  // no nfnetlink in this kernel: no table either
+    throw;
+  }
+  ns.state.nat = nft::read_table(sock.get(), table, "namespace " + ns.name);
+}
+
 void read_files(Reading& ns) {
   if (ns.name == "host") return;
   for (const char* file : {"resolv.conf", "hosts"})
@@ -335,6 +349,7 @@ State read_state(const State& expected, std::string_view lab) {
     read_routes(*r);
     read_sysctls(*r, expected.find(r->name));
     read_files(*r);
+    read_nat(*r, nat_table_name(lab));
     resolve_nsids(*r, all);
   });
   for (Reading* r : all) name_references(*r, all);

@@ -1,6 +1,7 @@
 // The state reader: what the kernel has now, in the planner's vocabulary. One netlink
 // socket per namespace, opened inside it; one dump per kind (links, addresses, routes) per
-// namespace, never a request per object.
+// namespace, never a request per object; and a netfilter socket for the lab's NAT table
+// (executor/nft.h).
 #pragma once
 
 #include <string_view>
@@ -12,7 +13,9 @@ namespace topo {
 /// Reads the host namespace, every namespace `expected` names (missing ones come back with
 /// exists = false), and every namespace under /run/netns whose lo carries `lab`'s mark
 /// (namespaces the file no longer has). Sysctls are read for the keys `expected` names;
-/// /etc/netns/NAME files for every namespace but host. Throws KernelError.
+/// /etc/netns/NAME files for every namespace but host; the nftables table named
+/// nat_table_name(lab) in each, whoever made it (the differ checks its mark). Throws
+/// KernelError.
 State read_state(const State& expected, std::string_view lab);
 
 }  // namespace topo

@@ -84,6 +84,7 @@ class Differ {
     link_changes(name, want, *have);
     route_changes(name, want, *have);
     file_changes(name, want, *have);
+    nat_changes(name, want, *have);
   }
 
   void sysctl_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
@@ -229,6 +230,24 @@ class Differ {
       Action a = !before ? Action::create : !after ? Action::remove : Action::modify;
       add(a, ns, FileDelta{{before, after}, f});
     }
+  }
+
+  // The lab's NAT table is changed whole (one nftables batch), so one change per namespace
+  // carries the table's content before and after. A table of the lab's name that lacks its
+  // mark (comment) is someone else's: a conflict when the lab wants the name, else ignored.
+  void nat_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
+    const std::optional<NatTable>& w = want.nat;
+    const std::optional<NatTable>& h = have.nat;
+    if (h && h->mark != mark_) {
+      if (!w) return;
+      std::string other = lab_of_mark(h->mark);
+      conflict(ns, other.empty() ? fmt::format("nftables table inet {} exists and is not the lab's ({})", h->name,
+                                               h->mark.empty() ? "no comment" : fmt::format("comment '{}'", h->mark))
+                                 : fmt::format("nftables table inet {} belongs to lab '{}'", h->name, other));
+      return;
+    }
+    if (w == h) return;
+    add(!h ? Action::create : !w ? Action::remove : Action::modify, ns, NatDelta{{h, w}});
   }
 
   // Deleting a link takes more with it: the kernel deletes a veth's peer, a macvlan with its

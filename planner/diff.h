@@ -36,7 +36,12 @@ struct FileDelta : Delta<std::string> {
 /// differ): their names. The step's contents say what each was, for the inverse.
 struct LinkBatchDelta : Delta<std::vector<std::string>> {};
 
-using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta>;
+/// The whole content of the lab's NAT table in a namespace: it is replaced in one nftables
+/// batch, so that the kernel takes all of the change or none of it.
+struct NatDelta : Delta<NatTable> {};
+
+using Subject =
+    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, NatDelta>;
 
 struct Change {
   Action action;

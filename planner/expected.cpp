@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "planner/nat.h"
+
 namespace topo {
 namespace {
 
@@ -95,6 +97,8 @@ State expected_state(const Lab& lab) {
   for (const Interface& i : lab.interfaces)
     s.namespaces[i.netns.value].links.push_back(link_state(lab, i));
   for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
+  for (const std::string& ns : lab.namespace_names())
+    if (auto table = expected_nat(lab, ns)) s.namespaces[ns].nat = std::move(table);
   return s;
 }
 

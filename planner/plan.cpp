@@ -5,12 +5,15 @@
 #include <optional>
 #include <set>
 
+#include "planner/nat.h"
+
 namespace topo {
 namespace {
 
 // The phases in the order they run. Removes come first so that a replaced link's name is
 // free again before it is made, and an address moved between links is released first.
 enum class Phase {
+  nat_remove,    // first: nothing is translated while the rest is taken down
   route_remove,
   link_batch_remove,  // the far ends of veths out of dying namespaces, in one request
   netns_remove,  // before the links: a namespace takes its contents in one batch
@@ -21,6 +24,7 @@ enum class Phase {
   link_make,
   sysctl_link,   // net.ipv4.conf.IF.*: needs the link IF
   route_make,
+  nat,           // after the links and routes: the table is made or changed whole
   file_make,
 };
 
@@ -132,6 +136,8 @@ std::vector<Step> fold_veth_pairs(std::vector<Step> steps) {
 // step so that the rollback can make it again exactly.
 void plan_namespace_removal(const Change& c, const NamespaceDelta& n, std::vector<Planned>& out) {
   const NamespaceState& had = *n.before;
+  if (had.nat && had.nat->mark == had.mark)
+    out.push_back({Phase::nat_remove, {Action::remove, c.netns, NatDelta{{had.nat, std::nullopt}}, {}, false, {}}});
   for (const RouteState& r : had.routes)
     if (r.protocol == kRouteProtocol)
       out.push_back({Phase::route_remove, {Action::remove, c.netns, RouteDelta{{r, std::nullopt}}, {}, false, {}}});
@@ -166,6 +172,8 @@ void plan_change(const Change& c, std::vector<Planned>& out) {
     out.push_back({names_an_interface(y->key) ? Phase::sysctl_link : Phase::sysctl_wide, step(c.action, *y)});
   } else if (const auto* f = std::get_if<FileDelta>(&c.subject)) {
     out.push_back({c.action == Action::remove ? Phase::file_remove : Phase::file_make, step(c.action, *f)});
+  } else if (const auto* t = std::get_if<NatDelta>(&c.subject)) {
+    out.push_back({c.action == Action::remove ? Phase::nat_remove : Phase::nat, step(c.action, *t)});
   }
 }
 
@@ -212,7 +220,8 @@ std::vector<LinkKey> dies_with(const Step& s) {
 void absorb_into_namespaces(std::map<Phase, std::vector<Step>>& ordered) {
   std::vector<Step>& namespaces = ordered[Phase::netns_remove];
   if (namespaces.empty()) return;
-  std::vector<std::vector<Step>> routes(namespaces.size()), links(namespaces.size()), files(namespaces.size());
+  std::vector<std::vector<Step>> nats(namespaces.size()), routes(namespaces.size()), links(namespaces.size()),
+      files(namespaces.size());
   std::map<LinkKey, size_t> dying;  // link -> the namespace step it goes with
   auto home_of = [&](const Step& s) -> std::optional<size_t> {
     std::vector<std::string> t = touched(s);
@@ -238,7 +247,8 @@ void absorb_into_namespaces(std::map<Phase, std::vector<Step>>& ordered) {
     }
     ordered[Phase::link_remove] = std::move(kept);
   }
-  for (auto [phase, into] : {std::pair{Phase::route_remove, &routes}, std::pair{Phase::file_remove, &files}}) {
+  for (auto [phase, into] : {std::pair{Phase::nat_remove, &nats}, std::pair{Phase::route_remove, &routes},
+                             std::pair{Phase::file_remove, &files}}) {
     std::vector<Step> kept;
     for (Step& s : ordered[phase]) {
       auto home = home_of(s);
@@ -251,6 +261,7 @@ void absorb_into_namespaces(std::map<Phase, std::vector<Step>>& ordered) {
   }
   for (size_t i = 0; i < namespaces.size(); ++i) {
     std::vector<Step>& c = namespaces[i].contents;
+    for (Step& s : nats[i]) c.push_back(std::move(s));
     for (Step& s : routes[i]) c.push_back(std::move(s));
     for (Step& s : in_dependency_order(std::move(links[i]), true)) c.push_back(std::move(s));
     for (Step& s : files[i]) c.push_back(std::move(s));
@@ -348,6 +359,11 @@ void batch_far_ends(std::map<Phase, std::vector<Step>>& ordered) {
 
 void count(const Diff& d, Plan& p) {
   for (const Change& c : d.changes) {
+    if (const auto* t = std::get_if<NatDelta>(&c.subject)) {  // each rule counts, and the table
+      for (const NatLine& l : nat_lines(*t))
+        ++(l.action == Action::create ? p.to_add : l.action == Action::remove ? p.to_destroy : p.to_change);
+      continue;
+    }
     switch (c.action) {
       case Action::create: ++p.to_add; break;
       case Action::modify: ++p.to_change; break;

@@ -66,6 +66,28 @@ std::string json(const RouteState& r) {
                      r.protocol);
 }
 
+std::string json(const NatRule& r) {
+  if (r.kind.empty()) return fmt::format(R"({{"kind":null,"foreign":{}}})", quote(r.foreign));
+  return fmt::format(
+      R"({{"kind":{},"family":{},"source":{},"in":{},"out":{},"proto":{},"port":{},"to":{},"to_port":{}}})",
+      quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
+      str_or_null(r.in), str_or_null(r.out), str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
+      opt(r.to), r.to_port ? std::to_string(r.to_port) : "null");
+}
+
+std::string json(const NatTable& t) {
+  std::string out = fmt::format(R"({{"family":"inet","name":{},"mark":{},"flags":{},"chains":[)", quote(t.name),
+                                str_or_null(t.mark), t.flags);
+  for (size_t i = 0; i < t.chains.size(); ++i) {
+    const NatChain& c = t.chains[i];
+    out += fmt::format(R"({}{{"name":{},"type":{},"hook":{},"priority":{},"policy":{},"rules":[)", i ? "," : "",
+                       quote(c.name), quote(c.type), str_or_null(c.hook), c.priority, quote(c.policy));
+    for (size_t j = 0; j < c.rules.size(); ++j) out += (j ? "," : "") + json(c.rules[j]);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
 std::string json(const NamespaceState& n) { return fmt::format(R"({{"mark":{}}})", str_or_null(n.mark)); }
 std::string json(const std::string& s) { return quote(s); }
 std::string json(const std::vector<std::string>& names) {
@@ -90,6 +112,7 @@ std::string object(const Subject& s) {
         if constexpr (std::is_same_v<D, SysctlDelta>) out = R"("object":"sysctl","key":)" + quote(d.key);
         if constexpr (std::is_same_v<D, FileDelta>) out = R"("object":"file","file":)" + quote(d.file);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) out = R"("object":"links")";
+        if constexpr (std::is_same_v<D, NatDelta>) out = R"("object":"nat")";
         return out + fmt::format(R"(,"before":{},"after":{})", side(d.before), side(d.after));
       },
       s);

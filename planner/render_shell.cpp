@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "planner/nat.h"
 #include "planner/render_text.h"
 
 namespace topo {
@@ -92,6 +93,32 @@ class Shell {
     if (!d.after) return line("rm -f " + file);
     line("mkdir -p /etc/netns/" + s.netns);
     line("printf '%s' " + sq(*d.after) + " > " + file);
+  }
+
+  // The whole table in one `nft -f` file, which nft sends as one batch: the kernel takes all
+  // of it or none, as with apply. The rules are written in the order of topo's own
+  // expressions, so that nft makes the very same rules.
+  void step(const Step& s, const NatDelta& d) {
+    std::string text;
+    if (d.before) text += "delete table inet " + d.before->name + "\n";
+    if (d.after) {
+      const NatTable& t = *d.after;
+      text += "table inet " + t.name + " {\n\tcomment \"" + t.mark + "\"\n";
+      for (const NatChain& c : t.chains) {
+        text += fmt::format("\tchain {} {{\n\t\ttype {} hook {} priority {}; policy {};\n", c.name, c.type, c.hook,
+                            c.priority, c.policy);
+        for (const NatRule& r : c.rules) {
+          auto rule = nft_syntax(r);
+          if (!rule)
+            return line("echo " + sq("topo: nft cannot say this rule exactly: " + describe(r)) + " >&2; exit 1");
+          text += "\t\t" + *rule + "\n";
+        }
+        text += "\t}\n";
+      }
+      text += "}\n";
+    }
+    std::string nft = s.netns == "host" ? "nft" : "nsenter --net=" + sq(path(s.netns)) + " nft";
+    line(nft + " -f - <<'EOF'\n" + text + "EOF");
   }
 
   void step(const Step& s, const RouteDelta& d) {

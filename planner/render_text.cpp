@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "planner/nat.h"
+
 namespace topo {
 namespace {
 
@@ -64,6 +66,24 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
                      a.macvlan_parent_netns, a.macvlan_parent);
 }
 
+std::string rules(size_t n) { return fmt::format("{} rule{}", n, n == 1 ? "" : "s"); }
+
+// A NAT change on one line (for steps and logs; plans show nat_lines): the table and how
+// many of its rules come and go.
+std::string nat_summary(const Action action, const NatDelta& d) {
+  const NatTable& shown = d.after ? *d.after : *d.before;
+  size_t added = 0, removed = 0;
+  for (const NatLine& l : nat_lines(d)) {
+    if (l.text.rfind("nat table ", 0) == 0) continue;
+    ++(l.action == Action::create ? added : removed);
+  }
+  std::string out = "nat table inet " + shown.name;
+  if (action == Action::create) return out + ": " + rules(added);
+  if (action == Action::remove) return out + ": " + rules(removed);
+  if (added == 0 && removed == 0) return out + ": rewritten as topo makes it";
+  return out + fmt::format(": {} added, {} removed", rules(added), removed);
+}
+
 std::string subject_text(const Change& c) {
   const Action action = c.action;
   const Subject& s = c.subject;
@@ -94,6 +114,7 @@ std::string subject_text(const Change& c) {
     const std::vector<std::string>& names = b->before ? *b->before : *b->after;
     return fmt::format("{} links at once: {}", names.size(), fmt::join(names, " "));
   }
+  if (const auto* t = std::get_if<NatDelta>(&s)) return nat_summary(action, *t);
   const auto& f = std::get<FileDelta>(s);
   return fmt::format("file {}", f.file);
 }
@@ -135,9 +156,23 @@ std::string describe(const Change& c) {
   return symbol(c.action) + " " + text;
 }
 
+namespace {
+
+// A change as plan lines: one, or for NAT one per rule.
+std::vector<std::string> lines(const Change& c) {
+  const auto* t = std::get_if<NatDelta>(&c.subject);
+  if (!t) return {describe(c)};
+  std::vector<std::string> out;
+  for (const NatLine& l : nat_lines(*t)) out.push_back(symbol(l.action) + " " + l.text);
+  return out;
+}
+
+}  // namespace
+
 std::string describe(const Diff& d) {
   std::string out;
-  for (const Change& c : d.changes) out += c.netns + ": " + describe(c) + "\n";
+  for (const Change& c : d.changes)
+    for (const std::string& l : lines(c)) out += c.netns + ": " + l + "\n";
   for (const Conflict& c : d.conflicts) out += "conflict: " + c.message + "\n";
   return out;
 }
@@ -180,7 +215,8 @@ std::string plan_text(const Plan& p) {
   for (const std::string& ns : namespaces_of(p.diff)) {
     out += fmt::format("namespace {}\n", ns);
     for (const Change& c : p.diff.changes)
-      if (c.netns == ns) out += "  " + describe(c) + "\n";
+      if (c.netns == ns)
+        for (const std::string& l : lines(c)) out += "  " + l + "\n";
     for (const Conflict& c : p.diff.conflicts)
       if (c.netns == ns) out += "  ! conflict: " + c.message + "\n";
   }

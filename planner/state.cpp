@@ -15,6 +15,14 @@ std::string lab_of_mark(std::string_view alias) {
   return std::string(alias.substr(kMarkPrefix.size()));
 }
 
+std::string nat_table_name(std::string_view lab) { return "topo-" + std::string(lab); }
+
+const NatChain* NatTable::find_chain(std::string_view name) const {
+  for (const NatChain& c : chains)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
 bool LinkState::same_identity(const LinkState& o) const {
   auto key = [](const LinkState& l) {
     return std::tie(l.kind, l.peer_netns, l.peer_name, l.vxlan_id, l.vxlan_local, l.vxlan_remote,

@@ -5,6 +5,7 @@
 // before and after.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ std::string lab_of_mark(std::string_view alias);
 /// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
 /// lab does not own (host, adopted) its routes are told apart from everyone else's.
 inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_protos
+
+/// The nftables table (family inet) that holds a lab's NAT rules in each namespace where it
+/// has some: "topo-LAB". Its comment is the ownership mark; a table of that name without it
+/// is someone else's.
+std::string nat_table_name(std::string_view lab);
 
 struct LinkState {
   std::string name;
@@ -65,6 +71,48 @@ struct RouteState {
   bool operator==(const RouteState&) const = default;
 };
 
+/// One NAT rule as the lab's table holds it, in the words of the file (docs/format.md,
+/// [[nat]]). The reader decodes the kernel's expressions into it, so that the differ
+/// compares values, not bytes.
+struct NatRule {
+  std::string kind;                // "masquerade", "snat", "dnat"; "" for a rule topo does not make
+  std::optional<Family> family;    // nullopt: both (a masquerade by `out` alone)
+  std::optional<IpPrefix> source;  // masquerade, snat: the source network
+  std::string out;                 // masquerade, snat: output interface name ("" any)
+  std::string in;                  // dnat: input interface name ("" any)
+  std::string proto;               // dnat: "tcp" or "udp"
+  int64_t port = 0;                // dnat: the namespace's own port that is mapped
+  std::optional<IpAddress> to;     // snat: the new source; dnat: the new destination
+  int64_t to_port = 0;             // dnat: the new port; 0 keeps it
+  std::string foreign;             // reader: a rule topo would not make, as libnftnl prints it
+
+  bool operator==(const NatRule&) const = default;
+};
+
+/// A chain of the lab's NAT table.
+struct NatChain {
+  std::string name;    // "prerouting", "output", "postrouting"
+  std::string type;    // "nat"
+  std::string hook;    // "prerouting", "output", "postrouting"; "" for a chain without one
+  int priority = 0;    // -100 (dstnat) or 100 (srcnat)
+  std::string policy;  // "accept"
+  std::vector<NatRule> rules;
+
+  bool operator==(const NatChain&) const = default;
+};
+
+/// The whole content of a lab's NAT table in one namespace: what apply writes in one
+/// nftables batch, and what the reader finds.
+struct NatTable {
+  std::string name;    // nat_table_name(lab); family inet
+  std::string mark;    // its comment: ownership_mark(lab) when the table is the lab's
+  uint32_t flags = 0;  // table flags (dormant...): topo's tables have none
+  std::vector<NatChain> chains;
+
+  const NatChain* find_chain(std::string_view name) const;
+  bool operator==(const NatTable&) const = default;
+};
+
 struct NamespaceState {
   bool exists = false;
   bool adopted = false;   // expected state only: exists already, the lab never deletes it
@@ -74,6 +122,7 @@ struct NamespaceState {
   std::vector<RouteState> routes;
   std::map<std::string, std::string> sysctls;  // observed: only the keys the lab names
   std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
+  std::optional<NatTable> nat;                 // the lab's NAT table; nullopt when there is none
 
   const LinkState* find_link(std::string_view name) const;
   bool operator==(const NamespaceState&) const = default;

@@ -2,8 +2,8 @@
 # README's demo command: installs what is missing, builds topo, and runs its main job on
 # the bundled demo lab (topologies/bridge.toml, Docker's bridge mode) inside a throwaway
 # sandbox, so that the machine's own network is never touched: validate, plan, apply, look
-# at the result with ip, ping across it (web and db over the bridge, each to the host's
-# bridge address, the host to a container), plan again (nothing to do), destroy.
+# at the result with ip and nft, ping across it (web and db over the bridge, each to the
+# host's bridge address, the host to a container), plan again (nothing to do), destroy.
 # Only the lab's own addresses are pinged, inside the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,7 @@ scripts/sandbox bash -c '
   run ip -br link
   run ip netns
   for ns in $(ip netns | cut -d" " -f1); do run ip -n "$ns" -br addr; run ip -n "$ns" route; done
+  run nft list ruleset
   if [[ $(basename "$lab") == bridge.toml ]]; then
     run ip netns exec web ping -c1 -W1 172.18.0.3   # web to db, across the bridge
     run ip netns exec db ping -c1 -W1 172.18.0.2    # db to web
@@ -33,4 +34,5 @@ scripts/sandbox bash -c '
   run topo plan "$lab"
   run topo destroy "$lab"
   run ip -br link
-  run ip netns' demo "$topo" "$lab"
+  run ip netns
+  run nft list ruleset' demo "$topo" "$lab"

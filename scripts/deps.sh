@@ -14,6 +14,8 @@ packages=(
   # the kernel tests' and the demo's other witnesses: ping between a lab's namespaces,
   # sysctl for the net.* settings compared before and after
   iputils-ping procps
+  # the TCP servers and clients of the NAT tests (kernel_nat_test.cpp)
+  python3
 )
 
 missing=()

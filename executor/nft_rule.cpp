@@ -1,0 +1,369 @@
+// A NAT rule as nftables expressions, both ways. topo makes exactly the expressions nft
+// makes from nft_syntax() (planner/nat.h), so that `nft list` shows the same rule whoever
+// made it, and the reader decodes both into the same NatRule.
+//
+// Why decode instead of keeping the rule's text in its userdata: the kernel runs the
+// expressions, not a comment. A rule edited by hand in the lab's table, or one made by an
+// older topo, must be seen as what it does; decoding the few shapes topo makes, and calling
+// anything else foreign, gives that, and the differ then rewrites the table.
+//
+// Shape (each part optional unless said, in this order; registers 1 and 2):
+//   meta nfproto == ipv4|ipv6                          family
+//   payload network header saddr [bitwise mask] == net source (needs the family)
+//   fib daddr type == local                            dnat only, always
+//   meta iifname == "IN"  /  meta oifname == "OUT"     names, IFNAMSIZ bytes
+//   meta l4proto == tcp|udp; payload th dport == PORT  dnat
+//   masq  |  immediate reg1 addr [immediate reg2 port]; nat snat|dnat FAMILY reg1 [reg2]
+// glibc's headers first: they tell the kernel's headers which definitions they already have.
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "executor/nft.h"
+
+namespace topo::nft {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint32_t kSaddrOffset4 = 12;  // offsetof(struct iphdr, saddr)
+constexpr uint32_t kSaddrOffset6 = 8;   // offsetof(struct ip6_hdr, ip6_src)
+constexpr uint32_t kDportOffset = 2;    // the same for tcp and udp
+
+Expr expr(const char* name) {
+  Expr e(nftnl_expr_alloc(name));
+  if (!e) throw std::bad_alloc();
+  return e;
+}
+
+class Builder {
+ public:
+  explicit Builder(nftnl_rule* r) : rule_(r) {}
+
+  void meta(uint32_t key) {
+    Expr e = expr("meta");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_DREG, NFT_REG_1);
+    add(std::move(e));
+  }
+  void cmp_eq(const void* data, uint32_t len) {
+    Expr e = expr("cmp");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, data, len);
+    add(std::move(e));
+  }
+  void payload(uint32_t base, uint32_t offset, uint32_t len) {
+    Expr e = expr("payload");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len);
+    add(std::move(e));
+  }
+  void bitwise(const void* mask, const void* zero, uint32_t len) {
+    Expr e = expr("bitwise");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, mask, len);
+    nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, zero, len);
+    add(std::move(e));
+  }
+  void fib_daddr_type() {
+    Expr e = expr("fib");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+    add(std::move(e));
+  }
+  void immediate(uint32_t reg, const void* data, uint32_t len) {
+    Expr e = expr("immediate");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, reg);
+    nftnl_expr_set(e.get(), NFTNL_EXPR_IMM_DATA, data, len);
+    add(std::move(e));
+  }
+  void add(Expr e) { nftnl_rule_add_expr(rule_, e.release()); }  // the rule owns it from here
+
+ private:
+  nftnl_rule* rule_;
+};
+
+uint8_t nfproto(Family f) { return f == Family::v4 ? NFPROTO_IPV4 : NFPROTO_IPV6; }
+
+std::array<char, IFNAMSIZ> ifname(const std::string& name) {
+  std::array<char, IFNAMSIZ> out{};
+  std::memcpy(out.data(), name.data(), std::min(name.size(), out.size() - 1));
+  return out;
+}
+
+// nft's way with a prefix: a whole number of bytes is loaded and compared as it is; any
+// other length (0 included) loads the whole address and masks it first.
+void match_source(Builder& b, const IpPrefix& p) {
+  uint32_t size = static_cast<uint32_t>(p.address.size());
+  uint32_t offset = p.address.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6;
+  IpAddress net = p.network();
+  if (p.length > 0 && p.length % 8 == 0) {
+    uint32_t len = static_cast<uint32_t>(p.length / 8);
+    b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+    b.cmp_eq(net.bytes.data(), len);
+    return;
+  }
+  std::array<uint8_t, 16> mask{}, zero{};
+  for (int i = 0; i < p.length; ++i) mask[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(0x80 >> (i % 8));
+  b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, size);
+  b.bitwise(mask.data(), zero.data(), size);
+  b.cmp_eq(net.bytes.data(), size);
+}
+
+// ---- decoding ----
+
+class Exprs {
+ public:
+  explicit Exprs(nftnl_rule* r) {
+    std::unique_ptr<nftnl_expr_iter, void (*)(nftnl_expr_iter*)> it(nftnl_expr_iter_create(r), nftnl_expr_iter_destroy);
+    if (!it) throw std::bad_alloc();
+    for (nftnl_expr* e = nftnl_expr_iter_next(it.get()); e; e = nftnl_expr_iter_next(it.get())) all_.push_back(e);
+  }
+  size_t size() const { return all_.size(); }
+  bool is(size_t i, const char* name) const {
+    if (i >= all_.size()) return false;
+    const char* n = nftnl_expr_get_str(all_[i], NFTNL_EXPR_NAME);
+    return n && std::strcmp(n, name) == 0;
+  }
+  bool has(size_t i, uint16_t attr) const { return i < all_.size() && nftnl_expr_is_set(all_[i], attr); }
+  uint32_t u32(size_t i, uint16_t attr) const { return has(i, attr) ? nftnl_expr_get_u32(all_[i], attr) : ~0u; }
+  Bytes data(size_t i, uint16_t attr) const {
+    uint32_t len = 0;
+    const void* d = has(i, attr) ? nftnl_expr_get(all_[i], attr, &len) : nullptr;
+    if (!d) return {};
+    const auto* p = static_cast<const uint8_t*>(d);
+    return Bytes(p, p + len);
+  }
+  // `meta KEY => reg 1`
+  bool meta(size_t i, uint32_t key) const {
+    return is(i, "meta") && u32(i, NFTNL_EXPR_META_KEY) == key && u32(i, NFTNL_EXPR_META_DREG) == NFT_REG_1;
+  }
+  // `cmp eq reg 1 DATA`: the data, or nullopt when expression i is not that.
+  std::optional<Bytes> cmp_eq(size_t i) const {
+    if (!is(i, "cmp") || u32(i, NFTNL_EXPR_CMP_SREG) != NFT_REG_1 || u32(i, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ)
+      return std::nullopt;
+    return data(i, NFTNL_EXPR_CMP_DATA);
+  }
+  bool payload(size_t i, uint32_t base, uint32_t offset) const {
+    return is(i, "payload") && u32(i, NFTNL_EXPR_PAYLOAD_DREG) == NFT_REG_1 &&
+           u32(i, NFTNL_EXPR_PAYLOAD_BASE) == base && u32(i, NFTNL_EXPR_PAYLOAD_OFFSET) == offset;
+  }
+  std::string text() const {
+    std::string out;
+    char buf[1024];
+    for (nftnl_expr* e : all_) {
+      nftnl_expr_snprintf(buf, sizeof buf, e, NFTNL_OUTPUT_DEFAULT, 0);
+      const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+      std::string part = fmt::format("[ {} {}]", name ? name : "?", buf);
+      out += (out.empty() ? "" : " ") + part;
+    }
+    return out.empty() ? "(no expressions)" : out;
+  }
+
+ private:
+  std::vector<nftnl_expr*> all_;  // owned by the rule
+};
+
+bool all_zero(const Bytes& b) {
+  return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0; });
+}
+
+// The prefix length of a mask of leading ones, or -1 when it is not one.
+int prefix_length(const Bytes& mask) {
+  int len = 0;
+  bool ended = false;
+  for (uint8_t byte : mask)
+    for (int bit = 7; bit >= 0; --bit) {
+      bool one = byte & (1 << bit);
+      if (one && ended) return -1;
+      if (one) ++len;
+      else ended = true;
+    }
+  return len;
+}
+
+std::optional<IpAddress> address(Family f, const Bytes& b) {
+  IpAddress a;
+  a.family = f;
+  if (b.size() != a.size()) return std::nullopt;
+  std::copy(b.begin(), b.end(), a.bytes.begin());
+  return a;
+}
+
+std::string ifname_of(const Bytes& b) {
+  if (b.size() != IFNAMSIZ || b.back() != 0) return "";
+  return std::string(reinterpret_cast<const char*>(b.data()));
+}
+
+uint16_t port_of(const Bytes& b) { return b.size() == 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
+
+// Decodes a rule of topo's shape; nullopt for anything else.
+std::optional<NatRule> topo_shape(const Exprs& x) {
+  NatRule r;
+  size_t i = 0;
+  if (x.meta(i, NFT_META_NFPROTO)) {
+    auto d = x.cmp_eq(i + 1);
+    if (!d || d->size() != 1 || ((*d)[0] != NFPROTO_IPV4 && (*d)[0] != NFPROTO_IPV6)) return std::nullopt;
+    r.family = (*d)[0] == NFPROTO_IPV4 ? Family::v4 : Family::v6;
+    i += 2;
+  }
+  if (r.family && x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, r.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6)) {
+    size_t size = *r.family == Family::v4 ? 4 : 16;
+    uint32_t len = x.u32(i, NFTNL_EXPR_PAYLOAD_LEN);
+    if (len == 0 || len > size) return std::nullopt;
+    ++i;
+    int length = static_cast<int>(len) * 8;
+    if (x.is(i, "bitwise")) {
+      Bytes mask = x.data(i, NFTNL_EXPR_BITWISE_MASK);
+      if (x.u32(i, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 || x.u32(i, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
+          mask.size() != len || !all_zero(x.data(i, NFTNL_EXPR_BITWISE_XOR)) ||
+          (x.has(i, NFTNL_EXPR_BITWISE_OP) && x.u32(i, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
+        return std::nullopt;
+      length = prefix_length(mask);
+      if (length < 0) return std::nullopt;
+      ++i;
+    }
+    auto net = x.cmp_eq(i++);
+    if (!net || net->size() != len) return std::nullopt;
+    Bytes full(size, 0);
+    std::copy(net->begin(), net->end(), full.begin());
+    IpPrefix p{*address(*r.family, full), length};
+    if (!p.is_network()) return std::nullopt;  // topo compares networks; a set host bit is not one
+    r.source = p;
+  }
+  bool local = false;
+  if (x.is(i, "fib")) {
+    auto d = x.cmp_eq(i + 1);
+    uint32_t local_type = RTN_LOCAL;
+    if (x.u32(i, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE || x.u32(i, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR ||
+        x.u32(i, NFTNL_EXPR_FIB_DREG) != NFT_REG_1 || !d || d->size() != 4 || std::memcmp(d->data(), &local_type, 4) != 0)
+      return std::nullopt;
+    local = true;
+    i += 2;
+  }
+  for (auto [key, name] : {std::pair{NFT_META_IIFNAME, &r.in}, std::pair{NFT_META_OIFNAME, &r.out}}) {
+    if (!x.meta(i, key)) continue;
+    auto d = x.cmp_eq(i + 1);
+    if (!d || (*name = ifname_of(*d)).empty()) return std::nullopt;
+    i += 2;
+  }
+  if (x.meta(i, NFT_META_L4PROTO)) {
+    auto proto = x.cmp_eq(i + 1);
+    auto port = x.cmp_eq(i + 3);
+    if (!proto || proto->size() != 1 || ((*proto)[0] != IPPROTO_TCP && (*proto)[0] != IPPROTO_UDP) ||
+        !x.payload(i + 2, NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset) || x.u32(i + 2, NFTNL_EXPR_PAYLOAD_LEN) != 2 ||
+        !port || port->size() != 2)
+      return std::nullopt;
+    r.proto = (*proto)[0] == IPPROTO_TCP ? "tcp" : "udp";
+    r.port = port_of(*port);
+    i += 4;
+  }
+  if (x.is(i, "masq")) {
+    if (x.has(i, NFTNL_EXPR_MASQ_FLAGS) || x.has(i, NFTNL_EXPR_MASQ_REG_PROTO_MIN)) return std::nullopt;
+    r.kind = "masquerade";
+    ++i;
+  } else {
+    if (!r.family || !x.is(i, "immediate") || x.u32(i, NFTNL_EXPR_IMM_DREG) != NFT_REG_1) return std::nullopt;
+    r.to = address(*r.family, x.data(i++, NFTNL_EXPR_IMM_DATA));
+    if (!r.to) return std::nullopt;
+    bool port = x.is(i, "immediate") && x.u32(i, NFTNL_EXPR_IMM_DREG) == NFT_REG_2;
+    if (port) r.to_port = port_of(x.data(i++, NFTNL_EXPR_IMM_DATA));
+    if (port && !r.to_port) return std::nullopt;
+    if (!x.is(i, "nat")) return std::nullopt;
+    uint32_t type = x.u32(i, NFTNL_EXPR_NAT_TYPE);
+    uint32_t allowed = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+    auto reg_is = [&](uint16_t attr, uint32_t reg) { return !x.has(i, attr) || x.u32(i, attr) == reg; };
+    if ((type != NFT_NAT_SNAT && type != NFT_NAT_DNAT) || x.u32(i, NFTNL_EXPR_NAT_FAMILY) != nfproto(*r.family) ||
+        x.u32(i, NFTNL_EXPR_NAT_REG_ADDR_MIN) != NFT_REG_1 || !reg_is(NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_1) ||
+        (port ? x.u32(i, NFTNL_EXPR_NAT_REG_PROTO_MIN) != NFT_REG_2 : x.has(i, NFTNL_EXPR_NAT_REG_PROTO_MIN)) ||
+        !reg_is(NFTNL_EXPR_NAT_REG_PROTO_MAX, port ? NFT_REG_2 : 0) ||
+        (x.has(i, NFTNL_EXPR_NAT_FLAGS) && (x.u32(i, NFTNL_EXPR_NAT_FLAGS) & ~allowed)))
+      return std::nullopt;
+    r.kind = type == NFT_NAT_SNAT ? "snat" : "dnat";
+    ++i;
+  }
+  if (i != x.size()) return std::nullopt;
+  // What the value does not hold must be as topo makes it: a dnat maps the namespace's own
+  // addresses (fib daddr type local) and nothing else does; only a dnat matches a port or
+  // an input interface.
+  bool dnat = r.kind == "dnat";
+  if (local != dnat || (!dnat && (!r.proto.empty() || !r.in.empty())) || (dnat && r.proto.empty())) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+void encode(const NatRule& r, nftnl_rule* into) {
+  Builder b(into);
+  if (r.family) {
+    uint8_t p = nfproto(*r.family);
+    b.meta(NFT_META_NFPROTO);
+    b.cmp_eq(&p, 1);
+  }
+  if (r.source) match_source(b, *r.source);
+  if (r.kind == "dnat") {
+    uint32_t local = RTN_LOCAL;
+    b.fib_daddr_type();
+    b.cmp_eq(&local, sizeof local);
+  }
+  for (auto [key, name] : {std::pair{NFT_META_IIFNAME, &r.in}, std::pair{NFT_META_OIFNAME, &r.out}}) {
+    if (name->empty()) continue;
+    auto n = ifname(*name);
+    b.meta(key);
+    b.cmp_eq(n.data(), static_cast<uint32_t>(n.size()));
+  }
+  if (!r.proto.empty()) {
+    uint8_t proto = r.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+    uint8_t port[2] = {static_cast<uint8_t>(r.port >> 8), static_cast<uint8_t>(r.port & 0xff)};
+    b.meta(NFT_META_L4PROTO);
+    b.cmp_eq(&proto, 1);
+    b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2);
+    b.cmp_eq(port, 2);
+  }
+  if (r.kind == "masquerade") {
+    b.add(expr("masq"));
+    return;
+  }
+  if (!r.to || !r.family) throw std::invalid_argument("a " + r.kind + " rule needs an address and a family");
+  b.immediate(NFT_REG_1, r.to->bytes.data(), static_cast<uint32_t>(r.to->size()));
+  uint32_t flags = NF_NAT_RANGE_MAP_IPS;
+  if (r.to_port) {
+    uint8_t port[2] = {static_cast<uint8_t>(r.to_port >> 8), static_cast<uint8_t>(r.to_port & 0xff)};
+    b.immediate(NFT_REG_2, port, 2);
+    flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+  }
+  Expr nat = expr("nat");
+  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_TYPE, r.kind == "snat" ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_FAMILY, nfproto(*r.family));
+  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+  if (r.to_port) nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_FLAGS, flags);
+  b.add(std::move(nat));
+}
+
+NatRule decode(nftnl_rule* rule) {
+  Exprs x(rule);
+  if (auto r = topo_shape(x)) return *r;
+  NatRule foreign;
+  foreign.foreign = x.text();
+  return foreign;
+}
+
+}  // namespace topo::nft

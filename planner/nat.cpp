@@ -1,0 +1,197 @@
+#include "planner/nat.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace topo {
+namespace {
+
+NatChain chain(std::string name, int priority) {
+  NatChain c;
+  c.hook = name;
+  c.name = std::move(name);
+  c.type = "nat";
+  c.priority = priority;
+  c.policy = "accept";
+  return c;
+}
+
+NatRule rule_of(const Nat& n) {
+  NatRule r;
+  r.kind = std::string(to_string(n.kind.value));
+  r.family = n.family();
+  if (n.source) r.source = n.source->value;
+  if (n.out) r.out = n.out->value;
+  if (n.in) r.in = n.in->value;
+  if (n.proto) r.proto = std::string(to_string(n.proto->value));
+  if (n.port) r.port = n.port->value;
+  if (n.to) r.to = n.to->value;
+  if (n.to_port) r.to_port = n.to_port->value;
+  return r;
+}
+
+std::string destination(const NatRule& r) {
+  if (!r.to) return "";
+  if (!r.to_port) return fmt::format(" -> {}", *r.to);
+  if (r.to->family == Family::v6) return fmt::format(" -> [{}]:{}", *r.to, r.to_port);
+  return fmt::format(" -> {}:{}", *r.to, r.to_port);
+}
+
+// An interface name in nft's syntax: quoted, and only when nft reads it back unchanged
+// (it has no escapes inside quotes, and a trailing '*' would make the match a prefix match).
+std::optional<std::string> nft_name(const std::string& name) {
+  if (name.find_first_of("\"\\*") != std::string::npos) return std::nullopt;
+  return "\"" + name + "\"";
+}
+
+std::string chain_text(const NatChain& c) {
+  return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook.empty() ? "none" : c.hook,
+                     c.priority, c.policy);
+}
+
+// Why a table that exists is not as topo makes it, apart from its rules ("" when it is).
+std::string table_difference(const NatTable& b, const NatTable& a) {
+  std::vector<std::string> why;
+  if (b.mark != a.mark) why.push_back(fmt::format("comment '{}' -> '{}'", b.mark, a.mark));
+  if (b.flags != a.flags) why.push_back(fmt::format("flags {:#x} -> {:#x}", b.flags, a.flags));
+  for (const NatChain& c : a.chains) {
+    const NatChain* had = b.find_chain(c.name);
+    if (!had)
+      why.push_back(fmt::format("chain {} is missing", c.name));
+    else if (chain_text(*had) != chain_text(c))
+      why.push_back(fmt::format("chain {}: {} -> {}", c.name, chain_text(*had), chain_text(c)));
+  }
+  for (const NatChain& c : b.chains)
+    if (!a.find_chain(c.name)) why.push_back(fmt::format("chain {} is not topo's", c.name));
+  if (why.empty()) {
+    std::vector<std::string> order_b, order_a;
+    for (const NatChain& c : b.chains) order_b.push_back(c.name);
+    for (const NatChain& c : a.chains) order_a.push_back(c.name);
+    if (order_b != order_a) why.push_back("chains in another order");
+  }
+  return fmt::format("{}", fmt::join(why, ", "));
+}
+
+// A table's rules as the file has them: each rule once, with the chains it is in.
+struct Entry {
+  NatRule rule;
+  std::vector<std::string> chains;
+  bool operator==(const Entry&) const = default;
+};
+
+std::vector<Entry> entries(const NatTable& t) {
+  std::vector<Entry> out;
+  for (const NatChain& c : t.chains)
+    for (const NatRule& r : c.rules) {
+      auto e = std::find_if(out.begin(), out.end(), [&](const Entry& e) {
+        return e.rule == r && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
+      });
+      if (e == out.end())
+        out.push_back({r, {c.name}});
+      else
+        e->chains.push_back(c.name);
+    }
+  return out;
+}
+
+std::string line(const Entry& e) {
+  return fmt::format("nat {} ({})", describe(e.rule), fmt::join(e.chains, ", "));
+}
+
+// The entries of `from` that `other` does not have (as many times as they are missing).
+std::vector<Entry> missing_from(std::vector<Entry> from, std::vector<Entry> other) {
+  std::vector<Entry> out;
+  for (Entry& e : from) {
+    auto o = std::find(other.begin(), other.end(), e);
+    if (o != other.end())
+      other.erase(o);
+    else
+      out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<NatChain> nat_chains() {
+  return {chain("prerouting", -100), chain("output", -100), chain("postrouting", 100)};
+}
+
+std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
+  NatTable t;
+  t.name = nat_table_name(lab.name.value);
+  t.mark = ownership_mark(lab.name.value);
+  t.chains = nat_chains();
+  bool any = false;
+  for (const Nat& n : lab.nats) {
+    if (n.netns.value != netns) continue;
+    any = true;
+    NatRule r = rule_of(n);
+    if (n.kind.value != NatKind::dnat) {
+      t.chains[2].rules.push_back(r);
+      continue;
+    }
+    t.chains[0].rules.push_back(r);
+    if (r.in.empty()) t.chains[1].rules.push_back(r);
+  }
+  if (!any) return std::nullopt;
+  return t;
+}
+
+std::string describe(const NatRule& r) {
+  if (r.kind.empty()) return "rule topo does not make: " + r.foreign;
+  std::string out = r.kind;
+  if (!r.proto.empty()) out += " " + r.proto;
+  if (r.port) out += fmt::format(" {}", r.port);
+  if (r.source) out += fmt::format(" {}", *r.source);
+  out += destination(r);
+  if (!r.in.empty()) out += " in " + r.in;
+  if (!r.out.empty()) out += " out " + r.out;
+  return out;
+}
+
+std::optional<std::string> nft_syntax(const NatRule& r) {
+  if (r.kind.empty()) return std::nullopt;
+  std::vector<std::string> parts;
+  const char* ip = r.family == Family::v6 ? "ip6" : "ip";
+  if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
+  if (r.source) parts.push_back(fmt::format("{} saddr {}", ip, *r.source));
+  if (r.kind == "dnat") parts.push_back("fib daddr type local");
+  for (auto [key, name] : {std::pair{"iifname", &r.in}, std::pair{"oifname", &r.out}}) {
+    if (name->empty()) continue;
+    auto quoted = nft_name(*name);
+    if (!quoted) return std::nullopt;
+    parts.push_back(fmt::format("{} {}", key, *quoted));
+  }
+  if (!r.proto.empty()) parts.push_back(fmt::format("{} dport {}", r.proto, r.port));
+  if (r.kind == "masquerade") {
+    parts.push_back("masquerade");
+  } else if (r.to) {
+    std::string to = fmt::format("{}", *r.to);
+    if (r.to_port) to = r.to->family == Family::v6 ? fmt::format("[{}]:{}", to, r.to_port) : fmt::format("{}:{}", to, r.to_port);
+    parts.push_back(fmt::format("{} {} to {}", r.kind, ip, to));
+  }
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+std::vector<NatLine> nat_lines(const NatDelta& d) {
+  std::vector<NatLine> out;
+  const NatTable& shown = d.after ? *d.after : *d.before;
+  std::string table = "nat table inet " + shown.name;
+  if (!d.before) {
+    out.push_back({Action::create, table});
+  } else if (!d.after) {
+    out.push_back({Action::remove, table});
+  } else if (std::string why = table_difference(*d.before, *d.after); !why.empty()) {
+    out.push_back({Action::modify, table + ": " + why});
+  }
+  std::vector<Entry> had = d.before ? entries(*d.before) : std::vector<Entry>{};
+  std::vector<Entry> wants = d.after ? entries(*d.after) : std::vector<Entry>{};
+  for (const Entry& e : missing_from(had, wants)) out.push_back({Action::remove, line(e)});
+  for (const Entry& e : missing_from(wants, had)) out.push_back({Action::create, line(e)});
+  if (out.empty() && d.before != d.after) out.push_back({Action::modify, table + ": rules in another order"});
+  return out;
+}
+
+}  // namespace topo
