@@ -83,7 +83,8 @@ nl::Msg group_request(const std::string& name, uint32_t group) {
 
 }  // namespace
 
-NetlinkKernel::NetlinkKernel(const State& expected, std::string_view lab) : mark_(ownership_mark(lab)) {
+NetlinkKernel::NetlinkKernel(const State& expected, std::string_view lab)
+    : mark_(ownership_mark(lab)), group_(ownership_group(lab)) {
   for (const auto& [name, n] : expected.namespaces) paths_[name] = name == "host" ? "" : n.path;
 }
 
@@ -219,8 +220,14 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
     else
       taken.insert(group);
   if (moving.empty()) return;  // all gone already (with a namespace a killed run deleted)
-  uint32_t scratch = static_cast<uint32_t>(std::hash<std::string>{}(mark_)) | 0x10000000u;
-  while (taken.count(scratch)) ++scratch;
+  // Usually they are all in the lab's group already (apply put them there) and nothing
+  // else is: one request. Otherwise they move to a scratch group first.
+  bool grouped = !taken.count(group_) && std::all_of(moving.begin(), moving.end(), [&](const auto& m) {
+    return m.second == group_;
+  });
+  if (grouped) return delete_group(s.netns, group_, moving.size());
+  uint32_t scratch = group_ + 1;
+  while (taken.count(scratch) || scratch == 0) ++scratch;
 
   auto regroup = [&](auto group_of) {
     std::vector<nl::Msg> requests;
@@ -230,22 +237,30 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   std::vector<nl::Ack> acks = regroup([&](uint32_t) { return scratch; });
   auto failed = std::find_if(acks.begin(), acks.end(), [](const nl::Ack& a) { return a.error != 0; });
   if (failed == acks.end()) {
-    nl::Msg del(nlmsg_alloc_simple(RTM_DELLINK, 0));
-    ifinfomsg ifi{};
-    ifi.ifi_family = AF_UNSPEC;
-    if (!del || nlmsg_append(del.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-        nla_put_u32(del.get(), IFLA_GROUP, scratch) < 0)
-      throw std::bad_alloc();
-    std::vector<nl::Msg> one;
-    one.push_back(std::move(del));
-    nl::Ack gone = nl::send_all(sock(s.netns), one, in).front();
-    if (gone.error == 0) return;
-    regroup([](uint32_t group) { return group; });  // whole or nothing: their groups back
-    throw KernelError("deleting", fmt::format("{} interfaces in {}", moving.size(), s.netns), gone.reason(), -gone.error);
+    try {
+      return delete_group(s.netns, scratch, moving.size());
+    } catch (const KernelError&) {
+      regroup([](uint32_t group) { return group; });  // whole or nothing: their groups back
+      throw;
+    }
   }
   regroup([](uint32_t group) { return group; });
   const std::string& name = moving[static_cast<size_t>(failed - acks.begin())].first;
   throw KernelError("grouping for deletion", "interface " + where(s.netns, name), failed->reason(), -failed->error);
+}
+
+// One RTM_DELLINK for every link of interface group `group` in the namespace.
+void NetlinkKernel::delete_group(const std::string& netns, uint32_t group, size_t count) {
+  nl::Msg del(nlmsg_alloc_simple(RTM_DELLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (!del || nlmsg_append(del.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 || nla_put_u32(del.get(), IFLA_GROUP, group) < 0)
+    throw std::bad_alloc();
+  std::vector<nl::Msg> one;
+  one.push_back(std::move(del));
+  nl::Ack gone = nl::send_all(sock(netns), one, "namespace " + netns).front();
+  if (gone.error != 0)
+    throw KernelError("deleting", fmt::format("{} interfaces in {}", count, netns), gone.reason(), -gone.error);
 }
 
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
@@ -315,6 +330,8 @@ void NetlinkKernel::settle(const std::string& netns, const LinkState& l) {
   nl::Link change(rtnl_link_alloc());
   rtnl_link_set_ifalias(change.get(), l.alias.empty() ? mark_.c_str() : l.alias.c_str());
   if (l.up) rtnl_link_set_flags(change.get(), IFF_UP);
+  // Here, not in the request that makes it: libnl leaves the group out of a veth's peer.
+  if (l.group) rtnl_link_set_group(change.get(), l.group);
   check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0), "marking and bringing up",
         "interface " + where(netns, l.name));
   for (const IpPrefix& a : l.addresses) address(netns, l.name, a, true);
@@ -352,6 +369,7 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
   bool any = false;
   if (a.mtu && a.mtu != b.mtu) rtnl_link_set_mtu(change.get(), static_cast<unsigned>(a.mtu)), any = true;
   if (a.mac && a.mac != b.mac) rtnl_link_set_addr(change.get(), nl_mac(*a.mac).get()), any = true;
+  if (a.group != b.group) rtnl_link_set_group(change.get(), a.group), any = true;
   if (a.up != b.up) {
     if (a.up)
       rtnl_link_set_flags(change.get(), IFF_UP);

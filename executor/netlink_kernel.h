@@ -48,6 +48,7 @@ class NetlinkKernel : public Kernel {
   void run_sysctl(const Step& s, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
+  void delete_group(const std::string& netns, uint32_t group, size_t count);
   void run_nat(const Step& s, const NatDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
@@ -58,6 +59,7 @@ class NetlinkKernel : public Kernel {
 
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
   std::string mark_;
+  uint32_t group_;  // ownership_group(lab)
   std::map<std::string, Namespace> open_;
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
   long nft_batches_ = 0, refused_nft_batch_ = 0;

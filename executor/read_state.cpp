@@ -95,6 +95,7 @@ RawLink raw_link(rtnl_link* l) {
   s.kind = rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "";
   s.alias = rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "";
   s.mtu = rtnl_link_get_mtu(l);
+  s.group = rtnl_link_get_group(l);
   s.up = rtnl_link_get_flags(l) & IFF_UP;
   if (nl_addr* mac = rtnl_link_get_addr(l); mac && nl_addr_get_len(mac) == 6) {
     MacAddress m;

@@ -156,7 +156,8 @@ class Differ {
 
   static bool differs(const LinkState& want, const LinkState& have) {
     return (want.mtu && want.mtu != have.mtu) || (want.mac && want.mac != have.mac) ||
-           want.up != have.up || want.master != have.master || want.addresses != have.addresses;
+           want.up != have.up || want.master != have.master || want.group != have.group ||
+           want.addresses != have.addresses;
   }
 
   // An address the lab wants that sits on a link it does not own: the kernel would take it

@@ -96,6 +96,13 @@ State expected_state(const Lab& lab) {
   }
   for (const Interface& i : lab.interfaces)
     s.namespaces[i.netns.value].links.push_back(link_state(lab, i));
+  for (auto& [name, ns] : s.namespaces) {
+    if (!ns.adopted) continue;
+    for (LinkState& l : ns.links) {
+      const NamespaceState* far = s.find(l.peer_netns);
+      if (l.kind == "veth" && far && !far->adopted) l.group = ownership_group(lab.name.value);
+    }
+  }
   for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
   for (const std::string& ns : lab.namespace_names())
     if (auto table = expected_nat(lab, ns)) s.namespaces[ns].nat = std::move(table);

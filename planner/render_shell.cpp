@@ -175,6 +175,7 @@ class Shell {
     std::string set = ip(ns) + " link set " + l.name;
     if (l.mtu) set += fmt::format(" mtu {}", l.mtu);
     if (l.mac) set += fmt::format(" address {}", *l.mac);
+    if (l.group) set += fmt::format(" group {}", l.group);
     line(set + " alias " + sq(mark_) + (l.up ? " up" : " down"));
     for (const IpPrefix& a : l.addresses) add_address(ns, l.name, a);
     if (!l.master.empty()) line(ip(ns) + " link set " + l.name + " master " + l.master);
@@ -190,6 +191,7 @@ class Shell {
     if (a.mtu && a.mtu != b.mtu) set += fmt::format(" mtu {}", a.mtu);
     if (a.mac && a.mac != b.mac) set += fmt::format(" address {}", *a.mac);
     if (a.up != b.up) set += a.up ? " up" : " down";
+    if (a.group != b.group) set += fmt::format(" group {}", a.group);
     if (!set.empty()) line(ip(ns) + " link set " + a.name + set);
     for (const IpPrefix& p : b.addresses)
       if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())

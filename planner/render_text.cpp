@@ -38,6 +38,7 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
   if (a.up != b.up) parts.push_back(a.up ? "down -> up" : "up -> down");
   if (a.master != b.master)
     parts.push_back(fmt::format("master {} -> {}", show(b.master), show(a.master)));
+  if (a.group != b.group) parts.push_back(fmt::format("group {} -> {}", b.group, a.group));
   for (const IpPrefix& p : a.addresses)
     if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end())
       parts.push_back(fmt::format("+{}", p));

@@ -15,6 +15,12 @@ std::string lab_of_mark(std::string_view alias) {
   return std::string(alias.substr(kMarkPrefix.size()));
 }
 
+uint32_t ownership_group(std::string_view lab) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : lab) h = (h ^ c) * 16777619u;
+  return (h & 0x3fffffffu) | 0x10000000u;  // iproute2 takes a group up to INT_MAX only
+}
+
 std::string nat_table_name(std::string_view lab) { return "topo-" + std::string(lab); }
 
 const NatChain* NatTable::find_chain(std::string_view name) const {

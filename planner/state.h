@@ -21,6 +21,12 @@ std::string ownership_mark(std::string_view lab);
 /// The lab named by a mark, or "" when `alias` is not a topo mark.
 std::string lab_of_mark(std::string_view alias);
 
+/// The interface group of a lab's veth ends in namespaces it does not own (host, adopted)
+/// whose other end is in one it does: destroy deletes them all with one request for the
+/// group. A hash of the lab's name (FNV-1a) in 0x10000000..0x3fffffff, above the groups
+/// people number by hand.
+uint32_t ownership_group(std::string_view lab);
+
 /// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
 /// lab does not own (host, adopted) its routes are told apart from everyone else's.
 inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_protos
@@ -38,6 +44,7 @@ struct LinkState {
   std::optional<MacAddress> mac;  // nullopt in an expected state: likewise
   bool up = false;
   std::string master;  // a bridge in the same namespace; "" when none
+  uint32_t group = 0;  // the interface group (IFLA_GROUP); 0 is the kernel's default
 
   // veth: the other end.
   std::string peer_netns, peer_name;
