@@ -41,10 +41,10 @@ fi
 
 # Seconds the machine's CPUs are busy, summed, and in all: for settle().
 busy() { local u n s i w x y z; read -r _ u n s i w x y z _ </proc/stat; echo $((u + n + s + x + y)) $((u + n + s + i + w + x + y + z)); }
-settle() {  # until the CPUs are under 10% busy for 0.3 s (at most 60 s)
+settle() {  # until the CPUs are under 10% busy for 0.3 s (at most 20 s)
   local q=0 t=0 a b c d
   read -r b a < <(busy)
-  while ((q < 3 && t < 600)); do
+  while ((q < 3 && t < 200)); do
     sleep 0.1
     t=$((t + 1))
     read -r d c < <(busy)
@@ -53,15 +53,24 @@ settle() {  # until the CPUs are under 10% busy for 0.3 s (at most 60 s)
   done
 }
 
+export -f busy settle  # the sandboxes settle too: after a build, before timing its teardown
+
 # One sandbox per measurement; prints "name seconds" lines.
 measure_topo() {  # LAB
   scripts/sandbox bash -c '
-    set -euo pipefail
+    set -uo pipefail
     topo=$1 lab=$2
-    t() { local t0=$EPOCHREALTIME; "$@" > /dev/null; echo "$(awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }")"; }
+    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
+      local t0=$EPOCHREALTIME out
+      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
+      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
+    }
     echo "apply $(t "$topo" apply -q "$lab")"
-    rss=$( { /usr/bin/time -f "%M" "$topo" plan --detailed-exitcode "$lab" > /dev/null; } 2>&1 )
+    settle
     echo "plan $(t "$topo" plan --detailed-exitcode "$lab")"
+    /usr/bin/time -o /run/rss -f "%M" "$topo" plan "$lab" > /dev/null || true
+    rss=$(cat /run/rss)
+    settle
     echo "destroy $(t "$topo" destroy -q "$lab")"
     echo "rss_kib $rss"
   ' bench "$topo" "$1"
@@ -69,23 +78,33 @@ measure_topo() {  # LAB
 
 measure_ip() {  # SCRIPT TEARDOWN
   scripts/sandbox bash -c '
-    set -euo pipefail
-    t() { local t0=$EPOCHREALTIME; "$@" > /dev/null; echo "$(awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }")"; }
+    set -uo pipefail
+    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
+      local t0=$EPOCHREALTIME out
+      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
+      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
+    }
     echo "ip_build $(t bash "$1")"
+    settle
     echo "ip_teardown $(t bash "$2")"
   ' bench "$1" "$2"
 }
 
 measure_floor() {  # N
   scripts/sandbox bash -c '
-    set -euo pipefail
-    t() { local t0=$EPOCHREALTIME; "$@" > /dev/null; echo "$(awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }")"; }
+    set -uo pipefail
+    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
+      local t0=$EPOCHREALTIME out
+      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
+      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
+    }
     echo "floor_build $(t "$1" "$2")"
+    settle
     echo "floor_teardown $(t "$1" -d -t group "$2")"
   ' bench "$1" "$2"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
 echo "shape,n,topo_apply_s,ip_build_s,floor_build_s,topo_plan_s,topo_destroy_s,ip_teardown_s,floor_teardown_s,topo_rss_kib" > "$csv"
 printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s | %8s %8s %6s %8s %6s | %7s\n' shape N \
@@ -102,7 +121,7 @@ for shape in $shapes; do
       # A veth's host end may be gone with its namespace already.
       grep -oE '^ip link add \S+' "$work/ip.sh" | sed 's/ add / del /; s/$/ 2> \/dev\/null || true/'
     } > "$work/ip-down.sh"
-    declare -A r=()
+    declare -A r=([apply]=- [plan]=- [destroy]=- [rss_kib]=0 [ip_build]=- [ip_teardown]=-)
     settle
     while read -r k v; do r[$k]=$v; done < <(measure_topo "$lab")
     settle
