@@ -100,9 +100,19 @@ class Differ {
 
   bool owned(const LinkState& l) const { return l.alias == mark_; }
 
+  // NamespaceState::find_link, through an index made on first use: host alone may hold a
+  // thousand links, and every link and route of the lab looks one up.
+  const LinkState* link_in(const NamespaceState& n, std::string_view name) const {
+    auto [it, fresh] = link_index_.try_emplace(&n);
+    if (fresh)
+      for (const LinkState& l : n.links) it->second.emplace(l.name, &l);
+    auto found = it->second.find(name);
+    return found == it->second.end() ? nullptr : found->second;
+  }
+
   void link_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     for (const LinkState& w : want.links) {
-      const LinkState* h = have.find_link(w.name);
+      const LinkState* h = link_in(have, w.name);
       if (!h) {
         add(Action::create, ns, LinkDelta{{std::nullopt, w}});
       } else if (!owned(*h)) {
@@ -119,7 +129,7 @@ class Differ {
       }
     }
     for (const LinkState* h : by_name(have.links))
-      if (owned(*h) && !want.find_link(h->name))
+      if (owned(*h) && !link_in(want, h->name))
         add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
     address_conflicts(ns, want, have);
     missing_devices(ns, want);
@@ -131,7 +141,7 @@ class Differ {
     if (name.empty() || name == "lo") return true;
     const NamespaceState* want = expected_.find(ns);
     const NamespaceState* have = observed_.find(ns);
-    return (want && want->find_link(name)) || (have && have->exists && have->find_link(name));
+    return (want && link_in(*want, name)) || (have && have->exists && link_in(*have, name));
   }
 
   void missing_devices(const std::string& ns, const NamespaceState& want) {
@@ -168,7 +178,7 @@ class Differ {
     for (const LinkState& w : want.links)
       for (const IpPrefix& a : w.addresses)
         for (const LinkState& h : have.links)
-          if (!owned(h) && !want.find_link(h.name))
+          if (!owned(h) && !link_in(want, h.name))
             for (const IpPrefix& b : h.addresses)
               if (a.address == b.address)
                 conflict(ns, fmt::format("address {} is already on interface '{}', which is not "
@@ -183,7 +193,7 @@ class Differ {
   bool owned_route(const std::string& ns, const RouteState& r, const NamespaceState& have) const {
     if (r.protocol != kRouteProtocol) return false;
     if (have.mark == mark_ || lab_routes_.count({ns, r.to, r.metric})) return true;
-    const LinkState* dev = have.find_link(r.dev);
+    const LinkState* dev = link_in(have, r.dev);
     return dev && owned(*dev);
   }
 
@@ -291,7 +301,7 @@ class Differ {
   bool follow(const std::string& ns, const LinkState& w, const Dying& dying) {
     if (dying.deleted.count({ns, w.name})) return false;  // already made again
     const NamespaceState* have_ns = observed_.find(ns);
-    const LinkState* h = have_ns ? have_ns->find_link(w.name) : nullptr;
+    const LinkState* h = have_ns ? link_in(*have_ns, w.name) : nullptr;
     if (!h || !owned(*h)) return false;  // created anew, or a conflict
     std::string why;
     if (auto p = dying.peers.find({ns, w.name}); p != dying.peers.end())
@@ -339,6 +349,7 @@ class Differ {
   const State& observed_;
   std::string mark_;
   const std::set<RouteKey>& lab_routes_;
+  mutable std::map<const NamespaceState*, std::map<std::string_view, const LinkState*>> link_index_;
   Diff out_;
 };
 

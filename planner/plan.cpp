@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <queue>
 #include <set>
 
 #include "planner/nat.h"
@@ -80,33 +81,39 @@ std::vector<LinkKey> needs(const Step& s) {
   return out;
 }
 
-// Kahn's algorithm, taking the earliest ready step each time so that the order is the
-// diff's wherever dependencies allow. `reverse`: dependents first (for removes).
+// Kahn's algorithm, taking the earliest ready step each time (a min-heap of the ready
+// ones) so that the order is the diff's wherever dependencies allow. `reverse`:
+// dependents first (for removes).
 std::vector<Step> in_dependency_order(std::vector<Step> steps, bool reverse) {
   std::map<LinkKey, size_t> provider;
   for (size_t i = 0; i < steps.size(); ++i)
     for (const LinkKey& k : provides(steps[i])) provider.emplace(k, i);
-  std::vector<std::set<size_t>> before(steps.size());  // before[i]: steps that must run before i
+  std::vector<std::set<size_t>> after(steps.size());  // after[i]: steps waiting for i
+  std::vector<size_t> waits_for(steps.size(), 0);
   for (size_t i = 0; i < steps.size(); ++i)
     for (const LinkKey& k : needs(steps[i]))
       if (auto p = provider.find(k); p != provider.end() && p->second != i) {
-        if (reverse)
-          before[p->second].insert(i);
-        else
-          before[i].insert(p->second);
+        auto [first, then] = reverse ? std::pair{i, p->second} : std::pair{p->second, i};
+        if (after[first].insert(then).second) ++waits_for[then];
       }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < steps.size(); ++i)
+    if (waits_for[i] == 0) ready.push(i);
   std::vector<Step> out;
   std::vector<bool> done(steps.size(), false);
   while (out.size() < steps.size()) {
-    size_t pick = steps.size();
-    for (size_t i = 0; i < steps.size() && pick == steps.size(); ++i)
-      if (!done[i] && std::all_of(before[i].begin(), before[i].end(), [&](size_t j) { return done[j]; }))
-        pick = i;
-    if (pick == steps.size())  // a cycle: validation forbids them; keep the diff's order
-      for (size_t i = 0; i < steps.size(); ++i)
-        if (!done[i]) pick = i;
+    size_t pick;
+    if (!ready.empty()) {
+      pick = ready.top();
+      ready.pop();
+    } else {  // a cycle: validation forbids them; keep the diff's order
+      pick = static_cast<size_t>(std::find(done.begin(), done.end(), false) - done.begin());
+    }
+    if (done[pick]) continue;
     done[pick] = true;
     out.push_back(std::move(steps[pick]));
+    for (size_t then : after[pick])
+      if (--waits_for[then] == 0 && !done[then]) ready.push(then);
   }
   return out;
 }
@@ -223,10 +230,13 @@ void absorb_into_namespaces(std::map<Phase, std::vector<Step>>& ordered) {
   std::vector<std::vector<Step>> nats(namespaces.size()), routes(namespaces.size()), links(namespaces.size()),
       files(namespaces.size());
   std::map<LinkKey, size_t> dying;  // link -> the namespace step it goes with
+  std::map<std::string, size_t> step_of;  // namespace -> its removal step
+  for (size_t i = namespaces.size(); i-- > 0;) step_of[namespaces[i].netns] = i;
   auto home_of = [&](const Step& s) -> std::optional<size_t> {
-    std::vector<std::string> t = touched(s);
-    for (size_t i = 0; i < namespaces.size(); ++i)
-      if (std::find(t.begin(), t.end(), namespaces[i].netns) != t.end()) return i;
+    std::optional<size_t> first;
+    for (const std::string& ns : touched(s))
+      if (auto it = step_of.find(ns); it != step_of.end() && (!first || it->second < *first)) first = it->second;
+    if (first) return first;
     if (std::holds_alternative<LinkDelta>(s.subject))
       for (const LinkKey& k : dies_with(s))
         if (auto d = dying.find(k); d != dying.end()) return d->second;
