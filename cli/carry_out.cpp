@@ -160,11 +160,15 @@ int carry_out(State expected, const CarryOut& how) {
   {
     HeldSignals signals;
     Journal journal(dir);
+    netlink.put_back_from(&journal.current_originals(), &journal.current_overwritten());
     std::vector<std::string> keep = lasting(expected);
     Progress progress(how.output, plan.steps.size());
     outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); }, [&](size_t i) {
       progress.step(i, plan.steps[i]);
       journal.before(plan.steps[i], keep);
+      const std::string& ns = plan.steps[i].netns;
+      if (std::find(keep.begin(), keep.end(), ns) != keep.end())
+        journal.note_overwritten(ns, netlink.overwritten_by(plan.steps[i]));
     });
     if (outcome.ok()) {
       try {

@@ -31,8 +31,8 @@ void write_synced(const std::string& path, const std::string& text) {
     throw KernelError("writing", path, std::strerror(errno), errno);
 }
 
-void save(const std::string& dir, const SysctlOriginals& originals) {
-  std::string path = dir + "/sysctl-originals";
+void save(const std::string& dir, const SysctlOriginals& originals, const char* file = "sysctl-originals") {
+  std::string path = dir + "/" + file;
   if (originals.empty()) {
     ::unlink(path.c_str());
     return;
@@ -62,10 +62,25 @@ std::vector<std::string> fields(const std::string& line) {
   return out;
 }
 
+SysctlOriginals read_originals(const std::string& path) {
+  SysctlOriginals out;
+  std::istringstream in(read_all(path));
+  for (std::string line; std::getline(in, line);) {
+    auto f = fields(line);
+    if (f.size() == 3) out[{f[0], f[1]}] = f[2];
+  }
+  return out;
+}
+
 }  // namespace
 
 Journal::Journal(std::string dir)
-    : dir_(std::move(dir)), originals_(originals(dir_)), at_start_(originals_), routes_(routes(dir_)),
+    : dir_(std::move(dir)),
+      originals_(originals(dir_)),
+      at_start_(originals_),
+      overwritten_(overwritten(dir_)),
+      overwritten_at_start_(overwritten_),
+      routes_(routes(dir_)),
       routes_at_start_(routes_) {
   std::string path = dir_ + "/journal";
   fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -99,9 +114,17 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
   save(dir_, originals_);
 }
 
+void Journal::note_overwritten(const std::string& netns, const std::map<std::string, std::string>& values) {
+  bool grew = false;
+  for (const auto& [key, value] : values) grew |= overwritten_.emplace(std::make_pair(netns, key), value).second;
+  if (grew) save(dir_, overwritten_, "sysctl-overwritten");
+}
+
 void Journal::undo_originals() {
   originals_ = at_start_;
   save(dir_, originals_);
+  overwritten_ = overwritten_at_start_;
+  save(dir_, overwritten_, "sysctl-overwritten");
   routes_ = routes_at_start_;
   save_routes(dir_, routes_);
 }
@@ -127,15 +150,10 @@ std::vector<Claim> Journal::leftovers(const std::string& dir) {
   return out;
 }
 
-SysctlOriginals Journal::originals(const std::string& dir) {
-  SysctlOriginals out;
-  std::istringstream in(read_all(dir + "/sysctl-originals"));
-  for (std::string line; std::getline(in, line);) {
-    auto f = fields(line);
-    if (f.size() == 3) out[{f[0], f[1]}] = f[2];
-  }
-  return out;
-}
+SysctlOriginals Journal::originals(const std::string& dir) { return read_originals(dir + "/sysctl-originals"); }
+
+SysctlOriginals Journal::overwritten(const std::string& dir) { return read_originals(dir + "/sysctl-overwritten"); }
+
 
 std::set<RouteKey> Journal::routes(const std::string& dir) {
   std::set<RouteKey> out;
@@ -148,6 +166,9 @@ std::set<RouteKey> Journal::routes(const std::string& dir) {
   return out;
 }
 
-void Journal::forget_originals(const std::string& dir) { ::unlink((dir + "/sysctl-originals").c_str()); }
+void Journal::forget_originals(const std::string& dir) {
+  ::unlink((dir + "/sysctl-originals").c_str());
+  ::unlink((dir + "/sysctl-overwritten").c_str());
+}
 
 }  // namespace topo

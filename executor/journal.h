@@ -40,12 +40,21 @@ class Journal {
   /// The run was rolled back: the sysctl originals and the lab's routes are as they were
   /// before it.
   void undo_originals();
+  /// Notes what a sysctl step is about to overwrite besides its own key (the kernel copies
+  /// ip_forward to every interface): first values win, as for the originals.
+  void note_overwritten(const std::string& netns, const std::map<std::string, std::string>& values);
+  /// The originals so far (this run's included), and what was overwritten with them.
+  const SysctlOriginals& current_originals() const { return originals_; }
+  const SysctlOriginals& current_overwritten() const { return overwritten_; }
   /// The run succeeded: the lab's routes in lasting namespaces are `now` (the file's).
   void keep_routes(std::set<RouteKey> now);
 
   /// What a killed run left in DIR/journal (nothing when there is none).
   static std::vector<Claim> leftovers(const std::string& dir);
   static SysctlOriginals originals(const std::string& dir);
+  /// DIR/sysctl-overwritten: the per-interface values a sysctl step overwrote as a side
+  /// effect, written back when that sysctl gets its original value back.
+  static SysctlOriginals overwritten(const std::string& dir);
   /// The routes the lab made in namespaces it does not own (DIR/routes): their protocol
   /// says topo's, not which lab's. Kept before each route step runs (a superset, should topo
   /// die), set to the file's once the run succeeds.
@@ -58,6 +67,8 @@ class Journal {
   Fd fd_;
   SysctlOriginals originals_;
   const SysctlOriginals at_start_;
+  SysctlOriginals overwritten_;
+  const SysctlOriginals overwritten_at_start_;
   std::set<RouteKey> routes_;
   const std::set<RouteKey> routes_at_start_;
 };

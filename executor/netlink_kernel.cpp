@@ -1,5 +1,6 @@
 #include "executor/netlink_kernel.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -411,6 +412,48 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
           s.action == Action::modify ? "replacing" : "adding", object);
 }
 
+namespace {
+
+// The conf directory a key propagates to ("net/ipv4/conf"), or "" when it does not.
+std::string propagates_to(const std::string& key) {
+  if (key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding") return "net/ipv4/conf";
+  if (key == "net.ipv6.conf.all.forwarding") return "net/ipv6/conf";
+  return "";
+}
+
+// "net/ipv4/conf" -> "net.ipv4.conf.": the start of the keys of the interfaces there.
+std::string key_prefix(std::string dir) {
+  std::replace(dir.begin(), dir.end(), '/', '.');
+  return dir + ".";
+}
+
+}  // namespace
+
+std::map<std::string, std::string> NetlinkKernel::overwritten_by(const Step& step) {
+  const auto* d = std::get_if<SysctlDelta>(&step.subject);
+  std::string dir = d && d->after && d->before != d->after ? propagates_to(d->key) : "";
+  std::map<std::string, std::string> out;
+  if (dir.empty()) return out;
+  const Fd* netns = nullptr;
+  try {
+    netns = &ns(step.netns).fd;
+  } catch (const KernelError&) {
+    return out;  // the step itself will say why
+  }
+  InNetns inside(*netns);
+  std::unique_ptr<DIR, int (*)(DIR*)> conf(::opendir(("/proc/sys/" + dir).c_str()), ::closedir);
+  if (!conf) return out;
+  while (dirent* e = ::readdir(conf.get())) {
+    std::string dev = e->d_name;
+    if (dev == "." || dev == ".." || dev == "all") continue;
+    Fd fd(::open(("/proc/sys/" + dir + "/" + dev + "/forwarding").c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[16];
+    ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf) : -1;
+    if (n > 0) out[key_prefix(dir) + dev + ".forwarding"] = std::string(buf, static_cast<size_t>(n) - (buf[n - 1] == '\n'));
+  }
+  return out;
+}
+
 void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
   if (!d.after) return;  // undoing a value that could not be read: nothing to put back
   std::string path = "/proc/sys/" + d.key;
@@ -421,6 +464,27 @@ void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
   if (!fd) throw KernelError("setting", object, std::strerror(errno), errno);
   std::string value = *d.after + "\n";
   if (::write(fd.get(), value.data(), value.size()) < 0) throw KernelError("setting", object, std::strerror(errno), errno);
+  put_back_overwritten(s.netns, d);
+}
+
+// The key is back at its value from before the lab: what the kernel overwrote when the lab
+// first set it (every interface's forwarding) gets its value from then too. An interface
+// gone since is skipped.
+void NetlinkKernel::put_back_overwritten(const std::string& netns, const SysctlDelta& d) {
+  std::string dir = propagates_to(d.key);
+  if (dir.empty() || !originals_ || !overwritten_) return;
+  auto original = originals_->find({netns, d.key});
+  if (original == originals_->end() || original->second != *d.after) return;
+  std::string prefix = key_prefix(dir);
+  for (const auto& [where, value] : *overwritten_) {
+    if (where.first != netns || where.second.rfind(prefix, 0) != 0) continue;
+    std::string dev = where.second.substr(prefix.size(), where.second.size() - prefix.size() - 11);  // ".forwarding"
+    Fd fd(::open(("/proc/sys/" + dir + "/" + dev + "/forwarding").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) continue;
+    std::string text = value + "\n";
+    if (::write(fd.get(), text.data(), text.size()) < 0)
+      throw KernelError("putting back", where.second + " in " + netns, std::strerror(errno), errno);
+  }
 }
 
 // The table goes from before to after in one batch (delete, then make again with its

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "executor/journal.h"
 #include "executor/kernel.h"
 #include "executor/netlink.h"
 #include "executor/netns.h"
@@ -27,6 +28,16 @@ class NetlinkKernel : public Kernel {
   /// Marks a link (or, for "lo", the namespace) as the lab's when it exists unmarked: what a
   /// killed run made before it could mark it. Returns whether it marked anything.
   bool claim(const std::string& netns, const std::string& link);
+  /// What `step` will overwrite besides its own key: writing ip_forward (or
+  /// conf.all.forwarding) makes the kernel copy the value to conf.default and to every
+  /// interface. Their values now, by key; empty for any other step.
+  std::map<std::string, std::string> overwritten_by(const Step& step);
+  /// Where to find, when such a key gets its original value back, the values it overwrote
+  /// (journal.h): they are written back after it. Both must outlive this kernel.
+  void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) {
+    originals_ = originals;
+    overwritten_ = overwritten;
+  }
   /// Test-only (TOPO_TEST_FAIL_NFT, executor/fault_injection.h): the n-th NAT batch (1-based)
   /// gets a last message that the kernel refuses, so that it drops the whole batch.
   void refuse_nft_batch(long n) { refused_nft_batch_ = n; }
@@ -46,6 +57,7 @@ class NetlinkKernel : public Kernel {
   void run_link(const Step& s, const LinkDelta& d);
   void run_route(const Step& s, const RouteDelta& d);
   void run_sysctl(const Step& s, const SysctlDelta& d);
+  void put_back_overwritten(const std::string& netns, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
   void delete_group(const std::string& netns, uint32_t group, size_t count);
@@ -60,6 +72,8 @@ class NetlinkKernel : public Kernel {
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
   std::string mark_;
   uint32_t group_;  // ownership_group(lab)
+  const SysctlOriginals* originals_ = nullptr;
+  const SysctlOriginals* overwritten_ = nullptr;
   std::map<std::string, Namespace> open_;
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
   long nft_batches_ = 0, refused_nft_batch_ = 0;

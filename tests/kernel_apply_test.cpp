@@ -367,23 +367,25 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
         "everything as before apply\n");
 }
 
-// KNOWN BUG, hidden from ctest until fixed ([.]): run it with
-//   build/tests/topo_tests "[known-bug]"
-// topo keeps and puts back ip_forward itself but not the per-interface values the kernel
-// overwrote with it. The fix needs the sysctl step to carry the interfaces' values read
-// before it (so that both its inverse and destroy write them back after ip_forward).
-TEST_CASE("kernel: destroy gives back the forwarding setting of each machine interface that ip_forward overwrote",
-          "[kernel][.][known-bug]") {
+TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine interface that ip_forward overwrote",
+          "[kernel]") {
   // Writing net.ipv4.ip_forward makes the kernel write the same value to conf.all,
   // conf.default and every interface's conf.IF.forwarding. A machine that forwards on
-  // keep0 only must forward on keep0 only again once the lab that set ip_forward is gone.
+  // keep0 only must forward on keep0 only again once the lab that set ip_forward is gone,
+  // or once an apply that set it is rolled back.
   TempDir dir;
   std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                                           "[[netns]]\nname = \"red\"\n");
+                                           "[[netns]]\nname = \"red\"\n"
+                                           "[[veth]]\na = { netns = \"red\", name = \"a0\" }\n"
+                                           "b = { netns = \"red\", name = \"b0\" }\n");
   Run r = in_sandbox(std::string(kFullDump) + "L=" + file +
                      "\nip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
                      "full_dump > /run/pristine\n"
+                     "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
+                     "TOPO_TEST_FAIL_STEP=$n $TOPO apply $L 2>&1 | tail -1\n"
+                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
                      "$TOPO apply $L > /dev/null\n"
+                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding net.ipv4.conf.default.forwarding\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
                      "full_dump > /run/now\n"
@@ -391,6 +393,12 @@ TEST_CASE("kernel: destroy gives back the forwarding setting of each machine int
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
+        "rolled back: the kernel is as it was.\n"
+        "net.ipv4.ip_forward = 0\n"
+        "net.ipv4.conf.keep0.forwarding = 1\n"
+        "net.ipv4.ip_forward = 1\n"
+        "net.ipv4.conf.keep0.forwarding = 1\n"
+        "net.ipv4.conf.default.forwarding = 1\n"
         "net.ipv4.ip_forward = 0\n"
         "net.ipv4.conf.keep0.forwarding = 1\n"
         "everything as before apply\n");
