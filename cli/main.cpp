@@ -27,6 +27,9 @@ int main(int argc, char** argv) noexcept {
     register_destroy(app, exit_code);
     register_test(app, exit_code);
     register_show(app, exit_code);
+    register_exec(app, exit_code);
+    register_list(app, exit_code);
+    register_completion(app, exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
