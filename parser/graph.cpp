@@ -44,14 +44,16 @@ std::vector<std::string> label_lines(const Interface& i) {
   return lines;
 }
 
-std::string dot_quote(std::string_view s) {
-  std::string out = "\"";
+std::string dot_escape(std::string_view s) {
+  std::string out;
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
-  return out + "\"";
+  return out;
 }
+
+std::string dot_quote(std::string_view s) { return "\"" + dot_escape(s) + "\""; }
 
 std::string namespace_label(const Lab& lab, const std::string& ns) {
   const Netns* n = lab.find_netns(ns);
@@ -71,9 +73,9 @@ std::string graph_dot(const Lab& lab) {
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& itf = lab.interfaces[i];
       if (itf.netns.value != names[n]) continue;
-      std::string label;
-      for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "\\n") + l;
-      out += fmt::format("    if{} [label={}{}];\n", i, dot_quote(label),
+      std::string label;  // DOT's "\n" breaks the line
+      for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "\\n") + dot_escape(l);
+      out += fmt::format("    if{} [label=\"{}\"{}];\n", i, label,
                          itf.kind() == LinkKind::bridge ? ", shape=component" : "");
     }
     out += "  }\n";
