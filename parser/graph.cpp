@@ -63,13 +63,25 @@ std::string namespace_label(const Lab& lab, const std::string& ns) {
   return "netns " + ns;
 }
 
+bool has_interfaces(const Lab& lab, const std::string& ns) {
+  for (const Interface& i : lab.interfaces)
+    if (i.netns.value == ns) return true;
+  return false;
+}
+
+// Host is drawn when the lab puts something there; a namespace of the lab always is, with
+// its lo alone when it holds nothing else (Docker's none mode).
+bool drawn(const Lab& lab, const std::string& ns) { return ns != kHostNetns || has_interfaces(lab, ns); }
+
 }  // namespace
 
 std::string graph_dot(const Lab& lab) {
   std::string out = fmt::format("graph {} {{\n  node [shape=box, fontname=\"monospace\"];\n", dot_quote("lab " + lab.name.value));
   std::vector<std::string> names = lab.namespace_names();
   for (size_t n = 0; n < names.size(); ++n) {
+    if (!drawn(lab, names[n])) continue;
     out += fmt::format("  subgraph cluster_ns{} {{\n    label={};\n", n, dot_quote(namespace_label(lab, names[n])));
+    if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo [label=\"lo\", shape=plaintext];\n", n);
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& itf = lab.interfaces[i];
       if (itf.netns.value != names[n]) continue;
@@ -95,7 +107,9 @@ std::string graph_mermaid(const Lab& lab) {
   std::string out = "flowchart LR\n";
   std::vector<std::string> names = lab.namespace_names();
   for (size_t n = 0; n < names.size(); ++n) {
+    if (!drawn(lab, names[n])) continue;
     out += fmt::format("  subgraph ns{}[\"{}\"]\n", n, text(namespace_label(lab, names[n])));
+    if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo[\"lo\"]\n", n);
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& itf = lab.interfaces[i];
       if (itf.netns.value != names[n]) continue;
