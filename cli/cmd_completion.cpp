@@ -97,7 +97,7 @@ void register_completion(CLI::App& app, int& exit_code) {
       "Completes subcommands, their options, --format values, lab names after --lab and lab\n"
       "namespaces for topo exec.\n"
       "Example: topo completion bash > /etc/bash_completion.d/topo");
-  sub->callback([&app, &exit_code] {
+  sub->callback([shell, &app, &exit_code] {  // the option writes into *shell: keep it alive
     fmt::print("{}", script(app));
     exit_code = kExitOk;
   });

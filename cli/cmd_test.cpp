@@ -2,6 +2,7 @@
 // and answer with a table and an exit code (0 all hold, 1 one fails, 2 not applied).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "cli/commands.h"
@@ -13,6 +14,10 @@
 
 namespace topo::cli {
 namespace {
+
+// Long enough for duplicate address detection on a busy machine (1 s of random delay, 1 s
+// of probing, by the kernel's defaults), short enough not to hang on a strange sysctl.
+constexpr double kMaxAddressWait = 10;
 
 struct TestOptions {
   std::string file;
@@ -54,6 +59,13 @@ int test_lab(const LoadedLab& loaded, size_t jobs) {
     return kExitOk;
   }
   std::vector<Probe> probes = probes_of(lab);
+  std::vector<std::string> paths{""};  // host, then where probes start and where they go
+  for (const Probe& p : probes)
+    if (std::find(paths.begin(), paths.end(), p.from_path) == paths.end()) paths.push_back(p.from_path);
+  for (const Netns& n : lab.netns)
+    if (!n.adopted() && std::find(paths.begin(), paths.end(), "/run/netns/" + n.name.value) == paths.end())
+      paths.push_back("/run/netns/" + n.name.value);
+  wait_for_addresses(paths, kMaxAddressWait);
   KernelProber prober;
   std::vector<ProbeResult> results = run_probes(probes, prober, jobs);
   fmt::print("{}", results_table(probes, results));

@@ -1,6 +1,8 @@
 #include "executor/prober.h"
 
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <netlink/route/addr.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <cstring>
 
 #include "executor/kernel_error.h"
+#include "executor/netlink.h"
 #include "executor/netns.h"
 
 namespace topo {
@@ -188,6 +191,34 @@ Outcome udp(const Probe& p, Clock::time_point deadline) {
 }
 
 }  // namespace
+
+void wait_for_addresses(const std::vector<std::string>& paths, double max_seconds) {
+  struct Ns {
+    std::string path;
+    nl::Socket sock;
+  };
+  std::vector<Ns> all;
+  for (const std::string& path : paths) {
+    Fd fd = open_netns(path);
+    if (fd) all.push_back({path, nl::route_socket_in(fd, "namespace " + (path.empty() ? "host" : path))});
+  }
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(max_seconds));
+  auto tentative = [](Ns& ns) {
+    nl_cache* raw = nullptr;
+    if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
+      throw KernelError("reading addresses in", "namespace " + ns.path, nl::error_text(err));
+    nl::Cache cache(raw);
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+      auto* a = reinterpret_cast<rtnl_addr*>(o);
+      // A duplicate address stays tentative for good: nothing to wait for there.
+      unsigned flags = rtnl_addr_get_flags(a);
+      if ((flags & IFA_F_TENTATIVE) && !(flags & IFA_F_DADFAILED)) return true;
+    }
+    return false;
+  };
+  for (Ns& ns : all)
+    while (tentative(ns) && Clock::now() < deadline) ::poll(nullptr, 0, 50);
+}
 
 ProbeResult KernelProber::probe(const Probe& p) {
   auto start = Clock::now();

@@ -12,9 +12,18 @@
 // namespace do not take each other's replies.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "planner/probe.h"
 
 namespace topo {
+
+/// Waits, at most `max_seconds`, until no IPv6 address in the namespaces at `paths` ("" for
+/// topo's own) is tentative: duplicate address detection takes a second or two after an
+/// address is added (more on a busy machine), and until it ends the address can neither
+/// send nor answer. Returns at once when none is. Throws KernelError.
+void wait_for_addresses(const std::vector<std::string>& paths, double max_seconds);
 
 class KernelProber : public Prober {
  public:

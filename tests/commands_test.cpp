@@ -78,7 +78,7 @@ TEST_CASE("graph --format mermaid: subgraphs, bridges as hexagons", "[graph]") {
         "  if4 -.-|macvlan bridge| if1\n");
 }
 
-TEST_CASE("topo graph: text stays the default; dot and mermaid on request", "[graph][cli]") {
+TEST_CASE("topo graph: text stays the default, dot and mermaid on request", "[graph][cli]") {
   std::string pair = (source_dir() / "topologies/veth-pair.toml").string();
   Run text = run_topo("graph " + pair);
   CHECK(text.status == 0);

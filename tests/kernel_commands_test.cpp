@@ -211,8 +211,8 @@ reach = false
                      "echo \"exit ${PIPESTATUS[0]}\"\n");
   INFO(r.output);
   CHECK(r.status == 0);
-  // The IPv6 addresses are still tentative when the probes start: the echo is sent again
-  // every 250 ms, within the timeout, until duplicate address detection is over.
+  // The IPv6 addresses are still tentative when apply ends: topo test waits for duplicate
+  // address detection to end before it probes.
   CHECK(r.output ==
         "Applied lab 'now': 4 added, 0 changed, 0 destroyed (3 steps in T s).\n"
         "    FROM  TO            PROTO  EXPECT    GOT                  TIME\n"
@@ -350,7 +350,7 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
   CHECK(part(r.output, "machine mounts untouched") == "0\n");
 }
 
-TEST_CASE("kernel: list finds the labs from their marks; completion offers their names and namespaces",
+TEST_CASE("kernel: list finds the labs from their marks, and completion offers their names and namespaces",
           "[kernel][list]") {
   std::string dir = (source_dir() / "topologies").string();
   Run r = in_sandbox("echo '== none'; $TOPO list\n"
