@@ -25,6 +25,11 @@ int main(int argc, char** argv) noexcept {
     register_plan(app, exit_code);
     register_apply(app, exit_code);
     register_destroy(app, exit_code);
+    register_test(app, exit_code);
+    register_show(app, exit_code);
+    register_exec(app, exit_code);
+    register_list(app, exit_code);
+    register_completion(app, exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

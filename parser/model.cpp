@@ -51,6 +51,21 @@ const Interface* Lab::find_interface(std::string_view ns, std::string_view name)
   return nullptr;
 }
 
+std::optional<IpAddress> Lab::first_address(std::string_view ns) const {
+  for (const Interface& i : interfaces)
+    if (i.netns.value == ns && !i.addresses.empty()) return i.addresses.front().value.address;
+  return std::nullopt;
+}
+
+std::string_view to_string(ProbeProto p) {
+  switch (p) {
+    case ProbeProto::icmp: return "icmp";
+    case ProbeProto::tcp: return "tcp";
+    case ProbeProto::udp: return "udp";
+  }
+  return "?";
+}
+
 std::vector<std::string> Lab::namespace_names() const {
   std::vector<std::string> names{std::string(kHostNetns)};
   for (const Netns& n : netns) names.push_back(n.name.value);

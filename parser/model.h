@@ -117,6 +117,25 @@ struct Nat {
   std::optional<Family> family() const;
 };
 
+/// How `topo test` tries to reach an address (docs/format.md, [[expect]]).
+enum class ProbeProto { icmp, tcp, udp };
+std::string_view to_string(ProbeProto p);
+
+/// Seconds a probe waits for an answer when the file does not say.
+inline constexpr double kDefaultProbeTimeout = 3.0;
+
+/// One expectation of `topo test`: whether `from` reaches `to`.
+struct Expect {
+  Located<std::string> from;  // a namespace of the lab, or "host"
+  Located<std::string> to;    // as written: an address, or a namespace name
+  std::optional<IpAddress> to_address;  // set when `to` is an address
+  Located<bool> reach;
+  Located<ProbeProto> proto{ProbeProto::icmp, {}};
+  std::optional<Located<int64_t>> port;  // tcp, udp
+  Located<double> timeout{kDefaultProbeTimeout, {}};
+  SourcePos pos;
+};
+
 struct Lab {
   Located<std::string> name;
   std::vector<Sysctl> host_sysctls;  // [host]
@@ -124,11 +143,15 @@ struct Lab {
   std::vector<Interface> interfaces;
   std::vector<Route> routes;
   std::vector<Nat> nats;
+  std::vector<Expect> expects;
 
   const Netns* find_netns(std::string_view name) const;
   const Interface* find_interface(std::string_view netns, std::string_view name) const;
   /// "host" followed by the lab's namespaces, in file order.
   std::vector<std::string> namespace_names() const;
+  /// The first address the file gives an interface of namespace `ns` (file order): what an
+  /// expectation's `to = "NS"` means. nullopt when the lab gives it none.
+  std::optional<IpAddress> first_address(std::string_view ns) const;
 };
 
 }  // namespace topo

@@ -29,7 +29,8 @@ std::vector<TableSpec> build() {
         {"vxlan", "array of tables"},
         {"macvlan", "array of tables"},
         {"route", "array of tables"},
-        {"nat", "array of tables"}}},
+        {"nat", "array of tables"},
+        {"expect", "array of tables"}}},
       {"[host]", {{"sysctl", "table"}}},
       {"[[netns]]",
        {{"name", "string"},
@@ -69,6 +70,13 @@ std::vector<TableSpec> build() {
         {"proto", "string"},
         {"port", "integer"},
         {"in", "string"}}},
+      {"[[expect]]",
+       {{"from", "string"},
+        {"to", "string"},
+        {"reach", "boolean"},
+        {"proto", "string"},
+        {"port", "integer"},
+        {"timeout", "number"}}},
   };
 }
 

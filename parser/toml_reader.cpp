@@ -492,6 +492,104 @@ void read_nat(const toml::table& t, Lab& lab, Diagnostics& d) {
   if (kind) lab.nats.push_back(std::move(nat));
 }
 
+constexpr double kMinProbeTimeout = 0.1;
+constexpr double kMaxProbeTimeout = 60;
+
+// "timeout = 2" or "timeout = 0.5": seconds, within the range a test run can wait.
+std::optional<Located<double>> seconds(Fields& f, std::string_view key) {
+  const toml::node* n = f.node(key);
+  if (!n) return std::nullopt;
+  double v = 0;
+  if (auto i = n->as_integer())
+    v = static_cast<double>(i->get());
+  else if (auto x = n->as_floating_point())
+    v = x->get();
+  else {
+    f.diags().error(pos_of(*n),
+                    fmt::format("'{}' in {} must be a number of seconds, not {}", key, f.where(),
+                                type_name(*n)),
+                    width_of(*n));
+    return std::nullopt;
+  }
+  if (!(v >= kMinProbeTimeout && v <= kMaxProbeTimeout)) {
+    f.diags().error(pos_of(*n),
+                    fmt::format("'{}' in {} is {} seconds; it must be between {} and {}", key,
+                                f.where(), v, kMinProbeTimeout, kMaxProbeTimeout),
+                    width_of(*n));
+    return std::nullopt;
+  }
+  return Located<double>{v, pos_of(*n)};
+}
+
+void read_expect(const toml::table& t, Lab& lab, Diagnostics& d) {
+  static const Choices<ProbeProto> protos = {
+      {"icmp", ProbeProto::icmp}, {"tcp", ProbeProto::tcp}, {"udp", ProbeProto::udp}};
+  Fields f(t, table_spec("[[expect]]"), "[[expect]]", d);
+  Expect e;
+  e.pos = f.pos();
+  auto from = f.string("from");
+  if (!from && !f.has("from")) f.missing("from");
+  auto to = f.string("to");
+  if (!to && !f.has("to")) f.missing("to");
+  if (from && to) f.set_where(fmt::format("[[expect]] {} -> {}", from->value, to->value));
+  bool ok = from && to;
+  if (to) {
+    e.to = *to;
+    // An address, or else a namespace name (which the validator checks against the lab).
+    if (auto ip = parse_ip(to->value)) {
+      if (ip->is_multicast() || ip->is_unspecified()) {
+        d.error(to->pos, fmt::format("'to' in {} is {}: a probe needs a unicast address",
+                                     f.where(), to->value),
+                width_of(*f.node("to")));
+        ok = false;
+      }
+      e.to_address = *ip;
+    }
+  }
+  if (const toml::node* n = f.node("reach")) {
+    if (auto b = n->as_boolean())
+      e.reach = {b->get(), pos_of(*n)};
+    else {
+      d.error(pos_of(*n),
+              fmt::format("'reach' in {} must be true or false, not {}", f.where(), type_name(*n)),
+              width_of(*n));
+      ok = false;
+    }
+  } else {
+    f.missing("reach");
+    ok = false;
+  }
+  bool proto_known = true;
+  if (f.has("proto")) {
+    if (auto p = choice(f, "proto", protos))
+      e.proto = *p;
+    else
+      ok = proto_known = false;
+  }
+  if (!proto_known) {
+    // Whether a port belongs here depends on the protocol, which is not known.
+  } else if (e.proto.value == ProbeProto::icmp) {
+    if (f.has("port"))
+      d.error(f.key_pos("port"),
+              fmt::format("'port' in {} needs proto = \"tcp\" or \"udp\": an icmp echo has no "
+                          "port",
+                          f.where()),
+              4);
+  } else {
+    e.port = f.integer("port", 1, 65535);
+    if (!f.has("port")) f.missing("port");
+    if (!e.port) ok = false;
+  }
+  if (auto s = seconds(f, "timeout"))
+    e.timeout = *s;
+  else if (f.has("timeout"))
+    ok = false;
+  f.reject_unknown();
+  if (!ok) return;
+  e.from = *from;
+  lab.expects.push_back(std::move(e));
+}
+
 void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   Fields f(root, table_spec("top level"), "the top level", d);
   if (auto name = f.string("lab")) {
@@ -534,6 +632,7 @@ std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
   for (const toml::table* t : tables_of(root, "macvlan", diags)) read_macvlan(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "route", diags)) read_route(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "nat", diags)) read_nat(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "expect", diags)) read_expect(*t, lab, diags);
   return lab;
 }
 

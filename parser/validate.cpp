@@ -50,6 +50,7 @@ class Validator {
     check_vxlan_ids();
     check_routes();
     check_nats();
+    for (const Expect& e : lab_.expects) check_expect(e);
   }
 
  private:
@@ -347,6 +348,27 @@ class Validator {
         d_.note(it->second->port->pos, "first mapped here");
       }
     }
+  }
+
+  // `from` is a namespace of the lab (or host); `to`, when not an address, one that the
+  // lab gives an address to probe.
+  void check_expect(const Expect& e) {
+    check_netns_ref(e.from);
+    if (e.to_address) return;
+    const std::string& to = e.to.value;
+    if (!ns_exists(to)) {
+      d_.error(e.to.pos,
+               fmt::format("'to' {} is neither an address nor a namespace of the lab{}",
+                           quoted(to), did_you_mean(to, views(lab_.namespace_names()))),
+               width(to));
+      return;
+    }
+    if (!lab_.first_address(to))
+      d_.error(e.to.pos,
+               fmt::format("'to' {} names a namespace the lab gives no address; write the "
+                           "address to probe",
+                           quoted(to)),
+               width(to));
   }
 
   const Lab& lab_;

@@ -136,6 +136,11 @@ std::string step_json(const Step& s) {
 
 }  // namespace
 
+std::string json_quote(std::string_view s) { return quote(s); }
+std::string json_of(const LinkState& l) { return json(l); }
+std::string json_of(const RouteState& r) { return json(r); }
+std::string json_of(const NatTable& t) { return json(t); }
+
 std::string plan_json(const Plan& p, std::string_view lab) {
   std::string out = fmt::format(
       R"({{"format_version":1,"lab":{},"summary":{{"add":{},"change":{},"destroy":{}}},"conflicts":[)",

@@ -13,4 +13,11 @@ namespace topo {
 
 std::string plan_json(const Plan& p, std::string_view lab);
 
+/// The pieces, for other JSON documents (`topo show`): a JSON string, and a link, route
+/// and NAT table as the plan's `before`/`after` have them.
+std::string json_quote(std::string_view s);
+std::string json_of(const LinkState& l);
+std::string json_of(const RouteState& r);
+std::string json_of(const NatTable& t);
+
 }  // namespace topo

@@ -1,0 +1,68 @@
+// topo list: the labs on this machine, found from the kernel's marks.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "executor/labs.h"
+
+namespace topo::cli {
+namespace {
+
+struct ListOptions {
+  bool names = false;
+  bool namespaces = false;
+};
+
+std::string when(const std::optional<std::time_t>& t) {
+  if (!t) return "-";
+  std::tm utc{};
+  ::gmtime_r(&*t, &utc);
+  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", utc);
+}
+
+int run(const ListOptions& o) {
+  std::vector<LabOnMachine> labs = labs_on_machine();
+  if (o.names || o.namespaces) {  // one word a line, for scripts and completion
+    for (const LabOnMachine& l : labs) {
+      if (o.names) fmt::print("{}\n", l.name);
+      if (o.namespaces)
+        for (const std::string& ns : l.namespaces) fmt::print("{}\n", ns);
+    }
+    return kExitOk;
+  }
+  if (labs.empty()) {
+    fmt::print("No labs on this machine.\n");
+    return kExitOk;
+  }
+  std::vector<std::array<std::string, 4>> rows{{"LAB", "NAMESPACES", "LINKS", "APPLIED"}};
+  for (const LabOnMachine& l : labs)
+    rows.push_back({l.name, l.namespaces.empty() ? "-" : fmt::format("{}", fmt::join(l.namespaces, ",")),
+                    std::to_string(l.links), when(l.applied)});
+  size_t width[4] = {};
+  for (const auto& r : rows)
+    for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], r[c].size());
+  for (const auto& r : rows)
+    fmt::print("{:<{}}  {:<{}}  {:<{}}  {}\n", r[0], width[0], r[1], width[1], r[2], width[2], r[3]);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_list(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "list", "List the labs on this machine, found from the marks topo leaves in the kernel:\n"
+              "name, namespaces, links, and when last applied.");
+  auto* names = sub->add_flag("--names", opts->names, "Print only the labs' names, one a line");
+  sub->add_flag("--namespaces", opts->namespaces, "Print only the labs' namespaces, one a line")->excludes(names);
+  sub->footer(
+      "A lab is found by the alias topo:LAB on the lo of its namespaces and on its links (in\n"
+      "host too); APPLIED is when /run/topo/LAB last changed: the last apply or destroy that\n"
+      "did something. Exit status: 0 listed, 1 kernel error, 2 bad usage.\n"
+      "Example: topo list");
+  sub->callback([opts, &exit_code] { exit_code = run(*opts); });
+}
+
+}  // namespace topo::cli

@@ -1,0 +1,104 @@
+// topo test FILE: run the lab's [[expect]] entries against the applied lab, in parallel,
+// and answer with a table and an exit code (0 all hold, 1 one fails, 2 not applied).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "cli/commands.h"
+#include "executor/prober.h"
+#include "executor/read_state.h"
+#include "parser/load.h"
+#include "planner/expected.h"
+#include "planner/probe.h"
+
+namespace topo::cli {
+namespace {
+
+// Long enough for duplicate address detection on a busy machine (1 s of random delay, 1 s
+// of probing, by the kernel's defaults), short enough not to hang on a strange sysctl.
+constexpr double kMaxAddressWait = 10;
+
+struct TestOptions {
+  std::string file;
+  size_t jobs = kDefaultProbeJobs;
+};
+
+// Why the lab is not applied, or "" when it is: every namespace it creates is there with
+// its mark, and so is every link it makes in host. A route or address gone by hand does not
+// make a lab unapplied; the expectations are there to find that.
+std::string not_applied(const Lab& lab) {
+  State expected = expected_state(lab);
+  State now = read_state(expected, lab.name.value);
+  std::string mark = ownership_mark(lab.name.value);
+  for (const Netns& n : lab.netns) {
+    const NamespaceState* ns = now.find(n.name.value);
+    if (!ns || !ns->exists) return fmt::format("namespace '{}' does not exist", n.name.value);
+    if (!n.adopted() && ns->mark != mark)
+      return fmt::format("namespace '{}' is not the lab's (no {} mark on its lo)", n.name.value, mark);
+  }
+  for (const Interface& i : lab.interfaces) {
+    const NamespaceState* ns = now.find(i.netns.value);
+    const LinkState* l = ns ? ns->find_link(i.name.value) : nullptr;
+    if (!l || l->alias != mark) return fmt::format("interface '{}' of namespace '{}' is missing", i.name.value, i.netns.value);
+  }
+  return "";
+}
+
+}  // namespace
+
+int test_lab(const LoadedLab& loaded, size_t jobs) {
+  const Lab& lab = *loaded.lab;
+  if (std::string why = not_applied(lab); !why.empty()) {
+    fmt::print(stderr, "topo test: lab '{}' is not applied: {}; run topo apply {} first\n", lab.name.value, why,
+               loaded.file.path());
+    return kExitNotApplied;
+  }
+  if (lab.expects.empty()) {
+    fmt::print("Lab '{}' has no [[expect]] entries: nothing to test.\n", lab.name.value);
+    return kExitOk;
+  }
+  std::vector<Probe> probes = probes_of(lab);
+  std::vector<std::string> paths{""};  // host, then where probes start and where they go
+  for (const Probe& p : probes)
+    if (std::find(paths.begin(), paths.end(), p.from_path) == paths.end()) paths.push_back(p.from_path);
+  for (const Netns& n : lab.netns)
+    if (!n.adopted() && std::find(paths.begin(), paths.end(), "/run/netns/" + n.name.value) == paths.end())
+      paths.push_back("/run/netns/" + n.name.value);
+  wait_for_addresses(paths, kMaxAddressWait);
+  KernelProber prober;
+  std::vector<ProbeResult> results = run_probes(probes, prober, jobs);
+  fmt::print("{}", results_table(probes, results));
+  std::fflush(stdout);
+  std::string failed = failures(loaded.file.path(), probes, results);
+  fmt::print(stderr, "{}", failed);
+  return failed.empty() ? kExitOk : kExitFailed;
+}
+
+void register_test(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<TestOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "test", "Check the applied lab against its [[expect]] entries: who reaches whom, over ICMP,\n"
+              "TCP or UDP, probed from inside the namespaces, in parallel.");
+  sub->add_option("file", opts->file, "Lab file (TOML)")->required()->type_name("FILE");
+  sub->add_option("-j,--jobs", opts->jobs, "Probes run at once (default 32)")
+      ->check(CLI::Range(1, 1024))
+      ->type_name("N");
+  sub->footer(
+      "Prints one line per expectation (ok or FAIL, what was expected, what was found, how\n"
+      "long it took) and names each failed one, file:line:col, on stderr.\n"
+      "Exit status: 0 every expectation holds, 1 one fails (or the lab is invalid), 2 the lab\n"
+      "is not applied (or bad usage).\n"
+      "Example: topo test topologies/router.toml");
+  sub->callback([opts, &exit_code] {
+    LoadedLab loaded = load_lab_file(opts->file);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "{}", loaded.report());
+      exit_code = kExitFailed;
+      return;
+    }
+    exit_code = test_lab(loaded, opts->jobs);
+  });
+}
+
+}  // namespace topo::cli

@@ -1,0 +1,124 @@
+#include "planner/render_show.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "planner/render_json.h"
+
+namespace topo {
+namespace {
+
+// Host first, then the others by name.
+std::vector<std::string> order(const State& s) {
+  std::vector<std::string> out;
+  if (s.find("host")) out.push_back("host");
+  for (const auto& [name, ns] : s.namespaces)
+    if (name != "host") out.push_back(name);
+  return out;
+}
+
+std::string destination(const IpPrefix& p) {
+  if (p.length == 0) return "default";
+  return to_string(p);
+}
+
+std::string protocol_name(int protocol) {
+  switch (protocol) {
+    case 2: return "kernel";
+    case 3: return "boot";
+    case 4: return "static";
+    case kRouteProtocol: return "topo";
+    default: return std::to_string(protocol);
+  }
+}
+
+std::string link_line(const LinkState& l) {
+  std::string out = fmt::format("{} {}", l.kind.empty() ? "link" : l.kind, l.name);
+  if (l.kind == "veth") out += fmt::format(" peer {}/{}", l.peer_netns, l.peer_name);
+  if (l.kind == "vxlan") {
+    out += fmt::format(" id {}", l.vxlan_id);
+    if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
+    if (l.vxlan_remote) out += fmt::format(" remote {}", *l.vxlan_remote);
+    if (l.vxlan_group) out += fmt::format(" group {}", *l.vxlan_group);
+    if (!l.vxlan_dev.empty()) out += fmt::format(" dev {}", l.vxlan_dev);
+    out += fmt::format(" port {}", l.vxlan_port);
+  }
+  if (l.kind == "macvlan") out += fmt::format(" parent {}/{} mode {}", l.macvlan_parent_netns, l.macvlan_parent, l.macvlan_mode);
+  if (!l.master.empty()) out += " master " + l.master;
+  out += fmt::format(" {} mtu {}", l.up ? "up" : "down", l.mtu);
+  if (l.mac) out += fmt::format(" mac {}", *l.mac);
+  for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
+  return out;
+}
+
+std::string route_line(const RouteState& r) {
+  std::string out = "route " + destination(r.to);
+  if (r.via) out += fmt::format(" via {}", *r.via);
+  if (!r.dev.empty()) out += " dev " + r.dev;
+  if (r.metric) out += fmt::format(" metric {}", r.metric);
+  return out + " proto " + protocol_name(r.protocol);
+}
+
+}  // namespace
+
+State lab_view(const State& observed, std::string_view lab) {
+  std::string mark = ownership_mark(lab);
+  State out;
+  for (const auto& [name, ns] : observed.namespaces) {
+    if (!ns.exists) continue;
+    if (ns.mark == mark) {
+      out.namespaces[name] = ns;
+      continue;
+    }
+    NamespaceState part;
+    part.exists = true;
+    part.mark = ns.mark;
+    std::set<std::string> mine;
+    for (const LinkState& l : ns.links)
+      if (l.alias == mark) {
+        part.links.push_back(l);
+        mine.insert(l.name);
+      }
+    for (const RouteState& r : ns.routes)
+      if (r.protocol == kRouteProtocol || mine.count(r.dev)) part.routes.push_back(r);
+    if (ns.nat && ns.nat->mark == mark) part.nat = ns.nat;
+    if (name == "host" || !part.links.empty() || !part.routes.empty() || part.nat) out.namespaces[name] = part;
+  }
+  return out;
+}
+
+std::string show_text(const State& view, std::string_view lab) {
+  std::string out = fmt::format("lab {}\n", lab);
+  for (const std::string& name : order(view)) {
+    const NamespaceState& ns = view.namespaces.at(name);
+    out += "netns " + name + (ns.mark.empty() ? "" : " (" + ns.mark + ")") + "\n";
+    for (const LinkState& l : ns.links) out += "  " + link_line(l) + "\n";
+    for (const RouteState& r : ns.routes) out += "  " + route_line(r) + "\n";
+    if (ns.nat) {
+      size_t rules = 0;
+      for (const NatChain& c : ns.nat->chains) rules += c.rules.size();
+      out += fmt::format("  nat table inet {}: {} rule{}\n", ns.nat->name, rules, rules == 1 ? "" : "s");
+    }
+  }
+  return out;
+}
+
+std::string show_json(const State& view, std::string_view lab) {
+  std::string out = fmt::format(R"({{"format_version":1,"lab":{},"namespaces":[)", json_quote(lab));
+  bool first_ns = true;
+  for (const std::string& name : order(view)) {
+    const NamespaceState& ns = view.namespaces.at(name);
+    out += fmt::format(R"({}
+{{"name":{},"mark":{},"interfaces":[)", first_ns ? "" : ",", json_quote(name),
+                       ns.mark.empty() ? "null" : json_quote(ns.mark));
+    first_ns = false;
+    for (size_t i = 0; i < ns.links.size(); ++i) out += (i ? "," : "") + json_of(ns.links[i]);
+    out += R"(],"routes":[)";
+    for (size_t i = 0; i < ns.routes.size(); ++i) out += (i ? "," : "") + json_of(ns.routes[i]);
+    out += fmt::format(R"(],"nat":{}}})", ns.nat ? json_of(*ns.nat) : "null");
+  }
+  return out + "\n]}\n";
+}
+
+}  // namespace topo
