@@ -62,7 +62,7 @@ TEST_CASE("validate: ok line, errors with caret, exit 1", "[cli]") {
                         p + ": 2 errors\n");
 }
 
-TEST_CASE("validate -q prints only errors; several files are checked in one run", "[cli]") {
+TEST_CASE("validate -q prints only errors, and several files are checked in one run", "[cli]") {
   TempLab good("lab = \"t\"\n");
   TempLab bad("lab = \"T\"\n");
   Run r = run_topo("validate -q " + good.path.string() + " " + bad.path.string());

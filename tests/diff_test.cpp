@@ -154,7 +154,7 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
         "conflict: a route to 0.0.0.0/0 with metric 0 exists and is not the lab's (protocol 4)\n");
 }
 
-TEST_CASE("diff: an adopted namespace must exist; its files are the lab's", "[diff]") {
+TEST_CASE("diff: an adopted namespace must exist and its files are the lab's", "[diff]") {
   std::string toml = R"(lab = "web"
 [[netns]]
 name = "c1"

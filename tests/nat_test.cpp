@@ -174,7 +174,7 @@ TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and ne
   CHECK(describe(diff(none, foreign, "web")) == "");
 }
 
-TEST_CASE("nat: NAT dropped from the file is removed first; a namespace takes its table along", "[nat]") {
+TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace takes its table along", "[nat]") {
   State observed = applied(expected_state(lab(std::string(kLab) + "[[bridge]]\nname = \"br0\"\n")));
   Plan p = plan_for(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n[[bridge]]\nname = \"br1\"\n")),
                     observed);

@@ -110,7 +110,7 @@ to = "10.0.0.2"
   CHECK(l.nats[2].family() == Family::v6);
 }
 
-TEST_CASE("sysctl values are integers or strings; files get dns and hosts", "[reader]") {
+TEST_CASE("sysctl values are integers or strings, and files get dns and hosts", "[reader]") {
   Lab l = lab(R"(
 lab = "t"
 [host]

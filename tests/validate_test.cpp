@@ -146,7 +146,7 @@ via = "10.3.0.1"
              "10.0.0.2/24, 10.3.0.0/24); the kernel would refuse the route"});
 }
 
-TEST_CASE("a route's via and to share a family; link-local gateways need dev", "[validate]") {
+TEST_CASE("a route's via and to share a family, and link-local gateways need dev", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[route]]
 to = "fd00::/64"
