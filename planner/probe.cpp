@@ -83,7 +83,7 @@ std::string results_table(const std::vector<Probe>& probes, const std::vector<Pr
     const ProbeResult& r = results[i];
     rows.push_back({{holds(p, r) ? "ok" : "FAIL", p.from, p.to_label, proto_text(p),
                      p.want_reach ? "reach" : "no reach", r.detail,
-                     times ? fmt::format("{:.3f} s", r.seconds) : "-"}});
+                     times ? fmt::format("{:.1f} ms", r.seconds * 1e3) : "-"}});
   }
   size_t width[7] = {};
   for (const Row& row : rows)

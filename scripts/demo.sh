@@ -3,7 +3,8 @@
 # the bundled demo lab (topologies/bridge.toml, Docker's bridge mode) inside a throwaway
 # sandbox, so that the machine's own network is never touched: validate, plan, apply, look
 # at the result with ip and nft, ping across it (web and db over the bridge, each to the
-# host's bridge address, the host to a container), plan again (nothing to do), destroy.
+# host's bridge address, the host to a container), run the lab's own expectations with
+# topo test, plan again (nothing to do), destroy.
 # Only the lab's own addresses are pinged, inside the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ scripts/sandbox bash -c '
     run ip netns exec web ping -c1 -W1 172.18.0.1   # web to its gateway, the host end of the bridge
     run ping -c1 -W1 172.18.0.3                     # the host to db, through its bridge
   fi
+  run topo test "$lab"                              # the lab file'"'"'s own [[expect]] entries
   run topo plan "$lab"
   run topo destroy "$lab"
   run ip -br link

@@ -96,9 +96,9 @@ TEST_CASE("test table: every expectation holding", "[expect]") {
   auto results = run_probes(probes, fake, 2);
   CHECK(results_table(probes, results) ==
         "    FROM  TO                PROTO   EXPECT    GOT        TIME\n"
-        "ok  left  10.2.0.2 (right)  icmp    reach     reply      0.001 s\n"
-        "ok  host  10.1.0.2          icmp    no reach  no reply   0.500 s\n"
-        "ok  left  10.2.0.2          tcp/80  reach     connected  0.002 s\n"
+        "ok  left  10.2.0.2 (right)  icmp    reach     reply      1.0 ms\n"
+        "ok  host  10.1.0.2          icmp    no reach  no reply   500.0 ms\n"
+        "ok  left  10.2.0.2          tcp/80  reach     connected  2.1 ms\n"
         "3 expectations: 3 hold, 0 fail.\n");
   CHECK(failures("lab.toml", probes, results).empty());
   CHECK(holding(probes, results) == 3);
