@@ -483,3 +483,27 @@ TEST_CASE("kernel: apply makes the same state as the shell plan run by bash", "[
     CHECK(by_topo.output == by_ip.output);
   }
 }
+
+TEST_CASE("kernel: a foreign link in the lab's interface group survives destroy, and a lab link moved out goes",
+          "[kernel]") {
+  // Destroy deletes the host ends of the veths by interface group. Someone else's bridge put
+  // in that group (534363281, lab "web"), and a lab veth moved out of it by hand, make the
+  // executor move exactly the lab's links to a scratch group first.
+  TempDir dir;
+  std::string file = dir.write("lab.toml", kLab);
+  Run r = in_sandbox("$TOPO apply " + file + " > /dev/null\n"
+                     "ip -br link show group 534363281 | cut -d@ -f1 | cut -d' ' -f1 | sort | tr '\\n' ' '; echo\n"
+                     "ip link add keep0 type bridge\nip link set keep0 group 534363281\n"
+                     "ip link set red-p group 7\n"
+                     "$TOPO destroy " + file + " | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "ip -br link | cut -d' ' -f1 | sort | tr '\\n' ' '; echo\n"
+                     "ip -d link show keep0 | grep -o 'group [0-9]*'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  // up0 is in the group too, but stays with blue's step (blue's macvlan lives on it).
+  CHECK(r.output ==
+        "blue-p red-p up0 \n"
+        "Destroyed lab 'web': 6 removed (5 steps in T s).\n"
+        "keep0 lo \n"
+        "group 534363281\n");
+}
