@@ -40,6 +40,7 @@ class Validator {
     for (const Interface& i : lab_.interfaces) check_netns_ref(i.netns);
     for (const Route& r : lab_.routes) check_netns_ref(r.netns);
     for (const Nat& n : lab_.nats) check_netns_ref(n.netns);
+    for (const Filter& f : lab_.filters) check_netns_ref(f.netns);
     check_interfaces();
     check_addresses();
     check_masters();

@@ -1,5 +1,7 @@
 #include "planner/nat.h"
 
+#include "planner/filter.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -85,7 +87,7 @@ std::vector<Entry> entries(const NatTable& t) {
   for (const NatChain& c : t.chains)
     for (const NatRule& r : c.rules) {
       auto e = std::find_if(out.begin(), out.end(), [&](const Entry& e) {
-        return e.rule == r && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
+        return e.rule == r && !r.is_filter() && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
       });
       if (e == out.end())
         out.push_back({r, {c.name}});
@@ -96,6 +98,8 @@ std::vector<Entry> entries(const NatTable& t) {
 }
 
 std::string line(const Entry& e) {
+  if (e.rule.is_filter() && e.chains.size() == 1 && !filter_chain_short(e.chains[0]).empty())
+    return fmt::format("filter {}: {}", filter_chain_short(e.chains[0]), describe_filter(e.rule));
   return fmt::format("nat {} ({})", describe(e.rule), fmt::join(e.chains, ", "));
 }
 
@@ -141,6 +145,7 @@ std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
 
 std::string describe(const NatRule& r) {
   if (r.kind.empty()) return "rule topo does not make: " + r.foreign;
+  if (r.is_filter()) return describe_filter(r);
   std::string out = r.kind;
   if (!r.proto.empty()) out += " " + r.proto;
   if (r.port) out += fmt::format(" {}", r.port);
@@ -153,6 +158,7 @@ std::string describe(const NatRule& r) {
 
 std::optional<std::string> nft_syntax(const NatRule& r) {
   if (r.kind.empty()) return std::nullopt;
+  if (r.is_filter()) return filter_nft_syntax(r);
   std::vector<std::string> parts;
   const char* ip = r.family == Family::v6 ? "ip6" : "ip";
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
