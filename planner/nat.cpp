@@ -52,6 +52,13 @@ std::string chain_text(const NatChain& c) {
                      c.priority, c.policy);
 }
 
+// A filter chain as topo makes it with the default policy and no rules is the same as no
+// chain at all: the plan says it through the rules that come and go.
+bool implied(const NatChain& c) {
+  return !filter_chain_short(c.name).empty() && c.type == "filter" && c.hook == filter_chain_short(c.name) &&
+         c.priority == kFilterPriority && c.policy == "accept";
+}
+
 // Why a table that exists is not as topo makes it, apart from its rules ("" when it is).
 std::string table_difference(const NatTable& b, const NatTable& a) {
   std::vector<std::string> why;
@@ -59,17 +66,20 @@ std::string table_difference(const NatTable& b, const NatTable& a) {
   if (b.flags != a.flags) why.push_back(fmt::format("flags {:#x} -> {:#x}", b.flags, a.flags));
   for (const NatChain& c : a.chains) {
     const NatChain* had = b.find_chain(c.name);
-    if (!had)
-      why.push_back(fmt::format("chain {} is missing", c.name));
-    else if (chain_text(*had) != chain_text(c))
+    if (!had) {
+      if (!implied(c)) why.push_back(fmt::format("chain {} is missing", c.name));
+    } else if (chain_text(*had) != chain_text(c)) {
       why.push_back(fmt::format("chain {}: {} -> {}", c.name, chain_text(*had), chain_text(c)));
+    }
   }
   for (const NatChain& c : b.chains)
-    if (!a.find_chain(c.name)) why.push_back(fmt::format("chain {} is not topo's", c.name));
+    if (!a.find_chain(c.name) && !implied(c)) why.push_back(fmt::format("chain {} is not topo's", c.name));
   if (why.empty()) {
     std::vector<std::string> order_b, order_a;
-    for (const NatChain& c : b.chains) order_b.push_back(c.name);
-    for (const NatChain& c : a.chains) order_a.push_back(c.name);
+    for (const NatChain& c : b.chains)
+      if (a.find_chain(c.name)) order_b.push_back(c.name);
+    for (const NatChain& c : a.chains)
+      if (b.find_chain(c.name)) order_a.push_back(c.name);
     if (order_b != order_a) why.push_back("chains in another order");
   }
   return fmt::format("{}", fmt::join(why, ", "));
