@@ -52,11 +52,12 @@ std::string chain_text(const NatChain& c) {
                      c.priority, c.policy);
 }
 
-// A filter chain as topo makes it with the default policy and no rules is the same as no
-// chain at all: the plan says it through the rules that come and go.
+// A filter chain as topo makes it, with the default policy, that comes or goes with its
+// rules: the plan says it through those rules (taking out a chain's last rule is one line).
+// An empty one is not topo's, and is said.
 bool implied(const NatChain& c) {
   return !filter_chain_short(c.name).empty() && c.type == "filter" && c.hook == filter_chain_short(c.name) &&
-         c.priority == kFilterPriority && c.policy == "accept";
+         c.priority == kFilterPriority && c.policy == "accept" && !c.rules.empty();
 }
 
 // Why a table that exists is not as topo makes it, apart from its rules ("" when it is).

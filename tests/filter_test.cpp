@@ -122,6 +122,21 @@ TEST_CASE("filter: the plan shows each rule on a line; a rule taken out is exact
         "\n"
         "Plan: 0 to add, 0 to change, 1 to destroy.\n");
 
+  // An empty accept chain left in the table (by hand) is said, not hidden.
+  State hand = applied(expected);
+  NatChain empty;
+  empty.name = "filter-output";
+  empty.type = "filter";
+  empty.hook = "output";
+  empty.priority = kFilterPriority;
+  empty.policy = "accept";
+  hand.namespaces.at("host").nat->chains.push_back(empty);
+  CHECK(plan_text(plan_for(expected, hand)) ==
+        "namespace host\n"
+        "  ~ nat table inet topo-web: chain filter-output is not topo's\n"
+        "\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n");
+
   // A policy changed is the table's chain, in place.
   std::string dropping = std::string(kLab) + "[host.policy]\nforward = \"drop\"\n";
   CHECK(plan_text(plan_for(expected_state(lab(dropping)), applied(expected))) ==
