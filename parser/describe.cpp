@@ -30,7 +30,11 @@ std::string kind_attributes(const Lab& lab, const Interface& i) {
   if (const auto* m = std::get_if<Macvlan>(&i.spec))
     return fmt::format(" parent {}/{} mode {}", m->parent_netns.value, m->parent.value,
                        to_string(m->mode));
-  if (const auto* b = std::get_if<Bridge>(&i.spec); b && b->isolate) return " isolated";
+  if (const auto* b = std::get_if<Bridge>(&i.spec)) {
+    std::string out = b->isolate ? " isolated" : "";
+    for (size_t k = 0; k < b->isolate_from.size(); ++k) out += (k ? "," : " isolated from ") + b->isolate_from[k].value;
+    return out;
+  }
   return "";
 }
 

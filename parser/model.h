@@ -53,7 +53,8 @@ struct Netns {
 struct Bridge {
   // Forwarding between two isolated bridges of one namespace is dropped (Docker's network
   // isolation); ports of one bridge still reach each other, and the world through NAT.
-  bool isolate = false;
+  bool isolate = false;                                 // isolate = true
+  std::vector<Located<std::string>> isolate_from;       // isolate = ["br-b"]: from these only
 };
 
 struct VethEnd {

@@ -41,7 +41,7 @@ std::vector<TableSpec> build() {
         {"dns", "array of strings"},
         {"hosts", "table"},
         {"policy", "table"}}},
-      {"[[bridge]]", link_keys({{"isolate", "boolean"}})},
+      {"[[bridge]]", link_keys({{"isolate", "boolean or array of strings"}})},
       {"[[veth]]", {{"a", "table"}, {"b", "table"}, {"mtu", "integer"}}},
       {"[[veth]] end", link_keys({{"master", "string"}})},
       {"[[vxlan]]",

@@ -248,7 +248,12 @@ void read_bridge(const toml::table& t, Lab& lab, Diagnostics& d) {
   Fields f(t, table_spec("[[bridge]]"), "[[bridge]]", d);
   Interface link;
   Bridge b;
-  if (auto iso = f.boolean("isolate")) b.isolate = iso->value;
+  if (const toml::node* n = f.node("isolate"); n && n->is_array()) {
+    for (const toml::node& e : *n->as_array())
+      if (auto name = string_value(e, "'isolate' entry in [[bridge]]", d)) b.isolate_from.push_back(*name);
+  } else if (auto iso = f.boolean("isolate")) {
+    b.isolate = iso->value;
+  }
   link.spec = b;
   bool ok = read_link(f, link, "[[bridge]]");
   f.reject_unknown();

@@ -67,6 +67,25 @@ std::optional<std::string> nft_name(const std::string& name) {
   return "\"" + name + "\"";
 }
 
+// Every ordered pair of bridges of `netns` that must not reach each other, in file order:
+// any two with `isolate = true`, and each bridge with those its `isolate` list names.
+std::vector<std::pair<std::string, std::string>> isolated_pairs(const Lab& lab, std::string_view netns) {
+  std::vector<std::pair<const Interface*, const Bridge*>> bridges;
+  for (const Interface& i : lab.interfaces)
+    if (const auto* b = std::get_if<Bridge>(&i.spec); b && i.netns.value == netns) bridges.push_back({&i, b});
+  auto names = [](const Bridge& b, const std::string& other) {
+    return std::any_of(b.isolate_from.begin(), b.isolate_from.end(), [&](const auto& n) { return n.value == other; });
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [ia, ba] : bridges)
+    for (const auto& [ib, bb] : bridges) {
+      if (ia == ib) continue;
+      const std::string &a = ia->name.value, &b = ib->name.value;
+      if ((ba->isolate && bb->isolate) || names(*ba, b) || names(*bb, a)) out.push_back({a, b});
+    }
+  return out;
+}
+
 }  // namespace
 
 std::vector<NatChain> filter_chains(const Lab& lab, std::string_view netns) {
@@ -80,19 +99,13 @@ std::vector<NatChain> filter_chains(const Lab& lab, std::string_view netns) {
       if (f.netns.value == netns && f.chain.value == name)
         for (NatRule& r : rules_of(f)) c.rules.push_back(std::move(r));
     if (name == "forward") {
-      std::vector<std::string> isolated;
-      for (const Interface& i : lab.interfaces)
-        if (const auto* b = std::get_if<Bridge>(&i.spec); b && b->isolate && i.netns.value == netns)
-          isolated.push_back(i.name.value);
-      for (const std::string& a : isolated)
-        for (const std::string& b : isolated) {
-          if (a == b) continue;
-          NatRule r;
-          r.kind = "drop";
-          r.in = a;
-          r.out = b;
-          c.rules.push_back(r);
-        }
+      for (const auto& [a, b] : isolated_pairs(lab, netns)) {
+        NatRule r;
+        r.kind = "drop";
+        r.in = a;
+        r.out = b;
+        c.rules.push_back(r);
+      }
     }
     if (!c.rules.empty() || c.policy != "accept") out.push_back(std::move(c));
   }

@@ -99,6 +99,13 @@ TEST_CASE("filter: rules in file order, isolation after them, chains only where 
   CHECK(chains_text(p.namespaces.at("host").nat) == "filter-output filter output -10 drop\n");
   CHECK(chains_text(expected_state(lab("lab = \"web\"\n[host.policy]\nforward = \"accept\"\n")).namespaces.at("host").nat) ==
         "none\n");
+  // A list isolates from the bridges it names only: c is isolated from a, a and b still talk.
+  State list = expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"a\"\n[[bridge]]\nname = \"b\"\n"
+                                  "[[bridge]]\nname = \"c\"\nisolate = [\"a\"]\n"));
+  CHECK(chains_text(list.namespaces.at("host").nat) ==
+        "filter-forward filter forward -10 accept\n"
+        "  iifname \"a\" oifname \"c\" drop\n"
+        "  iifname \"c\" oifname \"a\" drop\n");
 }
 
 TEST_CASE("filter: the plan shows each rule on a line; a rule taken out is exactly one line", "[filter]") {
