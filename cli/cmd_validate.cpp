@@ -20,9 +20,11 @@ std::string plural(size_t n, std::string_view word) {
 
 std::string summary(const Lab& lab) {
   size_t links = lab.interfaces.size();
-  return fmt::format("lab '{}': {}, {}, {}, {}", lab.name.value, plural(lab.netns.size(), "namespace"),
-                     plural(links, "interface"), plural(lab.routes.size(), "route"),
-                     plural(lab.nats.size(), "NAT rule"));
+  std::string out = fmt::format("lab '{}': {}, {}, {}, {}", lab.name.value, plural(lab.netns.size(), "namespace"),
+                                plural(links, "interface"), plural(lab.routes.size(), "route"),
+                                plural(lab.nats.size(), "NAT rule"));
+  if (!lab.filters.empty()) out += ", " + plural(lab.filters.size(), "filter rule");
+  return out;
 }
 
 int run(const ValidateOptions& o) {

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "executor/nft.h"
@@ -57,10 +58,10 @@ class Builder {
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_DREG, NFT_REG_1);
     add(std::move(e));
   }
-  void cmp_eq(const void* data, uint32_t len) {
+  void cmp_eq(const void* data, uint32_t len, uint32_t op = NFT_CMP_EQ) {
     Expr e = expr("cmp");
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, op);
     nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, data, len);
     add(std::move(e));
   }
@@ -110,21 +111,24 @@ std::array<char, IFNAMSIZ> ifname(const std::string& name) {
 
 // nft's way with a prefix: a whole number of bytes is loaded and compared as it is; any
 // other length (0 included) loads the whole address and masks it first.
-void match_source(Builder& b, const IpPrefix& p) {
+void match_prefix(Builder& b, const IpPrefix& p, uint32_t offset, uint32_t op = NFT_CMP_EQ) {
   uint32_t size = static_cast<uint32_t>(p.address.size());
-  uint32_t offset = p.address.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6;
   IpAddress net = p.network();
   if (p.length > 0 && p.length % 8 == 0) {
     uint32_t len = static_cast<uint32_t>(p.length / 8);
     b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
-    b.cmp_eq(net.bytes.data(), len);
+    b.cmp_eq(net.bytes.data(), len, op);
     return;
   }
   std::array<uint8_t, 16> mask{}, zero{};
   for (int i = 0; i < p.length; ++i) mask[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(0x80 >> (i % 8));
   b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, size);
   b.bitwise(mask.data(), zero.data(), size);
-  b.cmp_eq(net.bytes.data(), size);
+  b.cmp_eq(net.bytes.data(), size, op);
+}
+
+void match_source(Builder& b, const IpPrefix& p) {
+  match_prefix(b, p, p.address.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6);
 }
 
 // ---- decoding ----
@@ -137,6 +141,7 @@ class Exprs {
     for (nftnl_expr* e = nftnl_expr_iter_next(it.get()); e; e = nftnl_expr_iter_next(it.get())) all_.push_back(e);
   }
   size_t size() const { return all_.size(); }
+  nftnl_expr* at(size_t i) const { return all_[i]; }
   bool is(size_t i, const char* name) const {
     if (i >= all_.size()) return false;
     const char* n = nftnl_expr_get_str(all_[i], NFTNL_EXPR_NAME);
@@ -160,6 +165,11 @@ class Exprs {
     if (!is(i, "cmp") || u32(i, NFTNL_EXPR_CMP_SREG) != NFT_REG_1 || u32(i, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ)
       return std::nullopt;
     return data(i, NFTNL_EXPR_CMP_DATA);
+  }
+  // `cmp OP reg 1 DATA`, any op.
+  std::optional<std::pair<uint32_t, Bytes>> cmp(size_t i) const {
+    if (!is(i, "cmp") || u32(i, NFTNL_EXPR_CMP_SREG) != NFT_REG_1) return std::nullopt;
+    return std::pair{u32(i, NFTNL_EXPR_CMP_OP), data(i, NFTNL_EXPR_CMP_DATA)};
   }
   bool payload(size_t i, uint32_t base, uint32_t offset) const {
     return is(i, "payload") && u32(i, NFTNL_EXPR_PAYLOAD_DREG) == NFT_REG_1 &&
@@ -308,10 +318,198 @@ std::optional<NatRule> topo_shape(const Exprs& x) {
   return r;
 }
 
+// ---- filter rules (planner/filter.h) ----
+//   meta nfproto == ipv4|ipv6                               family (from the prefixes)
+//   payload saddr [bitwise] ==|!= net; payload daddr ...    source, destination
+//   meta iifname ==|!= "IN"; meta oifname ==|!= "OUT"
+//   meta l4proto == P [payload th dport == PORT | >= LO, <= HI]
+//   ct state; bitwise & BITS; cmp != 0                       state
+//   immediate reg 0 accept|drop  |  reject icmpx port-unreachable
+
+constexpr uint32_t kDaddrOffset4 = 16;  // offsetof(struct iphdr, daddr)
+constexpr uint32_t kDaddrOffset6 = 24;  // offsetof(struct ip6_hdr, ip6_dst)
+
+constexpr std::pair<const char*, uint32_t> kStates[] = {
+    {"established", 1u << 1}, {"related", 1u << 2}, {"new", 1u << 3}};  // NF_CT_STATE_BIT
+constexpr std::pair<const char*, uint8_t> kProtos[] = {
+    {"tcp", IPPROTO_TCP}, {"udp", IPPROTO_UDP}, {"icmp", IPPROTO_ICMP}, {"icmpv6", IPPROTO_ICMPV6}};
+
+void encode_filter(const NatRule& r, Builder& b) {
+  if (r.family) {
+    uint8_t p = nfproto(*r.family);
+    b.meta(NFT_META_NFPROTO);
+    b.cmp_eq(&p, 1);
+  }
+  bool v4 = r.family == Family::v4;
+  if (r.source) match_prefix(b, *r.source, v4 ? kSaddrOffset4 : kSaddrOffset6, r.not_source ? NFT_CMP_NEQ : NFT_CMP_EQ);
+  if (r.destination)
+    match_prefix(b, *r.destination, v4 ? kDaddrOffset4 : kDaddrOffset6, r.not_destination ? NFT_CMP_NEQ : NFT_CMP_EQ);
+  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
+    if (name->empty()) continue;
+    auto n = ifname(*name);
+    b.meta(key);
+    b.cmp_eq(n.data(), static_cast<uint32_t>(n.size()), neg ? NFT_CMP_NEQ : NFT_CMP_EQ);
+  }
+  if (!r.proto.empty()) {
+    uint8_t proto = 0;
+    for (auto [name, number] : kProtos)
+      if (r.proto == name) proto = number;
+    if (!proto) throw std::invalid_argument("no protocol " + r.proto);
+    b.meta(NFT_META_L4PROTO);
+    b.cmp_eq(&proto, 1);
+    if (r.port) {
+      auto be = [](int64_t v) { return std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v & 0xff)}; };
+      b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2);
+      if (r.port_max) {
+        b.cmp_eq(be(r.port).data(), 2, NFT_CMP_GTE);
+        b.cmp_eq(be(r.port_max).data(), 2, NFT_CMP_LTE);
+      } else {
+        b.cmp_eq(be(r.port).data(), 2);
+      }
+    }
+  }
+  if (!r.state.empty()) {
+    uint32_t bits = 0, zero = 0;
+    for (const std::string& s : r.state)
+      for (auto [name, bit] : kStates)
+        if (s == name) bits |= bit;
+    Expr ct = expr("ct");
+    nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+    nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    b.add(std::move(ct));
+    b.bitwise(&bits, &zero, 4);
+    b.cmp_eq(&zero, 4, NFT_CMP_NEQ);
+  }
+  if (r.kind == "reject") {
+    Expr e = expr("reject");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+    nftnl_expr_set_u8(e.get(), NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+    b.add(std::move(e));
+  } else {
+    Expr e = expr("immediate");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_VERDICT, r.kind == "accept" ? NF_ACCEPT : NF_DROP);
+    b.add(std::move(e));
+  }
+}
+
+// A prefix match at expression i (payload [bitwise] cmp eq|neq); advances i.
+std::optional<std::pair<IpPrefix, bool>> prefix_at(const Exprs& x, size_t& i, Family f, uint32_t offset) {
+  if (!x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, offset)) return std::nullopt;
+  size_t size = f == Family::v4 ? 4 : 16;
+  uint32_t len = x.u32(i, NFTNL_EXPR_PAYLOAD_LEN);
+  if (len == 0 || len > size) return std::nullopt;
+  size_t j = i + 1;
+  int length = static_cast<int>(len) * 8;
+  if (x.is(j, "bitwise")) {
+    Bytes mask = x.data(j, NFTNL_EXPR_BITWISE_MASK);
+    if (x.u32(j, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 || x.u32(j, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
+        mask.size() != len || !all_zero(x.data(j, NFTNL_EXPR_BITWISE_XOR)) ||
+        (x.has(j, NFTNL_EXPR_BITWISE_OP) && x.u32(j, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
+      return std::nullopt;
+    length = prefix_length(mask);
+    if (length < 0) return std::nullopt;
+    ++j;
+  }
+  auto c = x.cmp(j++);
+  if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || c->second.size() != len) return std::nullopt;
+  Bytes full(size, 0);
+  std::copy(c->second.begin(), c->second.end(), full.begin());
+  IpPrefix p{*address(f, full), length};
+  if (!p.is_network()) return std::nullopt;
+  i = j;
+  return std::pair{p, c->first == NFT_CMP_NEQ};
+}
+
+std::optional<NatRule> filter_shape(const Exprs& x) {
+  NatRule r;
+  size_t i = 0;
+  if (x.meta(i, NFT_META_NFPROTO)) {
+    auto d = x.cmp_eq(i + 1);
+    if (!d || d->size() != 1 || ((*d)[0] != NFPROTO_IPV4 && (*d)[0] != NFPROTO_IPV6)) return std::nullopt;
+    r.family = (*d)[0] == NFPROTO_IPV4 ? Family::v4 : Family::v6;
+    i += 2;
+  }
+  if (r.family) {
+    bool v4 = r.family == Family::v4;
+    if (auto p = prefix_at(x, i, *r.family, v4 ? kSaddrOffset4 : kSaddrOffset6)) std::tie(r.source, r.not_source) = *p;
+    if (auto p = prefix_at(x, i, *r.family, v4 ? kDaddrOffset4 : kDaddrOffset6))
+      std::tie(r.destination, r.not_destination) = *p;
+    if (!r.source && !r.destination) return std::nullopt;  // topo's family comes from a prefix
+  }
+  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
+    if (!x.meta(i, key)) continue;
+    auto c = x.cmp(i + 1);
+    if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || (*name = ifname_of(c->second)).empty())
+      return std::nullopt;
+    *neg = c->first == NFT_CMP_NEQ;
+    i += 2;
+  }
+  if (x.meta(i, NFT_META_L4PROTO)) {
+    auto d = x.cmp_eq(i + 1);
+    if (!d || d->size() != 1) return std::nullopt;
+    for (auto [name, number] : kProtos)
+      if ((*d)[0] == number) r.proto = name;
+    if (r.proto.empty()) return std::nullopt;
+    i += 2;
+    if ((r.proto == "tcp" || r.proto == "udp") && x.payload(i, NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset)) {
+      if (x.u32(i, NFTNL_EXPR_PAYLOAD_LEN) != 2) return std::nullopt;
+      auto a = x.cmp(i + 1);
+      if (!a || a->second.size() != 2) return std::nullopt;
+      if (a->first == NFT_CMP_EQ) {
+        r.port = port_of(a->second);
+        i += 2;
+      } else {
+        auto b = x.cmp(i + 2);
+        if (a->first != NFT_CMP_GTE || !b || b->first != NFT_CMP_LTE || b->second.size() != 2) return std::nullopt;
+        r.port = port_of(a->second);
+        r.port_max = port_of(b->second);
+        if (r.port_max <= r.port) return std::nullopt;
+        i += 3;
+      }
+      if (!r.port) return std::nullopt;
+    }
+  }
+  if (x.is(i, "ct")) {
+    if (x.u32(i, NFTNL_EXPR_CT_KEY) != NFT_CT_STATE || x.u32(i, NFTNL_EXPR_CT_DREG) != NFT_REG_1 ||
+        x.has(i, NFTNL_EXPR_CT_DIR) || !x.is(i + 1, "bitwise") || x.u32(i + 1, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 ||
+        x.u32(i + 1, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 || !all_zero(x.data(i + 1, NFTNL_EXPR_BITWISE_XOR)) ||
+        (x.has(i + 1, NFTNL_EXPR_BITWISE_OP) && x.u32(i + 1, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
+      return std::nullopt;
+    Bytes mask = x.data(i + 1, NFTNL_EXPR_BITWISE_MASK);
+    auto c = x.cmp(i + 2);
+    if (mask.size() != 4 || !c || c->first != NFT_CMP_NEQ || c->second.size() != 4 || !all_zero(c->second))
+      return std::nullopt;
+    uint32_t bits = 0, known = 0;
+    std::memcpy(&bits, mask.data(), 4);
+    for (auto [name, bit] : kStates) {
+      known |= bit;
+      if (bits & bit) r.state.emplace_back(name);
+    }
+    if (!bits || (bits & ~known)) return std::nullopt;
+    i += 3;
+  }
+  if (x.is(i, "reject")) {
+    if (x.u32(i, NFTNL_EXPR_REJECT_TYPE) != NFT_REJECT_ICMPX_UNREACH || !x.has(i, NFTNL_EXPR_REJECT_CODE) ||
+        nftnl_expr_get_u8(x.at(i), NFTNL_EXPR_REJECT_CODE) != NFT_REJECT_ICMPX_PORT_UNREACH)
+      return std::nullopt;
+    r.kind = "reject";
+  } else if (x.is(i, "immediate") && x.u32(i, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT && !x.has(i, NFTNL_EXPR_IMM_CHAIN)) {
+    uint32_t v = x.u32(i, NFTNL_EXPR_IMM_VERDICT);
+    if (v != NF_ACCEPT && v != NF_DROP) return std::nullopt;
+    r.kind = v == NF_ACCEPT ? "accept" : "drop";
+  } else {
+    return std::nullopt;
+  }
+  if (++i != x.size()) return std::nullopt;
+  return r;
+}
+
 }  // namespace
 
 void encode(const NatRule& r, nftnl_rule* into) {
   Builder b(into);
+  if (r.is_filter()) return encode_filter(r, b);
   if (r.family) {
     uint8_t p = nfproto(*r.family);
     b.meta(NFT_META_NFPROTO);
@@ -361,6 +559,7 @@ void encode(const NatRule& r, nftnl_rule* into) {
 NatRule decode(nftnl_rule* rule) {
   Exprs x(rule);
   if (auto r = topo_shape(x)) return *r;
+  if (auto r = filter_shape(x)) return *r;
   NatRule foreign;
   foreign.foreign = x.text();
   return foreign;

@@ -30,6 +30,11 @@ std::string kind_attributes(const Lab& lab, const Interface& i) {
   if (const auto* m = std::get_if<Macvlan>(&i.spec))
     return fmt::format(" parent {}/{} mode {}", m->parent_netns.value, m->parent.value,
                        to_string(m->mode));
+  if (const auto* b = std::get_if<Bridge>(&i.spec)) {
+    std::string out = b->isolate ? " isolated" : "";
+    for (size_t k = 0; k < b->isolate_from.size(); ++k) out += (k ? "," : " isolated from ") + b->isolate_from[k].value;
+    return out;
+  }
   return "";
 }
 
@@ -52,6 +57,11 @@ void describe_namespace(const Lab& lab, const std::string& ns, std::string& out)
     if (r.netns.value == ns) out += "  " + describe(r) + "\n";
   for (const Nat& nat : lab.nats)
     if (nat.netns.value == ns) out += "  " + describe(nat) + "\n";
+  const FilterPolicy& p = n ? n->policy : lab.host_policy;
+  for (auto [chain, policy] : {std::pair{"forward", &p.forward}, std::pair{"input", &p.input}, std::pair{"output", &p.output}})
+    if (*policy) out += fmt::format("  policy {} {}\n", chain, (*policy)->value);
+  for (const Filter& f : lab.filters)
+    if (f.netns.value == ns) out += "  " + describe(f) + "\n";
   if (!n) return;
   for (const auto& d : n->dns) out += fmt::format("  dns {}\n", d.value);
   for (const HostsEntry& h : n->hosts) {
@@ -92,6 +102,21 @@ std::string describe(const Nat& n) {
   }
   if (n.in) out += fmt::format(" in {}", n.in->value);
   if (n.out) out += fmt::format(" out {}", n.out->value);
+  return out;
+}
+
+std::string describe(const Filter& f) {
+  std::string out = fmt::format("filter {}: {}", f.chain.value, f.action.value);
+  if (f.proto) out += " " + f.proto->value;
+  for (size_t i = 0; i < f.ports.size(); ++i) {
+    const PortRange& p = f.ports[i].value;
+    out += (i ? "," : " dport ") + (p.lo == p.hi ? fmt::format("{}", p.lo) : fmt::format("{}-{}", p.lo, p.hi));
+  }
+  if (f.source) out += fmt::format(" from {}{}", f.not_source ? "!" : "", f.source->value);
+  if (f.destination) out += fmt::format(" to {}{}", f.not_destination ? "!" : "", f.destination->value);
+  if (f.in) out += fmt::format(" in {}{}", f.not_in ? "!" : "", f.in->value);
+  if (f.out) out += fmt::format(" out {}{}", f.not_out ? "!" : "", f.out->value);
+  for (size_t i = 0; i < f.state.size(); ++i) out += (i ? "," : " state ") + f.state[i].value;
   return out;
 }
 

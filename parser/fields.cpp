@@ -60,6 +60,12 @@ std::optional<Located<std::string>> Fields::string(std::string_view key) {
   return Located<std::string>{std::string(n->as_string()->get()), pos_of(*n)};
 }
 
+std::optional<Located<bool>> Fields::boolean(std::string_view key) {
+  const toml::node* n = typed(key, toml::node_type::boolean, "a boolean (true or false)");
+  if (!n) return std::nullopt;
+  return Located<bool>{n->as_boolean()->get(), pos_of(*n)};
+}
+
 std::optional<Located<int64_t>> Fields::integer(std::string_view key, int64_t min, int64_t max) {
   const toml::node* n = typed(key, toml::node_type::integer, "an integer");
   if (!n) return std::nullopt;

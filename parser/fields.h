@@ -39,6 +39,7 @@ class Fields {
   SourcePos key_pos(std::string_view key) const;
 
   std::optional<Located<std::string>> string(std::string_view key);
+  std::optional<Located<bool>> boolean(std::string_view key);
   std::optional<Located<int64_t>> integer(std::string_view key, int64_t min, int64_t max);
   std::optional<Located<IpAddress>> address(std::string_view key);   // "10.0.0.1"
   std::optional<Located<IpPrefix>> prefix(std::string_view key);     // "10.0.0.0/24"

@@ -28,8 +28,16 @@ struct HostsEntry {
   std::vector<Located<IpAddress>> addresses;
 };
 
+/// The default verdict of each filter chain in a namespace ([host.policy], [netns.policy]):
+/// "accept" unless the file says "drop". A chain whose policy is drop exists even without
+/// rules.
+struct FilterPolicy {
+  std::optional<Located<std::string>> forward, input, output;
+};
+
 struct Netns {
   Located<std::string> name;
+  FilterPolicy policy;
   // Adopted namespaces exist already (a container's); the lab names them, never deletes them.
   std::optional<Located<int64_t>> pid;
   std::optional<Located<std::string>> path;
@@ -42,7 +50,12 @@ struct Netns {
 };
 
 // Kind-specific parts of an interface.
-struct Bridge {};
+struct Bridge {
+  // Forwarding between two isolated bridges of one namespace is dropped (Docker's network
+  // isolation); ports of one bridge still reach each other, and the world through NAT.
+  bool isolate = false;                                 // isolate = true
+  std::vector<Located<std::string>> isolate_from;       // isolate = ["br-b"]: from these only
+};
 
 struct VethEnd {
   size_t peer = 0;  // index of the other end in Lab::interfaces
@@ -136,14 +149,36 @@ struct Expect {
   SourcePos pos;
 };
 
+/// A port or a range of ports of a [[filter]] rule: `lo`..`hi`, hi == lo for one port.
+struct PortRange {
+  int64_t lo = 0, hi = 0;
+};
+
+/// One [[filter]] rule. A list of ports is one rule per element, in order.
+struct Filter {
+  Located<std::string> netns{std::string(kHostNetns), {}};
+  Located<std::string> chain;   // "forward", "input", "output"
+  Located<std::string> action;  // "accept", "drop", "reject"
+  std::optional<Located<std::string>> in, out;  // interface names
+  bool not_in = false, not_out = false;
+  std::optional<Located<IpPrefix>> source, destination;
+  bool not_source = false, not_destination = false;
+  std::optional<Located<std::string>> proto;  // "tcp", "udp", "icmp", "icmpv6"
+  std::vector<Located<PortRange>> ports;      // tcp, udp
+  std::vector<Located<std::string>> state;    // "established", "related", "new"
+  SourcePos pos;
+};
+
 struct Lab {
   Located<std::string> name;
   std::vector<Sysctl> host_sysctls;  // [host]
+  FilterPolicy host_policy;          // [host.policy]
   std::vector<Netns> netns;
   std::vector<Interface> interfaces;
   std::vector<Route> routes;
   std::vector<Nat> nats;
   std::vector<Expect> expects;
+  std::vector<Filter> filters;
 
   const Netns* find_netns(std::string_view name) const;
   const Interface* find_interface(std::string_view netns, std::string_view name) const;

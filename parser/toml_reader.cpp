@@ -93,6 +93,19 @@ std::vector<const toml::table*> tables_of(const toml::table& root, std::string_v
   return out;
 }
 
+// `policy = { forward = "drop" }` in [host] or [[netns]] ([host.policy], [netns.policy]).
+void read_policy(Fields& f, FilterPolicy& out) {
+  if (!f.has("policy")) return;
+  const toml::table* t = f.table("policy");
+  if (!t) return;
+  Fields pf(*t, table_spec("policy"), f.where() + " policy", f.diags());
+  static const Choices<std::string> verdicts = {{"accept", "accept"}, {"drop", "drop"}};
+  out.forward = choice(pf, "forward", verdicts);
+  out.input = choice(pf, "input", verdicts);
+  out.output = choice(pf, "output", verdicts);
+  pf.reject_unknown();
+}
+
 void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
   const toml::table* t = f.table("sysctl");
   if (!t) return;
@@ -206,6 +219,7 @@ Netns read_netns(const toml::table& t, Diagnostics& d) {
   }
   excludes(f, "pid", "path", "a namespace is adopted by one or the other");
   read_sysctls(f, ns.sysctls);
+  read_policy(f, ns.policy);
   read_dns(f, ns);
   read_hosts(f, ns);
   f.reject_unknown();
@@ -233,7 +247,14 @@ bool read_link(Fields& f, Interface& link, std::string_view title) {
 void read_bridge(const toml::table& t, Lab& lab, Diagnostics& d) {
   Fields f(t, table_spec("[[bridge]]"), "[[bridge]]", d);
   Interface link;
-  link.spec = Bridge{};
+  Bridge b;
+  if (const toml::node* n = f.node("isolate"); n && n->is_array()) {
+    for (const toml::node& e : *n->as_array())
+      if (auto name = string_value(e, "'isolate' entry in [[bridge]]", d)) b.isolate_from.push_back(*name);
+  } else if (auto iso = f.boolean("isolate")) {
+    b.isolate = iso->value;
+  }
+  link.spec = b;
   bool ok = read_link(f, link, "[[bridge]]");
   f.reject_unknown();
   if (ok) lab.interfaces.push_back(std::move(link));
@@ -590,6 +611,155 @@ void read_expect(const toml::table& t, Lab& lab, Diagnostics& d) {
   lab.expects.push_back(std::move(e));
 }
 
+// "!eth0" -> ("eth0", true).
+std::pair<std::string, bool> negation(std::string s) {
+  if (!s.empty() && s[0] == '!') return {s.substr(1), true};
+  return {s, false};
+}
+
+void read_filter_name(Fields& f, std::string_view key, std::optional<Located<std::string>>& into, bool& negated) {
+  auto s = f.string(key);
+  if (!s) return;
+  auto [name, neg] = negation(s->value);
+  std::string why = check_interface_name(name);
+  if (!why.empty()) {
+    f.diags().error(s->pos, fmt::format("'{}' in {} is {}: interface name {}{}", key, f.where(), quoted(s->value),
+                                        quoted(name), " " + why),
+                    width_of(*f.node(key)));
+    return;
+  }
+  into = Located<std::string>{name, s->pos};
+  negated = neg;
+}
+
+void read_filter_prefix(Fields& f, std::string_view key, std::optional<Located<IpPrefix>>& into, bool& negated) {
+  auto s = f.string(key);
+  if (!s) return;
+  auto [text, neg] = negation(s->value);
+  auto p = parse_prefix(text);
+  if (!p) {
+    f.diags().error(s->pos,
+                    fmt::format("'{}' in {} is {}, which is not a prefix like 10.0.0.0/24, fd00::/64 or "
+                                "!192.168.1.0/24",
+                                key, f.where(), quoted(s->value)),
+                    width_of(*f.node(key)));
+    return;
+  }
+  if (!p->is_network()) {
+    f.diags().error(s->pos,
+                    fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}{}?)", key, f.where(),
+                                *p, neg ? "!" : "", IpPrefix{p->network(), p->length}),
+                    width_of(*f.node(key)));
+    return;
+  }
+  into = Located<IpPrefix>{*p, s->pos};
+  negated = neg;
+}
+
+// One element of `port`: 80 or "1000-2000".
+std::optional<Located<PortRange>> port_value(Fields& f, const toml::node& n) {
+  auto bad = [&](const std::string& what) {
+    f.diags().error(pos_of(n),
+                    fmt::format("'port' in {} is {}; a port is an integer 1-65535 or a range like \"1000-2000\"",
+                                f.where(), what),
+                    width_of(n));
+    return std::nullopt;
+  };
+  if (auto i = n.as_integer()) {
+    int64_t v = i->get();
+    if (v < 1 || v > 65535) return bad(std::to_string(v));
+    return Located<PortRange>{{v, v}, pos_of(n)};
+  }
+  if (auto s = n.as_string()) {
+    std::string t = s->get();
+    auto dash = t.find('-');
+    auto number = [](const std::string& x) -> int64_t {
+      if (x.empty() || x.size() > 5 || x.find_first_not_of("0123456789") != std::string::npos) return -1;
+      return std::stoll(x);
+    };
+    int64_t lo = number(t.substr(0, dash)), hi = dash == std::string::npos ? lo : number(t.substr(dash + 1));
+    if (lo < 1 || hi < 1 || lo > 65535 || hi > 65535) return bad(quoted(t));
+    if (lo > hi) return bad(quoted(t) + ", whose first port is above its last");
+    return Located<PortRange>{{lo, hi}, pos_of(n)};
+  }
+  return bad(std::string(type_name(n)));
+}
+
+void read_filter(const toml::table& t, Lab& lab, Diagnostics& d) {
+  static const Choices<std::string> chains = {{"forward", "forward"}, {"input", "input"}, {"output", "output"}};
+  static const Choices<std::string> actions = {{"accept", "accept"}, {"drop", "drop"}, {"reject", "reject"}};
+  static const Choices<std::string> protos = {{"tcp", "tcp"}, {"udp", "udp"}, {"icmp", "icmp"}, {"icmpv6", "icmpv6"}};
+  static const std::vector<std::string_view> states = {"established", "related", "new"};
+  Fields f(t, table_spec("[[filter]]"), "[[filter]]", d);
+  Filter r;
+  r.pos = f.pos();
+  r.netns = netns_ref(f);
+  auto chain = choice(f, "chain", chains);
+  auto action = choice(f, "action", actions);
+  for (std::string_view key : {"chain", "action"})
+    if (!f.has(key)) f.missing(key);
+  read_filter_name(f, "in", r.in, r.not_in);
+  read_filter_name(f, "out", r.out, r.not_out);
+  read_filter_prefix(f, "source", r.source, r.not_source);
+  read_filter_prefix(f, "destination", r.destination, r.not_destination);
+  r.proto = choice(f, "proto", protos);
+  if (const toml::node* n = f.node("port")) {
+    if (auto a = n->as_array()) {
+      if (a->empty())
+        d.error(pos_of(*n), fmt::format("'port' in {} is an empty list", f.where()), width_of(*n));
+      for (const toml::node& e : *a)
+        if (auto p = port_value(f, e)) r.ports.push_back(*p);
+    } else if (auto p = port_value(f, *n)) {
+      r.ports.push_back(*p);
+    }
+    if (r.proto && r.proto->value != "tcp" && r.proto->value != "udp")
+      d.error(f.key_pos("port"), fmt::format("'port' in {} needs proto tcp or udp, not {}", f.where(), r.proto->value), 4);
+    else if (!f.has("proto"))
+      d.error(f.key_pos("port"), fmt::format("'port' in {} needs 'proto' (tcp or udp)", f.where()), 4);
+  }
+  if (const toml::node* n = f.node("state")) {
+    std::vector<const toml::node*> items;
+    if (auto a = n->as_array())
+      for (const toml::node& e : *a) items.push_back(&e);
+    else
+      items.push_back(n);
+    if (items.empty()) d.error(pos_of(*n), fmt::format("'state' in {} is an empty list", f.where()), width_of(*n));
+    for (const toml::node* e : items) {
+      auto s = string_value(*e, "'state' in " + f.where(), d);
+      if (!s) continue;
+      if (std::find(states.begin(), states.end(), s->value) == states.end()) {
+        d.error(s->pos,
+                fmt::format("'state' in {} has {}; it must be established, related or new{}", f.where(),
+                            quoted(s->value), did_you_mean(s->value, states)),
+                width_of(*e));
+        continue;
+      }
+      r.state.push_back(*s);
+    }
+  }
+  auto fam = [](const std::optional<Located<IpPrefix>>& p) { return p->value.address.family; };
+  if (r.source && r.destination && fam(r.source) != fam(r.destination))
+    d.error(r.destination->pos, fmt::format("'destination' {} is {} but 'source' {} is {}", r.destination->value,
+                                            family_name(fam(r.destination)), r.source->value,
+                                            family_name(fam(r.source))));
+  for (auto* p : {&r.source, &r.destination}) {
+    if (!*p || !r.proto) continue;
+    if ((r.proto->value == "icmp" && fam(*p) == Family::v6) || (r.proto->value == "icmpv6" && fam(*p) == Family::v4))
+      d.error(r.proto->pos, fmt::format("'proto' {} in {} does not go with the {} prefix {}", r.proto->value,
+                                        f.where(), family_name(fam(*p)), (*p)->value));
+  }
+  if (chain && chain->value == "input" && r.out)
+    d.error(f.key_pos("out"), "'out' does not apply to the input chain: packets for the namespace itself have no output interface", 3);
+  if (chain && chain->value == "output" && r.in)
+    d.error(f.key_pos("in"), "'in' does not apply to the output chain: packets the namespace makes have no input interface", 2);
+  f.reject_unknown();
+  if (chain && action) {
+    r.chain = *chain;
+    r.action = *action;
+    lab.filters.push_back(std::move(r));
+  }
+}
+
 void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   Fields f(root, table_spec("top level"), "the top level", d);
   if (auto name = f.string("lab")) {
@@ -605,6 +775,7 @@ void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
     if (const toml::table* host = f.table("host")) {
       Fields hf(*host, table_spec("[host]"), "[host]", d);
       read_sysctls(hf, lab.host_sysctls);
+      read_policy(hf, lab.host_policy);
       hf.reject_unknown();
     }
   }
@@ -633,6 +804,7 @@ std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
   for (const toml::table* t : tables_of(root, "route", diags)) read_route(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "nat", diags)) read_nat(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "expect", diags)) read_expect(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "filter", diags)) read_filter(*t, lab, diags);
   return lab;
 }
 

@@ -40,6 +40,7 @@ class Validator {
     for (const Interface& i : lab_.interfaces) check_netns_ref(i.netns);
     for (const Route& r : lab_.routes) check_netns_ref(r.netns);
     for (const Nat& n : lab_.nats) check_netns_ref(n.netns);
+    for (const Filter& f : lab_.filters) check_netns_ref(f.netns);
     check_interfaces();
     check_addresses();
     check_masters();
@@ -48,6 +49,7 @@ class Validator {
       if (auto* m = std::get_if<Macvlan>(&i.spec)) check_macvlan(i, *m);
     }
     check_vxlan_ids();
+    check_isolation();
     check_routes();
     check_nats();
     for (const Expect& e : lab_.expects) check_expect(e);
@@ -188,6 +190,29 @@ class Validator {
     for (const Interface& b : lab_.interfaces)
       if (b.kind() == LinkKind::bridge && b.name.value == name) return b.netns.value;
     return "";
+  }
+
+  // isolate = ["br-b"]: bridges of the same namespace, not itself.
+  void check_isolation() {
+    for (const Interface& i : lab_.interfaces) {
+      const auto* b = std::get_if<Bridge>(&i.spec);
+      if (!b) continue;
+      for (const Located<std::string>& other : b->isolate_from) {
+        const Interface* o = find_interface(i.netns.value, other.value);
+        if (o && o->kind() == LinkKind::bridge && o != &i) continue;
+        if (o == &i) {
+          d_.error(other.pos, fmt::format("bridge '{}' cannot be isolated from itself", i.name.value), width(other.value));
+          continue;
+        }
+        std::vector<std::string> bridges;
+        for (const Interface& x : lab_.interfaces)
+          if (x.kind() == LinkKind::bridge && x.netns.value == i.netns.value && &x != &i) bridges.push_back(x.name.value);
+        d_.error(other.pos,
+                 fmt::format("'isolate' of bridge '{}' names {}, which is not a bridge of namespace '{}'{}",
+                             i.name.value, quoted(other.value), i.netns.value, did_you_mean(other.value, views(bridges))),
+                 width(other.value));
+      }
+    }
   }
 
   void check_masters() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "planner/filter.h"
 #include "planner/nat.h"
 
 namespace topo {
@@ -105,7 +106,13 @@ State expected_state(const Lab& lab) {
   }
   for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
   for (const std::string& ns : lab.namespace_names())
-    if (auto table = expected_nat(lab, ns)) s.namespaces[ns].nat = std::move(table);
+  {
+    std::optional<NatTable> table = expected_nat(lab, ns);
+    std::vector<NatChain> filter = filter_chains(lab, ns);
+    if (!filter.empty() && !table) table = NatTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
+    if (table) table->chains.insert(table->chains.end(), filter.begin(), filter.end());
+    if (table) s.namespaces[ns].nat = std::move(table);
+  }
   return s;
 }
 

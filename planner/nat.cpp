@@ -1,5 +1,7 @@
 #include "planner/nat.h"
 
+#include "planner/filter.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,6 +52,14 @@ std::string chain_text(const NatChain& c) {
                      c.priority, c.policy);
 }
 
+// A filter chain as topo makes it, with the default policy, that comes or goes with its
+// rules: the plan says it through those rules (taking out a chain's last rule is one line).
+// An empty one is not topo's, and is said.
+bool implied(const NatChain& c) {
+  return !filter_chain_short(c.name).empty() && c.type == "filter" && c.hook == filter_chain_short(c.name) &&
+         c.priority == kFilterPriority && c.policy == "accept" && !c.rules.empty();
+}
+
 // Why a table that exists is not as topo makes it, apart from its rules ("" when it is).
 std::string table_difference(const NatTable& b, const NatTable& a) {
   std::vector<std::string> why;
@@ -57,17 +67,20 @@ std::string table_difference(const NatTable& b, const NatTable& a) {
   if (b.flags != a.flags) why.push_back(fmt::format("flags {:#x} -> {:#x}", b.flags, a.flags));
   for (const NatChain& c : a.chains) {
     const NatChain* had = b.find_chain(c.name);
-    if (!had)
-      why.push_back(fmt::format("chain {} is missing", c.name));
-    else if (chain_text(*had) != chain_text(c))
+    if (!had) {
+      if (!implied(c)) why.push_back(fmt::format("chain {} is missing", c.name));
+    } else if (chain_text(*had) != chain_text(c)) {
       why.push_back(fmt::format("chain {}: {} -> {}", c.name, chain_text(*had), chain_text(c)));
+    }
   }
   for (const NatChain& c : b.chains)
-    if (!a.find_chain(c.name)) why.push_back(fmt::format("chain {} is not topo's", c.name));
+    if (!a.find_chain(c.name) && !implied(c)) why.push_back(fmt::format("chain {} is not topo's", c.name));
   if (why.empty()) {
     std::vector<std::string> order_b, order_a;
-    for (const NatChain& c : b.chains) order_b.push_back(c.name);
-    for (const NatChain& c : a.chains) order_a.push_back(c.name);
+    for (const NatChain& c : b.chains)
+      if (a.find_chain(c.name)) order_b.push_back(c.name);
+    for (const NatChain& c : a.chains)
+      if (b.find_chain(c.name)) order_a.push_back(c.name);
     if (order_b != order_a) why.push_back("chains in another order");
   }
   return fmt::format("{}", fmt::join(why, ", "));
@@ -85,7 +98,7 @@ std::vector<Entry> entries(const NatTable& t) {
   for (const NatChain& c : t.chains)
     for (const NatRule& r : c.rules) {
       auto e = std::find_if(out.begin(), out.end(), [&](const Entry& e) {
-        return e.rule == r && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
+        return e.rule == r && !r.is_filter() && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
       });
       if (e == out.end())
         out.push_back({r, {c.name}});
@@ -96,6 +109,8 @@ std::vector<Entry> entries(const NatTable& t) {
 }
 
 std::string line(const Entry& e) {
+  if (e.rule.is_filter() && e.chains.size() == 1 && !filter_chain_short(e.chains[0]).empty())
+    return fmt::format("filter {}: {}", filter_chain_short(e.chains[0]), describe_filter(e.rule));
   return fmt::format("nat {} ({})", describe(e.rule), fmt::join(e.chains, ", "));
 }
 
@@ -141,6 +156,7 @@ std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
 
 std::string describe(const NatRule& r) {
   if (r.kind.empty()) return "rule topo does not make: " + r.foreign;
+  if (r.is_filter()) return describe_filter(r);
   std::string out = r.kind;
   if (!r.proto.empty()) out += " " + r.proto;
   if (r.port) out += fmt::format(" {}", r.port);
@@ -153,6 +169,7 @@ std::string describe(const NatRule& r) {
 
 std::optional<std::string> nft_syntax(const NatRule& r) {
   if (r.kind.empty()) return std::nullopt;
+  if (r.is_filter()) return filter_nft_syntax(r);
   std::vector<std::string> parts;
   const char* ip = r.family == Family::v6 ? "ip6" : "ip";
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");

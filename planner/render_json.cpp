@@ -68,6 +68,17 @@ std::string json(const RouteState& r) {
 
 std::string json(const NatRule& r) {
   if (r.kind.empty()) return fmt::format(R"({{"kind":null,"foreign":{}}})", quote(r.foreign));
+  if (r.is_filter()) {
+    std::string states;
+    for (const std::string& s : r.state) states += (states.empty() ? "" : ",") + quote(s);
+    return fmt::format(
+        R"({{"kind":{},"family":{},"source":{},"not_source":{},"destination":{},"not_destination":{},"in":{},)"
+        R"("not_in":{},"out":{},"not_out":{},"proto":{},"port":{},"port_max":{},"state":[{}]}})",
+        quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
+        r.not_source, opt(r.destination), r.not_destination, str_or_null(r.in), r.not_in, str_or_null(r.out),
+        r.not_out, str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
+        r.port_max ? std::to_string(r.port_max) : "null", states);
+  }
   return fmt::format(
       R"({{"kind":{},"family":{},"source":{},"in":{},"out":{},"proto":{},"port":{},"to":{},"to_port":{}}})",
       quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),

@@ -78,8 +78,9 @@ struct RouteState {
   bool operator==(const RouteState&) const = default;
 };
 
-/// One NAT rule as the lab's table holds it, in the words of the file (docs/format.md,
-/// [[nat]]). The reader decodes the kernel's expressions into it, so that the differ
+/// One rule as the lab's table holds it, in the words of the file (docs/format.md, [[nat]]
+/// and [[filter]]): a NAT rule (kind masquerade, snat, dnat) or a filter rule (kind accept,
+/// drop, reject; planner/filter.h). The reader decodes the kernel's expressions into it, so that the differ
 /// compares values, not bytes.
 struct NatRule {
   std::string kind;                // "masquerade", "snat", "dnat"; "" for a rule topo does not make
@@ -93,10 +94,18 @@ struct NatRule {
   int64_t to_port = 0;             // dnat: the new port; 0 keeps it
   std::string foreign;             // reader: a rule topo would not make, as libnftnl prints it
 
+  // Filter rules only: `in`, `out` and `source` above, and `proto` also "icmp"/"icmpv6".
+  std::optional<IpPrefix> destination;
+  bool not_in = false, not_out = false, not_source = false, not_destination = false;
+  int64_t port_max = 0;            // a range `port`-`port_max`; 0 for one port
+  std::vector<std::string> state;  // conntrack states, in the order established, related, new
+
+  bool is_filter() const { return kind == "accept" || kind == "drop" || kind == "reject"; }
+
   bool operator==(const NatRule&) const = default;
 };
 
-/// A chain of the lab's NAT table.
+/// A chain of the lab's table: NAT chains, and filter chains (named "filter-forward"...).
 struct NatChain {
   std::string name;    // "prerouting", "output", "postrouting"
   std::string type;    // "nat"
