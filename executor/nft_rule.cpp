@@ -225,6 +225,34 @@ std::string ifname_of(const Bytes& b) {
 uint16_t port_of(const Bytes& b) { return b.size() == 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
 
 // Decodes a rule of topo's shape; nullopt for anything else.
+// A prefix match at expression i (payload [bitwise] cmp eq|neq); advances i.
+std::optional<std::pair<IpPrefix, bool>> prefix_at(const Exprs& x, size_t& i, Family f, uint32_t offset) {
+  if (!x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, offset)) return std::nullopt;
+  size_t size = f == Family::v4 ? 4 : 16;
+  uint32_t len = x.u32(i, NFTNL_EXPR_PAYLOAD_LEN);
+  if (len == 0 || len > size) return std::nullopt;
+  size_t j = i + 1;
+  int length = static_cast<int>(len) * 8;
+  if (x.is(j, "bitwise")) {
+    Bytes mask = x.data(j, NFTNL_EXPR_BITWISE_MASK);
+    if (x.u32(j, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 || x.u32(j, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
+        mask.size() != len || !all_zero(x.data(j, NFTNL_EXPR_BITWISE_XOR)) ||
+        (x.has(j, NFTNL_EXPR_BITWISE_OP) && x.u32(j, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
+      return std::nullopt;
+    length = prefix_length(mask);
+    if (length < 0) return std::nullopt;
+    ++j;
+  }
+  auto c = x.cmp(j++);
+  if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || c->second.size() != len) return std::nullopt;
+  Bytes full(size, 0);
+  std::copy(c->second.begin(), c->second.end(), full.begin());
+  IpPrefix p{*address(f, full), length};
+  if (!p.is_network()) return std::nullopt;
+  i = j;
+  return std::pair{p, c->first == NFT_CMP_NEQ};
+}
+
 std::optional<NatRule> topo_shape(const Exprs& x) {
   NatRule r;
   size_t i = 0;
@@ -234,29 +262,11 @@ std::optional<NatRule> topo_shape(const Exprs& x) {
     r.family = (*d)[0] == NFPROTO_IPV4 ? Family::v4 : Family::v6;
     i += 2;
   }
-  if (r.family && x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, r.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6)) {
-    size_t size = *r.family == Family::v4 ? 4 : 16;
-    uint32_t len = x.u32(i, NFTNL_EXPR_PAYLOAD_LEN);
-    if (len == 0 || len > size) return std::nullopt;
-    ++i;
-    int length = static_cast<int>(len) * 8;
-    if (x.is(i, "bitwise")) {
-      Bytes mask = x.data(i, NFTNL_EXPR_BITWISE_MASK);
-      if (x.u32(i, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 || x.u32(i, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
-          mask.size() != len || !all_zero(x.data(i, NFTNL_EXPR_BITWISE_XOR)) ||
-          (x.has(i, NFTNL_EXPR_BITWISE_OP) && x.u32(i, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
-        return std::nullopt;
-      length = prefix_length(mask);
-      if (length < 0) return std::nullopt;
-      ++i;
-    }
-    auto net = x.cmp_eq(i++);
-    if (!net || net->size() != len) return std::nullopt;
-    Bytes full(size, 0);
-    std::copy(net->begin(), net->end(), full.begin());
-    IpPrefix p{*address(*r.family, full), length};
-    if (!p.is_network()) return std::nullopt;  // topo compares networks; a set host bit is not one
-    r.source = p;
+  if (uint32_t at = r.family == Family::v4 ? kSaddrOffset4 : kSaddrOffset6;
+      r.family && x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, at)) {
+    auto p = prefix_at(x, i, *r.family, at);
+    if (!p || p->second) return std::nullopt;  // NAT matches a source by equality only
+    r.source = p->first;
   }
   bool local = false;
   if (x.is(i, "fib")) {
@@ -393,33 +403,6 @@ void encode_filter(const NatRule& r, Builder& b) {
   }
 }
 
-// A prefix match at expression i (payload [bitwise] cmp eq|neq); advances i.
-std::optional<std::pair<IpPrefix, bool>> prefix_at(const Exprs& x, size_t& i, Family f, uint32_t offset) {
-  if (!x.payload(i, NFT_PAYLOAD_NETWORK_HEADER, offset)) return std::nullopt;
-  size_t size = f == Family::v4 ? 4 : 16;
-  uint32_t len = x.u32(i, NFTNL_EXPR_PAYLOAD_LEN);
-  if (len == 0 || len > size) return std::nullopt;
-  size_t j = i + 1;
-  int length = static_cast<int>(len) * 8;
-  if (x.is(j, "bitwise")) {
-    Bytes mask = x.data(j, NFTNL_EXPR_BITWISE_MASK);
-    if (x.u32(j, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 || x.u32(j, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
-        mask.size() != len || !all_zero(x.data(j, NFTNL_EXPR_BITWISE_XOR)) ||
-        (x.has(j, NFTNL_EXPR_BITWISE_OP) && x.u32(j, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL))
-      return std::nullopt;
-    length = prefix_length(mask);
-    if (length < 0) return std::nullopt;
-    ++j;
-  }
-  auto c = x.cmp(j++);
-  if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || c->second.size() != len) return std::nullopt;
-  Bytes full(size, 0);
-  std::copy(c->second.begin(), c->second.end(), full.begin());
-  IpPrefix p{*address(f, full), length};
-  if (!p.is_network()) return std::nullopt;
-  i = j;
-  return std::pair{p, c->first == NFT_CMP_NEQ};
-}
 
 std::optional<NatRule> filter_shape(const Exprs& x) {
   NatRule r;
