@@ -111,7 +111,8 @@ constexpr uint32_t kFirstSeq = 1u << 30;  // far from libnl's, which count up fr
 
 }  // namespace
 
-std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what) {
+std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what,
+                          const OnMessage& other) {
   int fd = nl_socket_get_fd(sock);
   int one = 1;
   ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
@@ -134,6 +135,8 @@ std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const
       if (h->nlmsg_type == NLMSG_ERROR && i >= from && i < to) {
         acks[i] = parse_ack(h);
         --owed;
+      } else if (h->nlmsg_type != NLMSG_ERROR && other) {
+        other(h);
       }
       return owed > 0;
     });

@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -58,7 +59,11 @@ struct Ack {
 /// kernel runs the requests of one send in order and goes on past a failed one, so this is
 /// as checked as a request at a time, without a round trip each. The messages get their
 /// sequence numbers and the ACK flag here. Throws KernelError when the socket fails.
-std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what);
+/// Whatever else the kernel answers (what a request with NLM_F_ECHO made, say) goes to
+/// `other`, when given.
+using OnMessage = std::function<void(const nlmsghdr*)>;
+std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what,
+                          const OnMessage& other = nullptr);
 
 /// The name and interface group of every link the socket's namespace has: one dump,
 /// parsed for just those two.

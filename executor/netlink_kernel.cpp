@@ -82,7 +82,80 @@ nl::Msg group_request(const std::string& name, uint32_t group) {
   return msg;
 }
 
+// RTM_NEWLINK on a link just made, by its index: what its creation could not say. The
+// mark always (the kernel ignores IFLA_IFALIAS in a creation); group and up when nonzero.
+nl::Msg change_request(int index, const std::string& alias, uint32_t group, bool up) {
+  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  if (up) ifi.ifi_flags = ifi.ifi_change = IFF_UP;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      (!alias.empty() && nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str()) < 0) ||
+      (group && nla_put_u32(msg.get(), IFLA_GROUP, group) < 0))
+    throw std::bad_alloc();
+  return msg;
+}
+
+// RTM_NEWADDR (or DELADDR) of address `a` on link `index`.
+nl::Msg address_request(int index, const IpPrefix& a, bool add) {
+  std::unique_ptr<rtnl_addr, void (*)(rtnl_addr*)> addr(rtnl_addr_alloc(), rtnl_addr_put);
+  if (!addr) throw std::bad_alloc();
+  rtnl_addr_set_ifindex(addr.get(), index);
+  nl::Addr local = nl_ip(a.address, a.length);
+  if (rtnl_addr_set_local(addr.get(), local.get()) < 0) throw std::bad_alloc();
+  rtnl_addr_set_prefixlen(addr.get(), a.length);
+  // No duplicate address detection: the lab's address is usable at once (as with nodad).
+  if (a.address.family == Family::v6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  nl_msg* raw = nullptr;
+  int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw) : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
+  if (err < 0) throw std::bad_alloc();
+  return nl::Msg(raw);
+}
+
+// RTM_NEWLINK that puts link `index` on bridge `master` (0: off its bridge).
+nl::Msg master_request(int index, int master) {
+  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_u32(msg.get(), IFLA_MASTER, static_cast<uint32_t>(master)) < 0)
+    throw std::bad_alloc();
+  return msg;
+}
+
+// The index of the link named `name` that an RTM_NEWLINK announces, and, for a veth, its
+// peer's (IFLA_LINK, in the peer's namespace). Zero for what is not about that link.
+std::pair<int, int> announced(const nlmsghdr* h, const std::string& name) {
+  if (h->nlmsg_type != RTM_NEWLINK) return {0, 0};
+  const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
+  nlattr* attrs[IFLA_MAX + 1];
+  if (ifi->ifi_family != AF_UNSPEC || nlmsg_parse(const_cast<nlmsghdr*>(h), sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 ||
+      !attrs[IFLA_IFNAME] || name != nla_get_string(attrs[IFLA_IFNAME]))
+    return {0, 0};
+  return {ifi->ifi_index, attrs[IFLA_LINK] ? static_cast<int>(nla_get_u32(attrs[IFLA_LINK])) : 0};
+}
+
 }  // namespace
+
+void NetlinkKernel::Batch::add(nl::Msg msg, std::string step, std::string object) {
+  msgs.push_back(std::move(msg));
+  what.emplace_back(std::move(step), std::move(object));
+}
+
+void NetlinkKernel::send(const std::string& netns, const Batch& b, const nl::OnMessage& other) {
+  if (b.msgs.empty()) return;
+  std::vector<nl::Ack> acks = nl::send_all(sock(netns), b.msgs, "namespace " + netns, other);
+  for (size_t i = 0; i < acks.size(); ++i)
+    if (acks[i].error != 0) throw KernelError(b.what[i].first, b.what[i].second, acks[i].reason(), -acks[i].error);
+}
+
+void NetlinkKernel::forget(const std::string& netns, const std::string& name) { ifindexes_.erase({netns, name}); }
+
+void NetlinkKernel::forget_namespace(const std::string& netns) {
+  ifindexes_.erase(ifindexes_.lower_bound({netns, ""}), ifindexes_.lower_bound({netns + '\0', ""}));
+}
 
 NetlinkKernel::NetlinkKernel(const State& expected, std::string_view lab)
     : mark_(ownership_mark(lab)), group_(ownership_group(lab)) {
@@ -107,8 +180,14 @@ nl::Link NetlinkKernel::get_link(const std::string& netns, const std::string& na
   return nl::Link(raw);
 }
 
+// Learnt once (or from the kernel's answer to the request that made the link) and kept
+// until topo deletes the link: the kernel never gives a live link's index to another.
 int NetlinkKernel::ifindex(const std::string& netns, const std::string& name) {
-  return rtnl_link_get_ifindex(get_link(netns, name).get());
+  auto it = ifindexes_.find({netns, name});
+  if (it != ifindexes_.end()) return it->second;
+  int index = rtnl_link_get_ifindex(get_link(netns, name).get());
+  ifindexes_[{netns, name}] = index;
+  return index;
 }
 
 void NetlinkKernel::settle_deletions() {
@@ -172,11 +251,9 @@ void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
   if (s.action == Action::remove) return remove_namespace(s);
   create_named_netns(s.netns);
   try {
-    nl::Link lo = get_link(s.netns, "lo");
-    nl::Link change(rtnl_link_alloc());
-    rtnl_link_set_ifalias(change.get(), mark_.c_str());
-    rtnl_link_set_flags(change.get(), IFF_UP);
-    check(rtnl_link_change(sock(s.netns), lo.get(), change.get(), 0), "marking lo in", "namespace " + s.netns);
+    Batch lo;  // the kernel gives lo index 1 in every namespace (LOOPBACK_IFINDEX)
+    lo.add(change_request(1, mark_, 0, true), "marking lo in", "namespace " + s.netns);
+    send(s.netns, lo);
     for (const Step& c : s.contents) run(c);  // undoing a removal: make it all again
   } catch (...) {
     Step undo = s;
@@ -194,9 +271,13 @@ void NetlinkKernel::remove_namespace(const Step& s) {
     if (std::holds_alternative<FileDelta>(c.subject)) run_file(c, std::get<FileDelta>(c.subject));
     const auto* l = std::get_if<LinkDelta>(&c.subject);
     if (!l || !l->before) continue;
-    if (c.netns != s.netns) vanishing_.emplace_back(c.netns, l->before->name);
-    if (c.peer && l->before->peer_netns != s.netns) vanishing_.emplace_back(l->before->peer_netns, l->before->peer_name);
+    if (c.netns != s.netns) vanishing_.emplace_back(c.netns, l->before->name), forget(c.netns, l->before->name);
+    if (c.peer && l->before->peer_netns != s.netns) {
+      vanishing_.emplace_back(l->before->peer_netns, l->before->peer_name);
+      forget(l->before->peer_netns, l->before->peer_name);
+    }
   }
+  forget_namespace(s.netns);
   open_.erase(s.netns);  // close topo's socket first: nothing of topo's may hold it
   delete_named_netns(s.netns);
   ::rmdir(("/etc/netns/" + s.netns).c_str());  // only when topo's files were its only ones
@@ -213,6 +294,7 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   }
   const std::string in = "namespace " + s.netns;
   std::set<std::string> names(d.before->begin(), d.before->end());
+  for (const std::string& name : names) forget(s.netns, name);
   std::set<uint32_t> taken;                              // groups of the links that stay
   std::vector<std::pair<std::string, uint32_t>> moving;  // (link, its group before)
   for (auto& [name, group] : nl::link_groups(sock(s.netns), in))
@@ -267,6 +349,8 @@ void NetlinkKernel::delete_group(const std::string& netns, uint32_t group, size_
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
   if (s.action == Action::modify) return modify_link(s.netns, *d.before, *d.after);
   if (s.action == Action::remove) {
+    forget(s.netns, d.before->name);
+    if (d.before->kind == "veth") forget(d.before->peer_netns, d.before->peer_name);
     nl::Link link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), d.before->name.c_str());
     int err = rtnl_link_delete(sock(s.netns), link.get());
@@ -311,12 +395,36 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   }
   if (!link) throw std::bad_alloc();
   set_basics(link.get(), l);
-  check(rtnl_link_add(sock(made_in), link.get(), NLM_F_CREATE | NLM_F_EXCL), "creating", object);
+  // Born in its group, up, and on its bridge (the kernel brings it up first), where it is
+  // born where it lives: a request fewer each, and no window where it is made but down.
+  if (l.group) rtnl_link_set_group(link.get(), l.group);
+  bool born_settled = made_in == netns;
+  if (born_settled && l.up) rtnl_link_set_flags(link.get(), IFF_UP);
+  if (born_settled && !l.master.empty()) rtnl_link_set_master(link.get(), ifindex(netns, l.master));
+  nl_msg* raw = nullptr;
+  check(rtnl_link_build_add_request(link.get(), NLM_F_CREATE | NLM_F_EXCL, &raw), "building", object);
+  Batch make;
+  make.add(nl::Msg(raw), "creating", object);
+  // NLM_F_ECHO: the kernel answers with the new link, index and (a veth's) peer's index, so
+  // that nothing needs looking up before its mark and addresses go on.
+  nlmsg_hdr(raw)->nlmsg_flags |= NLM_F_ECHO;
+  int index = 0, peer_index = 0;
+  send(made_in, make, [&](const nlmsghdr* h) {
+    auto [i, link_index] = announced(h, l.name);
+    if (i) index = i, peer_index = link_index;
+  });
+  // Made, and not yet marked: from here on a failure deletes it again. Each end's requests
+  // go after the creation's ACK, never in its batch: the kernel would run them even if the
+  // creation failed, on whatever else has that name.
   try {
-    settle(netns, l);
-    if (peer) settle(l.peer_netns, *peer);
+    if (index && born_settled) ifindexes_[{netns, l.name}] = index;
+    if (peer && peer_index) ifindexes_[{l.peer_netns, l.peer_name}] = peer_index;
+    settle(netns, l, born_settled);
+    if (peer) settle(l.peer_netns, *peer, false);
   } catch (...) {
     // Whole or nothing: what this step made goes (a veth's peer with it).
+    forget(netns, l.name);
+    if (peer) forget(l.peer_netns, l.peer_name);
     nl::Link gone(rtnl_link_alloc());
     rtnl_link_set_name(gone.get(), l.name.c_str());
     rtnl_link_delete(sock(netns), gone.get());
@@ -324,43 +432,33 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   }
 }
 
-// After creation: the mark, up (before joining a bridge, which then has nothing to wait
-// for), the addresses, the bridge.
-void NetlinkKernel::settle(const std::string& netns, const LinkState& l) {
-  nl::Link orig = get_link(netns, l.name);
-  nl::Link change(rtnl_link_alloc());
-  rtnl_link_set_ifalias(change.get(), l.alias.empty() ? mark_.c_str() : l.alias.c_str());
-  if (l.up) rtnl_link_set_flags(change.get(), IFF_UP);
-  // Here, not in the request that makes it: libnl leaves the group out of a veth's peer.
-  if (l.group) rtnl_link_set_group(change.get(), l.group);
-  check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0), "marking and bringing up",
-        "interface " + where(netns, l.name));
-  for (const IpPrefix& a : l.addresses) address(netns, l.name, a, true);
-  if (!l.master.empty()) set_master(netns, l.name, l.master);
+// After creation, in one batch: the mark; up (before joining a bridge, which then has
+// nothing to wait for), group and bridge unless it was born so; the addresses.
+void NetlinkKernel::settle(const std::string& netns, const LinkState& l, bool born_settled) {
+  const std::string object = "interface " + where(netns, l.name);
+  int index = ifindex(netns, l.name);
+  Batch b;
+  b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, !born_settled && l.up),
+        "marking and bringing up", object);
+  if (!born_settled && !l.master.empty())
+    b.add(master_request(index, ifindex(netns, l.master)), "attaching to bridge " + l.master, object);
+  for (const IpPrefix& a : l.addresses)
+    b.add(address_request(index, a, true), "adding", fmt::format("address {} on {}", a, where(netns, l.name)));
+  send(netns, b);
 }
 
 void NetlinkKernel::set_master(const std::string& netns, const std::string& dev, const std::string& master) {
-  nl::Link orig = get_link(netns, dev);
-  nl::Link change(rtnl_link_alloc());
-  rtnl_link_set_master(change.get(), master.empty() ? 0 : ifindex(netns, master));
-  check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0),
-        master.empty() ? "releasing from its bridge" : "attaching to bridge " + master,
-        "interface " + where(netns, dev));
+  Batch b;
+  b.add(master_request(ifindex(netns, dev), master.empty() ? 0 : ifindex(netns, master)),
+        master.empty() ? "releasing from its bridge" : "attaching to bridge " + master, "interface " + where(netns, dev));
+  send(netns, b);
 }
 
 void NetlinkKernel::address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add) {
-  std::unique_ptr<rtnl_addr, void (*)(rtnl_addr*)> addr(rtnl_addr_alloc(), rtnl_addr_put);
-  rtnl_addr_set_ifindex(addr.get(), ifindex(netns, dev));
-  nl::Addr local = nl_ip(a.address, a.length);
-  check(rtnl_addr_set_local(addr.get(), local.get()), "building", "address");
-  rtnl_addr_set_prefixlen(addr.get(), a.length);
-  // No duplicate address detection: the lab's address is usable at once (as with nodad).
-  if (a.address.family == Family::v6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
-  std::string object = fmt::format("address {} on {}", a, where(netns, dev));
-  if (add)
-    check(rtnl_addr_add(sock(netns), addr.get(), NLM_F_EXCL), "adding", object);
-  else
-    check(rtnl_addr_delete(sock(netns), addr.get(), 0), "removing", object);
+  Batch b;
+  b.add(address_request(ifindex(netns, dev), a, add), add ? "adding" : "removing",
+        fmt::format("address {} on {}", a, where(netns, dev)));
+  send(netns, b);
 }
 
 void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, const LinkState& a) {

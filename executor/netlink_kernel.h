@@ -47,6 +47,18 @@ class NetlinkKernel : public Kernel {
     Fd fd;
     nl::Socket sock;
   };
+  // Requests for one namespace's socket, sent in one go; each with the step and object
+  // that name it in an error.
+  struct Batch {
+    std::vector<nl::Msg> msgs;
+    std::vector<std::pair<std::string, std::string>> what;
+    void add(nl::Msg msg, std::string step, std::string object);
+  };
+  /// Sends the batch and throws KernelError for the first request the kernel refused.
+  void send(const std::string& netns, const Batch& b, const nl::OnMessage& other = nullptr);
+  void forget(const std::string& netns, const std::string& name);  // its index, once deleted
+  void forget_namespace(const std::string& netns);
+
   Namespace& ns(const std::string& name);
   nl_sock* sock(const std::string& name) { return ns(name).sock.get(); }
   nl::Link get_link(const std::string& netns, const std::string& name);
@@ -64,7 +76,7 @@ class NetlinkKernel : public Kernel {
   void run_nat(const Step& s, const NatDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
-  void settle(const std::string& netns, const LinkState& l);
+  void settle(const std::string& netns, const LinkState& l, bool born_settled);
   void modify_link(const std::string& netns, const LinkState& before, const LinkState& after);
   void address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add);
   void set_master(const std::string& netns, const std::string& dev, const std::string& master);
@@ -75,6 +87,7 @@ class NetlinkKernel : public Kernel {
   const SysctlOriginals* originals_ = nullptr;
   const SysctlOriginals* overwritten_ = nullptr;
   std::map<std::string, Namespace> open_;
+  std::map<std::pair<std::string, std::string>, int> ifindexes_;  // (namespace, link) -> index
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
   long nft_batches_ = 0, refused_nft_batch_ = 0;
 };
