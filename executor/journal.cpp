@@ -97,6 +97,11 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
   // A namespace is made, or unmounted, in two moves (the file, the mount): a kill between
   // them leaves an empty file that the next run removes.
   if (std::holds_alternative<NamespaceDelta>(step.subject)) append("claim\t" + step.netns + "\tlo");
+  // A batch unmounts the namespaces at its far ends while the kernel deletes it.
+  std::string far_claims;
+  if (step.action == Action::remove)
+    for (const std::string& far : step.far_namespaces()) far_claims += "claim\t" + far + "\tlo\n";
+  if (!far_claims.empty()) append(far_claims.substr(0, far_claims.size() - 1));  // one fsync
   if (step.action == Action::create) {
     if (const auto* l = std::get_if<LinkDelta>(&step.subject)) {
       append("claim\t" + step.netns + "\t" + l->after->name);

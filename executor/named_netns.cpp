@@ -66,4 +66,19 @@ void delete_named_netns(const std::string& name) {
   if (::unlink(path.c_str()) != 0) fail("removing", name, errno);
 }
 
+void reattach_named_netns(const std::string& name, const Fd& held) {
+  prepare_run_dir(name);
+  std::string path = named_netns_path(name);
+  {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0));
+    if (!file) fail("mounting again", name, errno);
+  }
+  std::string from = "/proc/self/fd/" + std::to_string(held.get());
+  if (::mount(from.c_str(), path.c_str(), "none", MS_BIND, nullptr) != 0) {
+    int error = errno;
+    ::unlink(path.c_str());
+    fail("mounting again", name, error);
+  }
+}
+
 }  // namespace topo

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -168,7 +169,8 @@ NetlinkKernel::Namespace& NetlinkKernel::ns(const std::string& name) {
   auto p = paths_.find(name);
   std::string path = name == "host" ? "" : p != paths_.end() && !p->second.empty() ? p->second : named_netns_path(name);
   Namespace n;
-  n.fd = open_netns(path);
+  auto held = detached_.find(name);
+  n.fd = held != detached_.end() ? Fd(::dup(held->second.get())) : open_netns(path);
   if (!n.fd) throw KernelError("opening", "namespace " + name, "it does not exist", ENOENT);
   n.sock = nl::route_socket_in(n.fd, "namespace " + name);
   return open_.emplace(name, std::move(n)).first->second;
@@ -279,7 +281,8 @@ void NetlinkKernel::remove_namespace(const Step& s) {
   }
   forget_namespace(s.netns);
   open_.erase(s.netns);  // close topo's socket first: nothing of topo's may hold it
-  delete_named_netns(s.netns);
+  // Unmounted already, with the batch of its far ends: letting go of it is all that is left.
+  if (detached_.erase(s.netns) == 0) delete_named_netns(s.netns);
   ::rmdir(("/etc/netns/" + s.netns).c_str());  // only when topo's files were its only ones
 }
 
@@ -288,7 +291,13 @@ void NetlinkKernel::remove_namespace(const Step& s) {
 // The group is a scratch one that no other link of the namespace is in, so nothing else
 // goes; should a step fail, the links get their own groups back.
 void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
-  if (s.action == Action::create) {  // undoing: each link made again
+  if (s.action == Action::create) {  // undoing: each link made again, in its namespace again
+    for (const std::string& far : far_namespaces(s)) {
+      auto held = detached_.find(far);
+      if (held == detached_.end()) continue;
+      reattach_named_netns(far, held->second);
+      detached_.erase(held);
+    }
     for (const Step& c : s.contents) run(c);
     return;
   }
@@ -308,7 +317,7 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   bool grouped = !taken.count(group_) && std::all_of(moving.begin(), moving.end(), [&](const auto& m) {
     return m.second == group_;
   });
-  if (grouped) return delete_group(s.netns, group_, moving.size());
+  if (grouped) return delete_group(s, group_, moving.size());
   uint32_t scratch = group_ + 1;
   while (taken.count(scratch) || scratch == 0) ++scratch;
 
@@ -321,7 +330,7 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   auto failed = std::find_if(acks.begin(), acks.end(), [](const nl::Ack& a) { return a.error != 0; });
   if (failed == acks.end()) {
     try {
-      return delete_group(s.netns, scratch, moving.size());
+      return delete_group(s, scratch, moving.size());
     } catch (const KernelError&) {
       regroup([](uint32_t group) { return group; });  // whole or nothing: their groups back
       throw;
@@ -332,8 +341,22 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   throw KernelError("grouping for deletion", "interface " + where(s.netns, name), failed->reason(), -failed->error);
 }
 
-// One RTM_DELLINK for every link of interface group `group` in the namespace.
-void NetlinkKernel::delete_group(const std::string& netns, uint32_t group, size_t count) {
+// The namespaces at the far ends of a batch that live under /run/netns (see ns()).
+std::vector<std::string> NetlinkKernel::far_namespaces(const Step& s) const {
+  std::vector<std::string> out;
+  for (const std::string& n : s.far_namespaces()) {
+    auto p = paths_.find(n);
+    if (p == paths_.end() || p->second.empty()) out.push_back(n);
+  }
+  return out;
+}
+
+// One RTM_DELLINK for every link of interface group `group` in the step's namespace. The
+// kernel spends about a second on it at 1000 veths, holding its rtnl lock; meanwhile, on
+// another thread, the namespaces at the far ends are unmounted (which needs no rtnl), so
+// that their own steps have only to let go of them. topo holds them open until then: their
+// links stay for the group delete to take, and should it fail they are mounted again.
+void NetlinkKernel::delete_group(const Step& s, uint32_t group, size_t count) {
   nl::Msg del(nlmsg_alloc_simple(RTM_DELLINK, 0));
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
@@ -341,9 +364,41 @@ void NetlinkKernel::delete_group(const std::string& netns, uint32_t group, size_
     throw std::bad_alloc();
   std::vector<nl::Msg> one;
   one.push_back(std::move(del));
-  nl::Ack gone = nl::send_all(sock(netns), one, "namespace " + netns).front();
+
+  // Not one with files in /etc/netns: killed after this step, topo would leave them behind
+  // with no namespace to find them by; such a namespace goes in its own step, files first.
+  std::vector<std::pair<std::string, Fd>> far;
+  for (const std::string& name : far_namespaces(s)) {
+    struct stat files {};
+    if (detached_.count(name) || ::lstat(("/etc/netns/" + name).c_str(), &files) == 0) continue;
+    if (Fd fd = open_netns(named_netns_path(name))) far.emplace_back(name, std::move(fd));
+  }
+  size_t unmounted = 0;
+  std::optional<KernelError> unmount_error;
+  std::thread unmount([&] {
+    try {
+      for (; unmounted < far.size(); ++unmounted) delete_named_netns(far[unmounted].first);
+    } catch (const KernelError& e) {
+      unmount_error = e;
+    }
+  });
+  auto put_back = [&] {
+    for (size_t i = 0; i < unmounted; ++i) reattach_named_netns(far[i].first, far[i].second);
+  };
+  nl::Ack gone;
+  try {
+    gone = nl::send_all(sock(s.netns), one, "namespace " + s.netns).front();
+  } catch (...) {
+    unmount.join();
+    put_back();
+    throw;
+  }
+  unmount.join();
+  if (gone.error != 0 || unmount_error) put_back();
   if (gone.error != 0)
-    throw KernelError("deleting", fmt::format("{} interfaces in {}", count, netns), gone.reason(), -gone.error);
+    throw KernelError("deleting", fmt::format("{} interfaces in {}", count, s.netns), gone.reason(), -gone.error);
+  if (unmount_error) throw *unmount_error;
+  for (auto& [name, fd] : far) detached_.emplace(name, std::move(fd));
 }
 
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {

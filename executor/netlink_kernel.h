@@ -72,7 +72,8 @@ class NetlinkKernel : public Kernel {
   void put_back_overwritten(const std::string& netns, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
-  void delete_group(const std::string& netns, uint32_t group, size_t count);
+  std::vector<std::string> far_namespaces(const Step& s) const;
+  void delete_group(const Step& s, uint32_t group, size_t count);
   void run_nat(const Step& s, const NatDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
@@ -87,7 +88,9 @@ class NetlinkKernel : public Kernel {
   const SysctlOriginals* originals_ = nullptr;
   const SysctlOriginals* overwritten_ = nullptr;
   std::map<std::string, Namespace> open_;
-  std::map<std::pair<std::string, std::string>, int> ifindexes_;  // (namespace, link) -> index
+  std::map<std::pair<std::string, std::string>, int> ifindexes_;
+  // Namespaces unmounted with the batch of their far ends, held open until their own step.
+  std::map<std::string, Fd> detached_;  // (namespace, link) -> index
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
   long nft_batches_ = 0, refused_nft_batch_ = 0;
 };

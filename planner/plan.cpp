@@ -396,6 +396,19 @@ Step Step::inverse() const {
   return s;
 }
 
+std::vector<std::string> Step::far_namespaces() const {
+  std::set<std::string> out;
+  if (!std::holds_alternative<LinkBatchDelta>(subject)) return {};
+  for (const Step& c : contents) {
+    const auto* l = std::get_if<LinkDelta>(&c.subject);
+    const auto& link = l ? (l->before ? l->before : l->after) : std::nullopt;  // the inverse has after
+    if (!link) continue;
+    for (const std::string& n : {c.netns, link->peer_netns})
+      if (n != netns && n != "host") out.insert(n);
+  }
+  return {out.begin(), out.end()};
+}
+
 Plan make_plan(Diff diff) {
   std::vector<Planned> planned;
   for (const Change& c : diff.changes) plan_change(c, planned);

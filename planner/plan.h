@@ -35,6 +35,10 @@ struct Step {
   /// The step that undoes this one: before and after swapped, create <-> remove, contents
   /// undone in reverse.
   Step inverse() const;
+
+  /// For a LinkBatchDelta step (or its inverse): the namespaces at the far ends of its
+  /// links, which are removed right after it. Empty for any other step.
+  std::vector<std::string> far_namespaces() const;
 };
 
 struct Plan {

@@ -230,5 +230,10 @@ parent = "vc"
                                "    with host: + veth vc peer c/eth0",
                                0) == 0);
   CHECK(describe(p.steps[0].inverse()).rfind("host: + 2 links at once: va vb\n    with host: + veth vb", 0) == 0);
+  // The namespaces the batch's links lead to, which the executor unmounts while the kernel
+  // deletes the batch (and mounts again should it fail): the same for the inverse.
+  CHECK(p.steps[0].far_namespaces() == std::vector<std::string>{"a", "b"});
+  CHECK(p.steps[0].inverse().far_namespaces() == std::vector<std::string>{"a", "b"});
+  CHECK(p.steps[1].far_namespaces().empty());
   CHECK(p.to_destroy == 7);  // a veth pair counts once, the bridge and the macvlan
 }
