@@ -61,12 +61,12 @@ const char* kWitness =
     " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
 // A fuller dump for differential checks: every namespace's links (kind details included,
-// MACs, ifindexes and operstates left out: they are the kernel's choice, and a bridge's
-// operstate follows its ports' carrier a moment later, through linkwatch), addresses,
+// MACs, ifindexes, operstates and carrier flags left out: they are the kernel's choice, and
+// carrier follows a moment later, through linkwatch, later still on a loaded machine), addresses,
 // routes, nftables rulesets, sysctls and files.
 const char* kDump =
     "dump() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do n=${ns:+-n $ns}; echo \"== $ns\";"
-    " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//; s/ state [A-Z]+//' | sort;"
+    " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//; s/ state [A-Z]+//; s/NO-CARRIER,//; s/,LOWER_UP//; s/,M-DOWN//' | sort;"
     " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+' || true; } | sed -E 's/^[0-9]+: //';"
     " ip $n -o addr | sed -E '/ fe80::/d; s/^[0-9]+: //' | sort; ip $n route; ip $n -6 route | sed '/^fe80::/d';"
     " ${ns:+ip netns exec $ns} nft list ruleset;"
