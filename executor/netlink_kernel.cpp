@@ -427,6 +427,13 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
     link.reset(rtnl_link_veth_alloc());
     nl::Link other(rtnl_link_veth_get_peer(link.get()));
     rtnl_link_set_name(other.get(), l.peer_name.c_str());
+    // One queue each way, from birth: a veth born with one per CPU is cut down to one at
+    // once, and each end's cut waits for an expedited RCU grace period (veth_init_queues),
+    // the largest cost of making a veth on a busy machine.
+    for (rtnl_link* end : {link.get(), other.get()}) {
+      rtnl_link_set_num_tx_queues(end, 1);
+      rtnl_link_set_num_rx_queues(end, 1);
+    }
     if (peer) set_basics(other.get(), *peer);
     if (l.peer_netns != netns) rtnl_link_set_ns_fd(other.get(), ns(l.peer_netns).fd.get());
   } else if (l.kind == "vxlan") {

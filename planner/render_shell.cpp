@@ -164,7 +164,10 @@ class Shell {
                        a_ns, b_ns));
       return;
     }
-    line(fmt::format("{} link add {} type veth peer name {} netns {}", ip(a_ns), a, b, target(b_ns)));
+    // One queue each way, as topo makes them: cutting a veth's per-CPU queues down to one
+    // after its birth costs an RCU grace period per end.
+    line(fmt::format("{} link add {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
+                     ip(a_ns), a, b, target(b_ns)));
     settle(s.netns, l);
     if (peer) settle(l.peer_netns, *peer);
   }

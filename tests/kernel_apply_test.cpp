@@ -67,7 +67,7 @@ const char* kWitness =
 const char* kDump =
     "dump() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do n=${ns:+-n $ns}; echo \"== $ns\";"
     " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//; s/ state [A-Z]+//; s/NO-CARRIER,//; s/,LOWER_UP//; s/,M-DOWN//' | sort;"
-    " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+' || true; } | sed -E 's/^[0-9]+: //';"
+    " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+|numtxqueues [0-9]+ numrxqueues [0-9]+' || true; } | sed -E 's/^[0-9]+: //';"
     " ip $n -o addr | sed -E '/ fe80::/d; s/^[0-9]+: //' | sort; ip $n route; ip $n -6 route | sed '/^fe80::/d';"
     " ${ns:+ip netns exec $ns} nft list ruleset;"
     " done; cat /proc/sys/net/ipv4/ip_forward; ls -R /etc/netns; }\n";

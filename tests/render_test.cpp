@@ -62,7 +62,7 @@ ip -n red link set lo alias 'topo:web' up
 nsenter --net='/run/netns/red' sh -c 'echo '\''1'\'' > /proc/sys/net/ipv4/conf/all/forwarding'
 
 # c1: + veth eth1 peer red/c1-p & red: veth c1-p peer c1/eth1
-nsenter --net='/proc/4242/ns/net' ip link add eth1 type veth peer name c1-p netns red
+nsenter --net='/proc/4242/ns/net' ip link add eth1 numtxqueues 1 numrxqueues 1 type veth peer name c1-p numtxqueues 1 numrxqueues 1 netns red
 nsenter --net='/proc/4242/ns/net' ip link set eth1 group 534363281 alias 'topo:web' up
 ip -n red link set c1-p alias 'topo:web' up
 
@@ -73,7 +73,7 @@ ip addr add 10.0.0.1/24 dev br0
 ip addr add fd00::1/64 dev br0 nodad
 
 # host: + veth red-p peer red/eth0 mtu 1400 master br0 & red: veth eth0 peer host/red-p 10.0.0.2/24 fd00::2/64 mtu 1400 mac 02:00:00:00:00:02
-ip link add red-p type veth peer name eth0 netns red
+ip link add red-p numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns red
 ip link set red-p mtu 1400 group 534363281 alias 'topo:web' up
 ip link set red-p master br0
 ip -n red link set eth0 mtu 1400 address 02:00:00:00:00:02 alias 'topo:web' up
