@@ -114,6 +114,18 @@ nl::Msg address_request(int index, const IpPrefix& a, bool add) {
   return nl::Msg(raw);
 }
 
+// RTM_NEWLINK that brings link `index` up or down.
+nl::Msg up_request(int index, bool up) {
+  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  ifi.ifi_flags = up ? IFF_UP : 0;
+  ifi.ifi_change = IFF_UP;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) throw std::bad_alloc();
+  return msg;
+}
+
 // RTM_NEWLINK that puts link `index` on bridge `master` (0: off its bridge).
 nl::Msg master_request(int index, int master) {
   nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
@@ -224,6 +236,7 @@ void NetlinkKernel::run(const Step& step) {
         if constexpr (std::is_same_v<D, SysctlDelta>) run_sysctl(step, d);
         if constexpr (std::is_same_v<D, FileDelta>) run_file(step, d);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) run_batch(step, d);
+        if constexpr (std::is_same_v<D, LinkUpDelta>) run_up(step, d);
         if constexpr (std::is_same_v<D, NatDelta>) run_nat(step, d);
       },
       step.subject);
@@ -399,6 +412,28 @@ void NetlinkKernel::delete_group(const Step& s, uint32_t group, size_t count) {
     throw KernelError("deleting", fmt::format("{} interfaces in {}", count, s.netns), gone.reason(), -gone.error);
   if (unmount_error) throw *unmount_error;
   for (auto& [name, fd] : far) detached_.emplace(name, std::move(fd));
+}
+
+// All in one batch; whole or nothing: should the kernel refuse one, those it took are put
+// back as they were.
+void NetlinkKernel::run_up(const Step& s, const LinkUpDelta& d) {
+  const bool up = d.after.has_value();
+  const std::vector<std::string>& names = up ? *d.after : *d.before;
+  auto requests = [&](bool to) {
+    Batch b;
+    for (const std::string& name : names)
+      b.add(up_request(ifindex(s.netns, name), to), to ? "bringing up" : "bringing down",
+            "interface " + where(s.netns, name));
+    return b;
+  };
+  Batch b = requests(up);
+  std::vector<nl::Ack> acks = nl::send_all(sock(s.netns), b.msgs, "namespace " + s.netns);
+  auto failed = std::find_if(acks.begin(), acks.end(), [](const nl::Ack& a) { return a.error != 0; });
+  if (failed == acks.end()) return;
+  Batch back = requests(!up);
+  nl::send_all(sock(s.netns), back.msgs, "namespace " + s.netns);
+  size_t i = static_cast<size_t>(failed - acks.begin());
+  throw KernelError(b.what[i].first, b.what[i].second, failed->reason(), -failed->error);
 }
 
 void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {

@@ -72,6 +72,7 @@ class NetlinkKernel : public Kernel {
   void put_back_overwritten(const std::string& netns, const SysctlDelta& d);
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
+  void run_up(const Step& s, const LinkUpDelta& d);
   std::vector<std::string> far_namespaces(const Step& s) const;
   void delete_group(const Step& s, uint32_t group, size_t count);
   void run_nat(const Step& s, const NatDelta& d);

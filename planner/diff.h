@@ -35,13 +35,17 @@ struct FileDelta : Delta<std::string> {
 /// Many links of one namespace removed in one request (the planner makes these, never the
 /// differ): their names. The step's contents say what each was, for the inverse.
 struct LinkBatchDelta : Delta<std::vector<std::string>> {};
+/// Bridge ports of one namespace that were made down, brought up together once all else is
+/// made (the planner makes these too): `after` names those that go up; the inverse's
+/// `before`, those that go down.
+struct LinkUpDelta : Delta<std::vector<std::string>> {};
 
 /// The whole content of the lab's NAT table in a namespace: it is replaced in one nftables
 /// batch, so that the kernel takes all of the change or none of it.
 struct NatDelta : Delta<NatTable> {};
 
 using Subject =
-    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, NatDelta>;
+    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, LinkUpDelta, NatDelta>;
 
 struct Change {
   Action action;

@@ -123,6 +123,7 @@ std::string object(const Subject& s) {
         if constexpr (std::is_same_v<D, SysctlDelta>) out = R"("object":"sysctl","key":)" + quote(d.key);
         if constexpr (std::is_same_v<D, FileDelta>) out = R"("object":"file","file":)" + quote(d.file);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) out = R"("object":"links")";
+        if constexpr (std::is_same_v<D, LinkUpDelta>) out = R"("object":"links_up")";
         if constexpr (std::is_same_v<D, NatDelta>) out = R"("object":"nat")";
         return out + fmt::format(R"(,"before":{},"after":{})", side(d.before), side(d.after));
       },

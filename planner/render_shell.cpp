@@ -81,6 +81,11 @@ class Shell {
     for (const Step& c : s.contents) step(c);
   }
 
+  void step(const Step& s, const LinkUpDelta& d) {
+    for (const std::string& name : d.after ? *d.after : *d.before)
+      line(fmt::format("{} link set {} {}", ip(s.netns), name, d.after ? "up" : "down"));
+  }
+
   void step(const Step& s, const SysctlDelta& d) {
     std::string file = "/proc/sys/" + d.key;
     std::replace(file.begin() + 10, file.end(), '.', '/');

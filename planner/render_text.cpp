@@ -115,6 +115,10 @@ std::string subject_text(const Change& c) {
     const std::vector<std::string>& names = b->before ? *b->before : *b->after;
     return fmt::format("{} links at once: {}", names.size(), fmt::join(names, " "));
   }
+  if (const auto* u = std::get_if<LinkUpDelta>(&s)) {
+    const std::vector<std::string>& names = u->after ? *u->after : *u->before;
+    return fmt::format("{} {} links at once: {}", u->after ? "up" : "down", names.size(), fmt::join(names, " "));
+  }
   if (const auto* t = std::get_if<NatDelta>(&s)) return nat_summary(action, *t);
   const auto& f = std::get<FileDelta>(s);
   return fmt::format("file {}", f.file);

@@ -424,11 +424,11 @@ TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leavin
   CHECK(r.output ==
         "rolled back: the kernel is as it was.\n"
         "exit 3\n"
-        "topo: undoing step 9 failed: adding the rule TOPO_TEST_FAIL_NFT asks for (test only) to nftables table "
+        "topo: undoing step 10 failed: adding the rule TOPO_TEST_FAIL_NFT asks for (test only) to nftables table "
         "inet topo-bridge in namespace host: No such file or directory; the kernel took none of the batch\n"
         "topo: the rollback is incomplete; left behind:\n"
         "  namespace host is not as it was\n"
         "table ip keep\n"
         "table inet topo-bridge\n"
-        "10 steps\n");
+        "11 steps\n");
 }

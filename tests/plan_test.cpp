@@ -237,3 +237,50 @@ parent = "vc"
   CHECK(p.steps[1].far_namespaces().empty());
   CHECK(p.to_destroy == 7);  // a veth pair counts once, the bridge and the macvlan
 }
+
+TEST_CASE("plan: new bridge ports are made down and come up together, last", "[plan]") {
+  // A port coming up starts IPv6 autoconfiguration on both ends of its veth and linkwatch
+  // work on the bridge; together, at the end, that costs the apply nothing.
+  const char* star = R"(lab = "web"
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24"]
+[[netns]]
+name = "a"
+[[netns]]
+name = "b"
+[[veth]]
+a = { netns = "a", name = "eth0", addresses = ["10.0.0.2/24"] }
+b = { name = "va", master = "br0" }
+[[veth]]
+a = { netns = "b", name = "eth0", addresses = ["10.0.0.3/24"] }
+b = { name = "vb", master = "br0" }
+[[route]]
+netns = "a"
+to = "default"
+via = "10.0.0.1"
+)";
+  Plan p = plan_for(star, empty_kernel());
+  REQUIRE(p.steps.size() == 7);
+  CHECK(describe(p.steps.back()) == "host: ~ up 2 links at once: va vb");
+  CHECK(describe(p.steps.back().inverse()) == "host: ~ down 2 links at once: va vb");
+  CHECK(describe(p.steps[5]) == "a: + route default via 10.0.0.1");  // before: no carrier needed
+  int veths = 0;
+  for (const Step& s : p.steps) {
+    const auto* l = std::get_if<LinkDelta>(&s.subject);
+    if (!l || l->after->kind != "veth") continue;
+    ++veths;
+    const LinkState& port = l->after->master.empty() ? *s.peer->after : *l->after;
+    const LinkState& inside = l->after->master.empty() ? *l->after : *s.peer->after;
+    CHECK_FALSE(port.up);  // made down
+    CHECK(inside.up);      // up, and without carrier until its port comes up
+  }
+  CHECK(veths == 2);
+  CHECK(p.to_add == 8);  // counted from the diff, as without the step: it adds nothing
+
+  // One port alone is made up at once, as before.
+  std::string one = star;
+  one = one.substr(0, one.find("[[veth]]\na = { netns = \"b\""));
+  Plan q = plan_for(one, empty_kernel());
+  for (const Step& s : q.steps) CHECK_FALSE(std::holds_alternative<LinkUpDelta>(s.subject));
+}
