@@ -2,7 +2,8 @@
 # Writes a benchmark lab of N namespaces to stdout, in one of three shapes:
 #   star  one bridge (10.200.0.1/16) in the host namespace; each namespace ns<i> has a veth
 #         to it (host end v<i>), one address and a default route via the bridge. The same lab
-#         as ../shared/bench/floor and the tutorials' ip script build.
+#         as ../shared/bench/floor and the tutorials' ip script build; [[expect]]: up to
+#         100 namespaces reach the bridge, ns1 reaches ns<N>.
 #   chain ns1 - ns2 - ... - nsN, each joined to the next by a veth (a /30 each), forwarding
 #         on, a default route down the chain.
 #   tree  bridges in a tree of namespaces: ns1 holds the root bridge; every namespace i > 1
@@ -20,6 +21,15 @@ star)
     printf '\n[[netns]]\nname = "ns%d"\n[[veth]]\na = { netns = "ns%d", name = "eth0", addresses = ["%s/16"] }\nb = { name = "v%d", master = "br0" }\n[[route]]\nnetns = "ns%d"\nto = "default"\nvia = "10.200.0.1"\n' \
       "$i" "$i" "$(addr "$i")" "$i" "$i"
   done
+  # What `topo test` checks: namespaces reach the bridge, and the first the last. At most
+  # 100 of them: the kernel's neighbour tables are shared by all namespaces and hold 1024
+  # entries by default (net.ipv4.neigh.default.gc_thresh3, a machine-wide setting), and
+  # every probe across the bridge costs two.
+  step=$(((n + 99) / 100))
+  for ((i = 1; i <= n; i += step)); do
+    printf '\n[[expect]]\nfrom = "ns%d"\nto = "host"\nreach = true\n' "$i"
+  done
+  printf '\n[[expect]]\nfrom = "ns1"\nto = "ns%d"\nreach = true\n' "$n"
   ;;
 chain)
   # Link i joins ns<i> (10.X.Y.4i+1) and ns<i+1> (.4i+2) in 10.128.0.0/9 /30s.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # topo against the ip script and the kernel's floor, in the same run. For each shape and
 # size, in a fresh sandbox each (scripts/sandbox: nothing reaches the machine's network):
-#   topo apply, topo plan on the applied lab (nothing to do), topo destroy, topo's max RSS;
+#   topo apply, topo plan on the applied lab (nothing to do), topo test (labs with
+#   [[expect]]: the star), topo destroy, topo's max RSS;
 #   the ip script (`topo plan --format shell` of the lab, run by bash) and its teardown
 #   (ip netns del for each namespace, ip link del for each host link);
 #   for the star, the floor: ../shared/bench/floor/floor.c, raw rtnetlink, built here.
@@ -68,6 +69,7 @@ measure_topo() {  # LAB
     echo "apply $(t "$topo" apply -q "$lab")"
     settle
     echo "plan $(t "$topo" plan --detailed-exitcode "$lab")"
+    if grep -q "^\[\[expect\]\]" "$lab"; then settle; echo "test $(t "$topo" test "$lab")"; fi
     /usr/bin/time -o /run/rss -f "%M" "$topo" plan "$lab" > /dev/null || true
     rss=$(cat /run/rss)
     settle
@@ -106,9 +108,9 @@ measure_floor() {  # N
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
-echo "shape,n,topo_apply_s,ip_build_s,floor_build_s,topo_plan_s,topo_destroy_s,ip_teardown_s,floor_teardown_s,topo_rss_kib" > "$csv"
-printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s | %8s %8s %6s %8s %6s | %7s\n' shape N \
-  apply ip ratio floor ratio plan destroy ip-down ratio floor ratio "RSS MiB"
+echo "shape,n,topo_apply_s,ip_build_s,floor_build_s,topo_plan_s,topo_test_s,topo_destroy_s,ip_teardown_s,floor_teardown_s,topo_rss_kib" > "$csv"
+printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s %7s | %8s %8s %6s %8s %6s | %7s\n' shape N \
+  apply ip ratio floor ratio plan test destroy ip-down ratio floor ratio "RSS MiB"
 for shape in $shapes; do
   for n in "${sizes[@]}"; do
     lab=$work/$shape-$n.toml
@@ -121,7 +123,7 @@ for shape in $shapes; do
       # A veth's host end may be gone with its namespace already.
       grep -oE '^ip link add \S+' "$work/ip.sh" | sed 's/ add / del /; s/$/ 2> \/dev\/null || true/'
     } > "$work/ip-down.sh"
-    declare -A r=([apply]=- [plan]=- [destroy]=- [rss_kib]=0 [ip_build]=- [ip_teardown]=-)
+    declare -A r=([apply]=- [plan]=- [test]=- [destroy]=- [rss_kib]=0 [ip_build]=- [ip_teardown]=-)
     settle
     while read -r k v; do r[$k]=$v; done < <(measure_topo "$lab")
     settle
@@ -130,10 +132,10 @@ for shape in $shapes; do
       settle
       while read -r k v; do r[$k]=$v; done < <(measure_floor "$floor" "$n")
     fi
-    echo "$shape,$n,${r[apply]},${r[ip_build]},${r[floor_build]:-},${r[plan]},${r[destroy]},${r[ip_teardown]},${r[floor_teardown]:-},${r[rss_kib]}" >> "$csv"
-    printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s | %8s %8s %6s %8s %6s | %7s\n' "$shape" "$n" \
+    echo "$shape,$n,${r[apply]},${r[ip_build]},${r[floor_build]:-},${r[plan]},${r[test]},${r[destroy]},${r[ip_teardown]},${r[floor_teardown]:-},${r[rss_kib]}" >> "$csv"
+    printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s %7s | %8s %8s %6s %8s %6s | %7s\n' "$shape" "$n" \
       "${r[apply]}" "${r[ip_build]}" "$(ratio "${r[apply]}" "${r[ip_build]}")" \
-      "${r[floor_build]:--}" "$(ratio "${r[apply]}" "${r[floor_build]:-}")" "${r[plan]}" \
+      "${r[floor_build]:--}" "$(ratio "${r[apply]}" "${r[floor_build]:-}")" "${r[plan]}" "${r[test]}" \
       "${r[destroy]}" "${r[ip_teardown]}" "$(ratio "${r[destroy]}" "${r[ip_teardown]}")" \
       "${r[floor_teardown]:--}" "$(ratio "${r[destroy]}" "${r[floor_teardown]:-}")" \
       "$(awk -v k="${r[rss_kib]}" 'BEGIN { printf "%.1f", k / 1024 }')"
