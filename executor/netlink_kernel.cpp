@@ -34,7 +34,7 @@ namespace {
 std::string where(const std::string& netns, const std::string& name) { return netns + "/" + name; }
 
 void check(int nl_err, const std::string& step, const std::string& object) {
-  if (nl_err < 0) throw KernelError(step, object, nl::error_text(nl_err), -nl_err);
+  if (nl_err < 0) throw KernelError(step, object, nl::error_text(nl_err), nl::errno_of(nl_err));
 }
 
 nl::Addr nl_ip(const IpAddress& ip, int prefix_len = -1) {

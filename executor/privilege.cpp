@@ -41,7 +41,7 @@ void require_capabilities(const std::string& command, const std::vector<Capabili
   for (const Capability& c : needed)
     if (!effective(c.number)) missing.push_back(c);
   if (missing.empty()) return;
-  std::string text = "topo " + command + " needs ";
+  std::string text = command + " needs ";
   for (size_t i = 0; i < missing.size(); ++i) {
     if (i > 0) text += i + 1 == missing.size() ? " and " : ", ";
     text += std::string(missing[i].name) + " (" + missing[i].why + ")";

@@ -25,7 +25,7 @@ Capability sys_admin_to_enter_namespaces();
 Capability sys_admin_to_exec();
 Capability net_raw_to_probe();
 
-/// A command stopped, before doing anything, for want of capabilities.
+/// A command stopped, before doing anything, for want of capabilities: "apply needs ...".
 class MissingCapability : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
