@@ -4,13 +4,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <set>
 
 #include "cli/commands.h"
 #include "executor/fault_injection.h"
 #include "executor/journal.h"
+#include "executor/lab_dir.h"
 #include "executor/lab_lock.h"
 #include "executor/netlink_kernel.h"
+#include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "executor/transaction.h"
 #include "planner/diff.h"
@@ -72,15 +76,62 @@ class Progress {
 
 std::string steps(size_t n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
 
-// Namespaces whose state differs between two reads, for the report of a failed rollback.
-std::string differences(const State& before, const State& after) {
-  std::string out;
+// What changed between the read before a run and the read after its rollback, in two
+// parts: the lab's (what the rollback left behind) and the rest — links without the lab's
+// mark made, changed or deleted meanwhile by something else, an adopted namespace whose
+// process went. The rollback answers for the first part only.
+struct Differences {
+  std::string lab, others;
+};
+
+// A namespace's state without the links that are not the lab's and the routes through them.
+NamespaceState lab_part(NamespaceState ns, const std::string& mark, std::set<std::string>& others) {
+  std::set<std::string> gone;
+  std::erase_if(ns.links, [&](const LinkState& l) {
+    if (l.alias == mark || l.name == "lo") return false;
+    gone.insert(l.name);
+    return true;
+  });
+  std::erase_if(ns.routes, [&](const RouteState& r) { return gone.count(r.dev) > 0; });
+  others.insert(gone.begin(), gone.end());
+  return ns;
+}
+
+// The links of `names` that differ between the two, by name: new, gone or changed.
+std::vector<std::string> changed_links(const NamespaceState& before, const NamespaceState& now,
+                                       const std::set<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    const LinkState* b = before.find_link(name);
+    const LinkState* a = now.find_link(name);
+    if (!b) out.push_back("interface " + name + " is new");
+    else if (!a) out.push_back("interface " + name + " is gone");
+    else if (!(*a == *b)) out.push_back("interface " + name + " changed");
+  }
+  return out;
+}
+
+Differences differences(const State& expected, const State& before, const State& after, const std::string& mark) {
+  Differences out;
   for (const auto& [name, ns] : before.namespaces) {
     const NamespaceState* now = after.find(name);
-    if (!now || !(*now == ns)) out += fmt::format("  namespace {} is not as it was\n", name);
+    auto wanted = expected.namespaces.find(name);
+    bool adopted = wanted != expected.namespaces.end() && wanted->second.adopted;
+    if (now && *now == ns) continue;
+    if (adopted && ns.exists && (!now || !now->exists)) {
+      out.others += fmt::format("  namespace {} is gone (it is not the lab's: it went with its process)\n", name);
+      continue;
+    }
+    std::set<std::string> others;
+    if (!now || !(lab_part(*now, mark, others) == lab_part(ns, mark, others))) {
+      out.lab += fmt::format("  namespace {} is not as it was\n", name);
+      continue;
+    }
+    for (const std::string& what : changed_links(ns, *now, others))
+      out.others += fmt::format("  namespace {}: {}, not the lab's\n", name, what);
   }
   for (const auto& [name, ns] : after.namespaces)
-    if (!before.find(name)) out += fmt::format("  namespace {} is new\n", name);
+    if (!before.find(name)) out.lab += fmt::format("  namespace {} is new\n", name);
   return out;
 }
 
@@ -102,7 +153,7 @@ std::set<RouteKey> routes_in(const State& expected, const std::vector<std::strin
 
 // A sysctl the lab once set in a lasting namespace and no longer sets goes back to the value
 // it had before the lab (destroy sets none, so all of them go back).
-void restore_originals(State& expected, const std::string& dir) {
+void restore_originals(State& expected, const LabDir& dir) {
   for (const auto& [where, value] : Journal::originals(dir)) {
     auto ns = expected.namespaces.find(where.first);
     if (ns != expected.namespaces.end() && ns->second.adopted) ns->second.sysctls.emplace(where.second, value);
@@ -110,7 +161,7 @@ void restore_originals(State& expected, const std::string& dir) {
 }
 
 // What a killed run made but could not mark yet becomes the lab's again.
-void recover(const State& expected, const std::string& lab, const std::string& dir) {
+void recover(const State& expected, const std::string& lab, const LabDir& dir) {
   std::vector<Claim> claims = Journal::leftovers(dir);
   if (claims.empty()) return;
   fmt::print(stderr, "topo: an earlier run of lab '{}' was interrupted; taking back what it made\n", lab);
@@ -132,10 +183,11 @@ int carry_out(State expected, const CarryOut& how) {
   const std::string& lab = how.lab;
   const std::string& verb = how.verb;
   auto start = std::chrono::steady_clock::now();
-  LabLock lock(lab, how.wait, [&] {
+  require_capabilities(verb, {net_admin_to_change(), sys_admin_to_make_namespaces()});
+  LabDir dir = LabDir::make(lab);
+  LabLock lock(dir, lab, how.wait, [&] {
     fmt::print(stderr, "topo: waiting for another apply or destroy of lab '{}' to finish\n", lab);
   });
-  std::string dir = lab_run_dir(lab);
   recover(expected, lab, dir);
   restore_originals(expected, dir);
   State snapshot = read_state(expected, lab);
@@ -151,6 +203,7 @@ int carry_out(State expected, const CarryOut& how) {
     if (how.output != CarryOut::Output::quiet) fmt::print("No changes. The kernel matches the lab.\n");
     return kExitOk;
   }
+  run_after_plan_hook();
   NetlinkKernel netlink(expected, lab);
   netlink.refuse_nft_batch(FaultInjectingKernel::fail_nft_from_env());
   FaultInjectingKernel faulty(netlink, FaultInjectingKernel::fail_step_from_env(),
@@ -197,6 +250,8 @@ int carry_out(State expected, const CarryOut& how) {
     const StepFailure& f = *outcome.failure;
     fmt::print(stderr, "topo: {} failed at step {} of {}: {}\n  {}\n", verb, f.index + 1, plan.steps.size(),
                describe(plan.steps[f.index]), f.error.what());
+    if (f.error.error() == EEXIST && plan.steps[f.index].action == Action::create)
+      fmt::print(stderr, "  it was not there when the plan was made: something else made it since; topo left it alone\n");
   } else {
     fmt::print(stderr, "topo: {} interrupted after {} of {} steps\n", verb, outcome.done, plan.steps.size());
   }
@@ -207,7 +262,13 @@ int carry_out(State expected, const CarryOut& how) {
     fmt::print(stderr, "rolled back: the kernel is as it was.\n");
     return kExitFailed;
   }
-  fmt::print(stderr, "topo: the rollback is incomplete; left behind:\n{}", differences(snapshot, now));
+  Differences left = differences(expected, snapshot, now, ownership_mark(lab));
+  if (outcome.undo_failures.empty() && left.lab.empty()) {
+    fmt::print(stderr, "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n{}",
+               left.others);
+    return kExitFailed;
+  }
+  fmt::print(stderr, "topo: the rollback is incomplete; left behind:\n{}", left.lab);
   return kExitRollbackFailed;
 }
 

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "executor/exec_netns.h"
 #include "executor/labs.h"
+#include "executor/privilege.h"
 
 namespace topo::cli {
 namespace {
@@ -20,6 +21,7 @@ int run(const ExecOptions& o) {
     fmt::print(stderr, "topo exec: give the command after --, as in topo exec {} -- ip addr\n", o.netns);
     return kExitUsage;
   }
+  require_capabilities("exec", {sys_admin_to_exec()});
   std::string lab = lab_of_namespace(o.netns);
   if (lab.empty()) {
     fmt::print(stderr, "topo exec: namespace '{}' is not a lab's (its lo has no topo: mark); use ip netns exec\n",

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "executor/labs.h"
+#include "executor/privilege.h"
 
 namespace topo::cli {
 namespace {
@@ -23,6 +24,7 @@ std::string when(const std::optional<std::time_t>& t) {
 }
 
 int run(const ListOptions& o) {
+  require_capabilities("list", {sys_admin_to_enter_namespaces()});
   std::vector<LabOnMachine> labs = labs_on_machine();
   if (o.names || o.namespaces) {  // one word a line, for scripts and completion
     for (const LabOnMachine& l : labs) {

@@ -6,7 +6,8 @@
 
 #include "cli/commands.h"
 #include "executor/journal.h"
-#include "executor/lab_lock.h"
+#include "executor/lab_dir.h"
+#include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
 #include "planner/diff.h"
@@ -31,10 +32,11 @@ int run(const PlanOptions& o) {
     fmt::print(stderr, "{}", loaded.report());
     return kExitFailed;
   }
+  require_capabilities("plan", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   const Lab& lab = *loaded.lab;
   State expected = expected_state(lab);
   State observed = read_state(expected, lab.name.value);
-  Plan plan = make_plan(diff(expected, observed, lab.name.value, Journal::routes(lab_run_dir(lab.name.value))));
+  Plan plan = make_plan(diff(expected, observed, lab.name.value, Journal::routes(LabDir::find(lab.name.value))));
   if (o.format == "json") {
     fmt::print("{}", plan_json(plan, lab.name.value));
   } else if (o.format == "shell") {

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
 #include "parser/names.h"
@@ -20,6 +21,7 @@ struct ShowOptions {
 };
 
 int run(const ShowOptions& o) {
+  require_capabilities("show", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   State expected;
   std::string name = o.lab;
   if (!o.file.empty()) {

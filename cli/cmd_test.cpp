@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "executor/privilege.h"
 #include "executor/prober.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
@@ -49,6 +50,11 @@ std::string not_applied(const Lab& lab) {
 
 int test_lab(const LoadedLab& loaded, size_t jobs) {
   const Lab& lab = *loaded.lab;
+  std::vector<Probe> probes = probes_of(lab);
+  std::vector<Capability> needed{sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()};
+  if (std::any_of(probes.begin(), probes.end(), [](const Probe& p) { return p.proto == ProbeProto::icmp; }))
+    needed.push_back(net_raw_to_probe());
+  require_capabilities("test", needed);
   if (std::string why = not_applied(lab); !why.empty()) {
     fmt::print(stderr, "topo test: lab '{}' is not applied: {}; run topo apply {} first\n", lab.name.value, why,
                loaded.file.path());
@@ -58,7 +64,6 @@ int test_lab(const LoadedLab& loaded, size_t jobs) {
     fmt::print("Lab '{}' has no [[expect]] entries: nothing to test.\n", lab.name.value);
     return kExitOk;
   }
-  std::vector<Probe> probes = probes_of(lab);
   std::vector<std::string> paths{""};  // host, then where probes start and where they go
   for (const Probe& p : probes)
     if (std::find(paths.begin(), paths.end(), p.from_path) == paths.end()) paths.push_back(p.from_path);

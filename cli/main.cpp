@@ -5,6 +5,7 @@
 #include <new>
 
 #include "cli/commands.h"
+#include "executor/privilege.h"
 
 #ifndef TOPO_VERSION
 #error "TOPO_VERSION is set by CMake"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) noexcept {
       return code == 0 ? kExitOk : kExitUsage;
     }
     return exit_code;
+  } catch (const topo::MissingCapability& e) {
+    fmt::print(stderr, "topo: {}\n", e.what());
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "topo: error: out of memory\n");
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -23,6 +24,14 @@ long from_env(const char* name) {
 long FaultInjectingKernel::fail_step_from_env() { return from_env("TOPO_TEST_FAIL_STEP"); }
 long FaultInjectingKernel::kill_step_from_env() { return from_env("TOPO_TEST_KILL_STEP"); }
 long FaultInjectingKernel::fail_nft_from_env() { return from_env("TOPO_TEST_FAIL_NFT"); }
+
+void run_after_plan_hook() {
+  const char* command = std::getenv("TOPO_TEST_AFTER_PLAN");
+  if (!command || !*command) return;
+  std::fflush(nullptr);
+  if (int status = std::system(command); status != 0)
+    std::fprintf(stderr, "topo: TOPO_TEST_AFTER_PLAN exited with status %d\n", status);
+}
 
 void FaultInjectingKernel::run(const Step& step) {
   ++count_;

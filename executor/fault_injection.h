@@ -8,6 +8,10 @@
 //                           too) ends with a message the kernel refuses: the failure comes
 //                           from the kernel, while the batch is in flight, after it has
 //                           taken the table, its chains and rules (NetlinkKernel does this)
+//   TOPO_TEST_AFTER_PLAN=CMD  apply and destroy run `sh -c CMD` once the plan is made and
+//                           before its first step, and wait for it: what another process
+//                           might do in that moment (make an interface, kill the process of
+//                           an adopted namespace, plant a link) happens exactly there
 #pragma once
 
 #include <memory>
@@ -32,5 +36,8 @@ class FaultInjectingKernel : public Kernel {
   long fail_step_, kill_step_;
   long count_ = 0;  // steps asked for so far, undo steps included
 };
+
+/// Runs TOPO_TEST_AFTER_PLAN, when set, and waits for it.
+void run_after_plan_hook();
 
 }  // namespace topo

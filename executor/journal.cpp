@@ -14,43 +14,18 @@
 namespace topo {
 namespace {
 
-std::string read_all(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  std::string out;
-  if (!fd) return out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  return out;
-}
-
-void write_synced(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".new";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      ::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0)
-    throw KernelError("writing", path, std::strerror(errno), errno);
-}
-
-void save(const std::string& dir, const SysctlOriginals& originals, const char* file = "sysctl-originals") {
-  std::string path = dir + "/" + file;
-  if (originals.empty()) {
-    ::unlink(path.c_str());
-    return;
-  }
+void save(const LabDir& dir, const SysctlOriginals& originals, const char* file = "sysctl-originals") {
+  if (originals.empty()) return dir.remove(file);
   std::string text;
   for (const auto& [where, value] : originals) text += where.first + "\t" + where.second + "\t" + value + "\n";
-  write_synced(path, text);
+  dir.write(file, text);
 }
 
-void save_routes(const std::string& dir, const std::set<RouteKey>& routes) {
-  std::string path = dir + "/routes";
-  if (routes.empty()) {
-    ::unlink(path.c_str());
-    return;
-  }
+void save_routes(const LabDir& dir, const std::set<RouteKey>& routes) {
+  if (routes.empty()) return dir.remove("routes");
   std::string text;
   for (const auto& [netns, to, metric] : routes) text += netns + "\t" + to_string(to) + "\t" + std::to_string(metric) + "\n";
-  write_synced(path, text);
+  dir.write("routes", text);
 }
 
 // Fields are tab-separated; names and sysctl values never hold tabs or newlines (the
@@ -62,9 +37,9 @@ std::vector<std::string> fields(const std::string& line) {
   return out;
 }
 
-SysctlOriginals read_originals(const std::string& path) {
+SysctlOriginals read_originals(const LabDir& dir, const char* file) {
   SysctlOriginals out;
-  std::istringstream in(read_all(path));
+  std::istringstream in(dir.read(file).value_or(""));
   for (std::string line; std::getline(in, line);) {
     auto f = fields(line);
     if (f.size() == 3) out[{f[0], f[1]}] = f[2];
@@ -74,23 +49,21 @@ SysctlOriginals read_originals(const std::string& path) {
 
 }  // namespace
 
-Journal::Journal(std::string dir)
-    : dir_(std::move(dir)),
+Journal::Journal(const LabDir& dir)
+    : dir_(dir),
       originals_(originals(dir_)),
       at_start_(originals_),
       overwritten_(overwritten(dir_)),
       overwritten_at_start_(overwritten_),
       routes_(routes(dir_)),
       routes_at_start_(routes_) {
-  std::string path = dir_ + "/journal";
-  fd_ = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd_) throw KernelError("opening", path, std::strerror(errno), errno);
+  fd_ = dir_.open("journal", O_WRONLY | O_CREAT | O_APPEND);
 }
 
 void Journal::append(const std::string& line) {
   std::string l = line + "\n";
   if (::write(fd_.get(), l.data(), l.size()) != static_cast<ssize_t>(l.size()) || ::fdatasync(fd_.get()) != 0)
-    throw KernelError("writing", dir_ + "/journal", std::strerror(errno), errno);
+    throw KernelError("writing", dir_.path("journal"), std::strerror(errno), errno);
 }
 
 void Journal::before(const Step& step, const std::vector<std::string>& lasting) {
@@ -142,12 +115,12 @@ void Journal::keep_routes(std::set<RouteKey> now) {
 
 void Journal::close() {
   fd_ = Fd();
-  ::unlink((dir_ + "/journal").c_str());
+  dir_.remove("journal");
 }
 
-std::vector<Claim> Journal::leftovers(const std::string& dir) {
+std::vector<Claim> Journal::leftovers(const LabDir& dir) {
   std::vector<Claim> out;
-  std::istringstream in(read_all(dir + "/journal"));
+  std::istringstream in(dir.read("journal").value_or(""));
   for (std::string line; std::getline(in, line);) {
     auto f = fields(line);
     if (f.size() == 3 && f[0] == "claim") out.push_back({f[1], f[2]});
@@ -155,14 +128,13 @@ std::vector<Claim> Journal::leftovers(const std::string& dir) {
   return out;
 }
 
-SysctlOriginals Journal::originals(const std::string& dir) { return read_originals(dir + "/sysctl-originals"); }
+SysctlOriginals Journal::originals(const LabDir& dir) { return read_originals(dir, "sysctl-originals"); }
 
-SysctlOriginals Journal::overwritten(const std::string& dir) { return read_originals(dir + "/sysctl-overwritten"); }
+SysctlOriginals Journal::overwritten(const LabDir& dir) { return read_originals(dir, "sysctl-overwritten"); }
 
-
-std::set<RouteKey> Journal::routes(const std::string& dir) {
+std::set<RouteKey> Journal::routes(const LabDir& dir) {
   std::set<RouteKey> out;
-  std::istringstream in(read_all(dir + "/routes"));
+  std::istringstream in(dir.read("routes").value_or(""));
   for (std::string line; std::getline(in, line);) {
     auto f = fields(line);
     auto to = f.size() == 3 ? parse_prefix(f[1]) : std::nullopt;
@@ -171,9 +143,9 @@ std::set<RouteKey> Journal::routes(const std::string& dir) {
   return out;
 }
 
-void Journal::forget_originals(const std::string& dir) {
-  ::unlink((dir + "/sysctl-originals").c_str());
-  ::unlink((dir + "/sysctl-overwritten").c_str());
+void Journal::forget_originals(const LabDir& dir) {
+  dir.remove("sysctl-originals");
+  dir.remove("sysctl-overwritten");
 }
 
 }  // namespace topo

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "executor/lab_dir.h"
 #include "executor/netns.h"
 #include "planner/diff.h"
 #include "planner/plan.h"
@@ -30,8 +31,8 @@ using SysctlOriginals = std::map<std::pair<std::string, std::string>, std::strin
 
 class Journal {
  public:
-  /// Opens (creating) DIR/journal.
-  explicit Journal(std::string dir);
+  /// Opens (creating) DIR/journal. `dir` must outlive the journal.
+  explicit Journal(const LabDir& dir);
   /// Records what `step` may leave unmarked, and any first original sysctl value of a
   /// namespace in `lasting` (those the lab does not own). Throws KernelError.
   void before(const Step& step, const std::vector<std::string>& lasting);
@@ -50,20 +51,20 @@ class Journal {
   void keep_routes(std::set<RouteKey> now);
 
   /// What a killed run left in DIR/journal (nothing when there is none).
-  static std::vector<Claim> leftovers(const std::string& dir);
-  static SysctlOriginals originals(const std::string& dir);
+  static std::vector<Claim> leftovers(const LabDir& dir);
+  static SysctlOriginals originals(const LabDir& dir);
   /// DIR/sysctl-overwritten: the per-interface values a sysctl step overwrote as a side
   /// effect, written back when that sysctl gets its original value back.
-  static SysctlOriginals overwritten(const std::string& dir);
+  static SysctlOriginals overwritten(const LabDir& dir);
   /// The routes the lab made in namespaces it does not own (DIR/routes): their protocol
   /// says topo's, not which lab's. Kept before each route step runs (a superset, should topo
   /// die), set to the file's once the run succeeds.
-  static std::set<RouteKey> routes(const std::string& dir);
-  static void forget_originals(const std::string& dir);
+  static std::set<RouteKey> routes(const LabDir& dir);
+  static void forget_originals(const LabDir& dir);
 
  private:
   void append(const std::string& line);
-  std::string dir_;
+  const LabDir& dir_;
   Fd fd_;
   SysctlOriginals originals_;
   const SysctlOriginals at_start_;

@@ -5,18 +5,16 @@
 #include <functional>
 #include <string>
 
+#include "executor/lab_dir.h"
 #include "executor/netns.h"
 
 namespace topo {
 
-/// Where topo keeps a lab's own files: /run/topo/LAB (made 0700 when missing).
-std::string lab_run_dir(const std::string& lab);
-
 class LabLock {
  public:
-  /// Takes the lock. When another run holds it: with `wait`, calls `waiting()` once and
-  /// blocks until it is free; without, throws KernelError (EWOULDBLOCK).
-  LabLock(const std::string& lab, bool wait, const std::function<void()>& waiting);
+  /// Takes the lock in the lab's directory. When another run holds it: with `wait`, calls
+  /// `waiting()` once and blocks until it is free; without, throws KernelError (EWOULDBLOCK).
+  LabLock(const LabDir& dir, const std::string& lab, bool wait, const std::function<void()>& waiting);
 
  private:
   Fd fd_;

@@ -82,8 +82,8 @@ std::vector<LabOnMachine> labs_on_machine() {
   }
   std::vector<LabOnMachine> out;
   for (auto& [name, lab] : labs) {
-    struct stat st {};
-    if (::stat(("/run/topo/" + name).c_str(), &st) == 0) lab.applied = st.st_mtime;
+    struct stat st {};  // the directory itself: a link planted there says nothing of the lab
+    if (::lstat(("/run/topo/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) lab.applied = st.st_mtime;
     out.push_back(std::move(lab));
   }
   return out;

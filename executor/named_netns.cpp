@@ -11,6 +11,7 @@
 
 #include "executor/kernel_error.h"
 #include "executor/netns.h"
+#include "executor/no_follow.h"
 
 namespace topo {
 namespace {
@@ -18,13 +19,15 @@ namespace {
 constexpr const char* kRunDir = "/run/netns";
 
 [[noreturn]] void fail(const std::string& step, const std::string& name, int error) {
-  throw KernelError(step, "namespace " + name, std::strerror(error), error);
+  throw KernelError(step, "namespace " + name, no_follow_reason(error), error);
 }
 
 // /run/netns is made a mount point of its own, shared, as iproute2 does: a namespace
 // mounted there later is then seen by every mount namespace that shares it.
+// A link planted at /run/netns is refused (open_dir_at): mounting and making files through
+// it would put them wherever it points.
 void prepare_run_dir(const std::string& name) {
-  if (::mkdir(kRunDir, 0755) != 0 && errno != EEXIST) fail("making /run/netns for", name, errno);
+  open_dir_at(AT_FDCWD, kRunDir, kRunDir, true, 0755);
   if (::mount("", kRunDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return;
   if (errno != EINVAL) fail("sharing /run/netns for", name, errno);
   // Not a mount point yet: bind it on itself, then share it.
@@ -62,7 +65,9 @@ void create_named_netns(const std::string& name) {
 
 void delete_named_netns(const std::string& name) {
   std::string path = named_netns_path(name);
-  if (::umount2(path.c_str(), MNT_DETACH) != 0) fail("unmounting", name, errno);
+  // UMOUNT_NOFOLLOW: a link put there is not a namespace of the lab's, and whatever it
+  // points to is not unmounted.
+  if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) fail("unmounting", name, errno);
   if (::unlink(path.c_str()) != 0) fail("removing", name, errno);
 }
 

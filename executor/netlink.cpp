@@ -16,6 +16,24 @@ namespace topo::nl {
 
 std::string error_text(int nl_error) { return nl_geterror(nl_error); }
 
+int errno_of(int nl_error) {
+  switch (-nl_error) {
+    case NLE_EXIST: return EEXIST;
+    case NLE_BUSY: return EBUSY;
+    case NLE_NOMEM: return ENOMEM;
+    case NLE_PERM: return EPERM;
+    case NLE_NOACCESS: return EACCES;
+    case NLE_INVAL: return EINVAL;
+    case NLE_RANGE: return ERANGE;
+    case NLE_NODEV: return ENODEV;
+    case NLE_OBJ_NOTFOUND: return ENOENT;
+    case NLE_OPNOTSUPP: return EOPNOTSUPP;
+    case NLE_AGAIN: return EAGAIN;
+    case NLE_INTR: return EINTR;
+    default: return 0;
+  }
+}
+
 Socket route_socket_in(const Fd& netns, const std::string& what) {
   InNetns inside(netns);
   Socket sock(nl_socket_alloc());

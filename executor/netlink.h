@@ -42,6 +42,9 @@ using Msg = std::unique_ptr<nl_msg, MsgFree>;
 
 /// libnl's text for one of its (negative) error codes.
 std::string error_text(int nl_error);
+/// The errno behind one of libnl's (negative) error codes, so that a KernelError carries
+/// an errno whichever library saw it (EEXIST, not NLE_EXIST); 0 when there is none.
+int errno_of(int nl_error);
 
 /// A NETLINK_ROUTE socket opened inside `netns`: it keeps talking to that namespace after
 /// the thread has left it. `what` names the namespace in errors.

@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "executor/etc_netns.h"
 #include "executor/kernel_error.h"
 #include "executor/named_netns.h"
 #include "executor/nft.h"
@@ -34,7 +35,7 @@ namespace {
 std::string where(const std::string& netns, const std::string& name) { return netns + "/" + name; }
 
 void check(int nl_err, const std::string& step, const std::string& object) {
-  if (nl_err < 0) throw KernelError(step, object, nl::error_text(nl_err), -nl_err);
+  if (nl_err < 0) throw KernelError(step, object, nl::error_text(nl_err), nl::errno_of(nl_err));
 }
 
 nl::Addr nl_ip(const IpAddress& ip, int prefix_len = -1) {
@@ -55,21 +56,6 @@ void set_basics(rtnl_link* link, const LinkState& l) {
   rtnl_link_set_name(link, l.name.c_str());
   if (l.mtu) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu));
   if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
-}
-
-// Written beside the target and renamed over it: a reader (or a crash) sees the old file
-// or the new one, never half of one. O_EXCL|O_NOFOLLOW: nothing planted there is followed.
-void write_file(const std::string& path, const std::string& text, const std::string& what) {
-  std::string tmp = path + ".topo-new";
-  ::unlink(tmp.c_str());  // a leftover of a killed run
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd) throw KernelError("writing", what, std::strerror(errno), errno);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int error = errno;
-    ::unlink(tmp.c_str());
-    throw KernelError("writing", what, std::strerror(error), error);
-  }
 }
 
 // RTM_NEWLINK on an existing link, by name: into interface group `group`.
@@ -695,17 +681,10 @@ void NetlinkKernel::run_nat(const Step& s, const NatDelta& d) {
 }
 
 void NetlinkKernel::run_file(const Step& s, const FileDelta& d) {
-  std::string dir = "/etc/netns/" + s.netns;
-  std::string path = dir + "/" + d.file;
-  if (!d.after) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      throw KernelError("removing", path, std::strerror(errno), errno);
-    ::rmdir(dir.c_str());  // only when empty: other files there are not the lab's
-    return;
-  }
-  if (::mkdir("/etc/netns", 0755) != 0 && errno != EEXIST) throw KernelError("making", "/etc/netns", std::strerror(errno), errno);
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw KernelError("making", dir, std::strerror(errno), errno);
-  write_file(path, *d.after, path);
+  if (d.after)
+    write_netns_file(s.netns, d.file, *d.after);
+  else
+    remove_netns_file(s.netns, d.file);
 }
 
 }  // namespace topo

@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "executor/etc_netns.h"
 #include "executor/kernel_error.h"
 #include "executor/netlink.h"
 #include "executor/netns.h"
@@ -218,9 +219,7 @@ void read_nat(Reading& ns, const std::string& table) {
 }
 
 void read_files(Reading& ns) {
-  if (ns.name == "host") return;
-  for (const char* file : {"resolv.conf", "hosts"})
-    if (auto text = read_small_file("/etc/netns/" + ns.name + "/" + file)) ns.state.files[file] = *text;
+  if (ns.name != "host") ns.state.files = read_netns_files(ns.name);
 }
 
 // Names for the ids this namespace gives the others it links to. Asking costs a request per
