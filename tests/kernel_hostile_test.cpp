@@ -304,7 +304,7 @@ diff /run/before /run/after && echo "nothing changed"
   CHECK(r.status == 0);
   CHECK(r.output ==
         "topo: apply failed at step 3 of 7: host: + bridge br0 10.0.0.1/24\n"
-        "  creating interface host/br0: Object exists\n"
+        "  creating interface host/br0: File exists\n"
         "  it was not there when the plan was made: something else made it since; topo left it alone\n"
         "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
         "  namespace host: interface br0 is new, not the lab's\n"
@@ -336,7 +336,7 @@ diff /run/before /run/after && echo "nothing changed"
   CHECK(r.status == 0);
   CHECK(r.output ==
         "topo: apply failed at step 4 of 9: blue: + macvlan mv0 parent host/eth9 mode bridge\n"
-        "  creating interface blue/mv0: Object busy\n"
+        "  creating interface blue/mv0: Device or resource busy\n"
         "rolled back: the kernel is as it was.\n"
         "nothing changed\n");
 }
