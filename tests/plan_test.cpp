@@ -120,6 +120,15 @@ TEST_CASE("plan: a namespace goes at once with all that dies with it and each st
   CHECK(p.to_destroy == 5);  // the namespace counts once, with what is in it
 }
 
+TEST_CASE("plan: undoing a sysctl whose value could not be read is described too", "[plan]") {
+  // Found by the fuzzer (fuzz/fuzz_lab.cpp): the undo step has no value to put back, and
+  // describing it read an empty optional.
+  Plan p = plan_for(kLab, empty_kernel());
+  REQUIRE(describe(p.steps.at(2)) == "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: (unreadable) -> 1");
+  CHECK(describe(p.steps.at(2).inverse()) ==
+        "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: 1 -> (unreadable)");
+}
+
 TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {
   State s = applied(expected_state(lab(kLab)));
   link(s, "host", "br0").kind = "dummy";  // must become a bridge: only a new link can
