@@ -94,5 +94,5 @@ TEST_CASE("tens of thousands of errors take seconds, not minutes", "[huge][cli]"
   CHECK(r.status == 1);
   CHECK(r.output.find(file + ":150001:1: error: unknown key 'bad' in [[netns]] 'n49999'") !=
         std::string::npos);
-  CHECK(took.count() < 10);
+  CHECK(took.count() < 20);  // 0.5 s, a few under the sanitizers; it was minutes
 }
