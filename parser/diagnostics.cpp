@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 
 namespace topo {
 
@@ -34,25 +36,54 @@ std::string location(const SourceFile& file, SourcePos pos) {
   return fmt::format("{}:{}:{}", file.path(), pos.line, pos.column);
 }
 
-// Columns count characters, not bytes; tabs are kept so that the caret lines up.
-std::string caret_line(std::string_view line, int column, int length) {
-  std::string pad;
-  int col = 1;
-  for (size_t i = 0; i < line.size() && col < column; ++i) {
-    unsigned char c = static_cast<unsigned char>(line[i]);
-    if ((c & 0xC0) == 0x80) continue;  // UTF-8 continuation byte: same character
-    pad += c == '\t' ? '\t' : ' ';
-    ++col;
+// A quoted line is cut to this many characters around the caret: a generated or hostile
+// file can have a line of megabytes.
+constexpr size_t kQuoteWidth = 160;
+
+// The line's characters, one entry per column as toml++ counts them (a UTF-8 sequence is
+// one). What could drive the terminal instead of being shown (control characters, C1
+// controls, broken UTF-8) becomes U+FFFD, one column wide, so the caret still lines up.
+std::vector<std::string> characters(std::string_view line) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < line.size();) {
+    auto c = static_cast<unsigned char>(line[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= line.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
+    bool control = (c < 0x20 && c != '\t') || c == 0x7f ||
+                   (n == 2 && c == 0xC2 && static_cast<unsigned char>(line[i + 1]) < 0xA0);
+    if (ok && !control) {
+      out.emplace_back(line.substr(i, n));
+      i += n;
+      continue;
+    }
+    out.emplace_back("\uFFFD");
+    i += ok ? n : 1;
+    while (!ok && i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
   }
-  return pad + "^" + std::string(static_cast<size_t>(length - 1), '~');
+  return out;
 }
 
+// The quote and its caret line: tabs are kept in the padding so that the caret lines up.
 void append_quote(std::string& out, const SourceFile& file, SourcePos pos, int length) {
   if (!pos.known()) return;
-  std::string_view text = file.line(pos.line);
-  std::string number = std::to_string(pos.line);
-  out += fmt::format(" {:>4} | {}\n", number, text);
-  out += fmt::format(" {:>4} | {}\n", "", caret_line(text, pos.column, length));
+  std::vector<std::string> chars = characters(file.line(pos.line));
+  size_t caret = static_cast<size_t>(std::max(pos.column, 1) - 1);
+  size_t from = 0, to = chars.size();
+  if (to > kQuoteWidth) {
+    from = caret > kQuoteWidth / 2 ? std::min(caret - kQuoteWidth / 2, to - kQuoteWidth) : 0;
+    to = from + kQuoteWidth;
+  }
+  std::string text = from > 0 ? "\u2026" : "", pad = from > 0 ? " " : "";
+  for (size_t i = from; i < to; ++i) {
+    text += chars[i];
+    if (i < caret) pad += chars[i] == "\t" ? '\t' : ' ';
+  }
+  if (to < chars.size()) text += "\u2026";
+  size_t tail = caret < to ? to - caret : 1;
+  std::string marks = "^" + std::string(std::clamp(static_cast<size_t>(std::max(length, 1)), size_t{1}, tail) - 1, '~');
+  out += fmt::format(" {:>4} | {}\n", pos.line, text);
+  out += fmt::format(" {:>4} | {}{}\n", "", pad, marks);
 }
 
 }  // namespace

@@ -11,15 +11,35 @@ bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <=
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 
+// The character at byte i: its whole UTF-8 sequence, so that a message shows 'ö' and not
+// half of it (a lone byte would be invalid UTF-8 on the terminal).
+std::string_view character_at(std::string_view s, size_t i) {
+  size_t n = 1;
+  while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80 && n < 4) ++n;
+  return s.substr(i, static_cast<unsigned char>(s[i]) < 0x80 ? 1 : n);
+}
+
+std::string not_allowed(std::string_view s, size_t i) {
+  return fmt::format("has character {}, which is not allowed", quoted(character_at(s, i)));
+}
+
 std::string first_bad(std::string_view s, bool (*ok)(char)) {
-  for (char c : s)
-    if (!ok(c)) return fmt::format("has character {}, which is not allowed", quoted({&c, 1}));
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!ok(s[i])) return not_allowed(s, i);
   return "";
 }
 
 }  // namespace
 
 std::string quoted(std::string_view s) {
+  // A name of megabytes is shown by its start: the message says what is wrong with it.
+  constexpr size_t kShown = 80;
+  bool cut = s.size() > kShown + 20;
+  if (cut) {
+    size_t end = kShown;
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+    s = s.substr(0, end);
+  }
   std::string out = "'";
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
@@ -29,7 +49,7 @@ std::string quoted(std::string_view s) {
     else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
     else out += c;  // UTF-8 passes through: toml++ has already checked it is valid
   }
-  return out + "'";
+  return out + (cut ? "\u2026'" : "'");
 }
 
 std::string check_lab_name(std::string_view s) {
@@ -101,8 +121,7 @@ std::string check_hostname(std::string_view s) {
       label = 0;
       continue;
     }
-    if (!is_alnum(c) && c != '-' && c != '_')
-      return fmt::format("has character {}, which is not allowed", quoted({&c, 1}));
+    if (!is_alnum(c) && c != '-' && c != '_') return not_allowed(s, i);
     if (++label > 63) return "has a label longer than 63 characters";
   }
   if (label == 0) return "has an empty label";

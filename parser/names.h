@@ -15,8 +15,8 @@ std::string check_sysctl_value(std::string_view s);    // one line of printable 
 std::string check_hostname(std::string_view s);        // RFC 1123 labels, for /etc/hosts
 std::string check_ns_path(std::string_view s);         // absolute, no "..", no control chars
 
-/// Quoted for a message, with control and non-ASCII bytes escaped so that a hostile name
-/// cannot garble the terminal: "'a\\nb'".
+/// Quoted for a message, with control bytes escaped so that a hostile name cannot garble
+/// the terminal: "'a\\nb'"; one of more than 100 bytes is cut to its first 80 and "…".
 std::string quoted(std::string_view s);
 
 }  // namespace topo

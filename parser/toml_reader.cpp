@@ -7,6 +7,7 @@
 
 #include "parser/fields.h"
 #include "parser/names.h"
+#include "parser/nesting.h"
 #include "parser/suggest.h"
 
 namespace topo {
@@ -785,6 +786,7 @@ void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
 }  // namespace
 
 std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
+  if (!check_nesting(file.text(), diags)) return std::nullopt;
   toml::table root;
   try {
     root = toml::parse(file.text(), file.path());

@@ -108,9 +108,12 @@ std::string subject_text(const Change& c) {
                          show(r->after->dev));
     return describe(r->after ? *r->after : *r->before);
   }
-  if (const auto* y = std::get_if<SysctlDelta>(&s))
-    return fmt::format("sysctl {}: {} -> {}", y->key, y->before ? *y->before : "(unreadable)",
-                       *y->after);
+  if (const auto* y = std::get_if<SysctlDelta>(&s)) {
+    // Either side may be missing: a value that could not be read, and the undo of setting
+    // it (which leaves the sysctl as it is).
+    auto value = [](const std::optional<std::string>& v) { return v ? *v : "(unreadable)"; };
+    return fmt::format("sysctl {}: {} -> {}", y->key, value(y->before), value(y->after));
+  }
   if (const auto* b = std::get_if<LinkBatchDelta>(&s)) {
     const std::vector<std::string>& names = b->before ? *b->before : *b->after;
     return fmt::format("{} links at once: {}", names.size(), fmt::join(names, " "));

@@ -18,8 +18,10 @@ std::vector<std::string> expected_errors(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   const std::string tag = "# expect: ";
-  while (std::getline(in, line))
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a file with CRLF line ends
     if (line.rfind(tag, 0) == 0) out.push_back(line.substr(tag.size()));
+  }
   return out;
 }
 

@@ -50,3 +50,42 @@ TEST_CASE("errors come out in file order, each once", "[diagnostics]") {
   CHECK(sorted[0].message == "early");
   CHECK(sorted[1].message == "late");
 }
+
+TEST_CASE("a quoted line shows control bytes and broken UTF-8 as U+FFFD, one column each", "[diagnostics]") {
+  // A lab file that toml++ refuses for a raw ESC or NUL must not drive the terminal when
+  // its line is quoted; the caret still points at the same character.
+  SourceFile file("x.toml", std::string("n = \"\x1b]0;t\x07\" \xff\0 x\n", 18));
+  Diagnostic d{{1, 17}, 1, "m", {}};
+  CHECK(render(file, d) ==
+        "x.toml:1:17: error: m\n"
+        "    1 | n = \"\uFFFD]0;t\uFFFD\" \uFFFD\uFFFD x\n"
+        "      |                 ^\n");
+}
+
+TEST_CASE("a long line is quoted around the caret, cut with an ellipsis", "[diagnostics]") {
+  std::string line = std::string(1000, 'a') + "X" + std::string(1000, 'b');
+  SourceFile file("x.toml", line + "\n");
+  Diagnostic d{{1, 1001}, 5, "m", {}};
+  std::string quote = render(file, d);
+  CHECK(quote == "x.toml:1:1001: error: m\n"
+                 "    1 | \u2026" + std::string(80, 'a') + "X" + std::string(79, 'b') + "\u2026\n"
+                 "      |  " + std::string(80, ' ') + "^~~~~\n");
+}
+
+TEST_CASE("a span longer than the quoted part stops at its end", "[diagnostics]") {
+  SourceFile file("x.toml", std::string(300, 'a') + "\n");
+  Diagnostic d{{1, 1}, 300, "m", {}};
+  CHECK(render(file, d) == "x.toml:1:1: error: m\n"
+                           "    1 | " + std::string(160, 'a') + "\u2026\n"
+                           "      | ^" + std::string(159, '~') + "\n");
+}
+
+TEST_CASE("every line of a long file is found, on either side of the line index's marks", "[diagnostics]") {
+  std::string text;
+  for (int i = 1; i <= 200; ++i) text += "line " + std::to_string(i) + (i % 7 ? "\n" : "\r\n");
+  SourceFile file("x.toml", text);
+  for (int i = 1; i <= 200; ++i) CHECK(file.line(i) == "line " + std::to_string(i));
+  CHECK(file.line(0).empty());
+  CHECK(file.line(201).empty());
+  CHECK(file.line(100000).empty());
+}

@@ -120,6 +120,19 @@ TEST_CASE("plan: a namespace goes at once with all that dies with it and each st
   CHECK(p.to_destroy == 5);  // the namespace counts once, with what is in it
 }
 
+TEST_CASE("plan: undoing a sysctl whose value could not be read is described too", "[plan]") {
+  // Found by the fuzzer (fuzz/fuzz_lab.cpp): the undo step has no value to put back, and
+  // describing it read an empty optional (a freed string under ASan: the value is longer
+  // than the strings kept inline).
+  Plan p = plan_for("lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                    "sysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
+                    empty_kernel());
+  REQUIRE(p.steps.size() == 2);
+  CHECK(describe(p.steps[1]) == "red: ~ sysctl net.ipv4.tcp_rmem: (unreadable) -> 4096 87380 6291456");
+  CHECK(describe(p.steps[1].inverse()) ==
+        "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (unreadable)");
+}
+
 TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {
   State s = applied(expected_state(lab(kLab)));
   link(s, "host", "br0").kind = "dummy";  // must become a bridge: only a new link can

@@ -4,37 +4,15 @@
 #include <catch2/catch.hpp>
 
 #include "planner/state.h"
+#include "tests/states.h"
 
 namespace topo::test {
-
-// What the kernel holds once the lab is applied: the expected state plus the values the
-// kernel picks itself (mtu, mac).
-inline State applied(const State& expected) {
-  State s = expected;
-  int n = 0;
-  for (auto& [name, ns] : s.namespaces) {
-    for (LinkState& l : ns.links) {
-      if (!l.mtu) l.mtu = 1500;
-      if (!l.mac) l.mac = MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(++n)}};
-    }
-  }
-  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
-  return s;
-}
 
 inline LinkState& link(State& s, const std::string& ns, const std::string& name) {
   for (LinkState& l : s.namespaces.at(ns).links)
     if (l.name == name) return l;
   FAIL("no link " << ns << "/" << name);
   throw;
-}
-
-// Nothing but the host namespace, with forwarding off.
-inline State empty_kernel() {
-  State s;
-  s.namespaces["host"].exists = true;
-  s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "0";
-  return s;
 }
 
 }  // namespace topo::test
