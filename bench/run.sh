@@ -119,9 +119,9 @@ for shape in $shapes; do
     # that deletes each namespace, then each host link by name (as the tutorials do).
     scripts/sandbox "$topo" plan --format shell "$lab" > "$work/ip.sh"
     { echo "set -e"
-      grep -oE '^ip netns add \S+' "$work/ip.sh" | sed 's/ add / delete /'
+      { grep -oE '^ip netns add \S+' "$work/ip.sh" || true; } | sed 's/ add / delete /'
       # A veth's host end may be gone with its namespace already.
-      grep -oE '^ip link add \S+' "$work/ip.sh" | sed 's/ add / del /; s/$/ 2> \/dev\/null || true/'
+      { grep -oE '^ip link add name \S+' "$work/ip.sh" || true; } | sed 's/ add name / del dev /; s/$/ 2> \/dev\/null || true/'
     } > "$work/ip-down.sh"
     declare -A r=([apply]=- [plan]=- [test]=- [destroy]=- [rss_kib]=0 [ip_build]=- [ip_teardown]=-)
     settle

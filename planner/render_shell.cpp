@@ -65,7 +65,7 @@ class Shell {
   void step(const Step& s, const NamespaceDelta&) {
     if (s.action == Action::create) {
       line("ip netns add " + s.netns);
-      line(ip(s.netns) + " link set lo alias " + sq(mark_) + " up");
+      line(ip(s.netns) + " link set dev lo alias " + sq(mark_) + " up");
       for (const Step& c : s.contents) step(c);
     } else {
       // What is in it goes with it (the step's contents): the kernel deletes it all.
@@ -83,7 +83,7 @@ class Shell {
 
   void step(const Step& s, const LinkUpDelta& d) {
     for (const std::string& name : d.after ? *d.after : *d.before)
-      line(fmt::format("{} link set {} {}", ip(s.netns), name, d.after ? "up" : "down"));
+      line(fmt::format("{} link set dev {} {}", ip(s.netns), name, d.after ? "up" : "down"));
   }
 
   void step(const Step& s, const SysctlDelta& d) {
@@ -137,24 +137,24 @@ class Shell {
   }
 
   void step(const Step& s, const LinkDelta& d) {
-    if (s.action == Action::remove) return line(ip(s.netns) + " link del " + d.before->name);
+    if (s.action == Action::remove) return line(ip(s.netns) + " link del dev " + d.before->name);
     if (s.action == Action::modify) return modify(s.netns, *d.before, *d.after);
     const LinkState& l = *d.after;
     if (l.kind == "veth") return make_veth(s, l);
     if (l.kind == "macvlan") {
-      line(fmt::format("{} link add {} link {} type macvlan mode {}", ip(l.macvlan_parent_netns), l.name,
+      line(fmt::format("{} link add name {} link {} type macvlan mode {}", ip(l.macvlan_parent_netns), l.name,
                        l.macvlan_parent, l.macvlan_mode));
       if (l.macvlan_parent_netns != s.netns)
-        line(fmt::format("{} link set {} netns {}", ip(l.macvlan_parent_netns), l.name, target(s.netns)));
+        line(fmt::format("{} link set dev {} netns {}", ip(l.macvlan_parent_netns), l.name, target(s.netns)));
     } else if (l.kind == "vxlan") {
-      std::string cmd = fmt::format("{} link add {} type vxlan id {}", ip(s.netns), l.name, l.vxlan_id);
+      std::string cmd = fmt::format("{} link add name {} type vxlan id {}", ip(s.netns), l.name, l.vxlan_id);
       if (l.vxlan_local) cmd += fmt::format(" local {}", *l.vxlan_local);
       if (l.vxlan_remote) cmd += fmt::format(" remote {}", *l.vxlan_remote);
       if (l.vxlan_group) cmd += fmt::format(" group {}", *l.vxlan_group);
       if (!l.vxlan_dev.empty()) cmd += " dev " + l.vxlan_dev;
       line(cmd + fmt::format(" dstport {}", l.vxlan_port));
     } else {
-      line(fmt::format("{} link add {} type {}", ip(s.netns), l.name, l.kind));
+      line(fmt::format("{} link add name {} type {}", ip(s.netns), l.name, l.kind));
     }
     settle(s.netns, l);
   }
@@ -171,7 +171,7 @@ class Shell {
     }
     // One queue each way, as topo makes them: cutting a veth's per-CPU queues down to one
     // after its birth costs an RCU grace period per end.
-    line(fmt::format("{} link add {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
+    line(fmt::format("{} link add name {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
                      ip(a_ns), a, b, target(b_ns)));
     settle(s.netns, l);
     if (peer) settle(l.peer_netns, *peer);
@@ -180,13 +180,13 @@ class Shell {
   // What every made link gets: its mtu and mac, the mark, up (before it joins a bridge),
   // its addresses, then its bridge.
   void settle(const std::string& ns, const LinkState& l) {
-    std::string set = ip(ns) + " link set " + l.name;
+    std::string set = ip(ns) + " link set dev " + l.name;
     if (l.mtu) set += fmt::format(" mtu {}", l.mtu);
     if (l.mac) set += fmt::format(" address {}", *l.mac);
     if (l.group) set += fmt::format(" group {}", l.group);
     line(set + " alias " + sq(mark_) + (l.up ? " up" : " down"));
     for (const IpPrefix& a : l.addresses) add_address(ns, l.name, a);
-    if (!l.master.empty()) line(ip(ns) + " link set " + l.name + " master " + l.master);
+    if (!l.master.empty()) line(ip(ns) + " link set dev " + l.name + " master " + l.master);
   }
 
   void add_address(const std::string& ns, const std::string& dev, const IpPrefix& a) {
@@ -200,14 +200,14 @@ class Shell {
     if (a.mac && a.mac != b.mac) set += fmt::format(" address {}", *a.mac);
     if (a.up != b.up) set += a.up ? " up" : " down";
     if (a.group != b.group) set += fmt::format(" group {}", a.group);
-    if (!set.empty()) line(ip(ns) + " link set " + a.name + set);
+    if (!set.empty()) line(ip(ns) + " link set dev " + a.name + set);
     for (const IpPrefix& p : b.addresses)
       if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
         line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
     for (const IpPrefix& p : a.addresses)
       if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) add_address(ns, a.name, p);
     if (a.master != b.master)
-      line(ip(ns) + " link set " + a.name + (a.master.empty() ? " nomaster" : " master " + a.master));
+      line(ip(ns) + " link set dev " + a.name + (a.master.empty() ? " nomaster" : " master " + a.master));
   }
 
   const State& expected_;
