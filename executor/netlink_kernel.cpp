@@ -429,12 +429,15 @@ void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
     if (d.before->kind == "veth") forget(d.before->peer_netns, d.before->peer_name);
     nl::Link link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), d.before->name.c_str());
-    int err = rtnl_link_delete(sock(s.netns), link.get());
+    nl_msg* raw = nullptr;
+    check(rtnl_link_build_delete_request(link.get(), &raw), "building", "interface deletion");
+    std::vector<nl::Msg> del;
+    del.emplace_back(raw);
+    nl::Ack gone = nl::send_all(sock(s.netns), del, "namespace " + s.netns).front();
     // Already gone is done: the kernel may be reaping it with a namespace deleted just before
     // (by a run that was killed, say) — it was seen, and it is going.
-    if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return;
-    check(err, "deleting", "interface " + where(s.netns, d.before->name));
-    return;
+    if (gone.error == 0 || gone.error == -ENODEV) return;
+    throw KernelError("deleting", "interface " + where(s.netns, d.before->name), gone.reason(), -gone.error);
   }
   const LinkState* peer = s.peer && s.peer->after ? &*s.peer->after : nullptr;
   create_link(s.netns, *d.after, peer);
@@ -559,7 +562,13 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
       rtnl_link_unset_flags(change.get(), IFF_UP);
     any = true;
   }
-  if (any) check(rtnl_link_change(sock(netns), orig.get(), change.get(), 0), "changing", object);
+  if (any) {
+    nl_msg* raw = nullptr;
+    check(rtnl_link_build_change_request(orig.get(), change.get(), 0, &raw), "building", object);
+    Batch b;
+    b.add(nl::Msg(raw), "changing", object);
+    send(netns, b);
+  }
   for (const IpPrefix& p : b.addresses)
     if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end()) address(netns, a.name, p, false);
   for (const IpPrefix& p : a.addresses)
@@ -586,11 +595,17 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
   if (r.via) rtnl_route_nh_set_gateway(nh, nl_ip(*r.via).get());
   rtnl_route_add_nexthop(route.get(), nh);  // the route owns it from here
   std::string object = "route " + describe(r).substr(6) + " in " + s.netns;
-  if (s.action == Action::remove)
-    check(rtnl_route_delete(sock(s.netns), route.get(), 0), "deleting", object);
-  else
-    check(rtnl_route_add(sock(s.netns), route.get(), s.action == Action::modify ? NLM_F_REPLACE : NLM_F_EXCL),
-          s.action == Action::modify ? "replacing" : "adding", object);
+  // libnl builds the request; send_all reads the answer, so that a refusal carries the
+  // kernel's own words (errno and extended ack), not libnl's paraphrase.
+  nl_msg* raw = nullptr;
+  check(s.action == Action::remove ? rtnl_route_build_del_request(route.get(), 0, &raw)
+                                   : rtnl_route_build_add_request(
+                                         route.get(), s.action == Action::modify ? NLM_F_REPLACE : NLM_F_EXCL, &raw),
+        "building", object);
+  Batch b;
+  b.add(nl::Msg(raw), s.action == Action::remove ? "deleting" : s.action == Action::modify ? "replacing" : "adding",
+        object);
+  send(s.netns, b);
 }
 
 namespace {

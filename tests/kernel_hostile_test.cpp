@@ -402,3 +402,42 @@ diff /run/before /run/after && echo "nothing changed"
         "  namespace box is gone (it is not the lab's: it went with its process)\n"
         "nothing changed\n");
 }
+
+TEST_CASE("kernel: a route made by another process between the plan and its step: the kernel's own words, "
+          "rollback, the other route left alone",
+          "[kernel][hostile]") {
+  // Routes go through topo's own reading of the kernel's answer (errno and extended ack),
+  // not libnl's paraphrase ("Object exists").
+  TempDir dir;
+  std::string lab = dir.write("lab.toml", R"(lab = "web"
+[[netns]]
+name = "red"
+[[bridge]]
+name = "br0"
+addresses = ["10.0.0.1/24"]
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
+b = { name = "red-p", master = "br0" }
+[[route]]
+to = "10.9.0.0/16"
+via = "10.0.0.2"
+)");
+  Run r = in_sandbox(std::string(kFullDump) + "L=" + lab + R"sh(
+full_dump > /run/before
+TOPO_TEST_AFTER_PLAN='ip route add blackhole 10.9.0.0/16' $TOPO apply $L 2>&1 || echo "exit $?"
+ip route show 10.9.0.0/16
+ip route del blackhole 10.9.0.0/16
+full_dump > /run/after
+diff /run/before /run/after && echo "nothing changed"
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "topo: apply failed at step 4 of 4: host: + route 10.9.0.0/16 via 10.0.0.2\n"
+        "  adding route 10.9.0.0/16 via 10.0.0.2 in host: File exists\n"
+        "  it was not there when the plan was made: something else made it since; topo left it alone\n"
+        "rolled back: the kernel is as it was.\n"
+        "exit 1\n"
+        "blackhole 10.9.0.0/16 \n"
+        "nothing changed\n");
+}
