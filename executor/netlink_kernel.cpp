@@ -58,29 +58,37 @@ void set_basics(rtnl_link* link, const LinkState& l) {
   if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
 }
 
-// RTM_NEWLINK on an existing link, by name: into interface group `group`.
-nl::Msg group_request(const std::string& name, uint32_t group) {
-  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0 || nla_put_u32(msg.get(), IFLA_GROUP, group) < 0)
-    throw std::bad_alloc();
-  return msg;
-}
-
-// RTM_NEWLINK on a link just made, by its index: what its creation could not say. The
-// mark always (the kernel ignores IFLA_IFALIAS in a creation); group and up when nonzero.
-nl::Msg change_request(int index, const std::string& alias, uint32_t group, bool up) {
-  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+// An RTM_NEWLINK (or RTM_DELLINK) for existing links (by index, or by what the caller adds
+// when `index` is 0): the ifinfomsg only; the callers add what they change or match.
+nl::Msg link_request(int index, unsigned flags = 0, unsigned change = 0, int type = RTM_NEWLINK) {
+  nl::Msg msg(nlmsg_alloc_simple(type, 0));
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = index;
-  if (up) ifi.ifi_flags = ifi.ifi_change = IFF_UP;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      (!alias.empty() && nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str()) < 0) ||
-      (group && nla_put_u32(msg.get(), IFLA_GROUP, group) < 0))
-    throw std::bad_alloc();
+  ifi.ifi_flags = flags;
+  ifi.ifi_change = change;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) throw std::bad_alloc();
+  return msg;
+}
+
+void must_fit(int nl_err) {
+  if (nl_err < 0) throw std::bad_alloc();  // the only way a put into a fresh message fails
+}
+
+// By name: into interface group `group`.
+nl::Msg group_request(const std::string& name, uint32_t group) {
+  nl::Msg msg = link_request(0);
+  must_fit(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()));
+  must_fit(nla_put_u32(msg.get(), IFLA_GROUP, group));
+  return msg;
+}
+
+// On a link just made: what its creation could not say. The mark always (the kernel
+// ignores IFLA_IFALIAS in a creation); group and up when nonzero.
+nl::Msg change_request(int index, const std::string& alias, uint32_t group, bool up) {
+  nl::Msg msg = up ? link_request(index, IFF_UP, IFF_UP) : link_request(index);
+  if (!alias.empty()) must_fit(nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str()));
+  if (group) must_fit(nla_put_u32(msg.get(), IFLA_GROUP, group));
   return msg;
 }
 
@@ -100,27 +108,13 @@ nl::Msg address_request(int index, const IpPrefix& a, bool add) {
   return nl::Msg(raw);
 }
 
-// RTM_NEWLINK that brings link `index` up or down.
-nl::Msg up_request(int index, bool up) {
-  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = index;
-  ifi.ifi_flags = up ? IFF_UP : 0;
-  ifi.ifi_change = IFF_UP;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) throw std::bad_alloc();
-  return msg;
-}
+// Link `index` up or down.
+nl::Msg up_request(int index, bool up) { return link_request(index, up ? IFF_UP : 0, IFF_UP); }
 
-// RTM_NEWLINK that puts link `index` on bridge `master` (0: off its bridge).
+// Link `index` onto bridge `master` (0: off its bridge).
 nl::Msg master_request(int index, int master) {
-  nl::Msg msg(nlmsg_alloc_simple(RTM_NEWLINK, 0));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = index;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      nla_put_u32(msg.get(), IFLA_MASTER, static_cast<uint32_t>(master)) < 0)
-    throw std::bad_alloc();
+  nl::Msg msg = link_request(index);
+  must_fit(nla_put_u32(msg.get(), IFLA_MASTER, static_cast<uint32_t>(master)));
   return msg;
 }
 
@@ -356,11 +350,8 @@ std::vector<std::string> NetlinkKernel::far_namespaces(const Step& s) const {
 // that their own steps have only to let go of them. topo holds them open until then: their
 // links stay for the group delete to take, and should it fail they are mounted again.
 void NetlinkKernel::delete_group(const Step& s, uint32_t group, size_t count) {
-  nl::Msg del(nlmsg_alloc_simple(RTM_DELLINK, 0));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  if (!del || nlmsg_append(del.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 || nla_put_u32(del.get(), IFLA_GROUP, group) < 0)
-    throw std::bad_alloc();
+  nl::Msg del = link_request(0, 0, 0, RTM_DELLINK);
+  must_fit(nla_put_u32(del.get(), IFLA_GROUP, group));
   std::vector<nl::Msg> one;
   one.push_back(std::move(del));
 
