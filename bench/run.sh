@@ -8,21 +8,27 @@
 #   for the star, the floor: ../shared/bench/floor/floor.c, raw rtnetlink, built here.
 # Between runs it waits for the CPUs to go idle: the kernel frees namespaces later, in the
 # background, and that must not be billed to the next run.
-# Usage: bench/run.sh [-s SHAPES] [-o CSV] [N...]      (default: -s star 10 100 1000)
+# Usage: bench/run.sh [-s SHAPES] [-o CSV] [-r RUNS] [N...]   (default: -s star -r 1 10 100 1000)
+#   -r RUNS  measure each size RUNS times (fresh sandboxes each) and print the medians; the
+#            CSV keeps every run. A 2-core VM varies by 20% run to run: use 3 or more when
+#            comparing.
 #   FLOOR_DIR=dir  where floor.c is (default ../shared/bench/floor beside the clone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 shapes=star
 csv=bench/results.csv
-while getopts "s:o:" opt; do
+runs=1
+while getopts "s:o:r:" opt; do
   case $opt in
   s) shapes=${OPTARG//,/ } ;;
   o) csv=$OPTARG ;;
+  r) runs=$OPTARG ;;
   *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: -r takes a number of runs (1 or more)" >&2; exit 2; }
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 100 1000)
 
@@ -107,10 +113,14 @@ measure_floor() {  # N
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# The median of the numbers among the arguments ("-" when none: every run failed).
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "shape,n,topo_apply_s,ip_build_s,floor_build_s,topo_plan_s,topo_test_s,topo_destroy_s,ip_teardown_s,floor_teardown_s,topo_rss_kib" > "$csv"
+keys=(apply ip_build floor_build plan test destroy ip_teardown floor_teardown rss_kib)
+echo "shape,n,run,topo_apply_s,ip_build_s,floor_build_s,topo_plan_s,topo_test_s,topo_destroy_s,ip_teardown_s,floor_teardown_s,topo_rss_kib" > "$csv"
 printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s %7s | %8s %8s %6s %8s %6s | %7s\n' shape N \
   apply ip ratio floor ratio plan test destroy ip-down ratio floor ratio "RSS MiB"
+declare -A med  # "shape n key" -> the median over the runs
 for shape in $shapes; do
   for n in "${sizes[@]}"; do
     lab=$work/$shape-$n.toml
@@ -123,23 +133,58 @@ for shape in $shapes; do
       # A veth's host end may be gone with its namespace already.
       { grep -oE '^ip link add name \S+' "$work/ip.sh" || true; } | sed 's/ add name / del dev /; s/$/ 2> \/dev\/null || true/'
     } > "$work/ip-down.sh"
-    declare -A r=([apply]=- [plan]=- [test]=- [destroy]=- [rss_kib]=0 [ip_build]=- [ip_teardown]=-)
-    settle
-    while read -r k v; do r[$k]=$v; done < <(measure_topo "$lab")
-    settle
-    while read -r k v; do r[$k]=$v; done < <(measure_ip "$work/ip.sh" "$work/ip-down.sh")
-    if [[ $shape == star && -n $floor ]]; then
+    declare -A all=()  # key -> the runs' figures
+    for ((run = 1; run <= runs; run++)); do
+      declare -A r=([apply]=- [plan]=- [test]=- [destroy]=- [rss_kib]=- [ip_build]=- [ip_teardown]=- [floor_build]=- [floor_teardown]=-)
       settle
-      while read -r k v; do r[$k]=$v; done < <(measure_floor "$floor" "$n")
-    fi
-    echo "$shape,$n,${r[apply]},${r[ip_build]},${r[floor_build]:-},${r[plan]},${r[test]},${r[destroy]},${r[ip_teardown]},${r[floor_teardown]:-},${r[rss_kib]}" >> "$csv"
+      while read -r k v; do r[$k]=$v; done < <(measure_topo "$lab")
+      settle
+      while read -r k v; do r[$k]=$v; done < <(measure_ip "$work/ip.sh" "$work/ip-down.sh")
+      if [[ $shape == star && -n $floor ]]; then
+        settle
+        while read -r k v; do r[$k]=$v; done < <(measure_floor "$floor" "$n")
+      fi
+      row="$shape,$n,$run"
+      for k in "${keys[@]}"; do
+        all[$k]+=" ${r[$k]}"
+        row+=",${r[$k]/-/}"
+      done
+      echo "$row" >> "$csv"
+      unset r
+    done
+    declare -A m=()
+    for k in "${keys[@]}"; do
+      # shellcheck disable=SC2086  # the runs' figures, one word each
+      m[$k]=$(median ${all[$k]})
+      med["$shape $n $k"]=${m[$k]}
+    done
     printf '%-6s %5s | %8s %8s %6s %8s %6s | %7s %7s | %8s %8s %6s %8s %6s | %7s\n' "$shape" "$n" \
-      "${r[apply]}" "${r[ip_build]}" "$(ratio "${r[apply]}" "${r[ip_build]}")" \
-      "${r[floor_build]:--}" "$(ratio "${r[apply]}" "${r[floor_build]:-}")" "${r[plan]}" "${r[test]}" \
-      "${r[destroy]}" "${r[ip_teardown]}" "$(ratio "${r[destroy]}" "${r[ip_teardown]}")" \
-      "${r[floor_teardown]:--}" "$(ratio "${r[destroy]}" "${r[floor_teardown]:-}")" \
-      "$(awk -v k="${r[rss_kib]}" 'BEGIN { printf "%.1f", k / 1024 }')"
-    unset r
+      "${m[apply]}" "${m[ip_build]}" "$(ratio "${m[apply]}" "${m[ip_build]}")" \
+      "${m[floor_build]}" "$(ratio "${m[apply]}" "${m[floor_build]}")" "${m[plan]}" "${m[test]}" \
+      "${m[destroy]}" "${m[ip_teardown]}" "$(ratio "${m[destroy]}" "${m[ip_teardown]}")" \
+      "${m[floor_teardown]}" "$(ratio "${m[destroy]}" "${m[floor_teardown]}")" \
+      "$(awk -v k="${m[rss_kib]}" 'BEGIN { if (k ~ /^[0-9.]+$/) printf "%.1f", k / 1024; else print "-" }')"
+    unset all m
   done
 done
-echo "(seconds; ratio = topo / other, under 1 means topo is faster; CSV in $csv)"
+echo "(seconds, the median of $runs run(s) each; ratio = topo / other, under 1 means topo is faster;"
+echo " every run in $csv)"
+# How the cost of one namespace grows with the lab: the build's seconds per namespace at
+# each size over those at the size before (1 is linear; the target is at most 1.5).
+if ((${#sizes[@]} > 1)); then
+  echo
+  echo "per-namespace build cost, each size against the one before (1.00 = linear):"
+  for shape in $shapes; do
+    for ((i = 1; i < ${#sizes[@]}; i++)); do
+      a=${sizes[i - 1]} b=${sizes[i]}
+      line=$(printf '%-6s N=%s vs N=%s:' "$shape" "$b" "$a")
+      for k in apply ip_build floor_build; do
+        x=${med["$shape $b $k"]} y=${med["$shape $a $k"]}
+        [[ $x == - || $y == - ]] && continue
+        line+=$(awk -v x="$x" -v y="$y" -v a="$a" -v b="$b" -v k="${k%_build}" \
+          'BEGIN { printf "  %s %.2f", (k == "apply" ? "topo" : k), (x / b) / (y / a) }')
+      done
+      echo "$line"
+    done
+  done
+fi
