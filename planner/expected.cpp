@@ -105,13 +105,14 @@ State expected_state(const Lab& lab) {
     }
   }
   for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
-  for (const std::string& ns : lab.namespace_names())
-  {
+  std::map<std::string, std::vector<NatChain>> filters = filter_chains(lab);
+  for (const std::string& ns : lab.namespace_names()) {
     std::optional<NatTable> table = expected_nat(lab, ns);
-    std::vector<NatChain> filter = filter_chains(lab, ns);
-    if (!filter.empty() && !table) table = NatTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
-    if (table) table->chains.insert(table->chains.end(), filter.begin(), filter.end());
-    if (table) s.namespaces[ns].nat = std::move(table);
+    auto filter = filters.find(ns);
+    if (filter == filters.end() && !table) continue;
+    if (!table) table = NatTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
+    if (filter != filters.end()) table->chains.insert(table->chains.end(), filter->second.begin(), filter->second.end());
+    s.namespaces[ns].nat = std::move(table);
   }
   return s;
 }

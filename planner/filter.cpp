@@ -19,12 +19,6 @@ NatChain chain(std::string_view name, const std::optional<Located<std::string>>&
   return c;
 }
 
-const FilterPolicy* policy_of(const Lab& lab, std::string_view netns) {
-  if (netns == kHostNetns) return &lab.host_policy;
-  const Netns* n = lab.find_netns(netns);
-  return n ? &n->policy : nullptr;
-}
-
 const std::optional<Located<std::string>>& policy_for(const FilterPolicy& p, std::string_view chain) {
   return chain == "forward" ? p.forward : chain == "input" ? p.input : p.output;
 }
@@ -67,39 +61,41 @@ std::optional<std::string> nft_name(const std::string& name) {
   return "\"" + name + "\"";
 }
 
-// Every ordered pair of bridges of `netns` that must not reach each other, in file order:
-// any two with `isolate = true`, and each bridge with those its `isolate` list names.
-std::vector<std::pair<std::string, std::string>> isolated_pairs(const Lab& lab, std::string_view netns) {
-  std::vector<std::pair<const Interface*, const Bridge*>> bridges;
-  for (const Interface& i : lab.interfaces)
-    if (const auto* b = std::get_if<Bridge>(&i.spec); b && i.netns.value == netns) bridges.push_back({&i, b});
+// What one namespace's chains are made of: its policy, its [[filter]] entries and its bridges.
+struct Parts {
+  const FilterPolicy* policy = nullptr;
+  std::vector<const Filter*> filters;
+  std::vector<const Interface*> bridges;
+};
+
+// Every ordered pair of the bridges that must not reach each other, in file order: any two
+// with `isolate = true`, and each bridge with those its `isolate` list names.
+std::vector<std::pair<std::string, std::string>> isolated_pairs(const std::vector<const Interface*>& bridges) {
   auto names = [](const Bridge& b, const std::string& other) {
     return std::any_of(b.isolate_from.begin(), b.isolate_from.end(), [&](const auto& n) { return n.value == other; });
   };
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [ia, ba] : bridges)
-    for (const auto& [ib, bb] : bridges) {
+  for (const Interface* ia : bridges)
+    for (const Interface* ib : bridges) {
       if (ia == ib) continue;
+      const Bridge &ba = std::get<Bridge>(ia->spec), &bb = std::get<Bridge>(ib->spec);
       const std::string &a = ia->name.value, &b = ib->name.value;
-      if ((ba->isolate && bb->isolate) || names(*ba, b) || names(*bb, a)) out.push_back({a, b});
+      if ((ba.isolate && bb.isolate) || names(ba, b) || names(bb, a)) out.push_back({a, b});
     }
   return out;
 }
 
-}  // namespace
-
-std::vector<NatChain> filter_chains(const Lab& lab, std::string_view netns) {
+std::vector<NatChain> chains_of(const Parts& in) {
   static const FilterPolicy none;
-  const FilterPolicy* p = policy_of(lab, netns);
-  if (!p) p = &none;
+  const FilterPolicy& p = in.policy ? *in.policy : none;
   std::vector<NatChain> out;
   for (std::string_view name : kChains) {
-    NatChain c = chain(name, policy_for(*p, name));
-    for (const Filter& f : lab.filters)
-      if (f.netns.value == netns && f.chain.value == name)
-        for (NatRule& r : rules_of(f)) c.rules.push_back(std::move(r));
+    NatChain c = chain(name, policy_for(p, name));
+    for (const Filter* f : in.filters)
+      if (f->chain.value == name)
+        for (NatRule& r : rules_of(*f)) c.rules.push_back(std::move(r));
     if (name == "forward") {
-      for (const auto& [a, b] : isolated_pairs(lab, netns)) {
+      for (const auto& [a, b] : isolated_pairs(in.bridges)) {
         NatRule r;
         r.kind = "drop";
         r.in = a;
@@ -109,6 +105,23 @@ std::vector<NatChain> filter_chains(const Lab& lab, std::string_view netns) {
     }
     if (!c.rules.empty() || c.policy != "accept") out.push_back(std::move(c));
   }
+  return out;
+}
+
+}  // namespace
+
+// One pass over the lab, then each namespace on its own: a lab of 1000 namespaces would
+// otherwise scan every interface and rule once per namespace.
+std::map<std::string, std::vector<NatChain>> filter_chains(const Lab& lab) {
+  std::map<std::string, Parts> parts;
+  parts[std::string(kHostNetns)].policy = &lab.host_policy;
+  for (const Netns& n : lab.netns) parts[n.name.value].policy = &n.policy;
+  for (const Filter& f : lab.filters) parts[f.netns.value].filters.push_back(&f);
+  for (const Interface& i : lab.interfaces)
+    if (std::holds_alternative<Bridge>(i.spec)) parts[i.netns.value].bridges.push_back(&i);
+  std::map<std::string, std::vector<NatChain>> out;
+  for (const auto& [netns, in] : parts)
+    if (auto chains = chains_of(in); !chains.empty()) out.emplace(netns, std::move(chains));
   return out;
 }
 

@@ -14,6 +14,7 @@
 // chain of a hook).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,9 +26,9 @@ namespace topo {
 
 inline constexpr int kFilterPriority = -10;
 
-/// The filter chains the lab wants in `netns`, rules in file order; empty when it has no
-/// rule, no isolated bridge pair and no drop policy there.
-std::vector<NatChain> filter_chains(const Lab& lab, std::string_view netns);
+/// The filter chains the lab wants in each namespace, rules in file order; a namespace with
+/// no rule, no isolated bridge pair and no drop policy is left out.
+std::map<std::string, std::vector<NatChain>> filter_chains(const Lab& lab);
 
 /// "forward" for "filter-forward"; "" when `chain` is not a filter chain.
 std::string filter_chain_short(std::string_view chain);

@@ -134,14 +134,14 @@ std::vector<NatChain> nat_chains() {
 }
 
 std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
+  auto here = [&](const Nat& n) { return n.netns.value == netns; };
+  if (std::none_of(lab.nats.begin(), lab.nats.end(), here)) return std::nullopt;  // most namespaces
   NatTable t;
   t.name = nat_table_name(lab.name.value);
   t.mark = ownership_mark(lab.name.value);
   t.chains = nat_chains();
-  bool any = false;
   for (const Nat& n : lab.nats) {
-    if (n.netns.value != netns) continue;
-    any = true;
+    if (!here(n)) continue;
     NatRule r = rule_of(n);
     if (n.kind.value != NatKind::dnat) {
       t.chains[2].rules.push_back(r);
@@ -150,7 +150,6 @@ std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
     t.chains[0].rules.push_back(r);
     if (r.in.empty()) t.chains[1].rules.push_back(r);
   }
-  if (!any) return std::nullopt;
   return t;
 }
 

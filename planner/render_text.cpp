@@ -187,17 +187,23 @@ std::string describe(const Diff& d) {
 
 namespace {
 
-// Host first, where the user's own machine is touched; then the lab's namespaces by name.
-std::vector<std::string> namespaces_of(const Diff& d) {
-  std::vector<std::string> out;
-  auto note = [&](const std::string& ns) {
-    if (std::find(out.begin(), out.end(), ns) == out.end()) out.push_back(ns);
-  };
-  for (const Change& c : d.changes) note(c.netns);
-  for (const Conflict& c : d.conflicts) note(c.netns);
-  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return std::make_pair(a != "host", a) < std::make_pair(b != "host", b);
-  });
+// Each namespace's lines, host first, where the user's own machine is touched; then the
+// lab's namespaces by name. One pass over the diff: a lab of 1000 namespaces has 4000 changes.
+struct NamespaceLines {
+  std::vector<const Change*> changes;
+  std::vector<const Conflict*> conflicts;
+};
+
+struct HostFirst {
+  bool operator()(const std::string& a, const std::string& b) const {
+    return std::make_pair(a != "host", std::string_view(a)) < std::make_pair(b != "host", std::string_view(b));
+  }
+};
+
+std::map<std::string, NamespaceLines, HostFirst> by_namespace(const Diff& d) {
+  std::map<std::string, NamespaceLines, HostFirst> out;
+  for (const Change& c : d.changes) out[c.netns].changes.push_back(&c);
+  for (const Conflict& c : d.conflicts) out[c.netns].conflicts.push_back(&c);
   return out;
 }
 
@@ -220,13 +226,11 @@ std::string describe(const Step& s) {
 std::string plan_text(const Plan& p) {
   if (p.empty()) return "No changes. The kernel matches the lab.\n";
   std::string out;
-  for (const std::string& ns : namespaces_of(p.diff)) {
+  for (const auto& [ns, in] : by_namespace(p.diff)) {
     out += fmt::format("namespace {}\n", ns);
-    for (const Change& c : p.diff.changes)
-      if (c.netns == ns)
-        for (const std::string& l : lines(c)) out += "  " + l + "\n";
-    for (const Conflict& c : p.diff.conflicts)
-      if (c.netns == ns) out += "  ! conflict: " + c.message + "\n";
+    for (const Change* c : in.changes)
+      for (const std::string& l : lines(*c)) out += "  " + l + "\n";
+    for (const Conflict* c : in.conflicts) out += "  ! conflict: " + c->message + "\n";
   }
   out += fmt::format("\nPlan: {} to add, {} to change, {} to destroy.\n", p.to_add, p.to_change,
                      p.to_destroy);
