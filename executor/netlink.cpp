@@ -3,7 +3,6 @@
 #include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>
 #include <netlink/errno.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -165,18 +164,16 @@ std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const
   return acks;
 }
 
-std::vector<LinkGroup> link_groups(nl_sock* sock, const std::string& what) {
+std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const std::string& what) {
   Msg msg(nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP));
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
-  // Without statistics: most of each link's answer, and a thousand links are read here.
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0)
     throw KernelError("reading links in", what, "out of memory");
   nlmsghdr* h = nlmsg_hdr(msg.get());
   h->nlmsg_seq = kFirstSeq;
   send_raw(nl_socket_get_fd(sock), {h}, what);
-  std::vector<LinkGroup> out;
+  std::vector<std::pair<std::string, uint32_t>> out;
   receive(nl_socket_get_fd(sock), what, [&](nlmsghdr* h) {
     if (h->nlmsg_type == NLMSG_DONE) return false;
     if (h->nlmsg_type == NLMSG_ERROR) {
@@ -186,9 +183,7 @@ std::vector<LinkGroup> link_groups(nl_sock* sock, const std::string& what) {
     if (h->nlmsg_type != RTM_NEWLINK) return true;
     nlattr* attrs[IFLA_MAX + 1];
     if (nlmsg_parse(h, sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 || !attrs[IFLA_IFNAME]) return true;
-    const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
-    out.push_back({nla_get_string(attrs[IFLA_IFNAME]), attrs[IFLA_GROUP] ? nla_get_u32(attrs[IFLA_GROUP]) : 0,
-                   (ifi->ifi_flags & IFF_UP) != 0});
+    out.emplace_back(nla_get_string(attrs[IFLA_IFNAME]), attrs[IFLA_GROUP] ? nla_get_u32(attrs[IFLA_GROUP]) : 0);
     return true;
   });
   return out;

@@ -68,15 +68,9 @@ using OnMessage = std::function<void(const nlmsghdr*)>;
 std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what,
                           const OnMessage& other = nullptr);
 
-struct LinkGroup {
-  std::string name;
-  uint32_t group = 0;
-  bool up = false;  // IFF_UP
-};
-
-/// The name, interface group and up flag of every link the socket's namespace has: one
-/// dump, parsed for just those.
-std::vector<LinkGroup> link_groups(nl_sock* sock, const std::string& what);
+/// The name and interface group of every link the socket's namespace has: one dump,
+/// parsed for just those two.
+std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const std::string& what);
 
 /// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
 /// IFLA_LINK_NETNSID; -1 when it has none.

@@ -299,7 +299,7 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   for (const std::string& name : names) forget(s.netns, name);
   std::set<uint32_t> taken;                              // groups of the links that stay
   std::vector<std::pair<std::string, uint32_t>> moving;  // (link, its group before)
-  for (auto& [name, group, up] : nl::link_groups(sock(s.netns), in))
+  for (auto& [name, group] : nl::link_groups(sock(s.netns), in))
     if (names.count(name))
       moving.emplace_back(name, group);
     else
@@ -391,26 +391,8 @@ void NetlinkKernel::delete_group(const Step& s, uint32_t group, size_t count) {
   for (auto& [name, fd] : far) detached_.emplace(name, std::move(fd));
 }
 
-// Whether bringing the lab's interface group in `netns` up brings up `names` and nothing
-// else: they are all in it, and every other link in it is up already (the kernel leaves
-// those as they are).
-bool NetlinkKernel::group_brings_up(const std::string& netns, const std::vector<std::string>& names) {
-  std::set<std::string> want(names.begin(), names.end());
-  size_t found = 0;
-  for (const auto& [name, group, up] : nl::link_groups(sock(netns), "namespace " + netns)) {
-    if (group != group_) continue;
-    if (want.count(name)) ++found;
-    else if (!up) return false;  // a link down in it (someone else's, even) would come up
-  }
-  return found == want.size();
-}
-
-// Whole or nothing: should the kernel refuse one, those it took are put back as they were.
-// Up, when the group request would bring up just these links (new bridge ports are born in
-// the lab's interface group), they go in ONE request for the group: the kernel brings them all up under one hold
-// of its rtnl lock. One request each would let the work that each port's carrier starts
-// (linkwatch, then IPv6 duplicate detection and MLD flooded to every port of the bridge)
-// take the lock between them: at 1000 ports that background made this step 2-3x longer.
+// All in one batch; whole or nothing: should the kernel refuse one, those it took are put
+// back as they were.
 void NetlinkKernel::run_up(const Step& s, const LinkUpDelta& d) {
   const bool up = d.after.has_value();
   const std::vector<std::string>& names = up ? *d.after : *d.before;
@@ -422,13 +404,6 @@ void NetlinkKernel::run_up(const Step& s, const LinkUpDelta& d) {
     return b;
   };
   Batch b = requests(up);
-  if (up && names.size() > 1 && group_brings_up(s.netns, names)) {
-    Batch g;
-    nl::Msg whole = link_request(0, IFF_UP, IFF_UP);
-    must_fit(nla_put_u32(whole.get(), IFLA_GROUP, group_));
-    g.add(std::move(whole), "bringing up", fmt::format("{} interfaces in {}", names.size(), s.netns));
-    b = std::move(g);
-  }
   std::vector<nl::Ack> acks = nl::send_all(sock(s.netns), b.msgs, "namespace " + s.netns);
   auto failed = std::find_if(acks.begin(), acks.end(), [](const nl::Ack& a) { return a.error != 0; });
   if (failed == acks.end()) return;

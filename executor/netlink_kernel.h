@@ -73,7 +73,6 @@ class NetlinkKernel : public Kernel {
   void run_file(const Step& s, const FileDelta& d);
   void run_batch(const Step& s, const LinkBatchDelta& d);
   void run_up(const Step& s, const LinkUpDelta& d);
-  bool group_brings_up(const std::string& netns, const std::vector<std::string>& names);
   std::vector<std::string> far_namespaces(const Step& s) const;
   void delete_group(const Step& s, uint32_t group, size_t count);
   void run_nat(const Step& s, const NatDelta& d);
