@@ -60,18 +60,20 @@ settle() {  # until the CPUs are under 10% busy for 0.3 s (at most 20 s)
   done
 }
 
-export -f busy settle  # the sandboxes settle too: after a build, before timing its teardown
+# Seconds "$@" takes; "fail" (and why, on stderr) when it fails.
+t() {
+  local t0=$EPOCHREALTIME out
+  if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
+}
+
+export -f busy settle t  # the sandboxes time and settle too: after a build, before its teardown
 
 # One sandbox per measurement; prints "name seconds" lines.
 measure_topo() {  # LAB
   scripts/sandbox bash -c '
     set -uo pipefail
     topo=$1 lab=$2
-    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
-      local t0=$EPOCHREALTIME out
-      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
-      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
-    }
     echo "apply $(t "$topo" apply -q "$lab")"
     settle
     echo "plan $(t "$topo" plan --detailed-exitcode "$lab")"
@@ -87,11 +89,6 @@ measure_topo() {  # LAB
 measure_ip() {  # SCRIPT TEARDOWN
   scripts/sandbox bash -c '
     set -uo pipefail
-    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
-      local t0=$EPOCHREALTIME out
-      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
-      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
-    }
     echo "ip_build $(t bash "$1")"
     settle
     echo "ip_teardown $(t bash "$2")"
@@ -101,11 +98,6 @@ measure_ip() {  # SCRIPT TEARDOWN
 measure_floor() {  # N
   scripts/sandbox bash -c '
     set -uo pipefail
-    t() {  # seconds "$@" takes; "fail" (and why, on stderr) when it fails
-      local t0=$EPOCHREALTIME out
-      if ! out=$("$@" 2>&1); then echo "bench: $* failed: ${out:0:2000}" >&2; echo fail; return; fi
-      awk -v a="$t0" -v b="$EPOCHREALTIME" "BEGIN { printf \"%.3f\", b - a }"
-    }
     echo "floor_build $(t "$1" "$2")"
     settle
     echo "floor_teardown $(t "$1" -d -t group "$2")"
