@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 
 #include "executor/kernel_error.h"
 #include "executor/netns.h"
@@ -37,30 +39,49 @@ void prepare_run_dir(const std::string& name) {
 
 }  // namespace
 
-void create_named_netns(const std::string& name) {
-  prepare_run_dir(name);
+Fd NetnsMaker::create(const std::string& name, const std::function<void()>& inside) {
+  if (!run_dir_ready_) {
+    prepare_run_dir(name);
+    home_ = open_netns("");
+    run_dir_ready_ = true;
+  }
   std::string path = named_netns_path(name);
-  // An empty file already there (a killed run's) holds no namespace: it is used again.
-  bool stale = is_stale_netns_file(path);
   {
-    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | (stale ? 0 : O_EXCL) | O_CLOEXEC | O_NOFOLLOW, 0));
+    // An empty file already there (a killed run's) holds no namespace: it is used again.
+    int flags = O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+    Fd file(::open(path.c_str(), flags | O_EXCL, 0));
+    if (!file && errno == EEXIST && is_stale_netns_file(path)) file = Fd(::open(path.c_str(), flags, 0));
     if (!file) fail("creating", name, errno);
   }
   // A new network namespace belongs to the thread that unshares: this one, which goes
-  // back where it was when the guard goes (a thread of its own cost a clone and a wake-up
-  // each, 0.8 ms a namespace on a busy machine).
+  // back home afterwards (a thread of its own cost a clone and a wake-up each, 0.8 ms a
+  // namespace on a busy machine).
   int error = 0;
-  {
-    InNetns back(open_netns(""));
-    if (::unshare(CLONE_NEWNET) != 0)
-      error = errno;
-    else if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
-      error = errno;
+  Fd made;
+  std::exception_ptr failed_inside;
+  if (::unshare(CLONE_NEWNET) != 0) {
+    error = errno;
+  } else {
+    made = Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!made || ::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) error = errno;
+    if (!error && inside) {
+      try {
+        inside();
+      } catch (...) {
+        failed_inside = std::current_exception();
+      }
+    }
+    // Coming home cannot fail for a namespace the thread was in a moment ago; going on in
+    // the wrong one would be worse than stopping.
+    if (::setns(home_.get(), CLONE_NEWNET) != 0) std::abort();
   }
-  if (error) {
+  if (error || failed_inside) {
+    if (!error) ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     ::unlink(path.c_str());
+    if (failed_inside) std::rethrow_exception(failed_inside);
     fail("creating", name, error);
   }
+  return made;
 }
 
 void delete_named_netns(const std::string& name) {

@@ -36,6 +36,10 @@ int errno_of(int nl_error) {
 
 Socket route_socket_in(const Fd& netns, const std::string& what) {
   InNetns inside(netns);
+  return route_socket_here(what);
+}
+
+Socket route_socket_here(const std::string& what) {
   Socket sock(nl_socket_alloc());
   if (!sock) throw KernelError("opening a netlink socket in", what, "out of memory");
   if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)

@@ -49,6 +49,8 @@ int errno_of(int nl_error);
 /// A NETLINK_ROUTE socket opened inside `netns`: it keeps talking to that namespace after
 /// the thread has left it. `what` names the namespace in errors.
 Socket route_socket_in(const Fd& netns, const std::string& what);
+/// The same, in the namespace the thread is in now.
+Socket route_socket_here(const std::string& what);
 
 /// The kernel's answer to one request: 0 or a negative errno, and its extended-ack text.
 struct Ack {

@@ -244,7 +244,10 @@ bool NetlinkKernel::claim(const std::string& netns, const std::string& name) {
 
 void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
   if (s.action == Action::remove) return remove_namespace(s);
-  create_named_netns(s.netns);
+  // Its socket is opened while the thread is in it for the making: no second visit.
+  Namespace made;
+  made.fd = maker_.create(s.netns, [&] { made.sock = nl::route_socket_here("namespace " + s.netns); });
+  open_.insert_or_assign(s.netns, std::move(made));
   try {
     Batch lo;  // the kernel gives lo index 1 in every namespace (LOOPBACK_IFINDEX)
     lo.add(change_request(1, mark_, 0, true), "marking lo in", "namespace " + s.netns);

@@ -10,6 +10,7 @@
 
 #include "executor/journal.h"
 #include "executor/kernel.h"
+#include "executor/named_netns.h"
 #include "executor/netlink.h"
 #include "executor/netns.h"
 #include "planner/state.h"
@@ -84,6 +85,7 @@ class NetlinkKernel : public Kernel {
   void set_master(const std::string& netns, const std::string& dev, const std::string& master);
 
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
+  NetnsMaker maker_;
   std::string mark_;
   uint32_t group_;  // ownership_group(lab)
   const SysctlOriginals* originals_ = nullptr;
