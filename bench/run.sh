@@ -5,7 +5,8 @@
 #   [[expect]]: the star), topo destroy, topo's max RSS;
 #   the ip script (`topo plan --format shell` of the lab, run by bash) and its teardown
 #   (ip netns del for each namespace, ip link del for each host link);
-#   for the star, the floor: ../shared/bench/floor/floor.c, raw rtnetlink, built here.
+#   for the star, the floor: ../shared/bench/floor/floor.c, raw rtnetlink, built here, run
+#   until its lab forwards (measure_floor says how).
 # Between runs it waits for the CPUs to go idle: the kernel frees namespaces later, in the
 # background, and that must not be billed to the next run.
 # Usage: bench/run.sh [-s SHAPES] [-o CSV] [-r RUNS] [N...]   (default: -s star -r 1 10 100 1000)
@@ -95,10 +96,14 @@ measure_ip() {  # SCRIPT TEARDOWN
   ' bench "$1" "$2"
 }
 
+# The floor runs with -o: each namespace's eth0 comes up before its bridge port, so that a
+# port forwards the moment it is up, as topo's do when apply returns. In its default order
+# the ports get carrier later, through the kernel's linkwatch (100 links a run, a run a
+# second), and the floor's process waits seconds for them to forward: not a cost of building.
 measure_floor() {  # N
   scripts/sandbox bash -c '
     set -uo pipefail
-    echo "floor_build $(t "$1" "$2")"
+    echo "floor_build $(t "$1" -o "$2")"
     settle
     echo "floor_teardown $(t "$1" -d -t group "$2")"
   ' bench "$1" "$2"
