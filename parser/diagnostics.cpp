@@ -82,8 +82,11 @@ void append_quote(std::string& out, const SourceFile& file, SourcePos pos, int l
   if (to < chars.size()) text += "\u2026";
   size_t tail = caret < to ? to - caret : 1;
   std::string marks = "^" + std::string(std::clamp(static_cast<size_t>(std::max(length, 1)), size_t{1}, tail) - 1, '~');
-  out += fmt::format(" {:>4} | {}\n", pos.line, text);
-  out += fmt::format(" {:>4} | {}{}\n", "", pad, marks);
+  // The gutter widens past 9999 lines, the caret line's with it, so that the caret stays under its column.
+  const std::string number = std::to_string(pos.line);
+  const size_t width = std::max<size_t>(4, number.size());
+  out += fmt::format(" {:>{}} | {}\n", number, width, text);
+  out += fmt::format(" {:>{}} | {}{}\n", "", width, pad, marks);
 }
 
 }  // namespace

@@ -194,7 +194,7 @@ std::optional<std::string> nft_syntax(const NatRule& r) {
 std::vector<NatLine> nat_lines(const NatDelta& d) {
   std::vector<NatLine> out;
   const NatTable& shown = d.after ? *d.after : *d.before;
-  std::string table = "nat table inet " + shown.name;
+  std::string table = "nft table inet " + shown.name;
   if (!d.before) {
     out.push_back({Action::create, table});
   } else if (!d.after) {

@@ -98,7 +98,7 @@ std::string show_text(const State& view, std::string_view lab) {
     if (ns.nat) {
       size_t rules = 0;
       for (const NatChain& c : ns.nat->chains) rules += c.rules.size();
-      out += fmt::format("  nat table inet {}: {} rule{}\n", ns.nat->name, rules, rules == 1 ? "" : "s");
+      out += fmt::format("  nft table inet {}: {} rule{}\n", ns.nat->name, rules, rules == 1 ? "" : "s");
     }
   }
   return out;

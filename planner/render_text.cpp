@@ -75,10 +75,10 @@ std::string nat_summary(const Action action, const NatDelta& d) {
   const NatTable& shown = d.after ? *d.after : *d.before;
   size_t added = 0, removed = 0;
   for (const NatLine& l : nat_lines(d)) {
-    if (l.text.rfind("nat table ", 0) == 0) continue;
+    if (l.text.rfind("nft table ", 0) == 0) continue;
     ++(l.action == Action::create ? added : removed);
   }
-  std::string out = "nat table inet " + shown.name;
+  std::string out = "nft table inet " + shown.name;
   if (action == Action::create) return out + ": " + rules(added);
   if (action == Action::remove) return out + ": " + rules(removed);
   if (added == 0 && removed == 0) return out + ": rewritten as topo makes it";

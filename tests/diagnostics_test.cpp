@@ -25,6 +25,17 @@ TEST_CASE("notes follow their error with their own quote", "[diagnostics]") {
         "      | ^\n");
 }
 
+TEST_CASE("past line 9999 the gutter widens and the caret stays under its column", "[diagnostics]") {
+  std::string text(12344, '\n');
+  text += "a = { adress = 1 }\n";
+  SourceFile file("big.toml", text);
+  Diagnostic d{{12345, 7}, 6, "unknown key 'adress'", {}};
+  CHECK(render(file, d) ==
+        "big.toml:12345:7: error: unknown key 'adress'\n"
+        " 12345 | a = { adress = 1 }\n"
+        "       |       ^~~~~~\n");
+}
+
 TEST_CASE("the caret counts characters, not bytes, and keeps tabs", "[diagnostics]") {
   SourceFile file("x.toml", "\tn = \"é\" x\n");
   Diagnostic d{{1, 10}, 1, "m", {}};

@@ -140,7 +140,7 @@ TEST_CASE("filter: the plan shows each rule on a line; a rule taken out is exact
   hand.namespaces.at("host").nat->chains.push_back(empty);
   CHECK(plan_text(plan_for(expected, hand)) ==
         "namespace host\n"
-        "  ~ nat table inet topo-web: chain filter-output is not topo's\n"
+        "  ~ nft table inet topo-web: chain filter-output is not topo's\n"
         "\n"
         "Plan: 0 to add, 1 to change, 0 to destroy.\n");
 
@@ -148,7 +148,7 @@ TEST_CASE("filter: the plan shows each rule on a line; a rule taken out is exact
   std::string dropping = std::string(kLab) + "[host.policy]\nforward = \"drop\"\n";
   CHECK(plan_text(plan_for(expected_state(lab(dropping)), applied(expected))) ==
         "namespace host\n"
-        "  ~ nat table inet topo-web: chain filter-forward: type filter hook forward priority -10 policy accept -> "
+        "  ~ nft table inet topo-web: chain filter-forward: type filter hook forward priority -10 policy accept -> "
         "type filter hook forward priority -10 policy drop\n"
         "\n"
         "Plan: 0 to add, 1 to change, 0 to destroy.\n");

@@ -153,7 +153,7 @@ TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refus
         "rolled back: the kernel is as it was.\n"
         "nothing made\n"
         "same after apply\n"
-        "topo: apply failed at step 1 of 1: host: ~ nat table inet topo-dockeruser: 1 rule added, 0 removed\n"
+        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-dockeruser: 1 rule added, 0 removed\n"
         "rolled back: the kernel is as it was.\n"
         "old rules in force\n"
         "No changes. The kernel matches the lab.\n"

@@ -166,7 +166,7 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
                      "server outside\n"
                      "client inside 192.168.100.2 80\n"
                      "client inside fd01::2 80\n"
-                     "$TOPO plan " + bare + " | grep nat\n"
+                     "$TOPO plan " + bare + " | grep -E 'nat|nft'\n"
                      "$TOPO apply " + bare + " > /dev/null\n"  // without it, outside cannot answer
                      "client inside 192.168.100.2 80\n"
                      "stop_servers\n");
@@ -192,7 +192,7 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
         "}\n"
         "outside sees 192.168.100.1\n"
         "outside sees fd01::1\n"
-        "  - nat table inet topo-masq\n"
+        "  - nft table inet topo-masq\n"
         "  - nat masquerade 10.0.0.0/24 out out0 (postrouting)\n"
         "  - nat masquerade fd00::/64 out out0 (postrouting)\n"
         "192.168.100.2 80 timed out\n");
@@ -283,7 +283,7 @@ TEST_CASE("kernel: a batch refused in flight leaves no table half-made, and the 
   CHECK(r.output ==
         "rolled back: the kernel is as it was.\n"
         "nothing made\n"
-        "topo: apply failed at step 1 of 1: host: ~ nat table inet topo-portmap: 2 rules added, 1 removed\n"
+        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 2 rules added, 1 removed\n"
         "rolled back: the kernel is as it was.\n"
         "old table in force\n"
         "No changes. The kernel matches the lab.\n"

@@ -98,13 +98,13 @@ TEST_CASE("nat: the plan shows the table and each rule once, with its chains", "
   Plan p = plan_for(expected, empty_kernel());
   CHECK(plan_text(p) ==
         "namespace host\n"
-        "  + nat table inet topo-web\n"
+        "  + nft table inet topo-web\n"
         "  + nat dnat tcp 8080 -> 10.0.0.2:80 (prerouting, output)\n"
         "  + nat dnat udp 53 -> [fd00::2]:5353 in uplink (prerouting)\n"
         "  + nat masquerade 10.0.0.0/24 (postrouting)\n"
         "namespace red\n"
         "  + netns red\n"
-        "  + nat table inet topo-web\n"
+        "  + nft table inet topo-web\n"
         "  + nat snat fd00::/64 -> fd00::1 out eth0 (postrouting)\n"
         "  + nat masquerade out up0 (postrouting)\n"
         "\n"
@@ -112,8 +112,8 @@ TEST_CASE("nat: the plan shows the table and each rule once, with its chains", "
   // One step per table, after everything else in its namespace is made.
   CHECK(steps_text(p) ==
         "red: + netns red\n"
-        "host: + nat table inet topo-web: 3 rules\n"
-        "red: + nat table inet topo-web: 2 rules\n");
+        "host: + nft table inet topo-web: 3 rules\n"
+        "red: + nft table inet topo-web: 2 rules\n");
   CHECK(plan_text(plan_for(expected, applied(expected))) == "No changes. The kernel matches the lab.\n");
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("nat: an edited rule is one rule out and one in, in a single step", "[
         "\n"
         "Plan: 1 to add, 0 to change, 1 to destroy.\n");
   REQUIRE(p.steps.size() == 1);
-  CHECK(describe(p.steps[0]) == "host: ~ nat table inet topo-web: 1 rule added, 1 removed");
+  CHECK(describe(p.steps[0]) == "host: ~ nft table inet topo-web: 1 rule added, 1 removed");
   // The inverse puts the whole table back as it was.
   Step inverse = p.steps[0].inverse();
   const auto& undo = std::get<NatDelta>(inverse.subject);
@@ -147,16 +147,16 @@ TEST_CASE("nat: rules in another order, or a table not as topo makes it, are rew
   observed.namespaces.at("host").nat->chains[1].rules.push_back(foreign_rule());
   CHECK(plan_text(plan_for(expected, observed)) ==
         "namespace host\n"
-        "  ~ nat table inet topo-web: chain prerouting: type nat hook prerouting priority 0 policy accept -> "
+        "  ~ nft table inet topo-web: chain prerouting: type nat hook prerouting priority 0 policy accept -> "
         "type nat hook prerouting priority -100 policy accept\n"
         "  - nat rule topo does not make: [ counter pkts 0 bytes 0 ] (output)\n"
         "namespace red\n"
-        "  ~ nat table inet topo-web: rules in another order\n"
+        "  ~ nft table inet topo-web: rules in another order\n"
         "\n"
         "Plan: 0 to add, 2 to change, 1 to destroy.\n");
   CHECK(steps_text(plan_for(expected, observed)) ==
-        "host: ~ nat table inet topo-web: 0 rules added, 1 removed\n"
-        "red: ~ nat table inet topo-web: rewritten as topo makes it\n");
+        "host: ~ nft table inet topo-web: 0 rules added, 1 removed\n"
+        "red: ~ nft table inet topo-web: rewritten as topo makes it\n");
 }
 
 TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and never touched", "[nat]") {
@@ -181,7 +181,7 @@ TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace take
   CHECK(plan_text(p) ==
         "namespace host\n"
         "  + bridge br1\n"
-        "  - nat table inet topo-web\n"
+        "  - nft table inet topo-web\n"
         "  - nat dnat tcp 8080 -> 10.0.0.2:80 (prerouting, output)\n"
         "  - nat dnat udp 53 -> [fd00::2]:5353 in uplink (prerouting)\n"
         "  - nat masquerade 10.0.0.0/24 (postrouting)\n"
@@ -190,14 +190,14 @@ TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace take
         "\n"
         "Plan: 1 to add, 0 to change, 5 to destroy.\n");
   CHECK(steps_text(p) ==
-        "host: - nat table inet topo-web: 3 rules\n"
+        "host: - nft table inet topo-web: 3 rules\n"
         "red: - netns red\n"
-        "    with red: - nat table inet topo-web: 2 rules\n"
+        "    with red: - nft table inet topo-web: 2 rules\n"
         "host: + bridge br1\n");
   // Undoing the namespace's removal makes it again, and its table last.
   CHECK(describe(p.steps[1].inverse()) ==
         "red: + netns red\n"
-        "    with red: + nat table inet topo-web: 2 rules");
+        "    with red: + nft table inet topo-web: 2 rules");
 }
 
 TEST_CASE("nat: --format shell writes the table as one nft -f file", "[nat][render]") {
@@ -223,7 +223,7 @@ out = "eth0"
 # made by `topo plan --format shell`: run as root, in the namespace topo runs in
 set -euo pipefail
 
-# host: + nat table inet topo-web: 1 rule
+# host: + nft table inet topo-web: 1 rule
 nft -f - <<'EOF'
 table inet topo-web {
 	comment "topo:web"
@@ -241,7 +241,7 @@ table inet topo-web {
 }
 EOF
 
-# red: ~ nat table inet topo-web: 1 rule added, 1 removed
+# red: ~ nft table inet topo-web: 1 rule added, 1 removed
 nsenter --net='/run/netns/red' nft -f - <<'EOF'
 delete table inet topo-web
 table inet topo-web {
@@ -267,7 +267,7 @@ TEST_CASE("nat: --format shell deletes a table the file no longer has, in one nf
   State expected = expected_state(lab("lab = \"web\"\n"));
   std::string shell = plan_shell(plan_for(expected, observed), expected, "web");
   CHECK(shell.substr(shell.find("# host")) ==
-        "# host: - nat table inet topo-web: 3 rules\n"
+        "# host: - nft table inet topo-web: 3 rules\n"
         "nft -f - <<'EOF'\n"
         "delete table inet topo-web\n"
         "EOF\n");
@@ -278,7 +278,7 @@ TEST_CASE("nat: a name nft cannot write exactly stops the shell script", "[nat][
   State expected = expected_state(lab(toml));
   std::string shell = plan_shell(plan_for(expected, empty_kernel()), expected, "web");
   CHECK(shell.substr(shell.find("# host")) ==
-        "# host: + nat table inet topo-web: 1 rule\n"
+        "# host: + nft table inet topo-web: 1 rule\n"
         "echo 'topo: nft cannot say this rule exactly: masquerade out eth\"0' >&2; exit 1\n");
   NatRule star;
   star.kind = "masquerade";
