@@ -16,6 +16,7 @@ namespace {
 enum class Phase {
   nat_remove,    // first: nothing is translated while the rest is taken down
   route_remove,
+  bridge_quiet,  // a dying bridge down before its ports go (quiet_dying_bridges)
   link_batch_remove,  // the far ends of veths out of dying namespaces, in one request
   netns_remove,  // before the links: a namespace takes its contents in one batch
   link_remove,
@@ -366,6 +367,34 @@ void batch_far_ends(Phases& ordered) {
   }
 }
 
+// Each port a bridge loses while it is up makes the kernel re-run its port state selection
+// over all the ports left (re-arming their multicast timers), and the lab's IPv6 chatter keeps
+// flooding through it while they go: quadratic in the ports, 0.5 s of a 1000-port destroy.
+// A bridge that this plan deletes anyway, and whose ports (two or more) go in a batch, is
+// brought down first, in one request; its ports then leave a bridge with nothing to update.
+void quiet_dying_bridges(Phases& ordered) {
+  std::map<LinkKey, size_t> ports;  // bridge -> how many of its ports the batches delete
+  for (const Step& batch : ordered[Phase::link_batch_remove])
+    for (const Step& c : batch.contents) {
+      const auto* l = std::get_if<LinkDelta>(&c.subject);
+      if (!l || !l->before) continue;
+      if (c.netns == batch.netns && !l->before->master.empty()) ++ports[{c.netns, l->before->master}];
+      if (c.peer && c.peer->before && l->before->peer_netns == batch.netns && !c.peer->before->master.empty())
+        ++ports[{batch.netns, c.peer->before->master}];
+    }
+  for (Step& s : ordered[Phase::link_remove]) {
+    auto& d = std::get<LinkDelta>(s.subject);
+    if (s.action != Action::remove || d.before->kind != "bridge" || !d.before->up) continue;
+    if (auto n = ports.find({s.netns, d.before->name}); n == ports.end() || n->second < 2) continue;
+    LinkState down = *d.before;
+    down.up = false;
+    // The kernel drops a link's IPv6 addresses when it goes down: the inverse adds them again.
+    std::erase_if(down.addresses, [](const IpPrefix& p) { return p.address.family == Family::v6; });
+    ordered[Phase::bridge_quiet].push_back({Action::modify, s.netns, LinkDelta{{d.before, down}}, {}, false, {}});
+    d.before = down;  // what the removal finds, and its inverse makes again
+  }
+}
+
 void count(const Diff& d, Plan& p) {
   for (const Change& c : d.changes) {
     if (const auto* t = std::get_if<NatDelta>(&c.subject)) {  // each rule counts, and the table
@@ -445,6 +474,7 @@ Plan make_plan(Diff diff) {
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
   absorb_into_namespaces(ordered);
   batch_far_ends(ordered);
+  quiet_dying_bridges(ordered);
   defer_carrier(ordered);
   Plan plan;
   size_t total = 0;

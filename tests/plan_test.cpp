@@ -1,5 +1,7 @@
 // The planner: the order of the steps, veth pairs as one step, replaces split in two, the
 // inverse of every step, and the text `topo plan` prints.
+#include <fmt/format.h>
+
 #include <random>
 
 #include "planner/diff.h"
@@ -223,8 +225,10 @@ netns = "c"
 parent = "vc"
 )";
   Plan p = plan_for(R"(lab = "web")", applied(expected_state(lab(star))));
-  // vc stays with c: c's macvlan lives on it, and must be made again after it.
+  // vc stays with c: c's macvlan lives on it, and must be made again after it. br0 goes
+  // down first, so that its ports leave without the kernel re-running its port selection.
   CHECK(steps_text(p) ==
+        "host: ~ bridge br0: up -> down\n"
         "host: - 2 links at once: va vb\n"
         "    with host: - veth va peer a/eth0 mtu 1500 mac 02:00:00:00:00:06 master br0 & a: veth eth0 "
         "peer host/va mtu 1500 mac 02:00:00:00:00:01\n"
@@ -242,13 +246,37 @@ parent = "vc"
                                "c: + netns c\n"
                                "    with host: + veth vc peer c/eth0",
                                0) == 0);
-  CHECK(describe(p.steps[0].inverse()).rfind("host: + 2 links at once: va vb\n    with host: + veth vb", 0) == 0);
+  CHECK(describe(p.steps[1].inverse()).rfind("host: + 2 links at once: va vb\n    with host: + veth vb", 0) == 0);
+  CHECK(inverses_text(p).substr(inverses_text(p).rfind("host: ~")) == "host: ~ bridge br0: down -> up\n");
   // The namespaces the batch's links lead to, which the executor unmounts while the kernel
   // deletes the batch (and mounts again should it fail): the same for the inverse.
-  CHECK(p.steps[0].far_namespaces() == std::vector<std::string>{"a", "b"});
-  CHECK(p.steps[0].inverse().far_namespaces() == std::vector<std::string>{"a", "b"});
-  CHECK(p.steps[1].far_namespaces().empty());
+  CHECK(p.steps[1].far_namespaces() == std::vector<std::string>{"a", "b"});
+  CHECK(p.steps[1].inverse().far_namespaces() == std::vector<std::string>{"a", "b"});
+  CHECK(p.steps[0].far_namespaces().empty());
   CHECK(p.to_destroy == 7);  // a veth pair counts once, the bridge and the macvlan
+}
+
+TEST_CASE("plan: a dying bridge goes down before its ports, and only then", "[plan]") {
+  // Going down, the kernel drops the bridge's IPv6 addresses: the step says so, and its
+  // inverse gives them back.
+  auto star = [](int ports) {
+    std::string lab = "lab = \"web\"\n[[bridge]]\nname = \"br0\"\naddresses = [\"10.0.0.1/24\", \"fd00::1/64\"]\n";
+    for (int i = 0; i < ports; ++i)
+      lab += fmt::format("[[netns]]\nname = \"n{0}\"\n[[veth]]\na = {{ netns = \"n{0}\", name = \"eth0\" }}\n"
+                         "b = {{ name = \"v{0}\", master = \"br0\" }}\n", i);
+    return lab;
+  };
+  Plan two = plan_for(R"(lab = "web")", applied(expected_state(lab(star(2)))));
+  CHECK(describe(two.steps[0]) == "host: ~ bridge br0: up -> down, -fd00::1/64");
+  CHECK(describe(two.steps[0].inverse()) == "host: ~ bridge br0: down -> up, +fd00::1/64");
+  CHECK(describe(two.steps.back()) == "host: - bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01");
+  // One port is deleted with its namespace, not in a batch: nothing to spare the bridge.
+  Plan one = plan_for(R"(lab = "web")", applied(expected_state(lab(star(1)))));
+  CHECK(describe(one.steps[0]).rfind("n0: - netns n0\n    with host: - veth v0", 0) == 0);
+  // A bridge the lab keeps is never taken down.
+  std::string keeps = star(2);
+  Plan stays = plan_for(keeps.substr(0, keeps.find("[[netns]]")), applied(expected_state(lab(star(2)))));
+  CHECK(describe(stays.steps[0]).rfind("host: - 2 links at once", 0) == 0);
 }
 
 TEST_CASE("plan: new bridge ports are made down and come up together, last", "[plan]") {
