@@ -12,6 +12,7 @@
 set -euo pipefail
 shape=${1:?usage: gen-lab.sh star|chain|tree N}
 n=${2:?usage: gen-lab.sh star|chain|tree N}
+[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "gen-lab.sh: N is a number of namespaces (1 or more), not '$n'" >&2; exit 2; }
 addr() { echo "10.200.$(($1 / 250)).$(($1 % 250 + 2))"; }  # the address of namespace $1 in a /16
 
 case "$shape" in

@@ -32,6 +32,9 @@ shift $((OPTIND - 1))
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: -r takes a number of runs (1 or more)" >&2; exit 2; }
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 100 1000)
+for n in "${sizes[@]}"; do  # options go before the sizes (getopts stops at the first size)
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a size (options go before the sizes)" >&2; exit 2; }
+done
 
 scripts/deps.sh >&2
 dir=$(scripts/build.sh)
