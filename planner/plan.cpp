@@ -369,7 +369,7 @@ void batch_far_ends(Phases& ordered) {
 
 // Each port a bridge loses while it is up makes the kernel re-run its port state selection
 // over all the ports left (re-arming their multicast timers), and the lab's IPv6 chatter keeps
-// flooding through it while they go: quadratic in the ports, 0.5 s of a 1000-port destroy.
+// flooding through it while they go: quadratic in the ports, 0.3 s of a 1000-port destroy.
 // A bridge that this plan deletes anyway, and whose ports (two or more) go in a batch, is
 // brought down first, in one request; its ports then leave a bridge with nothing to update.
 void quiet_dying_bridges(Phases& ordered) {
