@@ -563,12 +563,7 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
     b.add(nl::Msg(raw), "changing", object);
     send(netns, b);
   }
-  // A link that went down has lost its IPv6 addresses already: the kernel drops them.
-  const bool went_down = b.up && !a.up;
-  for (const IpPrefix& p : b.addresses)
-    if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end() &&
-        !(went_down && p.address.family == Family::v6))
-      address(netns, a.name, p, false);
+  for (const IpPrefix& p : addresses_to_remove(b, a)) address(netns, a.name, p, false);
   for (const IpPrefix& p : a.addresses)
     if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) address(netns, a.name, p, true);
   if (a.master != b.master) set_master(netns, a.name, a.master);

@@ -25,13 +25,25 @@ class Shell {
   std::string run(const Plan& p) {
     out_ = "#!/bin/bash\n# made by `topo plan --format shell`: run as root, in the namespace topo runs in\nset -euo pipefail\n";
     for (const Step& s : p.steps) {
-      out_ += "\n# " + describe(s) + "\n";
+      comment(describe(s));
       step(s);
     }
     return out_;
   }
 
  private:
+  // A step's description, each of its lines commented: a batch or a namespace removal lists
+  // its contents on lines of their own ("    with ..."), which bash would run as commands.
+  void comment(const std::string& text) {
+    out_ += "\n";
+    size_t from = 0;
+    while (from <= text.size()) {
+      size_t end = text.find('\n', from);
+      if (end == std::string::npos) end = text.size();
+      out_ += "# " + text.substr(from, end - from) + "\n";
+      from = end + 1;
+    }
+  }
   bool lab_owned(const std::string& ns) const {
     const NamespaceState* n = expected_.find(ns);
     return ns != "host" && (!n || !n->adopted);
@@ -201,9 +213,7 @@ class Shell {
     if (a.up != b.up) set += a.up ? " up" : " down";
     if (a.group != b.group) set += fmt::format(" group {}", a.group);
     if (!set.empty()) line(ip(ns) + " link set dev " + a.name + set);
-    for (const IpPrefix& p : b.addresses)
-      if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
-        line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
+    for (const IpPrefix& p : addresses_to_remove(b, a)) line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
     for (const IpPrefix& p : a.addresses)
       if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) add_address(ns, a.name, p);
     if (a.master != b.master)

@@ -1,5 +1,6 @@
 #include "planner/state.h"
 
+#include <algorithm>
 #include <tuple>
 
 namespace topo {
@@ -36,6 +37,16 @@ bool LinkState::same_identity(const LinkState& o) const {
                     l.macvlan_parent_netns);
   };
   return key(*this) == key(o);
+}
+
+std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after) {
+  const bool goes_down = before.up && !after.up;
+  std::vector<IpPrefix> out;
+  for (const IpPrefix& p : before.addresses)
+    if (std::find(after.addresses.begin(), after.addresses.end(), p) == after.addresses.end() &&
+        !(goes_down && p.address.family == Family::v6))
+      out.push_back(p);
+  return out;
 }
 
 const LinkState* NamespaceState::find_link(std::string_view name) const {

@@ -66,6 +66,11 @@ struct LinkState {
   bool operator==(const LinkState&) const = default;
 };
 
+/// The addresses a change from `before` to `after` must remove itself: those `before` has
+/// and `after` has not, but for the IPv6 ones of a link going down, which the kernel drops
+/// on its own (asked to, it would answer "address not found").
+std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after);
+
 struct RouteState {
   IpPrefix to;
   std::optional<IpAddress> via;

@@ -129,6 +129,23 @@ TEST_CASE("kernel: a veth removed from the file is removed, both ends", "[kernel
         "Plan: 0 to add, 0 to change, 2 to destroy.\n");
 }
 
+TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bridge before its ports", "[kernel]") {
+  // br0 goes down first; going down, the kernel drops its IPv6 address, so the script does
+  // not delete that one itself (ip would fail: the address is gone). The batch and the
+  // namespaces list their contents on lines of their own, commented like the first.
+  TempDir dir;
+  std::string empty = dir.write("empty.toml", "lab = \"web\"\n");
+  Run r = built(kStar, "$TOPO plan --format shell " + empty + " > /run/down.sh\n"
+                       "grep -E 'br0 (down|up)|addr del' /run/down.sh\n"
+                       "bash -e /run/down.sh || echo \"script exit $?\"\n"
+                       "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "ip link set dev br0 down\n"
+        "lo \n");
+}
+
 TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", kStar);
