@@ -14,6 +14,9 @@
 #            CSV keeps every run. A 2-core VM varies by 20% run to run: use 3 or more when
 #            comparing.
 #   FLOOR_DIR=dir  where floor.c is (default ../shared/bench/floor beside the clone)
+#   TOPO_BIN=path  time this topo; deps and build are left alone
+#   BENCH_NO_SETTLE=1  do not wait for idle CPUs between figures (the suite's smoke test,
+#                  which runs beside other tests: the figures are then not worth reading)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,9 +39,13 @@ for n in "${sizes[@]}"; do  # options go before the sizes (getopts stops at the 
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a size (options go before the sizes)" >&2; exit 2; }
 done
 
-scripts/deps.sh >&2
-dir=$(scripts/build.sh)
-topo=$root/$dir/topo
+if [[ -n ${TOPO_BIN:-} ]]; then  # a topo already built (the suite's smoke test): no set-up
+  topo=$(realpath "$TOPO_BIN")
+else
+  scripts/deps.sh >&2
+  dir=$(scripts/build.sh)
+  topo=$root/$dir/topo
+fi
 work=$(mktemp -d /tmp/topo-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -53,6 +60,7 @@ fi
 # Seconds the machine's CPUs are busy, summed, and in all: for settle().
 busy() { local u n s i w x y z; read -r _ u n s i w x y z _ </proc/stat; echo $((u + n + s + x + y)) $((u + n + s + i + w + x + y + z)); }
 settle() {  # until the CPUs are under 10% busy for 0.3 s (at most 20 s)
+  [[ -n ${BENCH_NO_SETTLE:-} ]] && return
   local q=0 t=0 a b c d
   read -r b a < <(busy)
   while ((q < 3 && t < 200)); do
