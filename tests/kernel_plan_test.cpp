@@ -138,6 +138,8 @@ TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bri
   Run r = built(kStar, "$TOPO plan --format shell " + empty + " > /run/down.sh\n"
                        "grep -E 'br0 (down|up)|addr del' /run/down.sh\n"
                        "bash -e /run/down.sh || echo \"script exit $?\"\n"
+                       // up0 dies with blue, which the kernel reaps a moment after `ip netns delete`
+                       "for i in $(seq 50); do [ \"$(ip -br link | wc -l)\" = 1 ] && break; sleep 0.1; done\n"
                        "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n");
   INFO(r.output);
   CHECK(r.status == 0);
