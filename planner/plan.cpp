@@ -388,8 +388,8 @@ void quiet_dying_bridges(Phases& ordered) {
     if (auto n = ports.find({s.netns, d.before->name}); n == ports.end() || n->second < 2) continue;
     LinkState down = *d.before;
     down.up = false;
-    // The kernel drops a link's IPv6 addresses when it goes down: the inverse adds them again.
-    std::erase_if(down.addresses, [](const IpPrefix& p) { return p.address.family == Family::v6; });
+    // What the kernel drops as the bridge goes down, the inverse adds again.
+    std::erase_if(down.addresses, dropped_on_down);
     ordered[Phase::bridge_quiet].push_back({Action::modify, s.netns, LinkDelta{{d.before, down}}, {}, false, {}});
     d.before = down;  // what the removal finds, and its inverse makes again
   }

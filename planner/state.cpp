@@ -39,12 +39,14 @@ bool LinkState::same_identity(const LinkState& o) const {
   return key(*this) == key(o);
 }
 
+bool dropped_on_down(const IpPrefix& p) { return p.address.family == Family::v6; }
+
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after) {
   const bool goes_down = before.up && !after.up;
   std::vector<IpPrefix> out;
   for (const IpPrefix& p : before.addresses)
     if (std::find(after.addresses.begin(), after.addresses.end(), p) == after.addresses.end() &&
-        !(goes_down && p.address.family == Family::v6))
+        !(goes_down && dropped_on_down(p)))
       out.push_back(p);
   return out;
 }

@@ -66,9 +66,13 @@ struct LinkState {
   bool operator==(const LinkState&) const = default;
 };
 
+/// Whether the kernel drops this address from a link that goes down: the IPv6 ones (unless
+/// net.ipv6.conf.IF.keep_addr_on_down is set, which topo never does).
+bool dropped_on_down(const IpPrefix& p);
+
 /// The addresses a change from `before` to `after` must remove itself: those `before` has
-/// and `after` has not, but for the IPv6 ones of a link going down, which the kernel drops
-/// on its own (asked to, it would answer "address not found").
+/// and `after` has not, but for those the kernel drops on its own from a link going down
+/// (asked to, it would answer "address not found").
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after);
 
 struct RouteState {
