@@ -1,6 +1,5 @@
 #include "executor/labs.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -21,10 +20,8 @@ struct Marks {
   std::map<std::string, size_t> links;  // links (lo aside) by the lab that marked them
 };
 
-// One link dump of the namespace at `path` ("" for topo's own).
-Marks marks_in(const std::string& path, const std::string& what) {
-  Fd fd = open_netns(path);
-  if (!fd) throw KernelError("opening", what, "it does not exist", ENOENT);
+// One link dump of the namespace `fd`.
+Marks marks_of(const Fd& fd, const std::string& what) {
   nl::Socket sock = nl::route_socket_in(fd, what);
   nl_cache* raw = nullptr;
   if (int err = rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw); err < 0)
@@ -44,14 +41,11 @@ Marks marks_in(const std::string& path, const std::string& what) {
   return out;
 }
 
-std::vector<std::string> named_namespaces() {
-  std::vector<std::string> out;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/run/netns"), ::closedir);
-  if (!dir) return out;
-  while (dirent* e = ::readdir(dir.get()))
-    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
-  std::sort(out.begin(), out.end());
-  return out;
+// The same, of the namespace at `path` ("" for topo's own).
+Marks marks_in(const std::string& path, const std::string& what) {
+  Fd fd = open_netns(path);
+  if (!fd) throw KernelError("opening", what, "it does not exist", ENOENT);
+  return marks_of(fd, what);
 }
 
 }  // namespace
@@ -66,15 +60,11 @@ std::vector<LabOnMachine> labs_on_machine() {
   };
   count(marks_in("", "namespace host"));
   for (const std::string& ns : named_namespaces()) {
-    std::string path = named_netns_path(ns);
-    if (is_stale_netns_file(path)) continue;  // a name without a namespace (a killed run's)
-    Marks m;
-    try {
-      m = marks_in(path, "namespace " + ns);
-    } catch (const KernelError& e) {
-      if (e.error() == ENOENT) continue;  // gone since the directory was read
-      throw;
-    }
+    // Gone since the directory was read, or a name without a namespace: a killed run's, or
+    // another run's being made or removed.
+    Fd fd = open_netns_if_mounted(named_netns_path(ns));
+    if (!fd) continue;
+    Marks m = marks_of(fd, "namespace " + ns);
     count(m);
     if (m.lo.empty()) continue;
     labs[m.lo].name = m.lo;

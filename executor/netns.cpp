@@ -1,13 +1,16 @@
 #include "executor/netns.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "executor/kernel_error.h"
 
@@ -27,18 +30,45 @@ Fd::~Fd() {
 
 std::string named_netns_path(const std::string& name) { return "/run/netns/" + name; }
 
-Fd open_netns(const std::string& path) {
-  std::string p = path.empty() ? "/proc/thread-self/ns/net" : path;
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Fd();
-    throw KernelError("opening", "namespace file " + p, std::strerror(errno), errno);
-  }
-  Fd out(fd);
+namespace {
+
+// Opens `path` ("" the thread's own namespace); an empty Fd when it does not exist.
+Fd open_file(const std::string& path, std::string* shown) {
+  *shown = path.empty() ? "/proc/thread-self/ns/net" : path;
+  int fd = ::open(shown->c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) throw KernelError("opening", "namespace file " + *shown, std::strerror(errno), errno);
+  return Fd(fd);
+}
+
+bool is_namespace(const Fd& fd) {
   struct statfs fs {};
-  if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC)
-    throw KernelError("opening", "namespace file " + p,
+  return ::fstatfs(fd.get(), &fs) == 0 && fs.f_type == NSFS_MAGIC;
+}
+
+}  // namespace
+
+Fd open_netns(const std::string& path) {
+  std::string shown;
+  Fd out = open_file(path, &shown);
+  if (out && !is_namespace(out))
+    throw KernelError("opening", "namespace file " + shown,
                       "it is not a namespace (an empty file left by a killed `ip netns add`?)", EINVAL);
+  return out;
+}
+
+Fd open_netns_if_mounted(const std::string& path) {
+  std::string shown;
+  Fd out = open_file(path, &shown);
+  return out && is_namespace(out) ? std::move(out) : Fd();
+}
+
+std::vector<std::string> named_namespaces() {
+  std::vector<std::string> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/run/netns"), ::closedir);
+  if (!dir) return out;
+  while (dirent* e = ::readdir(dir.get()))
+    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace topo {
 
@@ -36,6 +37,16 @@ std::string named_netns_path(const std::string& name);
 /// Opens a namespace file (/run/netns/NAME, /proc/PID/ns/net, or the current one when
 /// `path` is empty). An empty Fd when it does not exist; throws KernelError on other errors.
 Fd open_netns(const std::string& path);
+
+/// Opens the namespace mounted at `path` now, if there is one: an empty Fd when the path does
+/// not exist or holds no namespace. Another run's namespace can be an empty file for a moment
+/// (made and not yet mounted, or unmounted and not yet removed): to a reader looking through
+/// /run/netns that is no namespace, not an error. One open, then fstatfs on what was opened,
+/// so nothing can change between the check and the open.
+Fd open_netns_if_mounted(const std::string& path);
+
+/// The names in /run/netns, sorted (none when it does not exist).
+std::vector<std::string> named_namespaces();
 
 /// True when `path` exists but no namespace is mounted on it: what a run killed between
 /// making /run/netns/NAME and mounting the namespace there leaves.

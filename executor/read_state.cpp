@@ -1,6 +1,5 @@
 #include "executor/read_state.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -267,16 +266,6 @@ void name_references(Reading& ns, const std::vector<Reading*>& all) {
   }
 }
 
-std::vector<std::string> named_namespaces() {
-  std::vector<std::string> out;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/run/netns"), ::closedir);
-  if (!dir) return out;
-  while (dirent* e = ::readdir(dir.get()))
-    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // Runs work(0..n-1) on as many threads as there are CPUs (each namespace's reading is a few
 // netlink dumps on its own socket: most of the time is the kernel's, and it scales); the
 // first exception is thrown again once all are done.
@@ -307,8 +296,9 @@ void in_parallel(size_t n, Work&& work) {
 std::unique_ptr<Reading> open_reading(const std::string& name, const std::string& path) {
   auto r = std::make_unique<Reading>();
   r->name = name;
-  if (!path.empty() && is_stale_netns_file(path)) return nullptr;  // a name, but no namespace
-  r->fd = open_netns(path);
+  // A name but no namespace: a killed run's file, or another run's namespace being made or
+  // removed this very moment (the reader looks at every name in /run/netns).
+  r->fd = path.empty() ? open_netns(path) : open_netns_if_mounted(path);
   if (!r->fd) return nullptr;
   r->sock = nl::route_socket_in(r->fd, "namespace " + name);
   r->state.exists = true;
