@@ -437,6 +437,33 @@ std::vector<std::string> Step::far_namespaces() const {
   return {out.begin(), out.end()};
 }
 
+// The new bridges of `netns` whose deferred `ports` can come up while they are down: each
+// port coming up under a bridge that is up makes the bridge walk all its ports
+// (br_port_state_selection) and opens it to the floods of the IPv6 autoconfiguration its
+// peer starts; under a bridge that is down it does neither, and the bridge takes all its
+// ports at once when it comes up after them. Only bridges nothing else needs up while the
+// rest is made: no route is made in their namespace (the kernel refuses a route through a
+// link that is down), and no VXLAN or macvlan sits on them.
+std::vector<LinkState*> bridges_to_hold_down(Phases& ordered, const std::string& netns,
+                                             const std::vector<LinkState*>& ports) {
+  for (const Step& s : ordered[Phase::route_make])
+    if (s.netns == netns) return {};
+  std::set<std::string> masters, leaned_on;
+  for (const LinkState* p : ports) masters.insert(p->master);
+  std::vector<LinkState*> out;
+  for (Step& s : ordered[Phase::link_make]) {
+    auto& d = std::get<LinkDelta>(s.subject);
+    if (!d.after) continue;
+    if (!d.after->vxlan_dev.empty() && s.netns == netns) leaned_on.insert(d.after->vxlan_dev);
+    if (!d.after->macvlan_parent.empty() && d.after->macvlan_parent_netns == netns) leaned_on.insert(d.after->macvlan_parent);
+    if (s.action == Action::create && s.netns == netns && d.after->kind == "bridge" && d.after->up &&
+        masters.count(d.after->name))
+      out.push_back(&*d.after);
+  }
+  std::erase_if(out, [&](const LinkState* b) { return leaned_on.count(b->name) > 0; });
+  return out;
+}
+
 // A bridge port that comes up gives its veth peer carrier, and with it IPv6
 // autoconfiguration starts on both ends (its multicast flooded to every port of the bridge)
 // and linkwatch work on the bridge: at hundreds of ports that background holds the kernel's
@@ -460,6 +487,10 @@ void defer_carrier(Phases& ordered) {
     for (LinkState* l : links) {
       l->up = false;
       up.after->push_back(l->name);
+    }
+    for (LinkState* bridge : bridges_to_hold_down(ordered, netns, links)) {
+      bridge->up = false;
+      up.after->push_back(bridge->name);  // after its ports: they join a bridge that is up
     }
     ordered[Phase::carrier].push_back({Action::modify, netns, up, {}, false, {}});
   }
