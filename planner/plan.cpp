@@ -437,30 +437,27 @@ std::vector<std::string> Step::far_namespaces() const {
   return {out.begin(), out.end()};
 }
 
-// The new bridges of `netns` whose deferred `ports` can come up while they are down: each
-// port coming up under a bridge that is up makes the bridge walk all its ports
+// The new bridges that can come up after their new ports, by namespace and name: each port
+// coming up under a bridge that is up makes the bridge walk all its ports
 // (br_port_state_selection) and opens it to the floods of the IPv6 autoconfiguration its
 // peer starts; under a bridge that is down it does neither, and the bridge takes all its
 // ports at once when it comes up after them. Only bridges nothing else needs up while the
 // rest is made: no route is made in their namespace (the kernel refuses a route through a
 // link that is down), and no VXLAN or macvlan sits on them.
-std::vector<LinkState*> bridges_to_hold_down(Phases& ordered, const std::string& netns,
-                                             const std::vector<LinkState*>& ports) {
-  for (const Step& s : ordered[Phase::route_make])
-    if (s.netns == netns) return {};
-  std::set<std::string> masters, leaned_on;
-  for (const LinkState* p : ports) masters.insert(p->master);
-  std::vector<LinkState*> out;
+std::map<LinkKey, LinkState*> bridges_that_can_wait(Phases& ordered) {
+  std::set<std::string> routed;
+  for (const Step& s : ordered[Phase::route_make]) routed.insert(s.netns);
+  std::map<LinkKey, LinkState*> out;
+  std::set<LinkKey> leaned_on;
   for (Step& s : ordered[Phase::link_make]) {
     auto& d = std::get<LinkDelta>(s.subject);
     if (!d.after) continue;
-    if (!d.after->vxlan_dev.empty() && s.netns == netns) leaned_on.insert(d.after->vxlan_dev);
-    if (!d.after->macvlan_parent.empty() && d.after->macvlan_parent_netns == netns) leaned_on.insert(d.after->macvlan_parent);
-    if (s.action == Action::create && s.netns == netns && d.after->kind == "bridge" && d.after->up &&
-        masters.count(d.after->name))
-      out.push_back(&*d.after);
+    if (!d.after->vxlan_dev.empty()) leaned_on.insert({s.netns, d.after->vxlan_dev});
+    if (!d.after->macvlan_parent.empty()) leaned_on.insert({d.after->macvlan_parent_netns, d.after->macvlan_parent});
+    if (s.action == Action::create && d.after->kind == "bridge" && d.after->up && !routed.count(s.netns))
+      out[{s.netns, d.after->name}] = &*d.after;
   }
-  std::erase_if(out, [&](const LinkState* b) { return leaned_on.count(b->name) > 0; });
+  for (const LinkKey& k : leaned_on) out.erase(k);
   return out;
 }
 
@@ -481,6 +478,7 @@ void defer_carrier(Phases& ordered) {
     else if (s.peer && s.peer->after && s.peer->after->up && !s.peer->after->master.empty())
       ports[d.after->peer_netns].push_back(&*s.peer->after);  // one end without carrier is enough
   }
+  std::map<LinkKey, LinkState*> waiting = bridges_that_can_wait(ordered);
   for (auto& [netns, links] : ports) {
     if (links.size() < 2) continue;
     LinkUpDelta up{{std::nullopt, std::vector<std::string>{}}};
@@ -488,9 +486,11 @@ void defer_carrier(Phases& ordered) {
       l->up = false;
       up.after->push_back(l->name);
     }
-    for (LinkState* bridge : bridges_to_hold_down(ordered, netns, links)) {
-      bridge->up = false;
-      up.after->push_back(bridge->name);  // after its ports: they join a bridge that is up
+    for (LinkState* l : links) {  // then their bridges, once each
+      auto bridge = waiting.find({netns, l->master});
+      if (bridge == waiting.end() || !bridge->second->up) continue;
+      bridge->second->up = false;
+      up.after->push_back(bridge->first.second);
     }
     ordered[Phase::carrier].push_back({Action::modify, netns, up, {}, false, {}});
   }
