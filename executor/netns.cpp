@@ -32,11 +32,10 @@ std::string named_netns_path(const std::string& name) { return "/run/netns/" + n
 
 namespace {
 
-// Opens `path` ("" the thread's own namespace); an empty Fd when it does not exist.
-Fd open_file(const std::string& path, std::string* shown) {
-  *shown = path.empty() ? "/proc/thread-self/ns/net" : path;
-  int fd = ::open(shown->c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno != ENOENT) throw KernelError("opening", "namespace file " + *shown, std::strerror(errno), errno);
+// An empty Fd when `path` does not exist.
+Fd open_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) throw KernelError("opening", "namespace file " + path, std::strerror(errno), errno);
   return Fd(fd);
 }
 
@@ -45,20 +44,20 @@ bool is_namespace(const Fd& fd) {
   return ::fstatfs(fd.get(), &fs) == 0 && fs.f_type == NSFS_MAGIC;
 }
 
+std::string own_or(const std::string& path) { return path.empty() ? "/proc/thread-self/ns/net" : path; }
+
 }  // namespace
 
 Fd open_netns(const std::string& path) {
-  std::string shown;
-  Fd out = open_file(path, &shown);
+  Fd out = open_file(own_or(path));
   if (out && !is_namespace(out))
-    throw KernelError("opening", "namespace file " + shown,
+    throw KernelError("opening", "namespace file " + own_or(path),
                       "it is not a namespace (an empty file left by a killed `ip netns add`?)", EINVAL);
   return out;
 }
 
 Fd open_netns_if_mounted(const std::string& path) {
-  std::string shown;
-  Fd out = open_file(path, &shown);
+  Fd out = open_file(own_or(path));
   return out && is_namespace(out) ? std::move(out) : Fd();
 }
 
