@@ -141,6 +141,10 @@ std::string extack_message(const nlmsghdr* h) {
 
 Socket socket_in(const Fd& netns, const std::string& what) {
   InNetns inside(netns);
+  return socket_here(what);
+}
+
+Socket socket_here(const std::string& what) {
   Socket s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
   if (!s) throw KernelError("opening a netfilter socket in", what, std::strerror(errno), errno);
   if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0)

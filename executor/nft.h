@@ -55,6 +55,9 @@ using Socket = std::unique_ptr<mnl_socket, SocketClose>;
 /// `what` names the namespace in errors. Throws KernelError.
 Socket socket_in(const Fd& netns, const std::string& what);
 
+/// The same, in the namespace of the calling thread.
+Socket socket_here(const std::string& what);
+
 /// The table `name` of family inet as the kernel holds it, its rules decoded; nullopt when
 /// there is none. Three dumps at most: tables, then (only when it exists) its chains and
 /// rules. Throws KernelError.

@@ -43,6 +43,7 @@ struct Reading {
   std::string name;
   Fd fd;
   nl::Socket sock;
+  nft::Socket nft;  // null when this kernel has no nfnetlink (and so no table)
   NamespaceState state;
   std::vector<RawLink> links;
   std::map<int, std::string> nsid_names;  // this namespace's ids for the others
@@ -207,14 +208,7 @@ void read_sysctls(Reading& ns, const NamespaceState* want) {
 // The lab's NAT table, over a NETLINK_NETFILTER socket opened inside the namespace: one
 // dump of the inet tables, and two more (chains, rules) only where the table is.
 void read_nat(Reading& ns, const std::string& table) {
-  nft::Socket sock;
-  try {
-    sock = nft::socket_in(ns.fd, "namespace " + ns.name);
-  } catch (const KernelError& e) {
-    if (e.error() == EPROTONOSUPPORT) return;  // no nfnetlink in this kernel: no table either
-    throw;
-  }
-  ns.state.nat = nft::read_table(sock.get(), table, "namespace " + ns.name);
+  if (ns.nft) ns.state.nat = nft::read_table(ns.nft.get(), table, "namespace " + ns.name);
 }
 
 void read_files(Reading& ns) {
@@ -292,6 +286,17 @@ void in_parallel(size_t n, Work&& work) {
   if (failure) std::rethrow_exception(failure);
 }
 
+// The namespace's route and netfilter sockets, both opened in one visit to it.
+void open_sockets(Reading& r) {
+  InNetns inside(r.fd);
+  r.sock = nl::route_socket_here("namespace " + r.name);
+  try {
+    r.nft = nft::socket_here("namespace " + r.name);
+  } catch (const KernelError& e) {
+    if (e.error() != EPROTONOSUPPORT) throw;  // no nfnetlink in this kernel: no table either
+  }
+}
+
 // Opens the namespace and dumps its links; nullptr when it does not exist.
 std::unique_ptr<Reading> open_reading(const std::string& name, const std::string& path) {
   auto r = std::make_unique<Reading>();
@@ -300,7 +305,7 @@ std::unique_ptr<Reading> open_reading(const std::string& name, const std::string
   // removed this very moment (the reader looks at every name in /run/netns).
   r->fd = path.empty() ? open_netns(path) : open_netns_if_mounted(path);
   if (!r->fd) return nullptr;
-  r->sock = nl::route_socket_in(r->fd, "namespace " + name);
+  open_sockets(*r);
   r->state.exists = true;
   read_links(*r);
   return r;
