@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -40,26 +41,67 @@ std::string location(const SourceFile& file, SourcePos pos) {
 // file can have a line of megabytes.
 constexpr size_t kQuoteWidth = 160;
 
+// One UTF-8 sequence of `text` at `i`: its length (0 when broken) and its code point.
+struct Sequence {
+  size_t length = 0;
+  char32_t code = 0;
+};
+
+Sequence sequence_at(std::string_view text, size_t i) {
+  auto c = static_cast<unsigned char>(text[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > text.size()) return {};
+  char32_t code = n == 1 ? c : c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xC0) != 0x80) return {};
+    code = (code << 6) | (b & 0x3F);
+  }
+  return {n, code};
+}
+
+// What could drive the terminal instead of being shown: control characters (C0 but tab, DEL,
+// C1), and the bidirectional controls, which make a terminal show the rest of the line
+// reordered (a name could make "is not allowed" read as something else).
+bool drives_terminal(char32_t c) {
+  return (c < 0x20 && c != '\t') || (c >= 0x7F && c < 0xA0) || c == 0x061C || c == 0x200E || c == 0x200F ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
 // The line's characters, one entry per column as toml++ counts them (a UTF-8 sequence is
-// one). What could drive the terminal instead of being shown (control characters, C1
-// controls, broken UTF-8) becomes U+FFFD, one column wide, so the caret still lines up.
+// one). What drives the terminal, and broken UTF-8, becomes U+FFFD, one column wide, so the
+// caret still lines up.
 std::vector<std::string> characters(std::string_view line) {
   std::vector<std::string> out;
   for (size_t i = 0; i < line.size();) {
-    auto c = static_cast<unsigned char>(line[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= line.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
-    bool control = (c < 0x20 && c != '\t') || c == 0x7f ||
-                   (n == 2 && c == 0xC2 && static_cast<unsigned char>(line[i + 1]) < 0xA0);
-    if (ok && !control) {
-      out.emplace_back(line.substr(i, n));
-      i += n;
+    Sequence s = sequence_at(line, i);
+    if (s.length > 0 && !drives_terminal(s.code)) {
+      out.emplace_back(line.substr(i, s.length));
+      i += s.length;
       continue;
     }
     out.emplace_back("\uFFFD");
-    i += ok ? n : 1;
-    while (!ok && i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
+    i += s.length > 0 ? s.length : 1;
+    while (s.length == 0 && i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
+  }
+  return out;
+}
+
+// A message, with what drives the terminal (a name quoted from the file can hold it) and
+// broken UTF-8 shown as <U+XXXX> (<0xXX> for a broken byte): the reader sees what is there.
+std::string shown(std::string_view message) {
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    Sequence s = sequence_at(message, i);
+    if (s.length == 0) {
+      out += fmt::format("<0x{:02X}>", static_cast<unsigned char>(message[i++]));
+    } else if (drives_terminal(s.code) && s.code != '\n') {
+      out += fmt::format("<U+{:04X}>", static_cast<uint32_t>(s.code));
+      i += s.length;
+    } else {
+      out += message.substr(i, s.length);
+      i += s.length;
+    }
   }
   return out;
 }
@@ -92,14 +134,14 @@ void append_quote(std::string& out, const SourceFile& file, SourcePos pos, int l
 }  // namespace
 
 std::string render_short(const SourceFile& file, const Diagnostic& d) {
-  return fmt::format("{}: error: {}", location(file, d.pos), d.message);
+  return fmt::format("{}: error: {}", location(file, d.pos), shown(d.message));
 }
 
 std::string render(const SourceFile& file, const Diagnostic& d) {
   std::string out = render_short(file, d) + "\n";
   append_quote(out, file, d.pos, d.length);
   for (const Note& n : d.notes) {
-    out += fmt::format("{}: note: {}\n", location(file, n.pos), n.message);
+    out += fmt::format("{}: note: {}\n", location(file, n.pos), shown(n.message));
     append_quote(out, file, n.pos, 1);
   }
   return out;

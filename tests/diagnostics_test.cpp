@@ -73,6 +73,21 @@ TEST_CASE("a quoted line shows control bytes and broken UTF-8 as U+FFFD, one col
         "      |                 ^\n");
 }
 
+TEST_CASE("a bidirectional control shows as U+FFFD in the quote and as <U+XXXX> in the message", "[diagnostics]") {
+  // U+202E (right-to-left override) in a name would make the terminal show the rest of the
+  // line reversed: the message could be made to read as something else.
+  SourceFile file("x.toml", "name = \"a\u202Eb\"\n");
+  Diagnostic d{{1, 8}, 5, "netns name 'a\u202Eb' has character '\u202E', which is not allowed", {}};
+  d.notes.push_back({{1, 8}, "x\u2066y \x1b[2J\xff"});
+  CHECK(render(file, d) ==
+        "x.toml:1:8: error: netns name 'a<U+202E>b' has character '<U+202E>', which is not allowed\n"
+        "    1 | name = \"a\uFFFDb\"\n"
+        "      |        ^~~~~\n"
+        "x.toml:1:8: note: x<U+2066>y <U+001B>[2J<0xFF>\n"
+        "    1 | name = \"a\uFFFDb\"\n"
+        "      |        ^\n");
+}
+
 TEST_CASE("a long line is quoted around the caret, cut with an ellipsis", "[diagnostics]") {
   std::string line = std::string(1000, 'a') + "X" + std::string(1000, 'b');
   SourceFile file("x.toml", line + "\n");
