@@ -14,6 +14,7 @@ namespace {
 struct ExecOptions {
   std::string netns;
   std::vector<std::string> command;
+  rlimit files{};  // the command's open-files limit
 };
 
 int run(const ExecOptions& o) {
@@ -29,13 +30,14 @@ int run(const ExecOptions& o) {
     return kExitFailed;
   }
   std::fflush(stdout);
-  return exec_in_netns(o.netns, o.command);
+  return exec_in_netns(o.netns, o.command, o.files);
 }
 
 }  // namespace
 
-void register_exec(CLI::App& app, int& exit_code) {
+void register_exec(CLI::App& app, int& exit_code, const rlimit& files) {
   auto opts = std::make_shared<ExecOptions>();
+  opts->files = files;
   CLI::App* sub = app.add_subcommand(
       "exec", "Run a command inside a lab namespace, with its /etc/netns/NS files over /etc, as\n"
               "ip netns exec does.");

@@ -2,6 +2,8 @@
 // `exit_code`. Exit codes: 0 success, 1 the lab is invalid or the work failed, 2 bad usage.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
@@ -25,7 +27,7 @@ void register_apply(CLI::App& app, int& exit_code);
 void register_destroy(CLI::App& app, int& exit_code);
 void register_test(CLI::App& app, int& exit_code);
 void register_show(CLI::App& app, int& exit_code);
-void register_exec(CLI::App& app, int& exit_code);
+void register_exec(CLI::App& app, int& exit_code, const rlimit& files);  // files: exec's open-files limit
 void register_list(CLI::App& app, int& exit_code);
 void register_completion(CLI::App& app, int& exit_code);
 

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "cli/commands.h"
+#include "executor/open_files.h"
 #include "executor/privilege.h"
 
 #ifndef TOPO_VERSION
@@ -21,6 +22,7 @@ int main(int argc, char** argv) noexcept {
     app.require_subcommand(1);
     app.footer("Run 'topo COMMAND --help' for a command's options. Docs: docs/cli.md, docs/format.md");
     int exit_code = kExitOk;
+    const rlimit files = topo::raise_open_files_limit();  // a file and sockets per namespace
     register_validate(app, exit_code);
     register_graph(app, exit_code);
     register_plan(app, exit_code);
@@ -28,7 +30,7 @@ int main(int argc, char** argv) noexcept {
     register_destroy(app, exit_code);
     register_test(app, exit_code);
     register_show(app, exit_code);
-    register_exec(app, exit_code);
+    register_exec(app, exit_code, files);
     register_list(app, exit_code);
     register_completion(app, exit_code);
     try {

@@ -12,6 +12,7 @@
 
 #include "executor/kernel_error.h"
 #include "executor/netns.h"
+#include "executor/open_files.h"
 
 namespace topo {
 namespace {
@@ -37,7 +38,7 @@ void bind_etc(const std::string& netns) {
 
 }  // namespace
 
-int exec_in_netns(const std::string& netns, const std::vector<std::string>& command) {
+int exec_in_netns(const std::string& netns, const std::vector<std::string>& command, const rlimit& files) {
   Fd ns = open_netns(named_netns_path(netns));
   if (!ns) fail("entering", netns, ENOENT);
   if (::setns(ns.get(), CLONE_NEWNET) != 0) fail("entering", netns, errno);
@@ -50,6 +51,7 @@ int exec_in_netns(const std::string& netns, const std::vector<std::string>& comm
   std::vector<char*> argv;
   for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  restore_open_files_limit(files);
   ::execvp(argv[0], argv.data());
   int error = errno;
   fmt::print(stderr, "topo exec: {}: {}\n", command[0], std::strerror(error));

@@ -7,6 +7,8 @@
 // shows 128+signal).
 #pragma once
 
+#include <sys/resource.h>
+
 #include <string>
 #include <vector>
 
@@ -14,7 +16,8 @@ namespace topo {
 
 /// Does not return when the command starts. Returns 127 when it is not found, 126 when it
 /// cannot be run (after printing why); throws KernelError when the namespace cannot be
-/// entered.
-int exec_in_netns(const std::string& netns, const std::vector<std::string>& command);
+/// entered. The command starts with the open-files limit `files` (topo's own before it
+/// raised it).
+int exec_in_netns(const std::string& netns, const std::vector<std::string>& command, const rlimit& files);
 
 }  // namespace topo

@@ -42,8 +42,14 @@ Socket route_socket_in(const Fd& netns, const std::string& what) {
 Socket route_socket_here(const std::string& what) {
   Socket sock(nl_socket_alloc());
   if (!sock) throw KernelError("opening a netlink socket in", what, "out of memory");
-  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
+  errno = 0;
+  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
+    // libnl says "Unspecific failure" for errors it has no code of its own for, EMFILE
+    // among them: the system's words are more use.
+    int sys = errno;
+    if (err == -NLE_FAILURE && sys != 0) throw KernelError("opening a netlink socket in", what, std::strerror(sys), sys);
     throw KernelError("opening a netlink socket in", what, error_text(err));
+  }
   // Large labs dump thousands of objects: give the kernel room rather than lose messages.
   nl_socket_set_buffer_size(sock.get(), 4 << 20, 1 << 20);
   // One recvmsg a message, not a peek at its size first and then the read: the kernel

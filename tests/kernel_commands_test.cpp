@@ -350,6 +350,26 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
   CHECK(part(r.output, "machine mounts untouched") == "0\n");
 }
 
+// topo holds a namespace's file and a socket or two per namespace: with the soft limit of
+// 1024 that shells commonly give, a 1000-namespace lab failed with "Too many open files".
+// Here 256 files and 150 namespaces: the same, smaller. exec's command gets 256 back.
+TEST_CASE("kernel: a soft limit on open files below the lab's needs is raised for topo, and given back to exec",
+          "[kernel][exec]") {
+  TempDir dir;
+  std::string lab = dir.path().string() + "/star.toml";
+  Run r = in_sandbox((source_dir() / "bench/gen-lab.sh").string() + " star 150 > " + lab + "\nL=" + lab + R"sh(
+ulimit -Sn 256
+st() { "$@" > /dev/null && echo "exit 0" || echo "exit $?"; }
+st $TOPO apply -q $L
+st $TOPO plan --detailed-exitcode $L
+st $TOPO list
+$TOPO exec ns150 -- sh -c 'ulimit -Sn'
+st $TOPO destroy -q $L
+)sh");
+  INFO(r.output);
+  CHECK(r.output == "exit 0\nexit 0\nexit 0\n256\nexit 0\n");
+}
+
 TEST_CASE("kernel: list finds the labs from their marks, and completion offers their names and namespaces",
           "[kernel][list]") {
   std::string dir = (source_dir() / "topologies").string();
