@@ -187,13 +187,21 @@ def read_sysctls():
 
 
 def tentative(addrs):
-    """Whether an IPv6 address other than link-local is still tentative on a link with carrier
-    (duplicate address detection: its local route comes when it ends)."""
+    """Whether the kernel is still settling a link with carrier: an IPv6 address other than
+    link-local still tentative (duplicate address detection: its local route comes when it
+    ends), or a carrier the link watcher has not passed on yet (operstate still down, a
+    bridge port still disabled)."""
     for link in addrs if isinstance(addrs, list) else []:
-        if "LOWER_UP" in link.get("flags", []):
+        flags = link.get("flags", [])
+        if "LOWER_UP" in flags and "UP" in flags:
             for a in link.get("addr_info", []):
                 if a.get("tentative") and not a.get("local", "").startswith("fe80"):
                     return True
+            if link.get("operstate") in ("DOWN", "LOWERLAYERDOWN"):
+                return True
+            port = link.get("linkinfo", {}).get("info_slave_data", {})
+            if link.get("linkinfo", {}).get("info_slave_kind") == "bridge" and port.get("state") == "disabled":
+                return True
     return False
 
 
@@ -356,7 +364,9 @@ def normalize(state, keep_macs, file_contents=True):
                 a = {k: v for k, v in a.items()
                      if k not in ("valid_life_time", "preferred_life_time", "tentative")}
                 (v6 if a.get("family") == "inet6" else v4).append(json.dumps(a, sort_keys=True))
-            for a in v4 + sorted(v6):
+            # Sorted: the order of primaries of different subnets follows the history of the
+            # link (the "secondary" flag still tells a subnet's first address from the rest).
+            for a in sorted(v4) + sorted(v6):
                 lines.append("addr %s %s" % (link.get("ifname"), a))
         for fam in ("routes4", "routes6"):
             routes = ns[fam] if isinstance(ns[fam], list) else [ns[fam]]
@@ -628,8 +638,13 @@ def drop_dangling(lab):
             return True
         return ns in adopted and adopted[ns] == "c1" and name == "dm0" or \
             name in MACHINE_LINKS.get(ns, ())
+    made = {n["name"] for n in lab["netns"] if not n.get("path")}
     for rt in list(lab["route"]):
-        if rt.get("dev") and not exists(rt.get("netns", "host"), rt["dev"]):
+        ns = rt.get("netns", "host")
+        if rt.get("dev") and not exists(ns, rt["dev"]):
+            remove_element(lab, "route", rt)
+            n += 1
+        elif rt.get("via") and ns not in made and not on_subnet(lab, ns, rt["via"], rt.get("dev")):
             remove_element(lab, "route", rt)
             n += 1
     for m in list(lab["macvlan"]):
@@ -641,6 +656,21 @@ def drop_dangling(lab):
             remove_element(lab, "vxlan", x)
             n += 1
     return n
+
+
+def on_subnet(lab, ns, via, dev=None):
+    """Whether a gateway is on a subnet of the file's links in ns (of dev, when given): the
+    validator checks this in the namespaces the lab makes only."""
+    import ipaddress
+    gw = ipaddress.ip_address(via)
+    for i in interfaces(lab):
+        if i[0] != ns or (dev and i[1] != dev):
+            continue
+        for a in iface_dict(i[3], i[4]).get("addresses", []):
+            net = ipaddress.ip_interface(a).network
+            if net.version == gw.version and gw in net:
+                return True
+    return False
 
 
 def repair(topo, lab, tmpdir, rounds=12):
@@ -695,6 +725,8 @@ class Gen:
         return out
 
     def iface_name(self, lab, ns, prefix):
+        if ns == "host" and prefix == "eth":
+            return self.fresh("he")  # not eth9, the machine's own
         if ns != "host" and prefix == "eth":
             taken = names_in(lab, ns)
             for i in range(10):
@@ -1480,7 +1512,7 @@ def run_scenario(runner, labs, final, fault, check_only=None):
                 if rc != 0:
                     raise Failure("setup", "apply of version %d exited %d: %s" % (i + 1, rc, (out + err).strip()), None)
         if final == "destroy":
-            destroy_check(runner, sb, labs, base)
+            destroy_check(runner, sb, labs, base, fault)
     finally:
         sb.close()
 
@@ -1573,17 +1605,36 @@ def without_adopted(lines):
     return out
 
 
-def destroy_check(runner, sb, labs, base):
+def destroy_check(runner, sb, labs, base, fault=None):
+    """Destroys the lab (after a failed or killed destroy when fault is set) and checks that
+    the sandbox is as before the first apply."""
     path = runner.write(labs[-1])
+    scenario = (labs, "destroy", fault)
+    if fault:
+        kind, k = fault
+        env = {"fail": "TOPO_TEST_FAIL_STEP", "kill": "TOPO_TEST_KILL_STEP"}[kind]
+        before = normalize(sb.dump(), lambda ns, n: True)
+        rc, out, err = sb.run([runner.topo, "destroy", "-q", path], env={env: str(k)})
+        if kind == "fail" and rc == 1:
+            after = normalize(sb.dump(), lambda ns, n: True)
+            names = lab_links(labs[-1])
+            b2, a2 = normalize_lines_macs(before, names), normalize_lines_macs(after, names)
+            if a2 != b2:
+                raise Failure("destroy-rollback", "destroy with %s=%d rolled back (exit 1) but the kernel is "
+                              "not as it was:\n%s" % (env, k, diff_lines(b2, a2, "before", "after rollback")),
+                              scenario)
+        elif rc not in (0, -9, 137):
+            raise Failure("destroy-rollback", "destroy with %s=%d exited %d:\n%s" % (env, k, rc, (out + err).strip()),
+                          scenario)
     rc, out, err = sb.run([runner.topo, "destroy", "-q", path])
     if rc != 0:
-        raise Failure("destroy", "destroy exited %d:\n%s" % (rc, (out + err).strip()), (labs, "destroy", None))
+        raise Failure("destroy", "destroy exited %d:\n%s" % (rc, (out + err).strip()), scenario)
     after = normalize(sb.dump(), lambda ns, n: True)
     if not DESTROY_CHECKS_ADOPTED:
         after, base = without_adopted(after), without_adopted(base)
     if after != base:
         raise Failure("destroy", "after destroy the sandbox is not as before the first apply:\n%s"
-                      % diff_lines(base, after, "before", "after destroy"), (labs, "destroy", None))
+                      % diff_lines(base, after, "before", "after destroy"), scenario)
 
 
 runner_stats = Stats()
@@ -1743,6 +1794,10 @@ def repro_text(labs, final, fault, check, msg, seed, topo):
         out.append("# expected: the kernel equals a fresh apply of %d.toml in a new sandbox" % n)
     else:
         out.append("topo apply %d.toml" % n)
+        if fault:
+            out.append("%s=%d topo destroy %d.toml   # expected: %s" % (
+                env[fault[0]], fault[1], n,
+                "killed" if fault[0] == "kill" else "exit 1, the kernel as before"))
         out.append("topo destroy %d.toml   # expected: the sandbox as before the first apply" % n)
     out.append("```")
     out.append("## What happens")
@@ -1878,7 +1933,16 @@ def main():
                     if rc != 0:
                         log("a fresh apply of this lab fails too (%d): %s" % (rc, (out + err).strip()))
                         raise
-            destroy_check(runner, sb, labs, base)
+            fault = None
+            if rng.random() < 2 * args.fault_rate:
+                # the destroy's own steps: plan of an empty lab of the same name
+                empty = runner.write(empty_lab())
+                n = plan_steps(sb, topo, empty)
+                if n > 0:
+                    fault = (rng.choice(["fail", "kill"]), rng.randrange(1, n + 1))
+                    stats.faults[fault[0]] += 1
+            log("destroy%s" % (" [fault: %s at %d]" % fault if fault else ""))
+            destroy_check(runner, sb, labs, base, fault)
             log("destroy: the sandbox is as before the first apply")
         except Failure as f:
             failure = f
