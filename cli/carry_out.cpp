@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "cli/commands.h"
 #include "executor/fault_injection.h"
+#include "executor/host_sysctls.h"
 #include "executor/journal.h"
 #include "executor/lab_dir.h"
 #include "executor/lab_lock.h"
@@ -135,7 +137,7 @@ Differences differences(const State& expected, const State& before, const State&
   return out;
 }
 
-// Namespaces that outlive the lab (host, adopted): their sysctls are put back one day.
+// Namespaces that outlive the lab (host, adopted): the lab's routes there are noted.
 std::vector<std::string> lasting(const State& expected) {
   std::vector<std::string> out;
   for (const auto& [name, ns] : expected.namespaces)
@@ -151,13 +153,27 @@ std::set<RouteKey> routes_in(const State& expected, const std::vector<std::strin
   return out;
 }
 
-// A sysctl the lab once set in a lasting namespace and no longer sets goes back to the value
-// it had before the lab (destroy sets none, so all of them go back).
-void restore_originals(State& expected, const LabDir& dir) {
-  for (const auto& [where, value] : Journal::originals(dir)) {
-    auto ns = expected.namespaces.find(where.first);
-    if (ns != expected.namespaces.end() && ns->second.adopted) ns->second.sysctls.emplace(where.second, value);
+// The file's own part of an expected state that the journal keeps: which namespaces, adopted
+// where, with which sysctls (and the host's filter chains, for the forwarding policy).
+State file_part(const State& expected) {
+  State out;
+  for (const auto& [name, ns] : expected.namespaces) {
+    NamespaceState& f = out.namespaces[name];
+    f.exists = ns.exists;
+    f.adopted = ns.adopted;
+    f.path = ns.path;
+    f.sysctls = ns.sysctls;
+    if (name == "host") f.nat = ns.nat;
   }
+  return out;
+}
+
+// The namespaces a run knows the sysctls of: those it expects, and the lab's it removes.
+State known_to(const State& expected, const State& snapshot, const std::string& mark) {
+  State out = file_part(expected);
+  for (const auto& [name, ns] : snapshot.namespaces)
+    if (ns.exists && ns.mark == mark) out.namespaces[name].exists = true;
+  return out;
 }
 
 // What a killed run made but could not mark yet becomes the lab's again.
@@ -188,18 +204,41 @@ int carry_out(State expected, const CarryOut& how) {
   LabLock lock(dir, lab, how.wait, [&] {
     fmt::print(stderr, "topo: waiting for another apply or destroy of lab '{}' to finish\n", lab);
   });
+  const State file = file_part(expected);
+  const NamespaceState& file_host = file.namespaces.at("host");
+  LabDir host_dir = HostSysctls::dir(false);
+  HostSysctls host = HostSysctls::read(host_dir);
+  std::optional<HostLock> host_lock;  // after the lab's lock, never before: no two runs wait on each other
+  if (!file_host.sysctls.empty() || drops_forwarding(file_host) || host.holds(lab)) {
+    host_dir = HostSysctls::dir(true);
+    host_lock.emplace(host_dir, how.wait, [] {
+      fmt::print(stderr, "topo: waiting for another lab's apply or destroy to finish with the host's settings\n");
+    });
+    host = HostSysctls::read(host_dir);
+  }
   recover(expected, lab, dir);
-  restore_originals(expected, dir);
-  State snapshot = read_state(expected, lab);
-  Plan plan = make_plan(diff(expected, snapshot, lab, Journal::routes(dir)));
+  add_put_backs(expected, lab, dir, host);
+  State snapshot = read_state(expected, lab, Journal::originals(dir));
+  Diff changes = diff(expected, snapshot, lab, Journal::routes(dir));
+  for (Conflict& c : host.conflicts(file, lab)) changes.conflicts.push_back(std::move(c));
+  Plan plan = make_plan(std::move(changes));
   if (!plan.conflicts.empty()) {
     fmt::print(stderr, "{}", plan_text(plan));
     fmt::print(stderr, "topo: {} refused: nothing was changed.\n", verb);
     return kExitFailed;
   }
+  // After a run that succeeded, what the lab holds is what its file sets.
+  auto settle = [&](Journal& journal) {
+    journal.keep_originals(file, known_to(expected, snapshot, ownership_mark(lab)));
+    Journal::keep_adopted(dir, file);
+    if (!host_lock) return;
+    host.settle(lab, file_host, snapshot.find("host"));
+    host.write(host_dir);
+  };
   if (plan.steps.empty()) {
-    Journal(dir).close();  // a recovered run leaves nothing to redo
-    if (verb == "destroy") Journal::forget_originals(dir);
+    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab);
+    settle(journal);
+    journal.close();  // a recovered run leaves nothing to redo
     if (how.output != CarryOut::Output::quiet) fmt::print("No changes. The kernel matches the lab.\n");
     return kExitOk;
   }
@@ -212,16 +251,23 @@ int carry_out(State expected, const CarryOut& how) {
   Outcome outcome;
   {
     HeldSignals signals;
-    Journal journal(dir);
+    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab);
     netlink.put_back_from(&journal.current_originals(), &journal.current_overwritten());
     std::vector<std::string> keep = lasting(expected);
     Progress progress(how.output, plan.steps.size());
     outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); }, [&](size_t i) {
-      progress.step(i, plan.steps[i]);
-      journal.before(plan.steps[i], keep);
-      const std::string& ns = plan.steps[i].netns;
-      if (std::find(keep.begin(), keep.end(), ns) != keep.end())
-        journal.note_overwritten(ns, netlink.overwritten_by(plan.steps[i]));
+      const Step& step = plan.steps[i];
+      progress.step(i, step);
+      journal.before(step, keep);
+      // The value a sysctl had before the lab first set it goes back when the file drops it
+      // (or the lab goes); what the kernel overwrote with it too (forwarding of each
+      // interface), but only what the first setting overwrote: an interface made since
+      // inherited the lab's value, and the kernel's own write of the original resets it.
+      const auto* y = std::get_if<SysctlDelta>(&step.subject);
+      if (!y || !y->after) return;
+      std::optional<std::string> was = y->before ? y->before : netlink.read_sysctl(step.netns, y->key);
+      if (was && journal.keep_original(step.netns, y->key, *was, *y->after))
+        journal.note_overwritten(step.netns, netlink.overwritten_by(step));
     });
     if (outcome.ok()) {
       try {
@@ -231,10 +277,12 @@ int carry_out(State expected, const CarryOut& how) {
       }
     }
     if (outcome.rolled_back()) journal.undo_originals();
-    if (outcome.ok()) journal.keep_routes(routes_in(expected, keep));
+    if (outcome.ok()) {
+      journal.keep_routes(routes_in(expected, keep));
+      settle(journal);
+    }
     journal.close();
   }
-  if (outcome.ok() && verb == "destroy") Journal::forget_originals(dir);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (outcome.ok()) {
     if (how.output == CarryOut::Output::quiet) return kExitOk;
@@ -257,7 +305,7 @@ int carry_out(State expected, const CarryOut& how) {
   }
   for (const StepFailure& u : outcome.undo_failures)
     fmt::print(stderr, "topo: undoing step {} failed: {}\n", u.index + 1, u.error.what());
-  State now = read_state(expected, lab);
+  State now = read_state(expected, lab, Journal::originals(dir));
   if (outcome.undo_failures.empty() && now == snapshot) {
     fmt::print(stderr, "rolled back: the kernel is as it was.\n");
     return kExitFailed;

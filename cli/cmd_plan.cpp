@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "executor/host_sysctls.h"
 #include "executor/journal.h"
 #include "executor/lab_dir.h"
 #include "executor/privilege.h"
@@ -35,8 +36,17 @@ int run(const PlanOptions& o) {
   require_capabilities("plan", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   const Lab& lab = *loaded.lab;
   State expected = expected_state(lab);
-  State observed = read_state(expected, lab.name.value);
-  Plan plan = make_plan(diff(expected, observed, lab.name.value, Journal::routes(LabDir::find(lab.name.value))));
+  // What apply would put back, read as apply reads it, without its locks: plan changes
+  // nothing, and the files it reads are replaced whole.
+  const std::string& name = lab.name.value;
+  LabDir dir = LabDir::find(name);
+  HostSysctls host = HostSysctls::read(HostSysctls::dir(false));
+  std::vector<Conflict> shared = host.conflicts(expected, name);
+  add_put_backs(expected, name, dir, host);
+  State observed = read_state(expected, name, Journal::originals(dir));
+  Diff changes = diff(expected, observed, name, Journal::routes(dir));
+  for (Conflict& c : shared) changes.conflicts.push_back(std::move(c));
+  Plan plan = make_plan(std::move(changes));
   if (o.format == "json") {
     fmt::print("{}", plan_json(plan, lab.name.value));
   } else if (o.format == "shell") {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "executor/kernel_error.h"
+#include "parser/model.h"
 
 namespace topo {
 namespace {
@@ -47,17 +48,42 @@ SysctlOriginals read_originals(const LabDir& dir, const char* file) {
   return out;
 }
 
+// The host's entries live in the shared file (host_sysctls.h), the others in the lab's.
+SysctlOriginals with_host(SysctlOriginals lab, const HostSysctls* host,
+                          const std::map<std::string, std::string> HostSysctls::*part) {
+  if (!host) return lab;
+  const std::string name(kHostNetns);
+  std::erase_if(lab, [&](const auto& o) { return o.first.first == name; });
+  for (const auto& [key, value] : host->*part) lab[{name, key}] = value;
+  return lab;
+}
+
 }  // namespace
 
-Journal::Journal(const LabDir& dir)
+Journal::Journal(const LabDir& dir, HostSysctls* host, const LabDir* host_dir, std::string lab)
     : dir_(dir),
-      originals_(originals(dir_)),
+      host_(host_dir ? host : nullptr),
+      host_dir_(host_dir),
+      lab_(std::move(lab)),
+      host_at_start_(host_ ? *host_ : HostSysctls{}),
+      originals_(with_host(originals(dir_), host_, &HostSysctls::originals)),
       at_start_(originals_),
-      overwritten_(overwritten(dir_)),
+      overwritten_(with_host(overwritten(dir_), host_, &HostSysctls::overwritten)),
       overwritten_at_start_(overwritten_),
       routes_(routes(dir_)),
       routes_at_start_(routes_) {
   fd_ = dir_.open("journal", O_WRONLY | O_CREAT | O_APPEND);
+}
+
+void Journal::save_originals() {
+  SysctlOriginals mine = originals_, overwritten = overwritten_;
+  if (host_) {
+    const std::string name(kHostNetns);
+    std::erase_if(mine, [&](const auto& o) { return o.first.first == name; });
+    std::erase_if(overwritten, [&](const auto& o) { return o.first.first == name; });
+  }
+  save(dir_, mine);
+  save(dir_, overwritten, "sysctl-overwritten");
 }
 
 void Journal::append(const std::string& line) {
@@ -84,25 +110,47 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
   bool lasts = std::find(lasting.begin(), lasting.end(), step.netns) != lasting.end();
   if (const auto* r = std::get_if<RouteDelta>(&step.subject); r && r->after && lasts)
     if (routes_.insert({step.netns, r->after->to, r->after->metric}).second) save_routes(dir_, routes_);
-  const auto* y = std::get_if<SysctlDelta>(&step.subject);
-  if (!y || !y->before || !lasts) return;
-  std::string value = *y->before;
-  std::replace(value.begin(), value.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
-  if (!originals_.emplace(std::make_pair(step.netns, y->key), value).second) return;  // first value wins
-  save(dir_, originals_);
+}
+
+bool Journal::keep_original(const std::string& netns, const std::string& key, const std::string& value,
+                            const std::string& after) {
+  std::string v = value;
+  std::replace(v.begin(), v.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
+  if (host_ && netns == kHostNetns) {
+    if (!host_->originals.emplace(key, v).second) return false;  // another lab's, or this lab's, first
+    host_->held[key][lab_] = after;  // before the step: a kill after it still knows whose it is
+    host_->write(*host_dir_);
+  } else if (!originals_.count({netns, key})) {
+    originals_.emplace(std::make_pair(netns, key), v);
+    save_originals();
+    return true;
+  } else {
+    return false;
+  }
+  originals_[{netns, key}] = v;
+  return true;
 }
 
 void Journal::note_overwritten(const std::string& netns, const std::map<std::string, std::string>& values) {
   bool grew = false;
   for (const auto& [key, value] : values) grew |= overwritten_.emplace(std::make_pair(netns, key), value).second;
-  if (grew) save(dir_, overwritten_, "sysctl-overwritten");
+  if (!grew) return;
+  if (host_ && netns == kHostNetns) {
+    for (const auto& [key, value] : values) host_->overwritten.emplace(key, value);
+    host_->write(*host_dir_);
+  } else {
+    save_originals();
+  }
 }
 
 void Journal::undo_originals() {
   originals_ = at_start_;
-  save(dir_, originals_);
   overwritten_ = overwritten_at_start_;
-  save(dir_, overwritten_, "sysctl-overwritten");
+  save_originals();
+  if (host_) {
+    *host_ = host_at_start_;  // under the host's lock: no other run changed it meanwhile
+    host_->write(*host_dir_);
+  }
   routes_ = routes_at_start_;
   save_routes(dir_, routes_);
 }
@@ -111,6 +159,30 @@ void Journal::keep_routes(std::set<RouteKey> now) {
   if (now == routes_) return;
   routes_ = std::move(now);
   save_routes(dir_, routes_);
+}
+
+void Journal::keep_originals(const State& file, const State& known) {
+  bool gone = false;
+  std::erase_if(originals_, [&](const auto& o) {
+    const auto& [netns, key] = o.first;
+    if ((host_ && netns == kHostNetns) || !known.find(netns)) return false;
+    const NamespaceState* ns = file.find(netns);
+    bool forget = !ns || !ns->sysctls.count(key);
+    gone |= forget;
+    return forget;
+  });
+  if (!gone) return;
+  // What a forwarding key overwrote goes with the last original of its directory.
+  auto held = [&](const std::string& netns, std::initializer_list<const char*> keys) {
+    return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return originals_.count({netns, k}) > 0; });
+  };
+  std::erase_if(overwritten_, [&](const auto& o) {
+    const auto& [netns, key] = o.first;
+    if ((host_ && netns == kHostNetns) || !known.find(netns)) return false;
+    if (key.rfind("net.ipv4.conf.", 0) == 0) return !held(netns, {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"});
+    return !held(netns, {"net.ipv6.conf.all.forwarding"});
+  });
+  save_originals();
 }
 
 void Journal::close() {
@@ -143,9 +215,37 @@ std::set<RouteKey> Journal::routes(const LabDir& dir) {
   return out;
 }
 
-void Journal::forget_originals(const LabDir& dir) {
-  dir.remove("sysctl-originals");
-  dir.remove("sysctl-overwritten");
+std::map<std::string, std::string> Journal::adopted(const LabDir& dir) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(dir.read("adopted").value_or(""));
+  for (std::string line; std::getline(in, line);) {
+    auto f = fields(line);
+    if (f.size() == 2) out[f[0]] = f[1];
+  }
+  return out;
+}
+
+void Journal::keep_adopted(const LabDir& dir, const State& expected) {
+  std::string text;
+  for (const auto& [name, ns] : expected.namespaces)
+    if (ns.adopted && name != kHostNetns) text += name + "\t" + ns.path + "\n";
+  if (text == dir.read("adopted").value_or("")) return;
+  if (text.empty()) return dir.remove("adopted");
+  dir.write("adopted", text);
+}
+
+void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host) {
+  for (const auto& [name, path] : Journal::adopted(dir)) {
+    if (expected.find(name) || ::access(path.c_str(), F_OK) != 0) continue;  // gone with its process
+    NamespaceState& ns = expected.namespaces[name];
+    ns.exists = ns.adopted = true;
+    ns.path = path;
+  }
+  for (const auto& [where, value] : Journal::originals(dir)) {
+    auto ns = expected.namespaces.find(where.first);
+    if (where.first != kHostNetns && ns != expected.namespaces.end()) ns->second.sysctls.emplace(where.second, value);
+  }
+  host.add_put_backs(expected, lab);
 }
 
 }  // namespace topo

@@ -4,9 +4,11 @@
 // ends, rolled back or not. If topo is killed, the next run finds it and claims those objects
 // (marks them as the lab's), then converges as usual.
 //
-// The same directory keeps sysctl-originals: the value each sysctl had in a namespace that
-// outlives the lab (host, adopted) before the lab first set it, so that destroy, or an apply
-// whose file no longer sets it, puts it back.
+// The same directory keeps sysctl-originals: the value each sysctl had in a namespace before
+// the lab first set it there, so that destroy (in namespaces that outlive the lab), or an
+// apply whose file no longer sets it, puts it back. The host's are shared with the other
+// labs (executor/host_sysctls.h). And `adopted`: the namespaces the lab adopted, with their
+// paths, so that the lab's part of them is found when the file no longer names them.
 #pragma once
 
 #include <map>
@@ -15,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "executor/host_sysctls.h"
 #include "executor/lab_dir.h"
 #include "executor/netns.h"
 #include "planner/diff.h"
@@ -31,11 +34,18 @@ using SysctlOriginals = std::map<std::pair<std::string, std::string>, std::strin
 
 class Journal {
  public:
-  /// Opens (creating) DIR/journal. `dir` must outlive the journal.
-  explicit Journal(const LabDir& dir);
-  /// Records what `step` may leave unmarked, and any first original sysctl value of a
-  /// namespace in `lasting` (those the lab does not own). Throws KernelError.
+  /// Opens (creating) DIR/journal. `dir` must outlive the journal, and so must `host` (the
+  /// host's shared sysctls and their directory, held under their lock) when given.
+  explicit Journal(const LabDir& dir, HostSysctls* host = nullptr, const LabDir* host_dir = nullptr,
+                   std::string lab = "");
+  /// Records what `step` may leave unmarked, and the lab's routes in `lasting` namespaces
+  /// (those it does not own). Throws KernelError.
   void before(const Step& step, const std::vector<std::string>& lasting);
+  /// Records `value` as what `key` had in `netns` before the lab, about to set it to `after`,
+  /// unless a value is recorded already (the first wins; in host, the first of any lab's).
+  /// Returns whether it recorded it: the setting is the first. Throws KernelError.
+  bool keep_original(const std::string& netns, const std::string& key, const std::string& value,
+                     const std::string& after);
   /// The run is over: the journal goes.
   void close();
   /// The run was rolled back: the sysctl originals and the lab's routes are as they were
@@ -49,6 +59,10 @@ class Journal {
   const SysctlOriginals& current_overwritten() const { return overwritten_; }
   /// The run succeeded: the lab's routes in lasting namespaces are `now` (the file's).
   void keep_routes(std::set<RouteKey> now);
+  /// The run succeeded: the originals of sysctls that `file` (the file's state) no longer
+  /// sets, outside host, were put back (or their namespace is gone): they are forgotten.
+  /// Those of namespaces the run did not know (`known` has not) are kept.
+  void keep_originals(const State& file, const State& known);
 
   /// What a killed run left in DIR/journal (nothing when there is none).
   static std::vector<Claim> leftovers(const LabDir& dir);
@@ -60,11 +74,19 @@ class Journal {
   /// says topo's, not which lab's. Kept before each route step runs (a superset, should topo
   /// die), set to the file's once the run succeeds.
   static std::set<RouteKey> routes(const LabDir& dir);
-  static void forget_originals(const LabDir& dir);
+  /// DIR/adopted: the namespaces the lab adopted when it was last applied, by name, with
+  /// their paths; written by `keep_adopted` from an expected state.
+  static std::map<std::string, std::string> adopted(const LabDir& dir);
+  static void keep_adopted(const LabDir& dir, const State& expected);
 
  private:
   void append(const std::string& line);
+  void save_originals();
   const LabDir& dir_;
+  HostSysctls* host_;
+  const LabDir* host_dir_;
+  std::string lab_;
+  HostSysctls host_at_start_;
   Fd fd_;
   SysctlOriginals originals_;
   const SysctlOriginals at_start_;
@@ -73,5 +95,12 @@ class Journal {
   std::set<RouteKey> routes_;
   const std::set<RouteKey> routes_at_start_;
 };
+
+/// What plan and apply add to the file's expected state `expected` before reading the
+/// kernel, from what the lab left in `dir`: the namespaces it adopted when last applied that
+/// the file no longer names (if they are still there: the lab's part of them goes), and the
+/// original of each sysctl it set and its file no longer sets, which goes back (in host, if
+/// no other lab holds it).
+void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host);
 
 }  // namespace topo

@@ -242,7 +242,7 @@ bool NetlinkKernel::claim(const std::string& netns, const std::string& name) {
   return true;
 }
 
-void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
+void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta& d) {
   if (s.action == Action::remove) return remove_namespace(s);
   // Its socket is opened while the thread is in it for the making: no second visit.
   Namespace made;
@@ -253,6 +253,8 @@ void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta&) {
     lo.add(change_request(1, mark_, 0, true), "marking lo in", "namespace " + s.netns);
     send(s.netns, lo);
     for (const Step& c : s.contents) run(c);  // undoing a removal: make it all again
+    // ... with the sysctls it had, last: those of its interfaces need the interfaces.
+    for (const auto& [key, value] : d.after->sysctls) run_sysctl(s, SysctlDelta{{std::nullopt, value}, key});
   } catch (...) {
     Step undo = s;
     undo.action = Action::remove;
@@ -643,10 +645,35 @@ std::map<std::string, std::string> NetlinkKernel::overwritten_by(const Step& ste
   return out;
 }
 
+namespace {
+
+// "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward".
+std::string sysctl_path(const std::string& key) {
+  std::string path = "/proc/sys/" + key;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  return path;
+}
+
+}  // namespace
+
+std::optional<std::string> NetlinkKernel::read_sysctl(const std::string& netns, const std::string& key) {
+  try {
+    InNetns inside(ns(netns).fd);
+    Fd fd(::open(sysctl_path(key).c_str(), O_RDONLY | O_CLOEXEC));
+    std::string out;
+    char buf[512];
+    for (ssize_t n; fd && (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    if (!fd || out.empty()) return std::nullopt;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  } catch (const KernelError&) {
+    return std::nullopt;  // the step itself will say why
+  }
+}
+
 void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
   if (!d.after) return;  // undoing a value that could not be read: nothing to put back
-  std::string path = "/proc/sys/" + d.key;
-  std::replace(path.begin() + 10, path.end(), '.', '/');
+  std::string path = sysctl_path(d.key);
   InNetns inside(ns(s.netns).fd);  // /proc/sys/net is the namespace of the thread that opens it
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   std::string object = "sysctl " + d.key + " in " + s.netns;

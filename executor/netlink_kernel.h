@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,8 @@ class NetlinkKernel : public Kernel {
   /// conf.all.forwarding) makes the kernel copy the value to conf.default and to every
   /// interface. Their values now, by key; empty for any other step.
   std::map<std::string, std::string> overwritten_by(const Step& step);
+  /// The value of `key` in `netns` now; nullopt when it cannot be read.
+  std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key);
   /// Where to find, when such a key gets its original value back, the values it overwrote
   /// (journal.h): they are written back after it. Both must outlive this kernel.
   void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) {

@@ -192,10 +192,16 @@ std::optional<std::string> read_small_file(const std::string& path, int dir = AT
   return out;
 }
 
-void read_sysctls(Reading& ns, const NamespaceState* want) {
-  if (!want || want->sysctls.empty()) return;
+void read_sysctls(Reading& ns, const NamespaceState* want,
+                  const std::map<std::pair<std::string, std::string>, std::string>& also) {
+  std::set<std::string> keys;
+  if (want)
+    for (const auto& [key, value] : want->sysctls) keys.insert(key);
+  for (auto it = also.lower_bound({ns.name, ""}); it != also.end() && it->first.first == ns.name; ++it)
+    keys.insert(it->first.second);
+  if (keys.empty()) return;
   InNetns inside(ns.fd);  // /proc/sys/net shows the namespace of the thread that opens it
-  for (const auto& [key, value] : want->sysctls) {
+  for (const std::string& key : keys) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');
     if (auto text = read_small_file(path)) {
@@ -313,7 +319,8 @@ std::unique_ptr<Reading> open_reading(const std::string& name, const std::string
 
 }  // namespace
 
-State read_state(const State& expected, std::string_view lab) {
+State read_state(const State& expected, std::string_view lab,
+                 const std::map<std::pair<std::string, std::string>, std::string>& also) {
   State out;
   // The namespaces to read: those the lab expects (host among them), and any other named
   // one that turns out to carry the lab's mark (what the file no longer has).
@@ -342,7 +349,7 @@ State read_state(const State& expected, std::string_view lab) {
     Reading* r = all[i];
     read_addresses(*r);
     read_routes(*r);
-    read_sysctls(*r, expected.find(r->name));
+    read_sysctls(*r, expected.find(r->name), also);
     read_files(*r);
     read_nat(*r, nat_table_name(lab));
     resolve_nsids(*r, all);

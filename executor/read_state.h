@@ -4,7 +4,10 @@
 // (executor/nft.h).
 #pragma once
 
+#include <map>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "planner/state.h"
 
@@ -12,10 +15,12 @@ namespace topo {
 
 /// Reads the host namespace, every namespace `expected` names (missing ones come back with
 /// exists = false), and every namespace under /run/netns whose lo carries `lab`'s mark
-/// (namespaces the file no longer has). Sysctls are read for the keys `expected` names;
+/// (namespaces the file no longer has). Sysctls are read for the keys `expected` names, and
+/// for those `also` names (what the lab set before: executor/journal.h);
 /// /etc/netns/NAME files for every namespace but host; the nftables table named
 /// nat_table_name(lab) in each, whoever made it (the differ checks its mark). Throws
 /// KernelError.
-State read_state(const State& expected, std::string_view lab);
+State read_state(const State& expected, std::string_view lab,
+                 const std::map<std::pair<std::string, std::string>, std::string>& also = {});
 
 }  // namespace topo

@@ -8,7 +8,6 @@
 #include <tuple>
 
 namespace topo {
-namespace {
 
 std::string normalize_sysctl(std::string_view v) {
   // The kernel prints vectors with tabs ("0\t2147483647"); the lab may write spaces.
@@ -25,6 +24,8 @@ std::string normalize_sysctl(std::string_view v) {
   }
   return out;
 }
+
+namespace {
 
 // The kernel lists links in ifindex order, which depends on history; removals are listed
 // by name so that the same state always gives the same diff.

@@ -66,6 +66,10 @@ struct Diff {
   std::vector<Conflict> conflicts;
 };
 
+/// A sysctl value as compared: the kernel prints vectors with tabs ("0\t2147483647"), the
+/// lab may write spaces; runs of either are one space, none at the ends.
+std::string normalize_sysctl(std::string_view v);
+
 /// A route's key: its namespace, destination and metric.
 using RouteKey = std::tuple<std::string, IpPrefix, int64_t>;
 

@@ -24,7 +24,7 @@ enum class Phase {
   netns_create,
   sysctl_wide,   // before the links: e.g. disable_ipv6 spares the kernel autoconfiguration
   link_make,
-  sysctl_link,   // net.ipv4.conf.IF.*: needs the link IF
+  sysctl_link,   // net.ipv4.conf.IF.*: needs the link IF; disabling IPv6 (disables_ipv6_of_links)
   route_make,
   carrier,       // bridge ports up, together, once all else is made (defer_carrier)
   nat,           // after the links and routes: the table is made or changed whole
@@ -51,6 +51,14 @@ bool names_an_interface(const std::string& key) {
     return dev != "all" && dev != "default";
   }
   return false;
+}
+
+// Disabling IPv6 in a namespace that exists makes the kernel drop the IPv6 addresses of its
+// links: it comes after the link steps, so that the lab's own removal of those addresses
+// finds them (and a rollback puts them back once IPv6 is on again). In a namespace being
+// made it comes first, as any wide key: the links made next skip autoconfiguration.
+bool disables_ipv6_of_links(const SysctlDelta& y) {
+  return y.key == "net.ipv6.conf.all.disable_ipv6" && y.before && y.after && normalize_sysctl(*y.after) != "0";
 }
 
 const LinkState& shown(const LinkDelta& d) { return d.after ? *d.after : *d.before; }
@@ -158,6 +166,7 @@ void plan_namespace_removal(const Change& c, const NamespaceDelta& n, Phases& ou
   NamespaceState bare;  // what the step itself deletes, and its inverse makes: the namespace
   bare.exists = true;
   bare.mark = had.mark;
+  bare.sysctls = had.sysctls;  // the kernel's values die with it: the inverse sets them again
   out[Phase::netns_remove].push_back({Action::remove, c.netns, NamespaceDelta{{bare, std::nullopt}}, {}, false, {}});
 }
 
@@ -176,7 +185,8 @@ void plan_change(const Change& c, Phases& out) {
   } else if (const auto* r = std::get_if<RouteDelta>(&c.subject)) {
     out[c.action == Action::remove ? Phase::route_remove : Phase::route_make].push_back(step(c.action, *r));
   } else if (const auto* y = std::get_if<SysctlDelta>(&c.subject)) {
-    out[names_an_interface(y->key) ? Phase::sysctl_link : Phase::sysctl_wide].push_back(step(c.action, *y));
+    bool after_links = names_an_interface(y->key) || disables_ipv6_of_links(*y);
+    out[after_links ? Phase::sysctl_link : Phase::sysctl_wide].push_back(step(c.action, *y));
   } else if (const auto* f = std::get_if<FileDelta>(&c.subject)) {
     out[c.action == Action::remove ? Phase::file_remove : Phase::file_make].push_back(step(c.action, *f));
   } else if (const auto* t = std::get_if<NatDelta>(&c.subject)) {

@@ -65,9 +65,10 @@ rm -r /run/topo
 planted /run/topo /run/outside
 echo "namespaces: $(ip netns | wc -l), bridges: $(ip -br link show type bridge | wc -l)"
 # The file beside one that is rewritten is made afresh: a link there goes, as a link.
-ln -s /run/outside/file /run/topo/web/sysctl-originals.topo-new
+mkdir -p /run/topo/.host
+ln -s /run/outside/file /run/topo/.host/sysctls.topo-new
 refused $TOPO apply -q $L
-ls /run/topo/web
+ls /run/topo/web /run/topo/.host
 outside
 )sh");
   INFO(r.output);
@@ -84,7 +85,7 @@ outside
                         "exit 1\nopening /run/topo" + link + untouched +
                         "namespaces: 0, bridges: 0\n"
                         "exit 0\n\n"
-                        "lock\nsysctl-originals\nsysctl-overwritten\n" + untouched);
+                        "/run/topo/.host:\nlock\nsysctls\n\n/run/topo/web:\nlock\n" + untouched);
 }
 
 TEST_CASE("kernel: a link planted under /etc/netns, before the plan or between the plan and its steps, is refused, "

@@ -1,0 +1,325 @@
+// Sysctls against a real kernel, each case in its own sandbox: what the lab sets is put back
+// when it goes (host, adopted namespaces, its own), plan shows every put-back that apply
+// makes, labs share the host's, and nothing forwards after destroy that did not before.
+// `sysctl` and `nsenter` are the independent witnesses.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/files.h"
+#include "tests/kernel_scripts.h"
+
+using namespace topo::test;
+
+namespace {
+
+// Every forwarding switch of the sandbox's host, IPv4 and IPv6, sorted.
+const char* kForwarding = R"sh(forwarding() { sysctl -a -r '(\.forwarding|ip_forward)$' 2>/dev/null | sort; }
+)sh";
+
+// A lab that routes, in host, between two namespaces on two host bridges, in IPv4 and
+// IPv6, and expects them to reach each other both ways.
+std::string router_lab(const std::string& name, int n) {
+  return fmt::format(R"(lab = "{0}"
+[host]
+sysctl = {{ "net.ipv4.ip_forward" = 1, "net.ipv6.conf.all.forwarding" = 1 }}
+[[netns]]
+name = "{0}-a"
+[[netns]]
+name = "{0}-b"
+[[bridge]]
+name = "{0}-bra"
+addresses = ["10.{1}.1.1/24", "fd0{1}:1::1/64"]
+[[bridge]]
+name = "{0}-brb"
+addresses = ["10.{1}.2.1/24", "fd0{1}:2::1/64"]
+[[veth]]
+a = {{ netns = "{0}-a", name = "eth0", addresses = ["10.{1}.1.2/24", "fd0{1}:1::2/64"] }}
+b = {{ name = "{0}-pa", master = "{0}-bra" }}
+[[veth]]
+a = {{ netns = "{0}-b", name = "eth0", addresses = ["10.{1}.2.2/24", "fd0{1}:2::2/64"] }}
+b = {{ name = "{0}-pb", master = "{0}-brb" }}
+[[route]]
+netns = "{0}-a"
+to = "default"
+via = "10.{1}.1.1"
+[[route]]
+netns = "{0}-a"
+to = "::/0"
+via = "fd0{1}:1::1"
+[[route]]
+netns = "{0}-b"
+to = "default"
+via = "10.{1}.2.1"
+[[route]]
+netns = "{0}-b"
+to = "::/0"
+via = "fd0{1}:2::1"
+[[expect]]
+from = "{0}-a"
+to = "10.{1}.2.2"
+reach = true
+[[expect]]
+from = "{0}-a"
+to = "fd0{1}:2::2"
+reach = true
+[[expect]]
+from = "{0}-b"
+to = "fd0{1}:1::2"
+reach = true
+)",
+                     name, n);
+}
+
+}  // namespace
+
+TEST_CASE("kernel: destroy puts back the sysctls of namespaces adopted by pid and by path", "[kernel]") {
+  // docs/format.md: sysctls set in a namespace the lab does not own go back to their values
+  // from before the lab when it is destroyed, with its file or by name alone.
+  Run r = in_sandbox(R"sh(
+unshare --net sleep 1000 & pid=$!
+while [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+touch /run/ctr && unshare --net=/run/ctr true
+cat > /run/lab.toml <<EOF
+lab = "adopt"
+[[netns]]
+name = "bypid"
+pid = $pid
+sysctl = { "net.ipv4.ip_forward" = 1, "net.ipv4.conf.all.log_martians" = 1 }
+[[netns]]
+name = "bypath"
+path = "/run/ctr"
+sysctl = { "net.ipv4.ip_forward" = 1 }
+EOF
+values() { echo "$1: pid $(nsenter -t $pid -n sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.log_martians | xargs)," \
+  "path $(nsenter --net=/run/ctr sysctl -n net.ipv4.ip_forward)"; }
+$TOPO apply -q /run/lab.toml
+values applied
+$TOPO destroy -q /run/lab.toml
+values destroyed
+$TOPO apply -q /run/lab.toml
+$TOPO destroy -q --lab adopt
+values 'destroyed by name'
+find /run/topo/adopt -type f ! -name lock
+kill $pid
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "applied: pid 1 1, path 1\n"
+        "destroyed: pid 0 0, path 0\n"
+        "destroyed by name: pid 0 0, path 0\n");
+}
+
+TEST_CASE("kernel: plan shows the host sysctl that apply puts back when the file drops it", "[kernel]") {
+  // A CI check "is the lab up to date?" (plan --detailed-exitcode) must see what apply is
+  // about to do: here, ip_forward going back to 0.
+  TempDir dir;
+  std::string with = dir.write("with.toml", "lab = \"web\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                                            "[[netns]]\nname = \"red\"\n");
+  std::string without = dir.write("without.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n");
+  Run r = in_sandbox("$TOPO apply -q " + with + "\nW=" + without + R"sh(
+$TOPO plan $W
+$TOPO plan --format json $W | grep -o '"object":"sysctl"[^}]*'
+$TOPO plan --format shell $W | grep -A1 sysctl
+$TOPO plan --detailed-exitcode $W > /dev/null || echo "exit $?"
+$TOPO apply -q $W
+sysctl net.ipv4.ip_forward
+$TOPO plan --detailed-exitcode $W
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "namespace host\n"
+        "  ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+        "\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+        "\"object\":\"sysctl\",\"key\":\"net.ipv4.ip_forward\",\"before\":\"1\",\"after\":\"0\"\n"
+        "# host: ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+        "echo '0' > /proc/sys/net/ipv4/ip_forward\n"
+        "exit 2\n"
+        "net.ipv4.ip_forward = 0\n"
+        "No changes. The kernel matches the lab.\n");
+}
+
+TEST_CASE("kernel: after destroy no interface forwards that did not before, one made meanwhile included", "[kernel]") {
+  // An interface made while ip_forward (and conf.all.forwarding in IPv6) was 1 takes 1 from
+  // conf.default; the host must not go on routing through it once the lab is gone. keep0
+  // forwarded before the lab, in IPv4 only, and must again.
+  TempDir dir;
+  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
+                                           "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n");
+  Run r = in_sandbox(std::string(kForwarding) + "L=" + file + R"sh(
+ip link add keep0 type bridge
+sysctl -qw net.ipv4.conf.keep0.forwarding=1
+forwarding > /run/before
+$TOPO apply -q $L
+ip link add new0 type bridge
+sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
+$TOPO destroy -q $L
+ip link del new0 && forwarding | diff /run/before - && echo 'every forwarding switch as before'
+ip link add new0 type bridge && $TOPO apply -q $L && ip link del new0 && ip link add new1 type bridge
+$TOPO destroy -q $L
+sysctl net.ipv4.conf.new1.forwarding net.ipv6.conf.new1.forwarding
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "net.ipv4.conf.new0.forwarding = 1\n"
+        "net.ipv6.conf.new0.forwarding = 1\n"
+        "every forwarding switch as before\n"
+        "net.ipv4.conf.new1.forwarding = 0\n"
+        "net.ipv6.conf.new1.forwarding = 0\n");
+}
+
+TEST_CASE("kernel: two labs that set the same host sysctls apply and destroy in every order", "[kernel]") {
+  // Both need the host to route, IPv4 and IPv6. Whichever goes first, the other still plans
+  // no change and still reaches across; once both are gone every forwarding switch of the
+  // host is what it was before the first apply (keep0 forwarded in IPv4 before either).
+  TempDir dir;
+  dir.write("one.toml", router_lab("one", 1));
+  dir.write("two.toml", router_lab("two", 2));
+  Run r = in_sandbox(std::string(kForwarding) + kSettle + "D=" + dir.path().string() + R"sh(
+check() {
+  settle
+  for l in "$@"; do
+    $TOPO plan --detailed-exitcode $D/$l.toml > /run/out || { echo "$l: plan not empty"; cat /run/out; }
+    $TOPO test $D/$l.toml > /run/out || { echo "$l: test fails"; cat /run/out; }
+  done
+}
+ip link add keep0 type bridge
+sysctl -qw net.ipv4.conf.keep0.forwarding=1
+forwarding > /run/before
+for order in "one two one two" "one two two one" "two one one two" "two one two one"; do
+  set -- $order
+  $TOPO apply -q $D/$1.toml && check $1
+  $TOPO apply -q $D/$2.toml && check $1 $2
+  $TOPO destroy -q $D/$3.toml && check $4
+  $TOPO destroy -q $D/$4.toml
+  forwarding | diff /run/before - && echo "$order: every forwarding switch as before"
+done
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "one two one two: every forwarding switch as before\n"
+        "one two two one: every forwarding switch as before\n"
+        "two one one two: every forwarding switch as before\n"
+        "two one two one: every forwarding switch as before\n");
+}
+
+TEST_CASE("kernel: a host sysctl another lab holds at another value is a conflict and so is a forward drop under its routing",
+          "[kernel]") {
+  // nftables drops a packet that any base chain drops: one lab's forward policy "drop" in
+  // host would drop what another lab routes there. Each is refused, whichever comes second.
+  TempDir dir;
+  std::string one = dir.write("one.toml", router_lab("one", 1));
+  std::string off = dir.write("off.toml", "lab = \"off\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 0 }\n");
+  std::string drop = dir.write("drop.toml", "lab = \"drop\"\n[host.policy]\nforward = \"drop\"\n");
+  Run r = in_sandbox("ONE=" + one + "\nOFF=" + off + "\nDROP=" + drop + R"sh(
+conflicts() { s=0; $TOPO plan $1 > /run/out || s=$?; echo "plan exit $s"; grep '!' /run/out; }
+$TOPO apply -q $ONE
+conflicts $OFF
+$TOPO apply $OFF > /run/out 2>&1 || echo "apply exit $?: $(tail -1 /run/out)"
+conflicts $DROP
+sysctl net.ipv4.ip_forward
+$TOPO destroy -q $ONE
+$TOPO apply -q $DROP
+conflicts $ONE
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "plan exit 1\n"
+        "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
+        "apply exit 1: topo: apply refused: nothing was changed.\n"
+        "plan exit 1\n"
+        "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
+        "drop its traffic\n"
+        "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
+        "would drop its traffic\n"
+        "net.ipv4.ip_forward = 1\n"
+        "plan exit 1\n"
+        "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
+        "there (net.ipv4.ip_forward = 1)\n");
+}
+
+TEST_CASE("kernel: a sysctl dropped from a namespace the lab made goes back to the kernel's default", "[kernel]") {
+  // For what the lab makes, a key left out means the kernel's value: the file, not its
+  // history, says what the kernel has.
+  TempDir dir;
+  std::string with = dir.write("with.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                                            "sysctl = { \"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.log_martians\" = 1 }\n");
+  std::string without = dir.write("without.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                                                  "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n");
+  Run r = in_sandbox("$TOPO apply -q " + with + "\nW=" + without + R"sh(
+$TOPO plan $W
+$TOPO apply -q $W
+ip netns exec red sysctl net.ipv4.conf.all.log_martians
+$TOPO plan $W
+find /run/topo/web -type f ! -name lock | sort
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "namespace red\n"
+        "  ~ sysctl net.ipv4.conf.all.log_martians: 1 -> 0\n"
+        "\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+        "net.ipv4.conf.all.log_martians = 0\n"
+        "No changes. The kernel matches the lab.\n"
+        "/run/topo/web/sysctl-originals\n"
+        "/run/topo/web/sysctl-overwritten\n");
+}
+
+TEST_CASE("kernel: rolling back a namespace's removal gives it back its sysctls", "[kernel]") {
+  // The kernel's values die with the namespace; the rollback makes it again and must set
+  // them, and its check that the kernel is as it was must look at them.
+  TempDir dir;
+  std::string both = dir.write("both.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                                            "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n");
+  std::string renamed = dir.write("renamed.toml", "lab = \"web\"\n[[netns]]\nname = \"green\"\n"
+                                                  "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"
+                                                  "sysctl = { \"net.ipv4.conf.all.log_martians\" = 1 }\n");
+  Run r = in_sandbox("$TOPO apply -q " + both + "\nR=" + renamed + R"sh(
+n=$($TOPO plan --format json $R | grep -o '"action"' | wc -l)
+TOPO_TEST_FAIL_STEP=$n $TOPO apply $R 2>&1 | tail -1
+ip netns exec red sysctl net.ipv4.ip_forward
+ip netns exec blue sysctl net.ipv4.conf.all.log_martians
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "rolled back: the kernel is as it was.\n"
+        "net.ipv4.ip_forward = 1\n"
+        "net.ipv4.conf.all.log_martians = 0\n");
+}
+
+TEST_CASE("kernel: disable_ipv6 set as the namespace's IPv6 addresses go and later dropped gives IPv6 back", "[kernel]") {
+  // Disabling IPv6 makes the kernel drop the namespace's IPv6 addresses itself; the lab's
+  // removal of them must not fail for it, and the key left out later means IPv6 again.
+  TempDir dir;
+  auto lab = [](const std::string& sysctl, const std::string& v6) {
+    return "lab = \"web\"\n[[netns]]\nname = \"red\"\n" + sysctl +
+           "[[veth]]\na = { netns = \"red\", name = \"eth0\", addresses = [\"10.0.0.2/24\"" + v6 +
+           "] }\nb = { name = \"red-p\", addresses = [\"10.0.0.1/24\"] }\n";
+  };
+  std::string v6 = dir.write("v6.toml", lab("", ", \"fd00::2/64\""));
+  std::string off = dir.write("off.toml", lab("sysctl = { \"net.ipv6.conf.all.disable_ipv6\" = 1 }\n", ""));
+  std::string plain = dir.write("plain.toml", lab("", ""));
+  Run r = in_sandbox("$TOPO apply -q " + v6 + "\nOFF=" + off + "\nP=" + plain + R"sh(
+$TOPO apply -q $OFF
+ip netns exec red sysctl net.ipv6.conf.all.disable_ipv6
+$TOPO plan --detailed-exitcode $OFF
+$TOPO apply -q $P
+ip netns exec red sysctl net.ipv6.conf.all.disable_ipv6
+$TOPO plan --detailed-exitcode $P
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "net.ipv6.conf.all.disable_ipv6 = 1\n"
+        "No changes. The kernel matches the lab.\n"
+        "net.ipv6.conf.all.disable_ipv6 = 0\n"
+        "No changes. The kernel matches the lab.\n");
+}
