@@ -114,6 +114,9 @@ void Journal::before(const Step& step, const std::vector<std::string>& lasting) 
 
 bool Journal::keep_original(const std::string& netns, const std::string& key, const std::string& value,
                             const std::string& after) {
+  // A step that changes nothing (a namespace made in this run already has the value) leaves
+  // nothing to put back, as when the plan had no step for it.
+  if (normalize_sysctl(value) == normalize_sysctl(after)) return false;
   std::string v = value;
   std::replace(v.begin(), v.end(), '\t', ' ');  // the kernel reads either; tabs split fields here
   if (host_ && netns == kHostNetns) {

@@ -43,7 +43,8 @@ class Journal {
   void before(const Step& step, const std::vector<std::string>& lasting);
   /// Records `value` as what `key` had in `netns` before the lab, about to set it to `after`,
   /// unless a value is recorded already (the first wins; in host, the first of any lab's).
-  /// Returns whether it recorded it: the setting is the first. Throws KernelError.
+  /// Returns whether it recorded it: the setting is the first that changes the value.
+  /// Throws KernelError.
   bool keep_original(const std::string& netns, const std::string& key, const std::string& value,
                      const std::string& after);
   /// The run is over: the journal goes.
