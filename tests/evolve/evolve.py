@@ -74,6 +74,17 @@ KNOWN_FAILING = {
     "bridge-mac": "items 8/15: a bridge that lost its last port (or whose first port's "
                   "addition was rolled back) has MAC 00:00:00:00:00:00 (off: that MAC counts "
                   "as any other the file does not set)",
+    "ipv6-metric-0": "item 15: an IPv6 route with metric = 0 never converges (the kernel "
+                     "stores 1024)",
+    "same-subnet": "item 15: with two IPv4 addresses of one subnet on a link, removing the "
+                   "first deletes the second",
+    "vxlan-v6": "item 15: IPv6 addresses on VXLAN links (one over a 1280-byte underlay "
+                "validates but the kernel refuses it)",
+    "nat-negation": "item 9: '!' in a masquerade's out is taken as part of the name",
+    "iface-sysctl": "item 15: an interface sysctl (net.ipv4.conf.IF.*) is lost when its link "
+                    "is made again",
+    "disable-ipv6": "item 15: disable_ipv6 = 1 with IPv6 addresses dropped in one apply fails; "
+                    "dropping the key leaves IPv6 disabled",
     "macvlan-on-macvlan": "evolve-macvlan-on-macvlan: a macvlan whose parent is a macvlan "
                           "validates, the kernel puts it on the grandparent, it never converges",
 }
@@ -269,11 +280,16 @@ def serve():
         out.flush()
 
 
+# The worker runs a copy of this file taken at the start (main), so that editing the file
+# does not break a long run.
+WORKER_SCRIPT = os.path.abspath(__file__)
+
+
 class Sandbox:
     """One scripts/sandbox with a worker in it; gone with everything in it when closed."""
 
     def __init__(self):
-        self.p = subprocess.Popen([SANDBOX, sys.executable, os.path.abspath(__file__), "--serve"],
+        self.p = subprocess.Popen([SANDBOX, sys.executable, WORKER_SCRIPT, "--serve"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def call(self, req):
@@ -1857,6 +1873,10 @@ def main():
     stats = runner_stats
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="evolve-") as tmpdir:
+        global WORKER_SCRIPT
+        WORKER_SCRIPT = os.path.join(tmpdir, "evolve-worker.py")
+        with open(os.path.abspath(__file__)) as src, open(WORKER_SCRIPT, "w") as dst:
+            dst.write(src.read())
         runner = Runner(topo, tmpdir, log)
         # the first lab
         while True:
