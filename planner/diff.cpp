@@ -228,10 +228,12 @@ class Differ {
   void file_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     std::set<std::string> names;
     for (const auto& [f, text] : want.files) names.insert(f);
-    // A lab file that the lab no longer has is removed, but only in the lab's namespaces:
-    // elsewhere the file may be someone else's.
-    if (!want.adopted)
-      for (const auto& [f, text] : have.files) names.insert(f);
+    // A lab file that the lab no longer has is removed: in the lab's namespaces any, in an
+    // adopted one only a file that says it is the lab's (planner/expected.h writes that line
+    // first): another may be someone else's.
+    std::string header = fmt::format("# written by topo for lab {}\n", lab_of_mark(mark_));
+    for (const auto& [f, text] : have.files)
+      if (!want.adopted || text.rfind(header, 0) == 0) names.insert(f);
     for (const std::string& f : names) {
       auto w = want.files.find(f);
       auto h = have.files.find(f);

@@ -323,3 +323,42 @@ $TOPO plan --detailed-exitcode $P
         "net.ipv6.conf.all.disable_ipv6 = 0\n"
         "No changes. The kernel matches the lab.\n");
 }
+
+TEST_CASE("kernel: destroy and an apply that no longer adopts a namespace take the lab's part out of it", "[kernel]") {
+  // The lab keeps where it adopted what (/run/topo/LAB/adopted): its links, its nft table,
+  // its /etc/netns files and its sysctls there go with it even when the file no longer
+  // names the namespace. What was there before the lab stays.
+  TempDir dir;
+  std::string lab = dir.write("lab.toml", R"(lab = "ev"
+[[netns]]
+name = "c1"
+path = "/run/c1"
+dns = ["10.49.0.9"]
+sysctl = { "net.ipv4.ip_forward" = 1 }
+policy = { forward = "drop" }
+[[bridge]]
+name = "br1"
+netns = "c1"
+addresses = ["10.49.0.1/24"]
+)");
+  std::string none = dir.write("none.toml", "lab = \"ev\"\n");
+  Run r = in_sandbox("L=" + lab + "\nN=" + none + R"sh(
+touch /run/c1 && unshare --net=/run/c1 true
+nsenter --net=/run/c1 ip link add own0 type bridge
+c1() { echo "$(nsenter --net=/run/c1 ip -br link | cut -d' ' -f1 | sort | xargs)" \
+  "tables: $(nsenter --net=/run/c1 nft list tables | wc -l)" \
+  "forward: $(nsenter --net=/run/c1 sysctl -n net.ipv4.ip_forward)" \
+  "files: $(ls /etc/netns | xargs)"; }
+$TOPO apply -q $L && c1
+$TOPO destroy -q $L && c1
+$TOPO apply -q $L && $TOPO apply -q $N && c1
+$TOPO plan $N
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "br1 lo own0 tables: 1 forward: 1 files: c1\n"
+        "lo own0 tables: 0 forward: 0 files: \n"
+        "lo own0 tables: 0 forward: 0 files: \n"
+        "No changes. The kernel matches the lab.\n");
+}
