@@ -125,13 +125,13 @@ void HostSysctls::settle(const std::string& lab, const NamespaceState& expected,
     originals.erase(k.first);
     return true;
   });
-  // What the first ip_forward (or conf.all.forwarding) overwrote is kept while one of them is
-  // held, to be written back with the original of the last of them.
+  // What the first ip_forward (or conf.all/default.forwarding) overwrote is kept while one of
+  // them is held, to be written back with the original of the last of them.
   auto still = [&](std::initializer_list<const char*> keys) {
     return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return held.count(k) > 0; });
   };
-  bool v4 = still({"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"});
-  bool v6 = still({"net.ipv6.conf.all.forwarding"});
+  bool v4 = still({"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"});
+  bool v6 = still({"net.ipv6.conf.all.forwarding", "net.ipv6.conf.default.forwarding"});
   std::erase_if(overwritten, [&](const auto& o) {
     return (!v4 && o.first.rfind("net.ipv4.conf.", 0) == 0) || (!v6 && o.first.rfind("net.ipv6.conf.", 0) == 0);
   });

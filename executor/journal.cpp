@@ -182,8 +182,9 @@ void Journal::keep_originals(const State& file, const State& known) {
   std::erase_if(overwritten_, [&](const auto& o) {
     const auto& [netns, key] = o.first;
     if ((host_ && netns == kHostNetns) || !known.find(netns)) return false;
-    if (key.rfind("net.ipv4.conf.", 0) == 0) return !held(netns, {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"});
-    return !held(netns, {"net.ipv6.conf.all.forwarding"});
+    if (key.rfind("net.ipv4.conf.", 0) == 0)
+      return !held(netns, {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"});
+    return !held(netns, {"net.ipv6.conf.all.forwarding", "net.ipv6.conf.default.forwarding"});
   });
   save_originals();
 }

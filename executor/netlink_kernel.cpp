@@ -606,9 +606,14 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
 namespace {
 
 // The conf directory a key propagates to ("net/ipv4/conf"), or "" when it does not.
+// conf.default.forwarding is not copied to the interfaces there, but those made while it
+// is set take its value: its first setting notes what there was, so that putting it back
+// knows which interfaces came since.
 std::string propagates_to(const std::string& key) {
-  if (key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding") return "net/ipv4/conf";
-  if (key == "net.ipv6.conf.all.forwarding") return "net/ipv6/conf";
+  if (key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding" ||
+      key == "net.ipv4.conf.default.forwarding")
+    return "net/ipv4/conf";
+  if (key == "net.ipv6.conf.all.forwarding" || key == "net.ipv6.conf.default.forwarding") return "net/ipv6/conf";
   return "";
 }
 
@@ -700,6 +705,20 @@ void NetlinkKernel::put_back_overwritten(const std::string& netns, const SysctlD
     std::string text = value + "\n";
     if (::write(fd.get(), text.data(), text.size()) < 0)
       throw KernelError("putting back", where.second + " in " + netns, std::strerror(errno), errno);
+  }
+  // Writing conf.all (ip_forward) resets every interface itself; conf.default does not, and
+  // an interface made since it was set forwards by inheritance: it gets the original too.
+  if (d.key.find(".default.") == std::string::npos) return;
+  std::unique_ptr<DIR, int (*)(DIR*)> conf(::opendir(("/proc/sys/" + dir).c_str()), ::closedir);
+  while (dirent* e = conf ? ::readdir(conf.get()) : nullptr) {
+    std::string dev = e->d_name;
+    if (dev == "." || dev == ".." || dev == "all" || dev == "default" ||
+        overwritten_->count({netns, prefix + dev + ".forwarding"}))
+      continue;
+    Fd fd(::open(("/proc/sys/" + dir + "/" + dev + "/forwarding").c_str(), O_WRONLY | O_CLOEXEC));
+    std::string text = *d.after + "\n";
+    if (fd && ::write(fd.get(), text.data(), text.size()) < 0)
+      throw KernelError("putting back", prefix + dev + ".forwarding in " + netns, std::strerror(errno), errno);
   }
 }
 

@@ -32,7 +32,8 @@ class NetlinkKernel : public Kernel {
   bool claim(const std::string& netns, const std::string& link);
   /// What `step` will overwrite besides its own key: writing ip_forward (or
   /// conf.all.forwarding) makes the kernel copy the value to conf.default and to every
-  /// interface. Their values now, by key; empty for any other step.
+  /// interface; conf.default.forwarding overwrites nothing, but which interfaces were there
+  /// tells those made since. Their values now, by key; empty for any other step.
   std::map<std::string, std::string> overwritten_by(const Step& step);
   /// The value of `key` in `netns` now; nullopt when it cannot be read.
   std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key);

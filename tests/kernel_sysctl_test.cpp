@@ -172,6 +172,34 @@ sysctl net.ipv4.conf.new1.forwarding net.ipv6.conf.new1.forwarding
         "net.ipv6.conf.new1.forwarding = 0\n");
 }
 
+TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwards no more after destroy", "[kernel]") {
+  // The kernel does not copy conf.default to the interfaces there, but those made meanwhile
+  // take its value; putting it back must reach them too (those from before keep theirs).
+  TempDir dir;
+  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
+                                           "\"net.ipv6.conf.default.forwarding\" = 1 }\n");
+  Run r = in_sandbox(std::string(kForwarding) + "L=" + file + R"sh(
+ip link add keep0 type bridge
+sysctl -qw net.ipv4.conf.keep0.forwarding=1
+$TOPO apply -q $L
+ip link add new0 type bridge
+sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
+$TOPO destroy -q $L
+forwarding | grep -E 'default|keep0|new0'
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "net.ipv4.conf.new0.forwarding = 1\n"
+        "net.ipv6.conf.new0.forwarding = 1\n"
+        "net.ipv4.conf.default.forwarding = 0\n"
+        "net.ipv4.conf.keep0.forwarding = 1\n"
+        "net.ipv4.conf.new0.forwarding = 0\n"
+        "net.ipv6.conf.default.forwarding = 0\n"
+        "net.ipv6.conf.keep0.forwarding = 0\n"
+        "net.ipv6.conf.new0.forwarding = 0\n");
+}
+
 TEST_CASE("kernel: two labs that set the same host sysctls apply and destroy in every order", "[kernel]") {
   // Both need the host to route, IPv4 and IPv6. Whichever goes first, the other still plans
   // no change and still reaches across; once both are gone every forwarding switch of the
