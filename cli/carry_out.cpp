@@ -168,14 +168,6 @@ State file_part(const State& expected) {
   return out;
 }
 
-// The namespaces a run knows the sysctls of: those it expects, and the lab's it removes.
-State known_to(const State& expected, const State& snapshot, const std::string& mark) {
-  State out = file_part(expected);
-  for (const auto& [name, ns] : snapshot.namespaces)
-    if (ns.exists && ns.mark == mark) out.namespaces[name].exists = true;
-  return out;
-}
-
 // What a killed run made but could not mark yet becomes the lab's again.
 void recover(const State& expected, const std::string& lab, const LabDir& dir) {
   std::vector<Claim> claims = Journal::leftovers(dir);
@@ -229,7 +221,7 @@ int carry_out(State expected, const CarryOut& how) {
   }
   // After a run that succeeded, what the lab holds is what its file sets.
   auto settle = [&](Journal& journal) {
-    journal.keep_originals(file, known_to(expected, snapshot, ownership_mark(lab)));
+    journal.keep_originals(file);
     Journal::keep_adopted(dir, file);
     if (!host_lock) return;
     host.settle(lab, file_host, snapshot.find("host"));

@@ -164,11 +164,11 @@ void Journal::keep_routes(std::set<RouteKey> now) {
   save_routes(dir_, routes_);
 }
 
-void Journal::keep_originals(const State& file, const State& known) {
+void Journal::keep_originals(const State& file) {
   bool gone = false;
   std::erase_if(originals_, [&](const auto& o) {
     const auto& [netns, key] = o.first;
-    if ((host_ && netns == kHostNetns) || !known.find(netns)) return false;
+    if (host_ && netns == kHostNetns) return false;
     const NamespaceState* ns = file.find(netns);
     bool forget = !ns || !ns->sysctls.count(key);
     gone |= forget;
@@ -181,7 +181,7 @@ void Journal::keep_originals(const State& file, const State& known) {
   };
   std::erase_if(overwritten_, [&](const auto& o) {
     const auto& [netns, key] = o.first;
-    if ((host_ && netns == kHostNetns) || !known.find(netns)) return false;
+    if (host_ && netns == kHostNetns) return false;
     if (key.rfind("net.ipv4.conf.", 0) == 0)
       return !held(netns, {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"});
     return !held(netns, {"net.ipv6.conf.all.forwarding", "net.ipv6.conf.default.forwarding"});

@@ -61,9 +61,10 @@ class Journal {
   /// The run succeeded: the lab's routes in lasting namespaces are `now` (the file's).
   void keep_routes(std::set<RouteKey> now);
   /// The run succeeded: the originals of sysctls that `file` (the file's state) no longer
-  /// sets, outside host, were put back (or their namespace is gone): they are forgotten.
-  /// Those of namespaces the run did not know (`known` has not) are kept.
-  void keep_originals(const State& file, const State& known);
+  /// sets, outside host, were put back, or their namespace is gone (removed by this run or
+  /// an earlier one killed before it could say so, or gone with its process): they are
+  /// forgotten.
+  void keep_originals(const State& file);
 
   /// What a killed run left in DIR/journal (nothing when there is none).
   static std::vector<Claim> leftovers(const LabDir& dir);
