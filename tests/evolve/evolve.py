@@ -1743,13 +1743,18 @@ def shrink(runner, failure, deadline):
         if m < len(labs) and ok(labs[-m:]):
             labs = labs[-m:]
             break
-    i = 0
-    while i < len(labs) - 1 and time.time() < deadline:
-        cand = labs[:i] + labs[i + 1:]
-        if ok(cand):
-            labs = cand
-        else:
-            i += 1
+    # then chunks of earlier versions, halving the chunk (each try replays every version, so
+    # dropping one at a time from a hundred would take hours)
+    chunk = max(1, (len(labs) - 1) // 2)
+    while chunk >= 1 and time.time() < deadline:
+        i = 0
+        while i < len(labs) - 1 and time.time() < deadline:
+            cand = labs[:i] + labs[min(i + chunk, len(labs) - 1):]
+            if len(cand) < len(labs) and ok(cand):
+                labs = cand
+            else:
+                i += chunk
+        chunk //= 2
     # 2. without the fault, when it still fails.
     if fault and ok(labs, None):
         fault = None
