@@ -8,4 +8,17 @@ scripts/deps.sh
 dir=$(scripts/build.sh "$@")
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" | tee "$log"
+
+# Every test case the binary has must have run, each as one ctest test: a name that ctest's
+# discovery splits (a ';' in it) runs nothing and passes. --list-test-names-only exits with
+# the number of names, so its status says nothing.
+listed=$({ "$dir/tests/topo_tests" --list-test-names-only || true; } | grep -c .)
+ran=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log")
+if [[ "$ran" != "$listed" ]]; then
+  echo "test.sh: topo_tests lists $listed test cases but ctest ran ${ran:-none}: a test name does not reach ctest whole" >&2
+  exit 1
+fi
+echo "test.sh: ctest ran all $listed test cases of topo_tests"

@@ -108,7 +108,7 @@ TEST_CASE("filter: rules in file order, isolation after them, chains only where 
         "  iifname \"c\" oifname \"a\" drop\n");
 }
 
-TEST_CASE("filter: the plan shows each rule on a line; a rule taken out is exactly one line", "[filter]") {
+TEST_CASE("filter: the plan shows each rule on a line, and a rule taken out is exactly one line", "[filter]") {
   State expected = expected_state(lab(kLab));
   Plan p = plan_for(expected, empty_kernel());
   std::string text = plan_text(p);

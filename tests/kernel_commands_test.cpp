@@ -24,7 +24,7 @@ const char* kMaskTimes = " | sed -E 's/[0-9]+\\.[0-9] ms$/T/'";
 std::string setup_for(const std::string& file) {
   if (file != "port-mapping.toml") return "";
   return "$TOPO exec nginx -- python3 -m http.server 80 > /dev/null 2>&1 &\n"
-         "for i in $(seq 50); do ip netns exec nginx ss -ltn | grep -q ':80 ' && break; sleep 0.1; done\n";
+         "listening nginx 80\n";
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -56,7 +56,7 @@ TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and ex
       const Lab& lab = *loaded.lab;
       INFO("every lab says what its tutorial shows");
       REQUIRE(lab.expects.size() >= 2);
-      Run r = in_sandbox(std::string(kSettle) + "L=" + path.string() +
+      Run r = in_sandbox(std::string(kSettle) + kListening + "L=" + path.string() +
                          "\necho '== before'\n"
                          "$TOPO test $L && echo 'exit 0' || echo \"exit $?\"\n"
                          "$TOPO apply -q $L\nsettle\n" +
@@ -163,13 +163,13 @@ reach = true
 import socket, threading
 t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", 7000)); t.listen()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 7002))
-open("/run/ready", "w").close()
 while True:
     data, peer = u.recvfrom(100); u.sendto(data, peer)
 ' &
-for i in $(seq 50); do [ -e /run/ready ] && break; sleep 0.1; done
+listening b 7000
+listening b 7002 udp
 )";
-  Run r = in_sandbox(std::string(kSettle) + "L=" + lab + "\n$TOPO apply -q $L\nsettle\n" + servers +
+  Run r = in_sandbox(std::string(kSettle) + kListening + "L=" + lab + "\n$TOPO apply -q $L\nsettle\n" + servers +
                      "echo '== test'\n$TOPO test $L" + kMaskTimes + "\n"
                      "kill %1\n");
   INFO(r.output);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/files.h"
+#include "tests/kernel_scripts.h"
 
 using namespace topo::test;
 
@@ -14,17 +15,17 @@ namespace {
 
 // A TCP server on port 80 that tells each client the address it sees, and a client that
 // prints what it is told, or why not (a dropped SYN times out: no timing is asserted).
-const char* kTcp =
+const std::string kTcp = std::string(kListening) +
     "server() { ip netns exec $1 timeout 120 python3 -c '\n"
     "import socket\n"
     "s = socket.socket(socket.AF_INET)\n"
     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind((\"0.0.0.0\", 80)); s.listen(8); print(\"up\", flush=True)\n"
+    "s.bind((\"0.0.0.0\", 80)); s.listen(8)\n"
     "while True:\n"
     "    c, peer = s.accept()\n"
     "    c.sendall((\"'$1' sees \" + peer[0] + \"\\n\").encode()); c.close()\n"
     "' > /run/server-$1.log 2>&1 &\n"
-    "  for i in $(seq 100); do grep -q up /run/server-$1.log && return; sleep 0.05; done; echo \"server in $1 did not start\"; }\n"
+    "  listening $1 80; }\n"
     "client() { ip netns exec $1 python3 -c '\n"
     "import socket, sys\n"
     "try:\n"
@@ -44,7 +45,7 @@ const std::string kRule =
 
 }  // namespace
 
-TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published port; without the rule both do",
+TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published port, and without the rule both do",
           "[kernel][filter]") {
   TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/docker-user.toml");
@@ -53,7 +54,7 @@ TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published por
   std::string without = lab;
   without.erase(without.find(kRule), kRule.size());
   std::string file2 = dir.write("without.toml", without);
-  Run r = in_sandbox(std::string(kTcp) + "L=" + file + "; L2=" + file2 +
+  Run r = in_sandbox(kTcp + "L=" + file + "; L2=" + file2 +
                      "\n$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "server web\n"
@@ -84,11 +85,11 @@ TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published por
         "0\n");
 }
 
-TEST_CASE("kernel: isolated bridges do not reach each other; each bridge's own ports and outside still do",
+TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's own ports and outside still do",
           "[kernel][filter]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/isolated-bridges.toml"));
-  Run r = in_sandbox(std::string(kTcp) + "L=" + file +
+  Run r = in_sandbox(kTcp + "L=" + file +
                      "\n$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "for ns in a1 a2 b1 b2 outside; do server $ns; done\n"

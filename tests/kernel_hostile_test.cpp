@@ -154,7 +154,7 @@ TEST_CASE("kernel: without CAP_NET_ADMIN and CAP_SYS_ADMIN every command that to
   TempDir dir;
   std::string lab = dir.write("lab.toml", kLab);
   std::string edited = dir.write("edited.toml", std::string(kLab) + "[[netns]]\nname = \"blue\"\n");
-  Run r = in_sandbox(std::string(kFullDump) + "L=" + lab + " E=" + edited + R"sh(
+  Run r = in_sandbox(std::string(kFullDump) + kSettle + "L=" + lab + " E=" + edited + R"sh(
 drop() { setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-net_admin,-sys_admin "$@"; }
 tried() { local s=0 out; out=$("$@" 2>&1) || s=$?; echo "$s ${out:0:50}"; }
 full_dump > /run/before; ls -R /run/topo >> /run/before 2>&1 || true
@@ -162,12 +162,15 @@ for c in "apply $L" "destroy $L" "plan $L" "show $L" "list" "test $L" "exec red 
 full_dump > /run/after; ls -R /run/topo >> /run/after 2>&1 || true
 diff /run/before /run/after && echo "nothing changed"
 $TOPO apply -q $L
-# A bridge's operstate follows its ports a moment later (linkwatch): not the commands' doing.
+# The new links' operstate (linkwatch) and IPv6 addresses (DAD) change by themselves for a
+# second or two after apply: not the commands' doing, so the first dump waits for them.
+settle
 full_dump | grep -v operstate > /run/before
 tried drop $TOPO apply $E
 tried drop $TOPO destroy $L
 tried setpriv --reuid=nobody --regid=nogroup --clear-groups $TOPO destroy --lab web
 tried setpriv --bounding-set=-net_admin $TOPO apply $E
+settle
 full_dump | grep -v operstate > /run/after
 diff /run/before /run/after && echo "nothing changed"
 drop $TOPO apply $L 2>&1 || true
@@ -398,7 +401,8 @@ TEST_CASE("kernel: an adopted namespace whose process exits between the plan and
   Run r = in_sandbox(std::string(kFullDump) + "D=" + dir.path().string() + R"sh(
 unshare --net sleep 600 &
 box=$!
-sleep 0.2
+# box is in a namespace of its own once unshare has made it.
+while [ "$(readlink /proc/$box/ns/net)" = "$(readlink /proc/$$/ns/net)" ]; do sleep 0.02; done
 cat > $D/lab.toml <<EOF
 lab = "adopt"
 [[netns]]

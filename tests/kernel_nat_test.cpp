@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tests/files.h"
+#include "tests/kernel_scripts.h"
 
 using namespace topo::test;
 
@@ -15,18 +16,18 @@ namespace {
 // A TCP server on port 80 (both families) that tells each client the address it sees, and
 // a client that prints what it is told. Python, because Debian has it everywhere
 // (scripts/deps.sh installs python3); the servers are killed before the sandbox ends.
-const char* kTcp =
+const std::string kTcp = std::string(kListening) +
     "server() { ip netns exec $1 timeout 60 python3 -c '\n"
     "import socket\n"
     "s = socket.socket(socket.AF_INET6)\n"
     "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind((\"::\", 80)); s.listen(8); print(\"up\", flush=True)\n"
+    "s.bind((\"::\", 80)); s.listen(8)\n"
     "while True:\n"
     "    c, peer = s.accept()\n"
     "    c.sendall((\"'$1' sees \" + peer[0].removeprefix(\"::ffff:\") + \"\\n\").encode()); c.close()\n"
     "' > /run/server-$1.log 2>&1 &\n"
-    "  for i in $(seq 100); do grep -q up /run/server-$1.log && return; sleep 0.05; done; echo \"server in $1 did not start\"; }\n"
+    "  listening $1 80; }\n"
     "client() { ${1:+ip netns exec $1} python3 -c '\n"
     "import socket, sys\n"
     "try:\n"
@@ -128,7 +129,7 @@ const char* kRules =
 TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and from host", "[kernel][nat]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", kPortMap);
-  Run r = in_sandbox(std::string(kTcp) + "L=" + file +
+  Run r = in_sandbox(kTcp + "L=" + file +
                      "\n$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "server web\n"
@@ -159,7 +160,7 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
   std::string without = kMasquerade;
   without.erase(without.find("[[nat]]"));
   std::string bare = dir.write("bare.toml", without);
-  Run r = in_sandbox(std::string(kTcp) + "L=" + file +
+  Run r = in_sandbox(kTcp + "L=" + file +
                      "\n$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list ruleset\n"

@@ -42,18 +42,39 @@ inline const char* kFullDump = R"sh(full_dump() {
 }
 )sh";
 
-/// Bash: `settle` waits (at most 5 s) until no IPv6 address in host or a named namespace is
-/// tentative any more: duplicate address detection takes a second or two after an address
-/// is added, the address flags change when it ends, and a tentative address cannot be
-/// pinged. It asserts nothing; a dump or a ping after it tells.
+/// Bash: `settle` waits (at most 10 s) until the links and IPv6 addresses of host and every
+/// named namespace stop changing by themselves:
+///  - a link that has carrier (LOWER_UP) but whose operstate is still DOWN waits for the
+///    kernel's linkwatch, which runs up to a second later; only then does IPv6 give the link
+///    its link-local address (a bridge gets it when its first port comes up);
+///  - an IPv6 address is tentative while duplicate address detection runs, a second or two
+///    after it is added: its flags change when it ends, and it cannot be pinged meanwhile.
+/// Two dumps taken without it differ by what finished in between. It asserts nothing; a
+/// dump or a ping after it tells.
 inline const char* kSettle = R"sh(settle() {
-  local i ns
-  for i in $(seq 50); do
+  local ns end=$((SECONDS + 10))
+  while [ $SECONDS -lt $end ]; do
     for ns in '' $(ip netns | cut -d' ' -f1); do
-      if [ -n "$(ip ${ns:+-n $ns} -6 addr show tentative)" ]; then sleep 0.1; continue 2; fi
+      if ip ${ns:+-n $ns} -o link | grep -q 'LOWER_UP.* state DOWN ' ||
+         [ -n "$(ip ${ns:+-n $ns} -6 addr show tentative)" ]; then sleep 0.1; continue 2; fi
     done
     return 0
   done
+}
+)sh";
+
+/// Bash: `listening NS PORT [udp]` waits (at most 60 s) until a socket in namespace NS (''
+/// for host) listens on PORT, TCP unless `udp` is given, and fails saying so when none does:
+/// a server started in the background listens only after python3 has started and imported
+/// its modules, which takes seconds on a loaded machine (under the sanitizers' suite).
+inline const char* kListening = R"sh(listening() {
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do
+    [ -n "$(${1:+ip netns exec $1} ss -Hl$([ "${3:-tcp}" = udp ] && echo u || echo t)n "sport = :$2")" ] && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on ${3:-tcp} port $2 in ${1:-host}" >&2
+  return 1
 }
 )sh";
 
