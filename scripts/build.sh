@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds topo and its tests. Usage: scripts/build.sh [--sanitize]
+# Configures and builds topo and its tests. Usage: scripts/build.sh [--sanitize] [TARGET...]
 # Plain builds go to build/, sanitizer builds (AddressSanitizer + UBSan) to build-asan/.
+# With TARGETs (topo, topo_tests), only those and what they need are built. Prints the
+# build directory on stdout; CMake's and the compiler's output go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +11,10 @@ flags=(-DTOPO_WERROR=ON)
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   flags+=(-DTOPO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  shift
 fi
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 cmake -S . -B "$dir" "${flags[@]}" >&2
-cmake --build "$dir" -j "$(nproc)" >&2
+cmake --build "$dir" -j "$(nproc)" "${targets[@]}" >&2
 echo "$dir"

@@ -10,7 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
-dir=$(scripts/build.sh)
+# topo alone, not the test suite: a few minutes on 2 cores the first time, seconds after.
+echo "building topo into build/ (a few minutes on 2 cores the first time; the compiler's output is in build/demo-build.log)..."
+mkdir -p build
+if ! dir=$(scripts/build.sh topo 2> build/demo-build.log); then
+  tail -n 30 build/demo-build.log >&2
+  echo "demo.sh: building topo failed; the whole log is build/demo-build.log" >&2
+  exit 1
+fi
+echo "built $dir/topo. The demo runs in a throwaway network sandbox (scripts/sandbox)."
 lab=${1:-topologies/bridge.toml}
 topo="$PWD/$dir/topo"
 

@@ -19,6 +19,12 @@ packages=(
   iputils-ping procps
   # the TCP servers and clients of the NAT tests (kernel_nat_test.cpp)
   python3
+  # /etc/protocols, where nft looks up the protocol names a ruleset is printed and parsed
+  # with (ipv6-icmp); a minimal root (debootstrap --variant=minbase, a container image)
+  # lacks it
+  netbase
+  # /usr/bin/time, for the bench's memory column (bench_test.cpp runs the bench)
+  time
 )
 
 missing=()
@@ -33,7 +39,9 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "run this script as root (sudo $0) to install them" >&2
   exit 1
 fi
-echo "installing: ${missing[*]}"
+echo "installing packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+echo "  (apt-get update, then apt-get install: a minute or two on a fresh machine)"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "installed."
