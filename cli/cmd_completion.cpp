@@ -48,12 +48,13 @@ _topo() {{
     return
   fi
   if [[ $cmd == exec ]]; then
-    # After "--" the words are the command's: its name, then files.
+    # exec NS [--] CMD ARGS...: the word after NS (and its --) is a command's name, the
+    # words after it the command's own (files, by default).
     for ((i = at + 1; i < COMP_CWORD; i++)); do
-      if [[ ${{COMP_WORDS[i]}} == -- ]]; then
-        ((i + 1 == COMP_CWORD)) && COMPREPLY=($(compgen -c -- "$cur"))
-        return
-      fi
+      [[ ${{COMP_WORDS[i]}} == -* ]] && continue
+      ((i + 1 < COMP_CWORD)) && [[ ${{COMP_WORDS[i + 1]}} == -- ]] && ((i++))
+      ((i + 1 == COMP_CWORD)) && COMPREPLY=($(compgen -c -- "$cur"))
+      return
     done
   fi
   case $prev in

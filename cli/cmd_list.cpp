@@ -2,6 +2,9 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <string.h>
+
+#include <algorithm>
 #include <memory>
 
 #include "cli/commands.h"
@@ -15,6 +18,26 @@ struct ListOptions {
   bool names = false;
   bool namespaces = false;
 };
+
+// A NAMESPACES cell longer than this shows the first and last names and the count: a lab of
+// 300 namespaces made one line of 1500 characters. `topo list --namespaces` has them all.
+constexpr size_t kMaxNamespacesWidth = 40;
+
+// The lab's namespaces in natural order (s2 before s10), joined by commas, or "first …
+// last (count)" when that is too wide.
+std::string namespaces_cell(std::vector<std::string> names) {
+  if (names.empty()) return "-";
+  std::sort(names.begin(), names.end(),
+            [](const std::string& a, const std::string& b) { return ::strverscmp(a.c_str(), b.c_str()) < 0; });
+  std::string all = fmt::format("{}", fmt::join(names, ","));
+  if (all.size() <= kMaxNamespacesWidth) return all;
+  return fmt::format("{} \u2026 {} ({})", names.front(), names.back(), names.size());
+}
+
+// Columns on the terminal: UTF-8 continuation bytes take none (the cells' "…").
+size_t width_of(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
 
 std::string when(const std::optional<std::time_t>& t) {
   if (!t) return "-";
@@ -40,13 +63,15 @@ int run(const ListOptions& o) {
   }
   std::vector<std::array<std::string, 4>> rows{{"LAB", "NAMESPACES", "LINKS", "APPLIED"}};
   for (const LabOnMachine& l : labs)
-    rows.push_back({l.name, l.namespaces.empty() ? "-" : fmt::format("{}", fmt::join(l.namespaces, ",")),
-                    std::to_string(l.links), when(l.applied)});
+    rows.push_back({l.name, namespaces_cell(l.namespaces), std::to_string(l.links), when(l.applied)});
   size_t width[4] = {};
   for (const auto& r : rows)
-    for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], r[c].size());
-  for (const auto& r : rows)
-    fmt::print("{:<{}}  {:<{}}  {:<{}}  {}\n", r[0], width[0], r[1], width[1], r[2], width[2], r[3]);
+    for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], width_of(r[c]));
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t c = 0; c < 3; ++c) line += r[c] + std::string(width[c] - width_of(r[c]) + 2, ' ');
+    fmt::print("{}{}\n", line, r[3]);
+  }
   return kExitOk;
 }
 
@@ -62,7 +87,9 @@ void register_list(CLI::App& app, int& exit_code) {
   sub->footer(
       "A lab is found by the alias topo:LAB on the lo of its namespaces and on its links (in\n"
       "host too); APPLIED is when /run/topo/LAB last changed: the last apply or destroy that\n"
-      "did something. Exit status: 0 listed, 1 kernel error, 2 bad usage.\n"
+      "did something. NAMESPACES longer than 40 characters shows the first and the last\n"
+      "(in natural order) and the count, as 's1 \u2026 s300 (300)': --namespaces prints them all.\n"
+      "Exit status: 0 listed, 1 kernel error, 2 bad usage.\n"
       "Example: topo list");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });
 }

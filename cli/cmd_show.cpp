@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "executor/privilege.h"
@@ -20,18 +21,28 @@ struct ShowOptions {
   std::string format = "text";
 };
 
+// Without the file: why the lab is not applied, or "" when it is, that is when a namespace
+// or a link carries its mark, or its nftables table is there.
+std::string nothing_marked(const State& view, const std::string& lab) {
+  std::string mark = ownership_mark(lab);
+  for (const auto& [name, ns] : view.namespaces)
+    if (ns.mark == mark || !ns.links.empty() || ns.nat) return "";
+  return fmt::format("no namespace or link carries its mark ({})", mark);
+}
+
 int run(const ShowOptions& o) {
   require_capabilities("show", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   State expected;
   std::string name = o.lab;
+  std::optional<LoadedLab> loaded;
   if (!o.file.empty()) {
-    LoadedLab loaded = load_lab_file(o.file);
-    if (!loaded.ok()) {
-      fmt::print(stderr, "{}", loaded.report());
+    loaded = load_lab_file(o.file);
+    if (!loaded->ok()) {
+      fmt::print(stderr, "{}", loaded->report());
       return kExitFailed;
     }
-    name = loaded.lab->name.value;
-    expected = expected_state(*loaded.lab);
+    name = loaded->lab->name.value;
+    expected = expected_state(*loaded->lab);
   } else if (name.empty()) {
     fmt::print(stderr, "topo show: give the lab file or --lab NAME\n");
     return kExitUsage;
@@ -41,6 +52,12 @@ int run(const ShowOptions& o) {
   }
   // Without the file, the lab's namespaces are found by their marks (adopted ones are not).
   State view = lab_view(read_state(expected, name), name);
+  std::string why = loaded ? not_applied(*loaded->lab) : nothing_marked(view, name);
+  if (!why.empty()) {
+    fmt::print(stderr, "topo show: lab '{}' is not applied: {}{}\n", name, why,
+               loaded ? fmt::format("; run topo apply {} first", o.file) : "");
+    return kExitNotApplied;
+  }
   fmt::print("{}", o.format == "json" ? show_json(view, name) : show_text(view, name));
   return kExitOk;
 }
@@ -61,7 +78,8 @@ void register_show(CLI::App& app, int& exit_code) {
   sub->footer(
       "In the namespaces the lab made, everything; in host (and adopted namespaces) only the\n"
       "lab's links, its routes and those through its links, and its NAT table.\n"
-      "Exit status: 0 shown, 1 invalid lab or kernel error, 2 bad usage.\n"
+      "Exit status: 0 shown, 1 invalid lab or kernel error, 2 the lab is not applied (or bad\n"
+      "usage).\n"
       "Examples: topo show topologies/bridge.toml\n"
       "          topo show --lab bridge --format json");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });

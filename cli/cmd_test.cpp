@@ -25,9 +25,8 @@ struct TestOptions {
   size_t jobs = kDefaultProbeJobs;
 };
 
-// Why the lab is not applied, or "" when it is: every namespace it creates is there with
-// its mark, and so is every link it makes in host. A route or address gone by hand does not
-// make a lab unapplied; the expectations are there to find that.
+}  // namespace
+
 std::string not_applied(const Lab& lab) {
   State expected = expected_state(lab);
   State now = read_state(expected, lab.name.value);
@@ -45,8 +44,6 @@ std::string not_applied(const Lab& lab) {
   }
   return "";
 }
-
-}  // namespace
 
 int test_lab(const LoadedLab& loaded, size_t jobs) {
   const Lab& lab = *loaded.lab;

@@ -31,13 +31,14 @@ int run(const ValidateOptions& o) {
   int code = kExitOk;
   for (const std::string& path : o.files) {
     LoadedLab loaded = load_lab_file(path);
+    const std::string& name = loaded.file.path();  // "<stdin>" for "-"
     if (loaded.ok()) {
-      if (!o.quiet) fmt::print("{}: ok ({})\n", path, summary(*loaded.lab));
+      if (!o.quiet) fmt::print("{}: ok ({})\n", name, summary(*loaded.lab));
       continue;
     }
     code = kExitFailed;
     fmt::print(stderr, "{}", loaded.report());
-    if (!o.quiet) fmt::print(stderr, "{}: {}\n", path, plural(loaded.errors.size(), "error"));
+    if (!o.quiet) fmt::print(stderr, "{}: {}\n", name, plural(loaded.errors.size(), "error"));
   }
   return code;
 }
@@ -48,7 +49,7 @@ void register_validate(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ValidateOptions>();
   CLI::App* sub = app.add_subcommand(
       "validate", "Check lab files and report every problem at once; changes nothing.");
-  sub->add_option("files", opts->files, "Lab files (TOML)")->required()->type_name("FILE...");
+  sub->add_option("files", opts->files, "Lab files (TOML); - reads standard input")->required()->type_name("FILE...");
   sub->add_flag("-q,--quiet", opts->quiet, "Print only the errors, not the 'ok' lines");
   sub->footer(
       "Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.\n"

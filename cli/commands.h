@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "parser/load.h"
 
@@ -16,7 +18,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes pending
-inline constexpr int kExitNotApplied = 2;  // test: the lab is not applied
+inline constexpr int kExitNotApplied = 2;  // test, show: the lab is not applied
 
 inline constexpr size_t kDefaultProbeJobs = 32;
 
@@ -27,9 +29,20 @@ void register_apply(CLI::App& app, int& exit_code);
 void register_destroy(CLI::App& app, int& exit_code);
 void register_test(CLI::App& app, int& exit_code);
 void register_show(CLI::App& app, int& exit_code);
-void register_exec(CLI::App& app, int& exit_code, const rlimit& files);  // files: exec's open-files limit
+/// `command`: from take_exec_command; `files`: the command's open-files limit.
+void register_exec(CLI::App& app, int& exit_code, const rlimit& files, std::vector<std::string> command);
+/// For `topo exec NS [--] CMD...`: takes the command's words off the end of argv (argc is
+/// cut to end at NS) and returns them, so that CLI11 never reads them: they are the
+/// command's, options included. Returns nothing, and leaves argc, for other commands.
+std::vector<std::string> take_exec_command(int& argc, char** argv);
 void register_list(CLI::App& app, int& exit_code);
 void register_completion(CLI::App& app, int& exit_code);
+
+/// Why the lab is not applied, or "" when it is: every namespace it creates is there with
+/// its mark, and so is every link it makes in host. A route or address gone by hand does not
+/// make a lab unapplied; `topo test`'s expectations are there to find that. For `test` and
+/// `show`, which have nothing to say about a lab that is not there.
+std::string not_applied(const Lab& lab);
 
 /// `topo test`'s work, shared with `topo apply --test`: the exit code.
 int test_lab(const LoadedLab& loaded, size_t jobs);

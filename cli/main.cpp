@@ -30,7 +30,7 @@ int main(int argc, char** argv) noexcept {
     register_destroy(app, exit_code);
     register_test(app, exit_code);
     register_show(app, exit_code);
-    register_exec(app, exit_code, files);
+    register_exec(app, exit_code, files, take_exec_command(argc, argv));
     register_list(app, exit_code);
     register_completion(app, exit_code);
     try {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -37,9 +38,31 @@ LoadedLab failed(const std::string& path, std::string message) {
   return result;
 }
 
+// Reads what is left of `in`, at most one byte past the limit: a pipe or another unsized
+// file is bounded too.
+std::string read_bounded(std::istream& in) {
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= kMaxLabFileBytes && in.read(buf, sizeof buf).gcount() > 0)
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+LoadedLab load_read(const std::string& path, std::string text, bool bad) {
+  if (text.size() > kMaxLabFileBytes)
+    return failed(path, fmt::format("the lab file is larger than {} MiB, the most topo reads",
+                                    kMaxLabFileBytes >> 20));
+  if (bad) return failed(path, "cannot read the lab file: read error");
+  return load_lab_text(path, std::move(text));
+}
+
 }  // namespace
 
 LoadedLab load_lab_file(const std::string& path) {
+  if (path == "-") {
+    std::string text = read_bounded(std::cin);
+    return load_read(kStdinName, std::move(text), std::cin.bad());
+  }
   struct stat st{};
   if (stat(path.c_str(), &st) != 0)
     return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
@@ -49,17 +72,8 @@ LoadedLab load_lab_file(const std::string& path) {
                                     st.st_size, kMaxLabFileBytes >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in) return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
-  // Read one byte past the expected size so that a file that grows, a pipe or another
-  // unsized file is still bounded by the limit.
-  size_t want = S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : kMaxLabFileBytes + 1;
-  std::string text(want, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxLabFileBytes)
-    return failed(path, fmt::format("the lab file is larger than {} MiB, the most topo reads",
-                                    kMaxLabFileBytes >> 20));
-  if (in.bad()) return failed(path, "cannot read the lab file: read error");
-  return load_lab_text(path, std::move(text));
+  std::string text = read_bounded(in);
+  return load_read(path, std::move(text), in.bad());
 }
 
 }  // namespace topo

@@ -27,7 +27,11 @@ struct LoadedLab {
 
 /// Parses and validates `text` as if it were the file `path`.
 LoadedLab load_lab_text(std::string path, std::string text);
-/// Reads `path` first; an unreadable file is an error of the result, not an exception.
+/// The name diagnostics give standard input, read for the path "-".
+inline constexpr const char* kStdinName = "<stdin>";
+
+/// Reads `path` first ("-": standard input, up to its end); an unreadable file is an error
+/// of the result, not an exception.
 LoadedLab load_lab_file(const std::string& path);
 
 }  // namespace topo

@@ -81,6 +81,25 @@ TEST_CASE("validate names a file it cannot read", "[cli]") {
   CHECK(d.output.find("/tmp: error: cannot read the lab file: it is a directory") == 0);
 }
 
+TEST_CASE("validate - reads the lab from standard input, and its errors name it <stdin>", "[cli]") {
+  TempLab good("lab = \"t\"\n");
+  std::string topo = TOPO_BINARY;
+  Run ok = run_shell("printf 'lab = \"s\"\\n[[netns]]\\nname = \"red\"\\n' | " + topo + " validate - " + good.path.string());
+  CHECK(ok.status == 0);
+  CHECK(ok.output == "<stdin>: ok (lab 's': 1 namespace, 0 interfaces, 0 routes, 0 NAT rules)\n" +
+                         good.path.string() + ": ok (lab 't': 0 namespaces, 0 interfaces, 0 routes, 0 NAT rules)\n");
+  Run bad = run_shell("printf 'lab = \"T\"\\n' | " + topo + " validate -");
+  CHECK(bad.status == 1);
+  CHECK(bad.output.rfind("<stdin>:1:7: error: lab name 'T'", 0) == 0);
+  CHECK(bad.output.find("    1 | lab = \"T\"\n") != std::string::npos);
+  CHECK(bad.output.find("<stdin>: 1 error\n") != std::string::npos);
+  Run big = run_shell("head -c 9M /dev/zero | tr '\\0' '#' | " + topo + " validate -");
+  CHECK(big.status == 1);
+  CHECK(big.output == "<stdin>: error: the lab file is larger than 8 MiB, the most topo reads\n<stdin>: 1 error\n");
+  Run graph = run_shell("printf 'lab = \"s\"\\n' | " + topo + " graph -");
+  CHECK(graph.status == 0);
+}
+
 TEST_CASE("validate refuses files larger than 8 MiB before parsing them", "[cli]") {
   TempLab big(std::string(9 << 20, '#'));
   Run r = run_topo("validate " + big.path.string());

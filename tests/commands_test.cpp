@@ -106,6 +106,8 @@ TEST_CASE("completion: subcommands, options, --format values, exec's command", "
   CHECK(complete("completion ''") == "bash\n");
   CHECK(complete("exec web -- ech").rfind("echo", 0) == 0);  // commands, after --
   CHECK(complete("exec web -- ls /e") == "\n");  // past the command name: bash's own files
+  CHECK(complete("exec web ech").rfind("echo", 0) == 0);  // without -- too
+  CHECK(complete("exec web ls -") == "\n");  // the command's options are its own
 }
 
 TEST_CASE("every command has --help and docs/cli.md covers it with an example", "[docs][cli]") {

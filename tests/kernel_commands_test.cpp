@@ -323,6 +323,29 @@ TEST_CASE("kernel: show as text", "[kernel][show]") {
         "  route 10.0.0.0/24 dev veth-b proto kernel\n");
 }
 
+TEST_CASE("kernel: show of a lab that is not applied says so and exits 2, by file and by name", "[kernel][show]") {
+  std::string path = (source_dir() / "topologies/veth-pair.toml").string();
+  Run r = in_sandbox("st() { \"$@\" > /dev/null && echo \"exit 0\" || echo \"exit $?\"; }\n"
+                     "echo '== before'; st $TOPO show " + path + "; st $TOPO show --lab pair\n"
+                     "$TOPO apply -q " + path + "\n"
+                     "echo '== applied'; st $TOPO show " + path + "; st $TOPO show --lab pair --format json\n"
+                     "ip netns del ns2\n"
+                     "echo '== half'; st $TOPO show " + path + "\n"
+                     "$TOPO destroy -q " + path + "\n"
+                     "echo '== after destroy'; st $TOPO show --lab pair\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  std::string by_file = "topo show: lab 'pair' is not applied: namespace 'ns1' does not exist; run topo apply " +
+                        path + " first\nexit 2\n";
+  std::string by_name = "topo show: lab 'pair' is not applied: no namespace or link carries its mark (topo:pair)\nexit 2\n";
+  CHECK(part(r.output, "before") == by_file + by_name);
+  CHECK(part(r.output, "applied") == "exit 0\nexit 0\n");
+  CHECK(part(r.output, "half") ==
+        "topo show: lab 'pair' is not applied: namespace 'ns2' does not exist; run topo apply " + path +
+            " first\nexit 2\n");
+  CHECK(part(r.output, "after destroy") == by_name);
+}
+
 TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with the command's exit status",
           "[kernel][exec]") {
   std::string path = (source_dir() / "topologies/bridge.toml").string();
@@ -336,6 +359,10 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
                      "echo '== no such namespace'; st $TOPO exec nosuch -- true\n"
                      "echo '== not a lab namespace'; st $TOPO exec foreign -- true\n"
                      "echo '== no command'; st $TOPO exec web\n"
+                     "echo '== options without --'; $TOPO exec web ip -br addr show eth0 | awk '{print $3}'\n"
+                     "$TOPO exec web echo x --help -n -- y\n"
+                     "$TOPO exec web -- echo -- x\n"
+                     "$TOPO exec web sh -c 'echo $0 $1' exec -v\n"
                      "echo '== machine mounts untouched'; cat /etc/resolv.conf | grep -c 'written by topo' || true\n");
   INFO(r.output);
   CHECK(r.status == 0);
@@ -346,7 +373,9 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
   CHECK(part(r.output, "no such namespace") == "topo: error: opening namespace nosuch: it does not exist\nexit 1\n");
   CHECK(part(r.output, "not a lab namespace") ==
         "topo exec: namespace 'foreign' is not a lab's (its lo has no topo: mark); use ip netns exec\nexit 1\n");
-  CHECK(part(r.output, "no command") == "topo exec: give the command after --, as in topo exec web -- ip addr\nexit 2\n");
+  CHECK(part(r.output, "no command") == "topo exec: give the command after the namespace, as in topo exec web ip addr\nexit 2\n");
+  // Everything after NS is the command's, options and a -- after the command's name too.
+  CHECK(part(r.output, "options without --") == "172.18.0.2/24\nx --help -n -- y\n-- x\nexec -v\n");
   CHECK(part(r.output, "machine mounts untouched") == "0\n");
 }
 
@@ -400,4 +429,22 @@ TEST_CASE("kernel: list finds the labs from their marks, and completion offers t
   CHECK(part(r.output, "namespaces") == "db\nweb\nbox\nns1\nns2\n");
   CHECK(part(r.output, "complete") == "db web box ns1 ns2\nns1 ns2\nbridge none pair\npair\n");
   CHECK(part(r.output, "after destroy") == "bridge\nnone\n");
+}
+
+TEST_CASE("kernel: list abbreviates a lab of many namespaces to the first, the last and the count", "[kernel][list]") {
+  std::string dir = (source_dir() / "topologies").string();
+  // 300 namespaces with lab big's mark on their lo, as apply leaves them; listed by ip netns
+  // in the order made, which is not the order of their names.
+  Run r = in_sandbox("for i in $(seq 300 -1 1); do echo \"netns add s$i\"; done | ip -b -\n"
+                     "ip -all netns exec ip link set lo alias topo:big > /dev/null\n"
+                     "$TOPO apply -q " + dir + "/veth-pair.toml\n"
+                     "echo '== labs'; $TOPO list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/WHEN/'\n"
+                     "echo '== namespaces'; $TOPO list --namespaces | wc -l\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(part(r.output, "labs") ==
+        "LAB   NAMESPACES       LINKS  APPLIED\n"
+        "big   s1 \u2026 s300 (300)  0      -\n"
+        "pair  ns1,ns2          2      WHEN\n");
+  CHECK(part(r.output, "namespaces") == "302\n");
 }
