@@ -70,8 +70,8 @@ TEST_CASE("kernel: apply and destroy of every bad input exit 1 and change nothin
                        "settle\n"
                        // A new lab's links take a moment to settle (carrier, operstate, DAD).
                        "for i in $(seq 50); do\n"
-                       "  state > /tmp/before; sleep 0.2; state > /tmp/again\n"
-                       "  cmp -s /tmp/before /tmp/again && break\n"
+                       "  state > /run/before; sleep 0.2; state > /run/again\n"
+                       "  cmp -s /run/before /run/again && break\n"
                        "done\n"
                        // Four at a time: under the sanitizers each run costs a tenth of a
                        // second, and the files are independent (each must change nothing).
@@ -80,9 +80,9 @@ TEST_CASE("kernel: apply and destroy of every bad input exit 1 and change nothin
                        "    rc=0; $TOPO $cmd {} > /dev/null 2>&1 || rc=$?\n"
                        "    [ $rc = 1 ] || echo \"WRONG EXIT $rc: topo $cmd $(basename {})\"\n"
                        "  done'\n"
-                       "state > /tmp/after\n"
-                       "diff /tmp/before /tmp/after && echo SAME\n"
-                       "grep -q '\"ifname\": \"red-p\"' /tmp/after && echo LAB-STILL-THERE\n";
+                       "state > /run/after\n"
+                       "diff /run/before /run/after && echo SAME\n"
+                       "grep -q '\"ifname\": \"red-p\"' /run/after && echo LAB-STILL-THERE\n";
   Run r = in_sandbox(script);
   INFO(r.output);
   CHECK(r.status == 0);
