@@ -2,7 +2,7 @@
 // megabytes, tens of thousands of errors. Each is refused with a clear error and exit 1,
 // quickly and with bounded output. They are generated here rather than committed to
 // tests/bad/: megabytes of brackets would say nothing to a reader.
-#include <chrono>
+#include <sys/resource.h>
 
 #include "parser/nesting.h"
 #include "tests/files.h"
@@ -20,18 +20,28 @@ std::string repeat(const std::string& s, int n) {
   return out;
 }
 
+// The CPU seconds (user and system) of the children this process has waited for, the
+// shell's and topo's through it: what the limits below bound, since the wall time of a
+// run on a loaded machine (the suite's other tests, other builds) says little of topo.
+double children_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_CHILDREN, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 // `topo validate` on `text`, written to a file of its own; checks exit 1, a first error
 // that starts with `first` (after "FILE:"), the time and the size of what it prints.
 void refused(const std::string& text, const std::string& first, double seconds = 10) {
   TempDir dir;
   std::string file = dir.write("huge.toml", text);
-  auto start = std::chrono::steady_clock::now();
+  double start = children_cpu_seconds();
   Run r = run_topo("validate '" + file + "'");
-  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  double took = children_cpu_seconds() - start;
   INFO(r.output.substr(0, 2000));
   CHECK(r.status == 1);
   CHECK(r.output.rfind(file + ":" + first, 0) == 0);
-  CHECK(took.count() < seconds);
+  CHECK(took < seconds);
   CHECK(r.output.size() < 4096);
 }
 
@@ -88,11 +98,11 @@ TEST_CASE("tens of thousands of errors take seconds, not minutes", "[huge][cli]"
   for (int i = 0; i < 50000; ++i) lab += fmt::format("[[netns]]\nname = \"n{}\"\nbad = 1\n", i);
   TempDir dir;
   std::string file = dir.write("many.toml", lab);
-  auto start = std::chrono::steady_clock::now();
+  double start = children_cpu_seconds();
   Run r = run_topo("validate '" + file + "'");
-  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  double took = children_cpu_seconds() - start;
   CHECK(r.status == 1);
   CHECK(r.output.find(file + ":150001:1: error: unknown key 'bad' in [[netns]] 'n49999'") !=
         std::string::npos);
-  CHECK(took.count() < 20);  // 0.5 s, a few under the sanitizers; it was minutes
+  CHECK(took < 20);  // 0.5 s, a few under the sanitizers; it was minutes
 }
