@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "executor/open_files.h"
 #include "executor/privilege.h"
+#include "parser/diagnostics.h"
 
 #ifndef TOPO_VERSION
 #error "TOPO_VERSION is set by CMake"
@@ -45,7 +46,7 @@ int main(int argc, char** argv) noexcept {
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "topo: error: out of memory\n");
   } catch (const std::exception& e) {
-    fmt::print(stderr, "topo: error: {}\n", e.what());
+    fmt::print(stderr, "topo: error: {}\n", topo::shown(e.what()));  // may quote names the kernel gave
   }
   return kExitFailed;
 }

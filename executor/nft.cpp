@@ -171,6 +171,7 @@ std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, co
     table.name = name;
     table.flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
     table.mark = comment_of(t.get());
+    if (nftnl_table_is_set(t.get(), NFTNL_TABLE_HANDLE)) table.handle = nftnl_table_get_u64(t.get(), NFTNL_TABLE_HANDLE);
     out = table;
   };
   try {
@@ -241,7 +242,14 @@ void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, cons
     return nftnl_nlmsg_build_hdr(buffer(), type, NFPROTO_INET, flags | NLM_F_ACK, seq++);
   };
   if (before) {
+    // By the handle read with it: a table of the same name swapped in since the plan was
+    // made is then not deleted (the kernel refuses the batch: no such table). By name only
+    // for a table this run made itself (an undo), whose handle it did not read.
     Table t = table_named(before->name);
+    if (before->handle) {
+      nftnl_table_unset(t.get(), NFTNL_TABLE_NAME);
+      nftnl_table_set_u64(t.get(), NFTNL_TABLE_HANDLE, before->handle);
+    }
     nftnl_table_nlmsg_build_payload(message(NFT_MSG_DELTABLE, 0, "deleting"), t.get());
     next();
   }

@@ -11,7 +11,7 @@
 //   meta nfproto == ipv4|ipv6                          family
 //   payload network header saddr [bitwise mask] == net source (needs the family)
 //   fib daddr type == local                            dnat only, always
-//   meta iifname == "IN"  /  meta oifname == "OUT"     names, IFNAMSIZ bytes
+//   meta iifname ==|!= "IN"  /  meta oifname ==|!= "OUT"   names, IFNAMSIZ bytes ("!eth0": !=)
 //   meta l4proto == tcp|udp; payload th dport == PORT  dnat
 //   masq  |  immediate reg1 addr [immediate reg2 port]; nat snat|dnat FAMILY reg1 [reg2]
 // glibc's headers first: they tell the kernel's headers which definitions they already have.
@@ -278,10 +278,12 @@ std::optional<NatRule> topo_shape(const Exprs& x) {
     local = true;
     i += 2;
   }
-  for (auto [key, name] : {std::pair{NFT_META_IIFNAME, &r.in}, std::pair{NFT_META_OIFNAME, &r.out}}) {
+  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
     if (!x.meta(i, key)) continue;
-    auto d = x.cmp_eq(i + 1);
-    if (!d || (*name = ifname_of(*d)).empty()) return std::nullopt;
+    auto c = x.cmp(i + 1);
+    if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || (*name = ifname_of(c->second)).empty())
+      return std::nullopt;
+    *neg = c->first == NFT_CMP_NEQ;
     i += 2;
   }
   if (x.meta(i, NFT_META_L4PROTO)) {
@@ -504,11 +506,11 @@ void encode(const NatRule& r, nftnl_rule* into) {
     b.fib_daddr_type();
     b.cmp_eq(&local, sizeof local);
   }
-  for (auto [key, name] : {std::pair{NFT_META_IIFNAME, &r.in}, std::pair{NFT_META_OIFNAME, &r.out}}) {
+  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto n = ifname(*name);
     b.meta(key);
-    b.cmp_eq(n.data(), static_cast<uint32_t>(n.size()));
+    b.cmp_eq(n.data(), static_cast<uint32_t>(n.size()), neg ? NFT_CMP_NEQ : NFT_CMP_EQ);
   }
   if (!r.proto.empty()) {
     uint8_t proto = r.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;

@@ -1,6 +1,7 @@
 #include "executor/read_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -19,6 +20,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "executor/etc_netns.h"
 #include "executor/kernel_error.h"
@@ -248,7 +251,7 @@ void name_references(Reading& ns, const std::vector<Reading*>& all) {
     if (l.master_ifindex) s.master = name_of(ns, l.master_ifindex);
     if (l.vxlan_dev_ifindex) s.vxlan_dev = name_of(ns, l.vxlan_dev_ifindex);
     if (s.kind != "veth" && s.kind != "macvlan") continue;
-    std::string other_ns = "?";  // a namespace topo did not read: never the lab's
+    std::string other_ns(kUnknownNetns);  // a namespace topo did not read: never the lab's
     if (l.link_nsid < 0) {
       other_ns = ns.name;
     } else if (auto it = ns.nsid_names.find(l.link_nsid); it != ns.nsid_names.end()) {
@@ -317,6 +320,41 @@ std::unique_ptr<Reading> open_reading(const std::string& name, const std::string
   return r;
 }
 
+// A namespace to read: one the lab expects (path "" for host), or another named one that
+// may carry the lab's mark.
+struct Candidate {
+  std::string name, path;
+  bool expected;
+};
+
+// Each namespace the lab expects must be one namespace of its own. The namespace topo runs
+// in is "host": adopted under another name (a --network host container's pid), it was read
+// twice and its links made again at every apply. Nor can two entries be one namespace.
+// Compared by the namespace file's device and inode, as `ip netns identify` does.
+void refuse_aliases(const std::vector<Candidate>& candidates, const std::vector<std::unique_ptr<Reading>>& opened) {
+  std::map<std::pair<dev_t, ino_t>, size_t> seen;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!opened[i] || !candidates[i].expected) continue;
+    struct stat st {};
+    if (::fstat(opened[i]->fd.get(), &st) != 0)
+      throw KernelError("reading", "namespace " + candidates[i].name, std::strerror(errno), errno);
+    auto [first, fresh] = seen.emplace(std::pair{st.st_dev, st.st_ino}, i);
+    if (fresh) continue;
+    const Candidate& a = candidates[first->second];
+    const Candidate& b = candidates[i];
+    if (a.name == "host" || b.name == "host") {
+      const Candidate& adopted = a.name == "host" ? b : a;
+      throw KernelError("adopting", fmt::format("netns '{}' ({})", adopted.name, adopted.path),
+                        "it is the namespace topo runs in: put its links in \"host\" instead of adopting it",
+                        EINVAL);
+    }
+    throw KernelError("adopting", fmt::format("netns '{}' ({})", b.name, b.path),
+                      fmt::format("it is the same namespace as netns '{}' ({}): a namespace is adopted once", a.name,
+                                  a.path),
+                      EINVAL);
+  }
+}
+
 }  // namespace
 
 State read_state(const State& expected, std::string_view lab,
@@ -324,10 +362,6 @@ State read_state(const State& expected, std::string_view lab,
   State out;
   // The namespaces to read: those the lab expects (host among them), and any other named
   // one that turns out to carry the lab's mark (what the file no longer has).
-  struct Candidate {
-    std::string name, path;
-    bool expected;
-  };
   std::vector<Candidate> candidates;
   for (const auto& [name, want] : expected.namespaces) candidates.push_back({name, name == "host" ? "" : want.path, true});
   if (!expected.find("host")) candidates.push_back({"host", "", true});
@@ -335,6 +369,7 @@ State read_state(const State& expected, std::string_view lab,
     if (!expected.find(name)) candidates.push_back({name, named_netns_path(name), false});
   std::vector<std::unique_ptr<Reading>> opened(candidates.size());
   in_parallel(candidates.size(), [&](size_t i) { opened[i] = open_reading(candidates[i].name, candidates[i].path); });
+  refuse_aliases(candidates, opened);
   std::string mark = ownership_mark(lab);
   std::vector<std::unique_ptr<Reading>> readings;
   for (size_t i = 0; i < candidates.size(); ++i) {

@@ -100,8 +100,8 @@ std::string describe(const Nat& n) {
     else
       out += fmt::format(" -> {}", n.to->value);
   }
-  if (n.in) out += fmt::format(" in {}", n.in->value);
-  if (n.out) out += fmt::format(" out {}", n.out->value);
+  if (n.in) out += fmt::format(" in {}{}", n.not_in ? "!" : "", n.in->value);
+  if (n.out) out += fmt::format(" out {}{}", n.not_out ? "!" : "", n.out->value);
   return out;
 }
 

@@ -87,8 +87,8 @@ std::vector<std::string> characters(std::string_view line) {
   return out;
 }
 
-// A message, with what drives the terminal (a name quoted from the file can hold it) and
-// broken UTF-8 shown as <U+XXXX> (<0xXX> for a broken byte): the reader sees what is there.
+}  // namespace
+
 std::string shown(std::string_view message) {
   std::string out;
   for (size_t i = 0; i < message.size();) {
@@ -105,6 +105,8 @@ std::string shown(std::string_view message) {
   }
   return out;
 }
+
+namespace {
 
 // The quote and its caret line: tabs are kept in the padding so that the caret lines up.
 void append_quote(std::string& out, const SourceFile& file, SourcePos pos, int length) {

@@ -40,6 +40,11 @@ class Diagnostics {
   std::vector<Diagnostic> errors_;
 };
 
+/// `text` with what drives the terminal (control characters but tab and newline,
+/// bidirectional controls) shown as <U+XXXX> and broken UTF-8 as <0xXX>: for every message
+/// that quotes a name from the file or from the kernel, so the reader sees what is there.
+std::string shown(std::string_view text);
+
 /// "file:line:col: error: message", then the line and a caret, then the notes.
 std::string render(const SourceFile& file, const Diagnostic& d);
 

@@ -124,6 +124,7 @@ struct Nat {
   std::optional<Located<Proto>> proto;      // dnat
   std::optional<Located<int64_t>> port;     // dnat
   std::optional<Located<std::string>> in;   // dnat
+  bool not_out = false, not_in = false;     // "!eth0": every interface but eth0
   SourcePos pos;
 
   /// The family the rule is limited to; nullopt for a masquerade by `out` alone (both).

@@ -284,7 +284,16 @@ void read_veth(const toml::table& t, Lab& lab, Diagnostics& d) {
   auto b = read_veth_end(f, 'b', d);
   auto mtu = f.integer("mtu", kMinMtu, kMaxMtu);
   f.reject_unknown();
-  if (!a || !b) return;
+  if (!a || !b) {
+    // The lab is not used, but the usable end still takes its name: a duplicate of it is
+    // reported along with the other end's error, not after it is fixed.
+    for (auto* end : {&a, &b}) {
+      if (!*end) continue;
+      std::get<VethEnd>((*end)->spec).peer = lab.interfaces.size();
+      lab.interfaces.push_back(std::move(**end));
+    }
+    return;
+  }
   // The pair's mtu is each end's unless the end sets its own.
   if (!a->mtu) a->mtu = mtu;
   if (!b->mtu) b->mtu = mtu;
@@ -464,6 +473,32 @@ void reject_keys_of_other_kinds(Fields& f, NatKind kind) {
   }
 }
 
+// "!eth0" -> ("eth0", true).
+std::pair<std::string, bool> negation(std::string s) {
+  if (!s.empty() && s[0] == '!') return {s.substr(1), true};
+  return {s, false};
+}
+
+// `out = "eth0"`, or `out = "!eth0"` for every interface but eth0 (Docker's `! -o docker0`),
+// as in [[filter]]; the name after the '!' is checked as an interface name.
+void read_nat_name(Fields& f, std::string_view key, std::optional<Located<std::string>>& into, bool& negated) {
+  auto s = f.string(key);
+  if (!s) return;
+  auto [name, neg] = negation(s->value);
+  std::string why = check_interface_name(name);
+  if (neg && name.empty())
+    f.diags().error(s->pos,
+                    fmt::format("'{}' in {} is '!' without an interface name after it ('!eth0' is every "
+                                "interface but eth0)",
+                                key, f.where()),
+                    width_of(*f.node(key)));
+  else if (!why.empty())
+    f.diags().error(s->pos, fmt::format("interface name {} {}", quoted(name), why), width_of(*f.node(key)));
+  if (!why.empty()) return;
+  into = Located<std::string>{name, s->pos};
+  negated = neg;
+}
+
 void read_nat_fields(Fields& f, Nat& nat) {
   static const Choices<Proto> protos = {{"tcp", Proto::tcp}, {"udp", Proto::udp}};
   Diagnostics& d = f.diags();
@@ -471,7 +506,7 @@ void read_nat_fields(Fields& f, Nat& nat) {
   reject_keys_of_other_kinds(f, kind);
   if (kind != NatKind::dnat) {
     nat.source = network(f, "source");
-    if (f.has("out")) nat.out = f.interface_name("out");
+    read_nat_name(f, "out", nat.out, nat.not_out);
   }
   if (kind == NatKind::masquerade && !f.has("source") && !f.has("out"))
     d.error(f.pos(), "a masquerade rule needs 'source', 'out' or both; without them it would "
@@ -484,7 +519,7 @@ void read_nat_fields(Fields& f, Nat& nat) {
   if (kind == NatKind::dnat) {
     nat.proto = choice(f, "proto", protos);
     nat.port = f.integer("port", 1, 65535);
-    if (f.has("in")) nat.in = f.interface_name("in");
+    read_nat_name(f, "in", nat.in, nat.not_in);
     for (std::string_view key : {"proto", "port", "to"})
       if (!f.has(key)) f.missing(key);
     read_dnat_to(f, nat);
@@ -610,12 +645,6 @@ void read_expect(const toml::table& t, Lab& lab, Diagnostics& d) {
   if (!ok) return;
   e.from = *from;
   lab.expects.push_back(std::move(e));
-}
-
-// "!eth0" -> ("eth0", true).
-std::pair<std::string, bool> negation(std::string s) {
-  if (!s.empty() && s[0] == '!') return {s.substr(1), true};
-  return {s, false};
 }
 
 void read_filter_name(Fields& f, std::string_view key, std::optional<Located<std::string>>& into, bool& negated) {

@@ -363,7 +363,7 @@ class Validator {
     std::map<Key, const Nat*> seen;
     for (const Nat& n : lab_.nats) {
       if (n.kind.value != NatKind::dnat || !n.proto || !n.port) continue;
-      Key key{n.netns.value, n.proto->value, n.port->value, n.in ? n.in->value : "", n.family()};
+      Key key{n.netns.value, n.proto->value, n.port->value, n.in ? (n.not_in ? "!" : "") + n.in->value : "", n.family()};
       auto [it, fresh] = seen.emplace(key, &n);
       if (!fresh) {
         d_.error(n.port->pos, fmt::format("{} port {} is already mapped in namespace '{}'",

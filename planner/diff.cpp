@@ -27,6 +27,18 @@ std::string normalize_sysctl(std::string_view v) {
 
 namespace {
 
+// The interface a key belongs to: "eth0" for "net.ipv4.conf.eth0.rp_filter", "" for
+// "net.ipv4.conf.all.forwarding" or "net.ipv4.ip_forward".
+std::string interface_of(const std::string& key) {
+  for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string rest = key.substr(prefix.size());
+    std::string dev = rest.substr(0, rest.find('.'));
+    return dev == "all" || dev == "default" ? "" : dev;
+  }
+  return "";
+}
+
 // The kernel lists links in ifindex order, which depends on history; removals are listed
 // by name so that the same state always gives the same diff.
 std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
@@ -59,8 +71,9 @@ class Differ {
     out_.conflicts.push_back({netns, std::move(message)});
   }
 
+  static inline const NamespaceState kAbsent;
+
   void namespace_changes(const std::string& name, const NamespaceState& want) {
-    static const NamespaceState kAbsent;
     const NamespaceState* have = observed_.find(name);
     if (!have || !have->exists) {
       if (want.adopted) {
@@ -94,7 +107,11 @@ class Differ {
       std::optional<std::string> before;
       if (it != have.sysctls.end()) before = it->second;
       if (before && normalize_sysctl(*before) == normalize_sysctl(value)) continue;
-      SysctlDelta d{{before, value}, key};
+      SysctlDelta d{{before, value}, key, {}};
+      if (&have == &kAbsent)
+        d.made_with = "namespace";
+      else if (std::string dev = interface_of(key); !before && !dev.empty() && !link_in(have, dev))
+        d.made_with = "interface";
       add(Action::modify, ns, d);
     }
   }

@@ -28,6 +28,9 @@ struct LinkDelta : Delta<LinkState> {};
 struct RouteDelta : Delta<RouteState> {};
 struct SysctlDelta : Delta<std::string> {
   std::string key;
+  /// "namespace" or "interface" when the plan makes what the key belongs to, so that there
+  /// was no value to read before (the kernel's default comes with it); "" otherwise.
+  std::string made_with = {};
 };
 struct FileDelta : Delta<std::string> {
   std::string file;  // "resolv.conf" or "hosts"

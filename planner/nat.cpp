@@ -26,6 +26,8 @@ NatRule rule_of(const Nat& n) {
   if (n.source) r.source = n.source->value;
   if (n.out) r.out = n.out->value;
   if (n.in) r.in = n.in->value;
+  r.not_out = n.not_out;
+  r.not_in = n.not_in;
   if (n.proto) r.proto = std::string(to_string(n.proto->value));
   if (n.port) r.port = n.port->value;
   if (n.to) r.to = n.to->value;
@@ -161,8 +163,8 @@ std::string describe(const NatRule& r) {
   if (r.port) out += fmt::format(" {}", r.port);
   if (r.source) out += fmt::format(" {}", *r.source);
   out += destination(r);
-  if (!r.in.empty()) out += " in " + r.in;
-  if (!r.out.empty()) out += " out " + r.out;
+  if (!r.in.empty()) out += fmt::format(" in {}{}", r.not_in ? "!" : "", r.in);
+  if (!r.out.empty()) out += fmt::format(" out {}{}", r.not_out ? "!" : "", r.out);
   return out;
 }
 
@@ -174,11 +176,11 @@ std::optional<std::string> nft_syntax(const NatRule& r) {
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
   if (r.source) parts.push_back(fmt::format("{} saddr {}", ip, *r.source));
   if (r.kind == "dnat") parts.push_back("fib daddr type local");
-  for (auto [key, name] : {std::pair{"iifname", &r.in}, std::pair{"oifname", &r.out}}) {
+  for (auto [key, name, neg] : {std::tuple{"iifname", &r.in, r.not_in}, std::tuple{"oifname", &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto quoted = nft_name(*name);
     if (!quoted) return std::nullopt;
-    parts.push_back(fmt::format("{} {}", key, *quoted));
+    parts.push_back(fmt::format("{} {}{}", key, neg ? "!= " : "", *quoted));
   }
   if (!r.proto.empty()) parts.push_back(fmt::format("{} dport {}", r.proto, r.port));
   if (r.kind == "masquerade") {

@@ -40,20 +40,23 @@ std::string action_name(Action a) {
   return "?";
 }
 
+// null for a namespace topo did not read (kUnknownNetns).
+std::string netns_or_null(const std::string& netns) { return netns == kUnknownNetns ? "null" : quote(netns); }
+
 std::string json(const LinkState& l) {
   std::string out = fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{})",
                                 quote(l.name), quote(l.kind), str_or_null(l.alias),
                                 l.mtu ? std::to_string(l.mtu) : "null", opt(l.mac),
                                 l.up ? "true" : "false", str_or_null(l.master));
   if (l.kind == "veth")
-    out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", quote(l.peer_netns), quote(l.peer_name));
+    out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(l.peer_netns), str_or_null(l.peer_name));
   if (l.kind == "vxlan")
     out += fmt::format(R"(,"vxlan":{{"id":{},"local":{},"remote":{},"group":{},"dev":{},"port":{}}})",
                        l.vxlan_id, opt(l.vxlan_local), opt(l.vxlan_remote), opt(l.vxlan_group),
                        str_or_null(l.vxlan_dev), l.vxlan_port);
   if (l.kind == "macvlan")
     out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(l.macvlan_mode),
-                       quote(l.macvlan_parent), quote(l.macvlan_parent_netns));
+                       str_or_null(l.macvlan_parent), netns_or_null(l.macvlan_parent_netns));
   out += R"(,"addresses":[)";
   for (size_t i = 0; i < l.addresses.size(); ++i)
     out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
@@ -80,9 +83,11 @@ std::string json(const NatRule& r) {
         r.port_max ? std::to_string(r.port_max) : "null", states);
   }
   return fmt::format(
-      R"({{"kind":{},"family":{},"source":{},"in":{},"out":{},"proto":{},"port":{},"to":{},"to_port":{}}})",
+      R"({{"kind":{},"family":{},"source":{},"in":{},"not_in":{},"out":{},"not_out":{},"proto":{},"port":{},)"
+      R"("to":{},"to_port":{}}})",
       quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
-      str_or_null(r.in), str_or_null(r.out), str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
+      str_or_null(r.in), r.not_in, str_or_null(r.out), r.not_out, str_or_null(r.proto),
+      r.port ? std::to_string(r.port) : "null",
       opt(r.to), r.to_port ? std::to_string(r.to_port) : "null");
 }
 

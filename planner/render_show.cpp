@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "parser/diagnostics.h"
 #include "planner/render_json.h"
 
 namespace topo {
@@ -33,9 +34,14 @@ std::string protocol_name(int protocol) {
   }
 }
 
+// A veth's other end or a macvlan's parent: "red/eth0", or where topo did not look.
+std::string end_of(const std::string& netns, const std::string& name) {
+  return netns == kUnknownNetns ? "in another namespace" : netns + "/" + name;
+}
+
 std::string link_line(const LinkState& l) {
   std::string out = fmt::format("{} {}", l.kind.empty() ? "link" : l.kind, l.name);
-  if (l.kind == "veth") out += fmt::format(" peer {}/{}", l.peer_netns, l.peer_name);
+  if (l.kind == "veth") out += " peer " + end_of(l.peer_netns, l.peer_name);
   if (l.kind == "vxlan") {
     out += fmt::format(" id {}", l.vxlan_id);
     if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
@@ -44,7 +50,8 @@ std::string link_line(const LinkState& l) {
     if (!l.vxlan_dev.empty()) out += fmt::format(" dev {}", l.vxlan_dev);
     out += fmt::format(" port {}", l.vxlan_port);
   }
-  if (l.kind == "macvlan") out += fmt::format(" parent {}/{} mode {}", l.macvlan_parent_netns, l.macvlan_parent, l.macvlan_mode);
+  if (l.kind == "macvlan")
+    out += fmt::format(" parent {} mode {}", end_of(l.macvlan_parent_netns, l.macvlan_parent), l.macvlan_mode);
   if (!l.master.empty()) out += " master " + l.master;
   out += fmt::format(" {} mtu {}", l.up ? "up" : "down", l.mtu);
   if (l.mac) out += fmt::format(" mac {}", *l.mac);
@@ -101,7 +108,7 @@ std::string show_text(const State& view, std::string_view lab) {
       out += fmt::format("  nft table inet {}: {} rule{}\n", ns.nat->name, rules, rules == 1 ? "" : "s");
     }
   }
-  return out;
+  return shown(out);  // names others gave their links, as the kernel has them
 }
 
 std::string show_json(const State& view, std::string_view lab) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "parser/diagnostics.h"
 #include "planner/nat.h"
 
 namespace topo {
@@ -30,6 +31,11 @@ std::string show(const std::optional<T>& v) {
 }
 std::string show(const std::string& v) { return v.empty() ? "none" : v; }
 
+// A veth's other end or a macvlan's parent: "red/eth0", or where topo did not look.
+std::string end_of(const std::string& netns, const std::string& name) {
+  return netns == kUnknownNetns ? "in another namespace" : netns + "/" + name;
+}
+
 // "mtu 1500 -> 9000, master none -> br0, +10.0.0.3/24"
 std::string link_fields(const LinkState& b, const LinkState& a) {
   std::vector<std::string> parts;
@@ -52,7 +58,7 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
 std::string identity_change(const LinkState& b, const LinkState& a) {
   if (a.kind != b.kind) return fmt::format("kind {} -> {}", b.kind, a.kind);
   if (a.peer_netns != b.peer_netns || a.peer_name != b.peer_name)
-    return fmt::format("peer {}/{} -> {}/{}", b.peer_netns, b.peer_name, a.peer_netns, a.peer_name);
+    return fmt::format("peer {} -> {}", end_of(b.peer_netns, b.peer_name), end_of(a.peer_netns, a.peer_name));
   if (a.vxlan_id != b.vxlan_id) return fmt::format("id {} -> {}", b.vxlan_id, a.vxlan_id);
   if (a.vxlan_local != b.vxlan_local)
     return fmt::format("local {} -> {}", show(b.vxlan_local), show(a.vxlan_local));
@@ -63,8 +69,17 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
   if (a.vxlan_dev != b.vxlan_dev) return fmt::format("dev {} -> {}", show(b.vxlan_dev), show(a.vxlan_dev));
   if (a.vxlan_port != b.vxlan_port) return fmt::format("port {} -> {}", b.vxlan_port, a.vxlan_port);
   if (a.macvlan_mode != b.macvlan_mode) return fmt::format("mode {} -> {}", b.macvlan_mode, a.macvlan_mode);
-  return fmt::format("parent {}/{} -> {}/{}", b.macvlan_parent_netns, b.macvlan_parent,
-                     a.macvlan_parent_netns, a.macvlan_parent);
+  return fmt::format("parent {} -> {}", end_of(b.macvlan_parent_netns, b.macvlan_parent),
+                     end_of(a.macvlan_parent_netns, a.macvlan_parent));
+}
+
+// "route default: via 10.0.0.1 -> 10.0.0.254": only what changes. A route without `dev`
+// in the file leaves the device to the kernel, so the device it has now is no change.
+std::string route_fields(const RouteState& b, const RouteState& a) {
+  std::vector<std::string> parts;
+  if (a.via != b.via) parts.push_back(fmt::format("via {} -> {}", show(b.via), show(a.via)));
+  if (!a.dev.empty() && a.dev != b.dev) parts.push_back(fmt::format("dev {} -> {}", show(b.dev), show(a.dev)));
+  return fmt::format("route {}: {}", destination(a.to), fmt::join(parts, ", "));
 }
 
 std::string rules(size_t n) { return fmt::format("{} rule{}", n, n == 1 ? "" : "s"); }
@@ -102,16 +117,15 @@ std::string subject_text(const Change& c) {
     return describe(shown);
   }
   if (const auto* r = std::get_if<RouteDelta>(&s)) {
-    if (action == Action::modify)
-      return fmt::format("route {}: via {} -> {}, dev {} -> {}", destination(r->after->to),
-                         show(r->before->via), show(r->after->via), show(r->before->dev),
-                         show(r->after->dev));
+    if (action == Action::modify) return route_fields(*r->before, *r->after);
     return describe(r->after ? *r->after : *r->before);
   }
   if (const auto* y = std::get_if<SysctlDelta>(&s)) {
     // Either side may be missing: a value that could not be read, and the undo of setting
     // it (which leaves the sysctl as it is).
-    auto value = [](const std::optional<std::string>& v) { return v ? *v : "(unreadable)"; };
+    // A key of a namespace or interface the plan makes had no value to read.
+    std::string none = y->made_with.empty() ? "(unreadable)" : "(new " + y->made_with + ")";
+    auto value = [&](const std::optional<std::string>& v) { return v ? *v : none; };
     return fmt::format("sysctl {}: {} -> {}", y->key, value(y->before), value(y->after));
   }
   if (const auto* b = std::get_if<LinkBatchDelta>(&s)) {
@@ -131,7 +145,7 @@ std::string subject_text(const Change& c) {
 
 std::string describe(const LinkState& l) {
   std::string out = fmt::format("{} {}", l.kind, l.name);
-  if (l.kind == "veth") out += fmt::format(" peer {}/{}", l.peer_netns, l.peer_name);
+  if (l.kind == "veth") out += " peer " + end_of(l.peer_netns, l.peer_name);
   if (l.kind == "vxlan") {
     out += fmt::format(" id {}", l.vxlan_id);
     if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
@@ -141,8 +155,7 @@ std::string describe(const LinkState& l) {
     out += fmt::format(" port {}", l.vxlan_port);
   }
   if (l.kind == "macvlan")
-    out += fmt::format(" parent {}/{} mode {}", l.macvlan_parent_netns, l.macvlan_parent,
-                       l.macvlan_mode);
+    out += fmt::format(" parent {} mode {}", end_of(l.macvlan_parent_netns, l.macvlan_parent), l.macvlan_mode);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
   if (l.mtu) out += fmt::format(" mtu {}", l.mtu);
   if (l.mac) out += fmt::format(" mac {}", *l.mac);
@@ -182,7 +195,7 @@ std::string describe(const Diff& d) {
   for (const Change& c : d.changes)
     for (const std::string& l : lines(c)) out += c.netns + ": " + l + "\n";
   for (const Conflict& c : d.conflicts) out += "conflict: " + c.message + "\n";
-  return out;
+  return shown(out);
 }
 
 namespace {
@@ -220,7 +233,7 @@ std::string describe(const Step& s) {
   }
   if (s.half_of_replace) out += " (replace)";
   for (const Step& c : s.contents) out += "\n    with " + describe(c);
-  return out;
+  return shown(out);
 }
 
 std::string plan_text(const Plan& p) {
@@ -237,7 +250,7 @@ std::string plan_text(const Plan& p) {
   if (!p.conflicts.empty())
     out += fmt::format("{} conflict{}: topo does not touch what is not the lab's; apply would refuse.\n",
                        p.conflicts.size(), p.conflicts.size() == 1 ? "" : "s");
-  return out;
+  return shown(out);  // names others gave their links (in conflicts, removals) come from the kernel
 }
 
 }  // namespace topo

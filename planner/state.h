@@ -36,6 +36,9 @@ inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_proto
 /// is someone else's.
 std::string nat_table_name(std::string_view lab);
 
+/// A veth peer's or macvlan parent's namespace when it is none that topo read.
+inline constexpr std::string_view kUnknownNetns = "?";
+
 struct LinkState {
   std::string name;
   std::string kind;   // "veth", "bridge", "vxlan", "macvlan"; others as the kernel names them
@@ -46,7 +49,8 @@ struct LinkState {
   std::string master;  // a bridge in the same namespace; "" when none
   uint32_t group = 0;  // the interface group (IFLA_GROUP); 0 is the kernel's default
 
-  // veth: the other end.
+  // veth: the other end. peer_netns is kUnknownNetns (and peer_name "") when the other end
+  // is in a namespace topo did not read, which is never the lab's.
   std::string peer_netns, peer_name;
 
   // vxlan
@@ -133,9 +137,15 @@ struct NatTable {
   std::string mark;    // its comment: ownership_mark(lab) when the table is the lab's
   uint32_t flags = 0;  // table flags (dormant...): topo's tables have none
   std::vector<NatChain> chains;
+  /// reader: the kernel's handle for the table, so that apply deletes the very table it
+  /// read, not one of the same name made since; 0 in an expected state. Not part of the
+  /// value: two tables with the same content are equal.
+  uint64_t handle = 0;
 
   const NatChain* find_chain(std::string_view name) const;
-  bool operator==(const NatTable&) const = default;
+  bool operator==(const NatTable& o) const {
+    return name == o.name && mark == o.mark && flags == o.flags && chains == o.chains;
+  }
 };
 
 struct NamespaceState {

@@ -432,6 +432,60 @@ diff /run/before /run/after && echo "nothing changed"
         "nothing changed\n");
 }
 
+TEST_CASE("kernel: adopting the namespace topo runs in, or one namespace under two names, is refused by name",
+          "[kernel][hostile]") {
+  // A --network host container's pid is in the host's namespace: adopted, it was read twice
+  // (as host and as itself) and every apply made its veth again.
+  TempDir dir;
+  Run r = in_sandbox(std::string(kFullDump) + "D=" + dir.path().string() + R"sh(
+sleep infinity > /dev/null 2>&1 &
+hostpid=$!
+unshare --net sleep infinity > /dev/null 2>&1 &
+box=$!
+trap 'kill $hostpid $box' EXIT
+while [ "$(readlink /proc/$box/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+lab() { cat > $D/lab.toml <<EOF
+lab = "adopt"
+[[netns]]
+name = "ctr"
+$1
+[[netns]]
+name = "other"
+$2
+[[veth]]
+a = { netns = "ctr", name = "eth0", addresses = ["10.5.0.2/24"] }
+b = { name = "ctr-p" }
+EOF
+}
+full_dump > /run/before
+lab "pid = $hostpid" "pid = $box"
+$TOPO plan $D/lab.toml 2>&1 | sed "s/$hostpid/HOST/g"; echo "exit ${PIPESTATUS[0]}"
+$TOPO apply $D/lab.toml 2>&1 | sed "s/$hostpid/HOST/g"; echo "exit ${PIPESTATUS[0]}"
+lab 'path = "/proc/self/ns/net"' "pid = $box"
+$TOPO plan $D/lab.toml 2>&1 | cat; echo "exit ${PIPESTATUS[0]}"
+lab "pid = $box" "path = \"/proc/$box/ns/net\""
+$TOPO apply $D/lab.toml 2>&1 | sed "s/$box/BOX/g"; echo "exit ${PIPESTATUS[0]}"
+full_dump > /run/after
+diff /run/before /run/after && echo "nothing changed"
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+        "\"host\" instead of adopting it\n"
+        "exit 1\n"
+        "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+        "\"host\" instead of adopting it\n"
+        "exit 1\n"
+        "topo: error: adopting netns 'ctr' (/proc/self/ns/net): it is the namespace topo runs in: put its links in "
+        "\"host\" instead of adopting it\n"
+        "exit 1\n"
+        "topo: error: adopting netns 'other' (/proc/BOX/ns/net): it is the same namespace as netns 'ctr' "
+        "(/proc/BOX/ns/net): a namespace is adopted once\n"
+        "exit 1\n"
+        "nothing changed\n");
+}
+
 TEST_CASE("kernel: a route made by another process between the plan and its step: the kernel's own words, "
           "rollback, the other route left alone",
           "[kernel][hostile]") {

@@ -199,6 +199,31 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
         "192.168.100.2 80 timed out\n");
 }
 
+TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other interface", "[kernel][nat]") {
+  // Docker's own rule is `-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`: everything from the
+  // containers that leaves by another interface than their bridge. Here the bridge side is in0.
+  std::string negated = kMasquerade;
+  for (size_t at; (at = negated.find("out = \"out0\"")) != std::string::npos;) negated.replace(at, 12, "out = \"!in0\"");
+  TempDir dir;
+  std::string file = dir.write("lab.toml", negated);
+  Run r = in_sandbox(std::string(kTcp) + "L=" + file +
+                     "\n$TOPO apply $L > /dev/null\n"
+                     "$TOPO plan --detailed-exitcode $L\n"
+                     "ip netns exec router nft list chain inet topo-masq postrouting | grep masquerade\n"
+                     "server outside\n"
+                     "client inside 192.168.100.2 80\n"
+                     "client inside fd01::2 80\n"
+                     "stop_servers\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "No changes. The kernel matches the lab.\n"
+        "\t\tip saddr 10.0.0.0/24 oifname != \"in0\" masquerade\n"
+        "\t\tip6 saddr fd00::/64 oifname != \"in0\" masquerade\n"
+        "outside sees 192.168.100.1\n"
+        "outside sees fd01::1\n");
+}
+
 TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy", "[kernel][nat]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
@@ -291,6 +316,31 @@ TEST_CASE("kernel: a batch refused in flight leaves no table half-made, and the 
         "No changes. The kernel matches the lab.\n");
 }
 
+TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in after the plan is left alone",
+          "[kernel][nat]") {
+  // Deleted by name, a table of the same name and mark made between the plan and its step
+  // (another run, a person) was deleted in its place, whatever it held.
+  TempDir dir;
+  std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
+  std::string file = dir.write("lab.toml", lab);
+  std::string edited = lab;
+  edited.replace(edited.find("port = 8080"), 11, "port = 8081");
+  std::string file2 = dir.write("edited.toml", edited);
+  Run r = in_sandbox("$TOPO apply " + file + " > /dev/null\n"
+                     "TOPO_TEST_AFTER_PLAN='nft delete table inet topo-portmap &&"
+                     " nft add table inet topo-portmap \"{ comment \\\"topo:portmap\\\"; }\" &&"
+                     " nft add chain inet topo-portmap swapped'"
+                     " $TOPO apply " + file2 + " 2>&1 | grep -e failed -e deleting\n"
+                     "nft list table inet topo-portmap | grep -c 'chain swapped'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
+        "  deleting nftables table inet topo-portmap in namespace host: No such file or directory; the kernel took "
+        "none of the batch\n"
+        "1\n");
+}
+
 TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply puts the table right", "[kernel][nat]") {
   TempDir dir;
   std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
@@ -370,6 +420,17 @@ kind = "dnat"
 proto = "udp"
 port = 1000
 to = "10.0.0.9"
+[[nat]]
+kind = "masquerade"
+source = "172.17.0.0/16"
+out = "!docker9"
+[[nat]]
+netns = "r"
+kind = "dnat"
+proto = "tcp"
+port = 8443
+to = "10.0.0.4"
+in = "!uplink"
 )";
   TempDir dir;
   std::string file = dir.write("lab.toml", lab);

@@ -298,7 +298,60 @@ in = "up0"
   State expected = expected_state(lab(toml));
   CHECK(plan_json(plan_for(expected, empty_kernel()), "web") ==
         R"({"format_version":1,"lab":"web","summary":{"add":2,"change":0,"destroy":0},"conflicts":[],"steps":[
-{"action":"create","inverse":"remove","netns":"host","replace":false,"object":"nat","before":null,"after":{"family":"inet","name":"topo-web","mark":"topo:web","flags":0,"chains":[{"name":"prerouting","type":"nat","hook":"prerouting","priority":-100,"policy":"accept","rules":[{"kind":"dnat","family":"ipv6","source":null,"in":"up0","out":null,"proto":"udp","port":53,"to":"fd00::2","to_port":null}]},{"name":"output","type":"nat","hook":"output","priority":-100,"policy":"accept","rules":[]},{"name":"postrouting","type":"nat","hook":"postrouting","priority":100,"policy":"accept","rules":[]}]}}
+{"action":"create","inverse":"remove","netns":"host","replace":false,"object":"nat","before":null,"after":{"family":"inet","name":"topo-web","mark":"topo:web","flags":0,"chains":[{"name":"prerouting","type":"nat","hook":"prerouting","priority":-100,"policy":"accept","rules":[{"kind":"dnat","family":"ipv6","source":null,"in":"up0","not_in":false,"out":null,"not_out":false,"proto":"udp","port":53,"to":"fd00::2","to_port":null}]},{"name":"output","type":"nat","hook":"output","priority":-100,"policy":"accept","rules":[]},{"name":"postrouting","type":"nat","hook":"postrouting","priority":100,"policy":"accept","rules":[]}]}}
 ]}
 )");
+}
+
+TEST_CASE("nat: '!' before out or in matches every interface but that one, as in filter rules", "[nat]") {
+  std::string toml = R"(lab = "web"
+[[nat]]
+kind = "masquerade"
+source = "172.17.0.0/16"
+out = "!docker9"
+[[nat]]
+kind = "dnat"
+proto = "tcp"
+port = 8080
+to = "172.17.0.2:80"
+in = "!docker9"
+)";
+  State expected = expected_state(lab(toml));
+  CHECK(table_text(expected.namespaces.at("host").nat) ==
+        "table inet topo-web comment topo:web\n"
+        "  chain prerouting type nat hook prerouting priority -100 policy accept\n"
+        "    meta nfproto ipv4 fib daddr type local iifname != \"docker9\" tcp dport 8080 dnat ip to 172.17.0.2:80\n"
+        "  chain output type nat hook output priority -100 policy accept\n"
+        "  chain postrouting type nat hook postrouting priority 100 policy accept\n"
+        "    meta nfproto ipv4 ip saddr 172.17.0.0/16 oifname != \"docker9\" masquerade\n");
+  Plan p = plan_for(expected, empty_kernel());
+  CHECK(plan_text(p) ==
+        "namespace host\n"
+        "  + nft table inet topo-web\n"
+        "  + nat dnat tcp 8080 -> 172.17.0.2:80 in !docker9 (prerouting)\n"
+        "  + nat masquerade 172.17.0.0/16 out !docker9 (postrouting)\n"
+        "\n"
+        "Plan: 3 to add, 0 to change, 0 to destroy.\n");
+  std::string json = plan_json(p, "web");
+  CHECK(json.find(R"("in":"!docker9")") == std::string::npos);
+  CHECK(json.find(R"("in":"docker9","not_in":true,"out":null,"not_out":false)") != std::string::npos);
+  CHECK(json.find(R"("in":null,"not_in":false,"out":"docker9","not_out":true)") != std::string::npos);
+  // A rule with the name and one with its negation are two rules: the edit is planned.
+  std::string plain = toml;
+  plain.replace(plain.find("out = \"!docker9\""), 16, "out = \"docker9\"");
+  CHECK(plan_text(plan_for(expected_state(lab(plain)), applied(expected))) ==
+        "namespace host\n"
+        "  - nat masquerade 172.17.0.0/16 out !docker9 (postrouting)\n"
+        "  + nat masquerade 172.17.0.0/16 out docker9 (postrouting)\n"
+        "\n"
+        "Plan: 1 to add, 0 to change, 1 to destroy.\n");
+}
+
+TEST_CASE("nat: a bare '!' or a bad name after it is an error at the value", "[nat][validate]") {
+  CHECK(errors("lab = \"web\"\n[[nat]]\nkind = \"masquerade\"\nout = \"!\"\n") ==
+        Lines{"4:7: 'out' in [[nat]] masquerade is '!' without an interface name after it ('!eth0' is every "
+              "interface but eth0)"});
+  CHECK(errors("lab = \"web\"\n[[nat]]\nkind = \"dnat\"\nproto = \"tcp\"\nport = 80\nto = \"10.0.0.2\"\n"
+               "in = \"!eth0/1\"\n") ==
+        Lines{"7:6: interface name 'eth0/1' has character '/', which is not allowed"});
 }

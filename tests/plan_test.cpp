@@ -74,13 +74,13 @@ TEST_CASE("plan: what a link needs is made before it, whatever the file's order"
   CHECK(steps_text(p) ==
         "red: + netns red\n"
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
-        "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: (unreadable) -> 1\n"
+        "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: (new namespace) -> 1\n"
         "host: + bridge br0 10.0.0.1/24\n"
         "host: + bridge br1\n"
         "host: + veth red-p peer red/eth0 master br0 & red: veth eth0 peer host/red-p 10.0.0.2/24\n"
         "host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 master br1\n"
         "red: + macvlan mv0 parent host/br1 mode bridge\n"
-        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: (unreadable) -> 2\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: (new namespace) -> 2\n"
         "red: + route 10.9.0.0/16 dev eth0\n"
         "red: + route default via 10.0.0.1\n"
         "red: + file hosts\n");
@@ -130,9 +130,86 @@ TEST_CASE("plan: undoing a sysctl whose value could not be read is described too
                     "sysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
                     empty_kernel());
   REQUIRE(p.steps.size() == 2);
-  CHECK(describe(p.steps[1]) == "red: ~ sysctl net.ipv4.tcp_rmem: (unreadable) -> 4096 87380 6291456");
+  CHECK(describe(p.steps[1]) == "red: ~ sysctl net.ipv4.tcp_rmem: (new namespace) -> 4096 87380 6291456");
   CHECK(describe(p.steps[1].inverse()) ==
-        "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (unreadable)");
+        "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (new namespace)");
+  State red = empty_kernel();
+  red.namespaces["red"].exists = true;
+  red.namespaces["red"].mark = "topo:web";
+  p = plan_for("lab = \"web\"\n[[netns]]\nname = \"red\"\nsysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
+               red);
+  REQUIRE(p.steps.size() == 1);
+  CHECK(describe(p.steps[0].inverse()) == "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (unreadable)");
+}
+
+TEST_CASE("plan: a sysctl of a namespace or an interface the plan makes says it is new, not unreadable",
+          "[plan][render]") {
+  // Before: "~ sysctl net.ipv4.ip_forward: (unreadable) -> 1", as if the kernel had hidden it.
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "red"
+sysctl = { "net.ipv4.ip_forward" = 1, "net.ipv4.conf.eth1.rp_filter" = 2 }
+[[veth]]
+a = { netns = "red", name = "eth0" }
+b = { name = "red-p" }
+)";
+  CHECK(plan_text(plan_for(toml, empty_kernel())) ==
+        "namespace host\n"
+        "  + veth red-p peer red/eth0\n"
+        "namespace red\n"
+        "  + netns red\n"
+        "  ~ sysctl net.ipv4.conf.eth1.rp_filter: (new namespace) -> 2\n"
+        "  ~ sysctl net.ipv4.ip_forward: (new namespace) -> 1\n"
+        "  + veth eth0 peer host/red-p\n"
+        "\n"
+        "Plan: 3 to add, 2 to change, 0 to destroy.\n");
+  // red exists: its own key was read; eth1's is of an interface the plan makes.
+  State observed = applied(expected_state(lab(toml)));
+  observed.namespaces["red"].sysctls = {{"net.ipv4.ip_forward", "0"}};
+  std::string with_eth1 = toml + "[[veth]]\na = { netns = \"red\", name = \"eth1\" }\nb = { name = \"red-q\" }\n";
+  CHECK(plan_text(plan_for(with_eth1, observed)) ==
+        "namespace host\n"
+        "  + veth red-q peer red/eth1\n"
+        "namespace red\n"
+        "  ~ sysctl net.ipv4.conf.eth1.rp_filter: (new interface) -> 2\n"
+        "  ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
+        "  + veth eth1 peer host/red-q\n"
+        "\n"
+        "Plan: 2 to add, 2 to change, 0 to destroy.\n");
+}
+
+TEST_CASE("plan: a route's new gateway is all that is shown, not the device the kernel chose for it",
+          "[plan][render]") {
+  // Before: "~ route default: via 10.0.0.1 -> 10.0.0.254, dev eth0 -> none", though the
+  // device stays: a route without `dev` in the file leaves it to the kernel.
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "red"
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
+b = { name = "red-p", addresses = ["10.0.0.1/24"] }
+[[route]]
+netns = "red"
+to = "default"
+via = "10.0.0.1"
+)";
+  State observed = applied(expected_state(lab(toml)));
+  observed.namespaces["red"].routes.at(0).dev = "eth0";
+  std::string edited = toml;
+  edited.replace(edited.rfind("10.0.0.1"), 8, "10.0.0.254");
+  CHECK(plan_text(plan_for(edited, observed)) ==
+        "namespace red\n"
+        "  ~ route default: via 10.0.0.1 -> 10.0.0.254\n"
+        "\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n");
+  std::string with_dev = toml;
+  with_dev.replace(with_dev.rfind("via = \"10.0.0.1\""), 16, "via = \"10.0.0.254\"\ndev = \"eth0\"");
+  observed.namespaces["red"].routes.at(0).dev = "eth1";
+  CHECK(plan_text(plan_for(with_dev, observed)) ==
+        "namespace red\n"
+        "  ~ route default: via 10.0.0.1 -> 10.0.0.254, dev eth1 -> eth0\n"
+        "\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n");
 }
 
 TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {

@@ -4,6 +4,8 @@
 #include "planner/plan.h"
 #include "planner/render_json.h"
 #include "planner/render_shell.h"
+#include "planner/render_show.h"
+#include "planner/render_text.h"
 #include "tests/lab_text.h"
 #include "tests/state_fixtures.h"
 
@@ -58,7 +60,7 @@ set -euo pipefail
 ip netns add red
 ip -n red link set dev lo alias 'topo:web' up
 
-# red: ~ sysctl net.ipv4.conf.all.forwarding: (unreadable) -> 1
+# red: ~ sysctl net.ipv4.conf.all.forwarding: (new namespace) -> 1
 nsenter --net='/run/netns/red' sh -c 'echo '\''1'\'' > /proc/sys/net/ipv4/conf/all/forwarding'
 
 # c1: + veth eth1 peer red/c1-p & red: veth c1-p peer c1/eth1
@@ -131,4 +133,64 @@ b = { name = "help" }
   CHECK(sh.find("ip -n a link set dev up alias 'topo:web' up\n") != std::string::npos);
   CHECK(sh.find("ip -n a link set dev up master down\n") != std::string::npos);
   CHECK(sh.find("ip -n a link add name up numtxqueues 1 numrxqueues 1 type veth peer name help ") != std::string::npos);
+}
+
+TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <U+XXXX>, not as controls",
+          "[render]") {
+  // Interfaces made by others may hold escape sequences or bidirectional controls (the kernel
+  // takes any byte but '/', ':' and white space in a name, any at all in an alias).
+  State observed = empty_kernel();
+  LinkState evil;
+  evil.name = "br0";
+  evil.kind = "bridge";
+  evil.alias = "x\x1b]0;owned\x07\xe2\x80\xae";
+  observed.namespaces["host"].links.push_back(evil);
+  LinkState renamed;  // the lab's, renamed by someone: plan removes it
+  renamed.name = "red\x1b[2J";
+  renamed.kind = "dummy";
+  renamed.alias = "topo:web";
+  observed.namespaces["host"].links.push_back(renamed);
+  Plan p = planned(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n")), observed);
+  CHECK(plan_text(p) ==
+        "namespace host\n"
+        "  - dummy red<U+001B>[2J\n"
+        "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, alias 'x<U+001B>]0;owned<U+0007><U+202E>')\n"
+        "\n"
+        "Plan: 0 to add, 0 to change, 1 to destroy.\n"
+        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n");
+  REQUIRE(!p.steps.empty());
+  CHECK(describe(p.steps[0]) == "host: - dummy red<U+001B>[2J");
+  CHECK(show_text(lab_view(observed, "web"), "web") ==
+        "lab web\n"
+        "netns host\n"
+        "  dummy red<U+001B>[2J down mtu 0\n");
+}
+
+TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, not '?/'", "[render]") {
+  // Its other end went into a container's namespace (or one the file no longer names).
+  State observed = empty_kernel();
+  LinkState gone;
+  gone.name = "red-p";
+  gone.kind = "veth";
+  gone.alias = "topo:web";
+  gone.peer_netns = std::string(kUnknownNetns);
+  observed.namespaces["host"].links.push_back(gone);
+  std::string toml = "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
+                     "b = { name = \"red-p\" }\n";
+  Plan p = planned(expected_state(lab(toml)), observed);
+  CHECK(plan_text(p) ==
+        "namespace host\n"
+        "  -/+ veth red-p peer red/eth0 (peer in another namespace -> red/eth0)\n"
+        "namespace red\n"
+        "  + netns red\n"
+        "  + veth eth0 peer host/red-p\n"
+        "\n"
+        "Plan: 3 to add, 0 to change, 1 to destroy.\n");
+  CHECK(plan_text(planned(expected_state(lab("lab = \"web\"\n")), observed)) ==
+        "namespace host\n"
+        "  - veth red-p peer in another namespace\n"
+        "\n"
+        "Plan: 0 to add, 0 to change, 1 to destroy.\n");
+  CHECK(plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web").find(
+            R"("peer":{"netns":null,"name":null})") != std::string::npos);
 }

@@ -33,6 +33,17 @@ b = { name = "lo", netns = "red" }
              "11:14: interface name 'lo' is taken: every namespace has its loopback"});
 }
 
+TEST_CASE("a veth end's over-long name does not hide the other end's duplicate name", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "br0" }
+b = { name = "a-name-far-too-long" }
+)") == Lines{"5:14: interface 'br0' is defined twice in namespace 'host'",
+             "6:14: interface name 'a-name-far-too-long' is 19 bytes long; at most 15 are allowed"});
+}
+
 TEST_CASE("one address on two links, one MAC on two links", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[netns]]
