@@ -76,6 +76,20 @@ class Progress {
   bool tty_, shown_ = false;
 };
 
+// Each line of `text` indented by four spaces.
+std::string indented(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += "    " + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
 std::string steps(size_t n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
 
 // What changed between the read before a run and the read after its rollback, in two
@@ -113,6 +127,37 @@ std::vector<std::string> changed_links(const NamespaceState& before, const Names
   return out;
 }
 
+// What differs between two reads of one namespace, a line each: what the rollback left.
+std::string what_differs(const NamespaceState& was, const NamespaceState& now) {
+  std::string out;
+  auto line = [&out](const std::string& text) { out += "    " + text + "\n"; };
+  if (was.exists != now.exists) line(was.exists ? "the namespace is gone" : "the namespace is new");
+  if (was.mark != now.mark) line(fmt::format("its mark '{}' is now '{}'", was.mark, now.mark));
+  std::set<std::string> names;
+  for (const auto* ns : {&was, &now})
+    for (const LinkState& l : ns->links) names.insert(l.name);
+  for (const std::string& name : names) {
+    const LinkState* b = was.find_link(name);
+    const LinkState* a = now.find_link(name);
+    if (!a) line(fmt::format("{} is gone", describe(*b)));
+    else if (!b) line(fmt::format("{} is new", describe(*a)));
+    else if (!(*a == *b)) line(fmt::format("{} was {}", describe(*a), describe(*b)));
+  }
+  for (const RouteState& r : was.routes)
+    if (std::find(now.routes.begin(), now.routes.end(), r) == now.routes.end()) line(describe(r) + " is gone");
+  for (const RouteState& r : now.routes)
+    if (std::find(was.routes.begin(), was.routes.end(), r) == was.routes.end()) line(describe(r) + " is new");
+  for (const auto& [key, value] : was.sysctls)
+    if (auto n = now.sysctls.find(key); n == now.sysctls.end() || n->second != value)
+      line(fmt::format("sysctl {} was {}, is {}", key, value, n == now.sysctls.end() ? "unreadable" : n->second));
+  if (was.files != now.files) line("its files in /etc/netns differ");
+  if (was.nat != now.nat) {
+    const NatTable& t = was.nat ? *was.nat : *now.nat;
+    line(fmt::format("nft table inet {} {}", t.name, !now.nat ? "is gone" : !was.nat ? "is new" : "differs"));
+  }
+  return out;
+}
+
 Differences differences(const State& expected, const State& before, const State& after, const std::string& mark) {
   Differences out;
   for (const auto& [name, ns] : before.namespaces) {
@@ -125,8 +170,12 @@ Differences differences(const State& expected, const State& before, const State&
       continue;
     }
     std::set<std::string> others;
-    if (!now || !(lab_part(*now, mark, others) == lab_part(ns, mark, others))) {
-      out.lab += fmt::format("  namespace {} is not as it was\n", name);
+    if (!now) {
+      out.lab += fmt::format("  namespace {} is gone\n", name);
+      continue;
+    }
+    if (NamespaceState mine = lab_part(*now, mark, others), was = lab_part(ns, mark, others); !(mine == was)) {
+      out.lab += fmt::format("  namespace {}:\n{}", name, what_differs(was, mine));
       continue;
     }
     for (const std::string& what : changed_links(ns, *now, others))
@@ -247,7 +296,7 @@ int carry_out(State expected, const CarryOut& how) {
     netlink.put_back_from(&journal.current_originals(), &journal.current_overwritten());
     std::vector<std::string> keep = lasting(expected);
     Progress progress(how.output, plan.steps.size());
-    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); }, [&](size_t i) {
+    auto before_step = [&](size_t i) {
       const Step& step = plan.steps[i];
       progress.step(i, step);
       journal.before(step, keep);
@@ -260,14 +309,25 @@ int carry_out(State expected, const CarryOut& how) {
       std::optional<std::string> was = y->before ? y->before : netlink.read_sysctl(step.netns, y->key);
       if (was && journal.keep_original(step.netns, y->key, *was, *y->after))
         journal.note_overwritten(step.netns, netlink.overwritten_by(step));
-    });
-    if (outcome.ok()) {
+    };
+    // Every step said it did its part; the kernel may still have done more (a route it
+    // flushed with an address) or less (a value it refused without an error). The whole
+    // state is read again and must be the file's, or the transaction rolls back.
+    std::set<RouteKey> lab_routes = Journal::routes(dir);
+    for (const RouteKey& k : routes_in(expected, keep)) lab_routes.insert(k);
+    auto verify = [&] {
+      run_after_last_step_hook();
       try {
         netlink.settle_deletions();
       } catch (const KernelError& e) {
         fmt::print(stderr, "topo: {}\n", e.what());  // done, but the kernel is slow to reap
       }
-    }
+      Diff left = diff(expected, read_state(expected, lab, Journal::originals(dir)), lab, lab_routes);
+      if (!left.changes.empty() || !left.conflicts.empty())
+        throw KernelError("checking", "the kernel after the last step",
+                          "it is not in the file's state; still to do:\n" + indented(describe(left)));
+    };
+    outcome = run_transaction(plan.steps, kernel, [&] { return signals.pending(); }, before_step, verify);
     if (outcome.rolled_back()) journal.undo_originals();
     if (outcome.ok()) {
       journal.keep_routes(routes_in(expected, keep));
@@ -286,7 +346,9 @@ int carry_out(State expected, const CarryOut& how) {
                  plan.to_add, plan.to_change, plan.to_destroy, steps(plan.steps.size()), seconds);
     return kExitOk;
   }
-  if (outcome.failure) {
+  if (outcome.unverified(plan.steps.size())) {
+    fmt::print(stderr, "topo: {} failed after its last step: {}\n", verb, outcome.failure->error.what());
+  } else if (outcome.failure) {
     const StepFailure& f = *outcome.failure;
     fmt::print(stderr, "topo: {} failed at step {} of {}: {}\n  {}\n", verb, f.index + 1, plan.steps.size(),
                describe(plan.steps[f.index]), f.error.what());
@@ -298,12 +360,13 @@ int carry_out(State expected, const CarryOut& how) {
   for (const StepFailure& u : outcome.undo_failures)
     fmt::print(stderr, "topo: undoing step {} failed: {}\n", u.index + 1, u.error.what());
   State now = read_state(expected, lab, Journal::originals(dir));
-  if (outcome.undo_failures.empty() && now == snapshot) {
+  // The snapshot decides, not the undo steps: one that failed may have found its work done.
+  if (now == snapshot) {
     fmt::print(stderr, "rolled back: the kernel is as it was.\n");
     return kExitFailed;
   }
   Differences left = differences(expected, snapshot, now, ownership_mark(lab));
-  if (outcome.undo_failures.empty() && left.lab.empty()) {
+  if (left.lab.empty()) {
     fmt::print(stderr, "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n{}",
                left.others);
     return kExitFailed;

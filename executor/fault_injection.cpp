@@ -25,13 +25,21 @@ long FaultInjectingKernel::fail_step_from_env() { return from_env("TOPO_TEST_FAI
 long FaultInjectingKernel::kill_step_from_env() { return from_env("TOPO_TEST_KILL_STEP"); }
 long FaultInjectingKernel::fail_nft_from_env() { return from_env("TOPO_TEST_FAIL_NFT"); }
 
-void run_after_plan_hook() {
-  const char* command = std::getenv("TOPO_TEST_AFTER_PLAN");
+namespace {
+
+void run_hook(const char* variable) {
+  const char* command = std::getenv(variable);
   if (!command || !*command) return;
   std::fflush(nullptr);
   if (int status = std::system(command); status != 0)
-    std::fprintf(stderr, "topo: TOPO_TEST_AFTER_PLAN exited with status %d\n", status);
+    std::fprintf(stderr, "topo: %s exited with status %d\n", variable, status);
 }
+
+}  // namespace
+
+void run_after_plan_hook() { run_hook("TOPO_TEST_AFTER_PLAN"); }
+
+void run_after_last_step_hook() { run_hook("TOPO_TEST_AFTER_LAST_STEP"); }
 
 void FaultInjectingKernel::run(const Step& step) {
   ++count_;

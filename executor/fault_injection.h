@@ -12,6 +12,9 @@
 //                           before its first step, and wait for it: what another process
 //                           might do in that moment (make an interface, kill the process of
 //                           an adopted namespace, plant a link) happens exactly there
+//   TOPO_TEST_AFTER_LAST_STEP=CMD  likewise once the last step is done, before the kernel
+//                           is read again to check it: what the kernel might undo by
+//                           itself, or another process meanwhile
 #pragma once
 
 #include <memory>
@@ -39,5 +42,7 @@ class FaultInjectingKernel : public Kernel {
 
 /// Runs TOPO_TEST_AFTER_PLAN, when set, and waits for it.
 void run_after_plan_hook();
+/// Runs TOPO_TEST_AFTER_LAST_STEP, when set, and waits for it.
+void run_after_last_step_hook();
 
 }  // namespace topo

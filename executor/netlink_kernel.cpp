@@ -51,10 +51,15 @@ nl::Addr nl_mac(const MacAddress& mac) {
   return a;
 }
 
+// A bridge's mtu set when it is made is only where it starts: the kernel moves it to its
+// smallest port's as ports join. Set once it is made, it stays (the kernel notes that it
+// was asked for), as the file says.
+bool mtu_after_birth(const LinkState& l) { return l.kind == "bridge" && l.mtu; }
+
 // Attributes every link is born with: name, mtu, mac.
 void set_basics(rtnl_link* link, const LinkState& l) {
   rtnl_link_set_name(link, l.name.c_str());
-  if (l.mtu) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu));
+  if (l.mtu && !mtu_after_birth(l)) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu));
   if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
 }
 
@@ -85,10 +90,11 @@ nl::Msg group_request(const std::string& name, uint32_t group) {
 
 // On a link just made: what its creation could not say. The mark always (the kernel
 // ignores IFLA_IFALIAS in a creation); group and up when nonzero.
-nl::Msg change_request(int index, const std::string& alias, uint32_t group, bool up) {
+nl::Msg change_request(int index, const std::string& alias, uint32_t group, bool up, uint32_t mtu = 0) {
   nl::Msg msg = up ? link_request(index, IFF_UP, IFF_UP) : link_request(index);
   if (!alias.empty()) must_fit(nla_put_string(msg.get(), IFLA_IFALIAS, alias.c_str()));
   if (group) must_fit(nla_put_u32(msg.get(), IFLA_GROUP, group));
+  if (mtu) must_fit(nla_put_u32(msg.get(), IFLA_MTU, mtu));
   return msg;
 }
 
@@ -107,6 +113,40 @@ nl::Msg address_request(int index, const IpPrefix& a, bool add) {
   if (err < 0) throw std::bad_alloc();
   return nl::Msg(raw);
 }
+
+// net.ipv4.conf.IF.promote_secondaries set to 1 while an object of this class lives, and
+// given its value back after: the addresses kept stay, and so do the routes through the link.
+class PromotedSecondaries {
+ public:
+  PromotedSecondaries(const Fd& netns, const std::string& dev)
+      : netns_(netns), path_("/proc/sys/net/ipv4/conf/" + dev + "/promote_secondaries") {
+    InNetns inside(netns_);
+    Fd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
+    char buf[16];
+    ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf) : -1;
+    if (n <= 0) return;
+    old_.assign(buf, static_cast<size_t>(n));
+    if (old_.rfind("1", 0) != 0 && ::pwrite(fd.get(), "1\n", 2, 0) != 2) old_.clear();
+  }
+  ~PromotedSecondaries() {
+    if (old_.empty() || old_.rfind("1", 0) == 0) return;
+    try {
+      InNetns inside(netns_);
+      Fd fd(::open(path_.c_str(), O_WRONLY | O_CLOEXEC));
+      if (fd && ::write(fd.get(), old_.data(), old_.size()) < 0) {
+        // Left at 1: the link is as the file wants it, and promoting does traffic no harm.
+      }
+    } catch (const KernelError&) {
+      // Likewise: setns back into the namespace failed, nothing to undo there.
+    }
+  }
+  PromotedSecondaries(const PromotedSecondaries&) = delete;
+  PromotedSecondaries& operator=(const PromotedSecondaries&) = delete;
+
+ private:
+  const Fd& netns_;
+  std::string path_, old_;
+};
 
 // Link `index` up or down.
 nl::Msg up_request(int index, bool up) { return link_request(index, up ? IFF_UP : 0, IFF_UP); }
@@ -520,7 +560,8 @@ void NetlinkKernel::settle(const std::string& netns, const LinkState& l, bool bo
   const std::string object = "interface " + where(netns, l.name);
   int index = ifindex(netns, l.name);
   Batch b;
-  b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, !born_settled && l.up),
+  b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, !born_settled && l.up,
+                       mtu_after_birth(l) ? static_cast<uint32_t>(l.mtu) : 0),
         "marking and bringing up", object);
   if (!born_settled && !l.master.empty())
     b.add(master_request(index, ifindex(netns, l.master)), "attaching to bridge " + l.master, object);
@@ -565,9 +606,14 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
     b.add(nl::Msg(raw), "changing", object);
     send(netns, b);
   }
-  for (const IpPrefix& p : addresses_to_remove(b, a)) address(netns, a.name, p, false);
-  for (const IpPrefix& p : a.addresses)
-    if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) address(netns, a.name, p, true);
+  AddressChange addresses = address_change(b, a);  // its order, and why, in state.h
+  for (const IpPrefix& p : addresses.first) address(netns, a.name, p, false);
+  for (const IpPrefix& p : addresses.added) address(netns, a.name, p, true);
+  {
+    std::optional<PromotedSecondaries> promoted;
+    if (addresses.promote) promoted.emplace(ns(netns).fd, a.name);
+    for (const IpPrefix& p : addresses.then) address(netns, a.name, p, false);
+  }
   if (a.master != b.master) set_master(netns, a.name, a.master);
 }
 

@@ -24,13 +24,18 @@ struct Outcome {
   std::vector<StepFailure> undo_failures;  // inverses that failed too: what remains
 
   bool ok() const { return !failure && !interrupted; }
+  /// Every step ran, but the kernel was not then as they were to leave it.
+  bool unverified(size_t steps) const { return failure && failure->index == steps; }
   bool rolled_back() const { return !ok() && undo_failures.empty(); }
 };
 
 /// `should_stop()` is asked before each step (a pending SIGINT/SIGTERM); `before_step(i)`
-/// runs just before step i (the journal writes the inverse there).
+/// runs just before step i (the journal writes the inverse there). `verify()` runs once the
+/// last step is done: a KernelError from it (the kernel is not in the state the steps were
+/// to make) is a failure at index steps.size(), and every step is undone.
 Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel,
                         const std::function<bool()>& should_stop = {},
-                        const std::function<void(size_t)>& before_step = {});
+                        const std::function<void(size_t)>& before_step = {},
+                        const std::function<void()>& verify = {});
 
 }  // namespace topo

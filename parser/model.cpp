@@ -51,6 +51,11 @@ const Interface* Lab::find_interface(std::string_view ns, std::string_view name)
   return nullptr;
 }
 
+int64_t Route::kernel_metric() const {
+  int64_t m = metric ? metric->value : 0;
+  return m == 0 && to.value.address.family == Family::v6 ? 1024 : m;
+}
+
 std::optional<IpAddress> Lab::first_address(std::string_view ns) const {
   for (const Interface& i : interfaces)
     if (i.netns.value == ns && !i.addresses.empty()) return i.addresses.front().value.address;

@@ -106,6 +106,9 @@ struct Route {
   std::optional<Located<std::string>> dev;
   std::optional<Located<int64_t>> metric;
   SourcePos pos;
+
+  /// The metric the kernel stores: IPv6 takes 0 (or none) as 1024, its default.
+  int64_t kernel_metric() const;
 };
 
 enum class NatKind { masquerade, snat, dnat };

@@ -173,6 +173,7 @@ class Validator {
                                "IPv6 address {}",
                                i.mtu->value, i.name.value, kMinMtuIpv6, a.value),
                    digits(i.mtu->value));
+        if (a.value.address.family == Family::v6) check_vxlan_ipv6_mtu(i, a);
       }
       if (!i.mac) continue;
       auto [it, fresh] = macs.emplace(i.mac->value, &i);
@@ -184,6 +185,25 @@ class Validator {
         d_.note(it->second->mac->pos, "first assigned here");
       }
     }
+  }
+
+  // A VXLAN without `mtu` takes its underlay's minus its headers (50 bytes over IPv4, 70
+  // over IPv6); the kernel refuses an IPv6 address on it when that is below 1280.
+  void check_vxlan_ipv6_mtu(const Interface& i, const Located<IpPrefix>& a) {
+    const auto* v = std::get_if<Vxlan>(&i.spec);
+    if (!v || i.mtu || !v->dev) return;
+    const Interface* dev = find_interface(i.netns.value, v->dev->value);
+    if (!dev || !dev->mtu) return;
+    bool v6 = (v->local && v->local->value.family == Family::v6) || (v->remote && v->remote->value.family == Family::v6) ||
+              (v->group && v->group->value.family == Family::v6);
+    int64_t headers = v6 ? 70 : 50, mtu = dev->mtu->value - headers;
+    if (mtu >= kMinMtuIpv6) return;
+    d_.error(a.pos,
+             fmt::format("vxlan '{}' has IPv6 address {} but its mtu would be {} (its underlay '{}' has mtu {}, "
+                         "less {} for the VXLAN headers), below {}, the least IPv6 needs; set its mtu or the "
+                         "underlay's",
+                         i.name.value, a.value, mtu, dev->name.value, dev->mtu->value, headers, kMinMtuIpv6),
+             width(to_string(a.value)));
   }
 
   std::string bridges_elsewhere(const std::string& name) const {
@@ -346,7 +366,7 @@ class Validator {
                     find_interface(r.netns.value, r.dev->value);
       if (r.via && lab_owns(r.netns.value) && dev_ok && !r.via->value.is_link_local())
         check_gateway(r);
-      int64_t metric = r.metric ? r.metric->value : 0;
+      int64_t metric = r.kernel_metric();
       auto [it, fresh] = seen.emplace(std::tuple(r.netns.value, r.to.value, metric), &r);
       if (!fresh) {
         d_.error(r.to.pos,

@@ -49,10 +49,59 @@ std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
   return out;
 }
 
+}  // namespace
+
+std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected) {
+  std::map<std::pair<std::string, std::string>, int64_t> known;
+  for (const auto& [ns, want] : expected.namespaces)
+    for (const LinkState& l : want.links)
+      if (l.mtu) known[{ns, l.name}] = l.mtu;
+      else if (l.kind == "veth") known[{ns, l.name}] = 1500;
+  auto lookup = [&](const std::string& ns, const std::string& name) -> int64_t {
+    auto it = known.find({ns, name});
+    return it == known.end() ? 0 : it->second;
+  };
+  for (bool grew = true; grew;) {  // each round settles what the last one made known
+    grew = false;
+    for (const auto& [ns, want] : expected.namespaces)
+      for (const LinkState& l : want.links) {
+        if (known.count({ns, l.name})) continue;
+        int64_t mtu = 0;
+        if (l.kind == "bridge") {
+          mtu = 1500;
+          bool all = true, any = false;
+          int64_t least = INT64_MAX;
+          for (const LinkState& p : want.links)
+            if (p.master == l.name) {
+              int64_t m = lookup(ns, p.name);
+              any = true;
+              all = all && m;
+              least = std::min(least, m);
+            }
+          if (!all) continue;
+          if (any) mtu = least;
+        } else if (l.kind == "vxlan") {
+          bool v6 = (l.vxlan_local && l.vxlan_local->family == Family::v6) ||
+                    (l.vxlan_remote && l.vxlan_remote->family == Family::v6) ||
+                    (l.vxlan_group && l.vxlan_group->family == Family::v6);
+          if (l.vxlan_dev.empty()) mtu = 1500;  // measured: the kernel does not subtract then
+          else if (int64_t under = lookup(ns, l.vxlan_dev)) mtu = under - (v6 ? 70 : 50);
+        } else if (l.kind == "macvlan") {
+          mtu = lookup(l.macvlan_parent_netns, l.macvlan_parent);
+        }
+        if (mtu) known[{ns, l.name}] = mtu, grew = true;
+      }
+  }
+  return known;
+}
+
+namespace {
+
 class Differ {
  public:
   Differ(const State& expected, const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes)
-      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)), lab_routes_(lab_routes) {}
+      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)), lab_routes_(lab_routes),
+        default_mtus_(default_mtus(expected)) {}
 
   Diff run() {
     for (const auto& [name, want] : expected_.namespaces) namespace_changes(name, want);
@@ -142,8 +191,8 @@ class Differ {
                          : fmt::format("interface '{}' belongs to lab '{}'", w.name, other));
       } else if (!w.same_identity(*h)) {
         add(Action::replace, ns, LinkDelta{{*h, w}});
-      } else if (differs(w, *h)) {
-        add(Action::modify, ns, LinkDelta{{*h, merged(w, *h)}});
+      } else if (differs(ns, w, *h)) {
+        add(Action::modify, ns, LinkDelta{{*h, merged(ns, w, *h)}});
       }
     }
     for (const LinkState* h : by_name(have.links))
@@ -174,18 +223,27 @@ class Differ {
     for (const RouteState& r : want.routes) missing(ns, r.dev, "device of the route to " + fmt::format("{}", r.to));
   }
 
-  // What the lab leaves unset (mtu 0, no mac) keeps the kernel's value.
-  static LinkState merged(const LinkState& want, const LinkState& have) {
+  // What the lab leaves unset: an mtu is the kernel's default for the link (default_mtus),
+  // where topo can tell it; a mac, and an mtu it cannot tell, keep the kernel's value.
+  LinkState merged(const std::string& ns, const LinkState& want, const LinkState& have) const {
     LinkState m = want;
+    m.mtu = mtu_wanted(ns, want);
     if (m.mtu == 0) m.mtu = have.mtu;
     if (!m.mac) m.mac = have.mac;
     return m;
   }
 
-  static bool differs(const LinkState& want, const LinkState& have) {
-    return (want.mtu && want.mtu != have.mtu) || (want.mac && want.mac != have.mac) ||
+  bool differs(const std::string& ns, const LinkState& want, const LinkState& have) const {
+    int64_t mtu = mtu_wanted(ns, want);
+    return (mtu && mtu != have.mtu) || (want.mac && want.mac != have.mac) ||
            want.up != have.up || want.master != have.master || want.group != have.group ||
            want.addresses != have.addresses;
+  }
+
+  int64_t mtu_wanted(const std::string& ns, const LinkState& want) const {
+    if (want.mtu) return want.mtu;
+    auto d = default_mtus_.find({ns, want.name});
+    return d == default_mtus_.end() ? 0 : d->second;
   }
 
   // An address the lab wants that sits on a link it does not own: the kernel would take it
@@ -292,6 +350,9 @@ class Differ {
       for (const auto& [ns, want] : expected_.namespaces)
         for (const LinkState& w : want.links) grew |= follow(ns, w, dying);
     }
+    Dying dying = links_dying();
+    routes_lost(dying);
+    sysctls_lost(dying);
   }
 
   using LinkKey = std::pair<std::string, std::string>;  // namespace, interface
@@ -317,6 +378,73 @@ class Differ {
     if (l.kind == "veth" && !l.peer_name.empty()) d.peers[{l.peer_netns, l.peer_name}] = l.name;
   }
 
+  // The kernel deletes the routes through a link it deletes, and every IPv4 route through a
+  // link left without an IPv4 address. The routes the lab keeps through such a link are
+  // removed before it and made again after (a replace), so that the plan makes them again
+  // and its inverse finds them where it left them.
+  void routes_lost(const Dying& dying) {
+    std::map<LinkKey, std::string> why;  // link -> why the routes through it go
+    for (const LinkKey& k : dying.deleted) why[k] = fmt::format("its device {} is made again", k.second);
+    for (const Change& c : out_.changes) {
+      const auto* l = std::get_if<LinkDelta>(&c.subject);
+      if (c.action == Action::modify && l && loses_ipv4(*l->before, *l->after))
+        why.emplace(LinkKey{c.netns, l->after->name}, fmt::format("its device {} loses its IPv4 addresses", l->after->name));
+    }
+    if (why.empty()) return;
+    for (const auto& [ns, want] : expected_.namespaces) {
+      const NamespaceState* have = observed_.find(ns);
+      if (!have || !have->exists) continue;
+      for (const RouteState& w : want.routes) {
+        auto h = std::find_if(have->routes.begin(), have->routes.end(), [&](const RouteState& r) { return r.same_key(w); });
+        if (h == have->routes.end() || h->protocol != kRouteProtocol) continue;
+        auto reason = why.find({ns, h->dev});
+        if (reason == why.end()) continue;
+        bool v4 = h->to.address.family == Family::v4;
+        if (!dying.deleted.count({ns, h->dev}) && !v4) continue;  // only IPv4 goes with the addresses
+        Change* mine = find_route_change(ns, w);
+        if (!mine) mine = &add(Action::replace, ns, RouteDelta{{*h, w}});
+        mine->action = Action::replace;
+        mine->why = reason->second;
+      }
+    }
+  }
+
+  static bool loses_ipv4(const LinkState& before, const LinkState& after) {
+    auto v4 = [](const IpPrefix& p) { return p.address.family == Family::v4; };
+    return std::any_of(before.addresses.begin(), before.addresses.end(), v4) &&
+           std::none_of(after.addresses.begin(), after.addresses.end(), v4);
+  }
+
+  Change* find_route_change(const std::string& ns, const RouteState& r) {
+    for (Change& c : out_.changes) {
+      auto* d = std::get_if<RouteDelta>(&c.subject);
+      if (c.netns == ns && d && (d->after ? *d->after : *d->before).same_key(r)) return &c;
+    }
+    return nullptr;
+  }
+
+  // A link made again has the kernel's defaults for its sysctls: those the file sets on it
+  // are set again, even where they have the file's value now.
+  void sysctls_lost(const Dying& dying) {
+    for (const auto& [ns, want] : expected_.namespaces) {
+      const NamespaceState* have = observed_.find(ns);
+      if (!have || !have->exists) continue;
+      for (const auto& [key, value] : want.sysctls) {
+        std::string dev = sysctl_interface(key);
+        if (dev.empty() || !dying.deleted.count({ns, dev})) continue;
+        bool planned = std::any_of(out_.changes.begin(), out_.changes.end(), [&](const Change& c) {
+          const auto* y = std::get_if<SysctlDelta>(&c.subject);
+          return y && c.netns == ns && y->key == key;
+        });
+        if (planned) continue;
+        auto h = have->sysctls.find(key);
+        std::optional<std::string> before;
+        if (h != have->sysctls.end()) before = h->second;
+        add(Action::modify, ns, SysctlDelta{{before, value}, key}).why = fmt::format("its interface {} is made again", dev);
+      }
+    }
+  }
+
   // One kept link's reaction to the dying links; true when the diff changed.
   bool follow(const std::string& ns, const LinkState& w, const Dying& dying) {
     if (dying.deleted.count({ns, w.name})) return false;  // already made again
@@ -339,19 +467,11 @@ class Differ {
       return true;
     }
     if (!h->master.empty() && dying.deleted.count({ns, h->master})) {
-      // The kernel releases the port when its bridge goes: the modify starts from no master.
-      LinkState released = *h;
-      released.master.clear();
-      if (!mine) {
-        if (!differs(w, released)) return false;
-        add(Action::modify, ns, LinkDelta{{released, merged(w, *h)}});
-        return true;
-      }
-      auto& delta = std::get<LinkDelta>(mine->subject);
-      if (delta.before->master.empty()) return false;  // seen on an earlier round
-      delta.before = released;
-      if (!differs(*delta.after, released))  // it was only leaving that bridge
-        out_.changes.erase(out_.changes.begin() + (mine - out_.changes.data()));
+      // The kernel releases the port when its bridge goes: the plan releases it first (so
+      // that the inverse puts it back on the bridge made again), and attaches it again when
+      // the file keeps it on a bridge of that name.
+      if (mine) return false;
+      add(Action::modify, ns, LinkDelta{{*h, merged(ns, w, *h)}}).why = fmt::format("its bridge {} is made again", h->master);
       return true;
     }
     return false;
@@ -369,6 +489,7 @@ class Differ {
   const State& observed_;
   std::string mark_;
   const std::set<RouteKey>& lab_routes_;
+  std::map<std::pair<std::string, std::string>, int64_t> default_mtus_;
   mutable std::map<const NamespaceState*, std::map<std::string_view, const LinkState*>> link_index_;
   Diff out_;
 };

@@ -3,6 +3,7 @@
 // whatever order the observed state was read in.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -72,6 +73,14 @@ struct Diff {
 /// A sysctl value as compared: the kernel prints vectors with tabs ("0\t2147483647"), the
 /// lab may write spaces; runs of either are one space, none at the ends.
 std::string normalize_sysctl(std::string_view v);
+
+/// The mtu of each link of `expected` (by namespace and name): the file's, or where it gives
+/// none the kernel's default where topo can tell it, so that a key left out of the file
+/// means the kernel's default, whatever the file said before: a veth 1500; a bridge its
+/// smallest port's (1500 without ports); a VXLAN its underlay's less its headers (50 bytes
+/// over IPv4, 70 over IPv6; 1500 without one: measured); a macvlan its parent's. Links
+/// whose default depends on the machine's own links are left out.
+std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected);
 
 /// A route's key: its namespace, destination and metric.
 using RouteKey = std::tuple<std::string, IpPrefix, int64_t>;

@@ -16,7 +16,10 @@ LinkState link_state(const Lab& lab, const Interface& i) {
   l.kind = std::string(to_string(i.kind()));
   l.alias = ownership_mark(lab.name.value);
   l.mtu = i.mtu ? i.mtu->value : 0;
-  if (i.mac) l.mac = i.mac->value;
+  if (i.mac)
+    l.mac = i.mac->value;
+  else if (i.kind() == LinkKind::bridge)
+    l.mac = bridge_mac(lab.name.value, i.netns.value, i.name.value);
   l.up = true;  // every link the lab creates is up
   if (i.master) l.master = i.master->value;
   if (const auto* v = std::get_if<VethEnd>(&i.spec)) {
@@ -47,9 +50,9 @@ RouteState route_state(const Route& r) {
   s.to = r.to.value;
   if (r.via) s.via = r.via->value;
   if (r.dev) s.dev = r.dev->value;
-  // The kernel gives IPv6 routes metric 1024 when none is asked for; say so, or an
+  // The kernel gives IPv6 routes metric 1024 when none (or 0) is asked for; say so, or an
   // applied route would never match its file.
-  s.metric = r.metric ? r.metric->value : r.to.value.address.family == Family::v6 ? 1024 : 0;
+  s.metric = r.kernel_metric();
   return s;
 }
 

@@ -16,6 +16,8 @@ namespace {
 enum class Phase {
   nat_remove,    // first: nothing is translated while the rest is taken down
   route_remove,
+  sysctl_keep,   // an interface's sysctls before it is made again: the inverse puts them back
+  port_release,  // ports kept off a bridge that goes, so that the inverse can attach them again
   bridge_quiet,  // a dying bridge down before its ports go (quiet_dying_bridges)
   link_batch_remove,  // the far ends of veths out of dying namespaces, in one request
   netns_remove,  // before the links: a namespace takes its contents in one batch
@@ -43,15 +45,7 @@ D swapped(D d) {
 }
 
 // "net.ipv4.conf.eth0.forwarding" names one interface; "...conf.all..." does not.
-bool names_an_interface(const std::string& key) {
-  for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
-    if (key.rfind(prefix, 0) != 0) continue;
-    std::string rest = key.substr(prefix.size());
-    std::string dev = rest.substr(0, rest.find('.'));
-    return dev != "all" && dev != "default";
-  }
-  return false;
-}
+bool names_an_interface(const std::string& key) { return !sysctl_interface(key).empty(); }
 
 // Disabling IPv6 in a namespace that exists makes the kernel drop the IPv6 addresses of its
 // links: it comes after the link steps, so that the lab's own removal of those addresses
@@ -183,7 +177,12 @@ void plan_change(const Change& c, Phases& out) {
       out[c.action == Action::remove ? Phase::link_remove : Phase::link_make].push_back(step(c.action, *l));
     }
   } else if (const auto* r = std::get_if<RouteDelta>(&c.subject)) {
-    out[c.action == Action::remove ? Phase::route_remove : Phase::route_make].push_back(step(c.action, *r));
+    if (c.action == Action::replace) {  // its device is made again: the route goes before it
+      out[Phase::route_remove].push_back(step(Action::remove, RouteDelta{{r->before, std::nullopt}}, true));
+      out[Phase::route_make].push_back(step(Action::create, RouteDelta{{std::nullopt, r->after}}, true));
+    } else {
+      out[c.action == Action::remove ? Phase::route_remove : Phase::route_make].push_back(step(c.action, *r));
+    }
   } else if (const auto* y = std::get_if<SysctlDelta>(&c.subject)) {
     bool after_links = names_an_interface(y->key) || disables_ipv6_of_links(*y);
     out[after_links ? Phase::sysctl_link : Phase::sysctl_wide].push_back(step(c.action, *y));
@@ -405,6 +404,47 @@ void quiet_dying_bridges(Phases& ordered) {
   }
 }
 
+// A port the plan keeps whose bridge it deletes (removed or made again): the kernel would
+// release it with the bridge, and the bridge's inverse would not attach it again. So it is
+// released by a step of its own before the bridge goes, whose inverse attaches it; its
+// modify then starts from no bridge (and goes when that was all it did).
+void release_ports(Phases& phases) {
+  std::set<LinkKey> dying;
+  for (const Step& s : phases[Phase::link_remove])
+    if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->before) dying.emplace(s.netns, l->before->name);
+  if (dying.empty()) return;
+  std::vector<Step>& made = phases[Phase::link_make];
+  std::vector<Step> kept;
+  kept.reserve(made.size());
+  for (Step& s : made) {
+    auto& d = std::get<LinkDelta>(s.subject);
+    if (s.action != Action::modify || d.before->master.empty() || !dying.count({s.netns, d.before->master})) {
+      kept.push_back(std::move(s));
+      continue;
+    }
+    LinkState released = *d.before;
+    released.master.clear();
+    phases[Phase::port_release].push_back({Action::modify, s.netns, LinkDelta{{d.before, released}}, {}, false, {}});
+    d.before = released;
+    if (!(*d.after == released)) kept.push_back(std::move(s));
+  }
+  made = std::move(kept);
+}
+
+// The kernel gives a link made again its sysctls' defaults. Each sysctl set on a link that
+// goes in this plan gets a step before it goes that writes its value as it is: nothing for
+// the kernel, but its inverse, run once the link is made again, gives the value back.
+void keep_link_sysctls(Phases& phases) {
+  std::set<LinkKey> dying;
+  for (const Step& s : phases[Phase::link_remove])
+    if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->before) dying.emplace(s.netns, l->before->name);
+  for (const Step& s : phases[Phase::sysctl_link]) {
+    const auto& d = std::get<SysctlDelta>(s.subject);
+    if (d.before && dying.count({s.netns, sysctl_interface(d.key)}))
+      phases[Phase::sysctl_keep].push_back({Action::modify, s.netns, SysctlDelta{{d.before, d.before}, d.key}, {}, false, {}});
+  }
+}
+
 void count(const Diff& d, Plan& p) {
   for (const Change& c : d.changes) {
     if (const auto* t = std::get_if<NatDelta>(&c.subject)) {  // each rule counts, and the table
@@ -512,6 +552,8 @@ Plan make_plan(Diff diff) {
   // planning the 1000-namespace star touch 40 MB and spend half its time in page faults.
   Phases ordered;
   for (const Change& c : diff.changes) plan_change(c, ordered);
+  release_ports(ordered);
+  keep_link_sysctls(ordered);
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
   absorb_into_namespaces(ordered);
   batch_far_ends(ordered);

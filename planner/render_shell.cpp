@@ -213,9 +213,22 @@ class Shell {
     if (a.up != b.up) set += a.up ? " up" : " down";
     if (a.group != b.group) set += fmt::format(" group {}", a.group);
     if (!set.empty()) line(ip(ns) + " link set dev " + a.name + set);
-    for (const IpPrefix& p : addresses_to_remove(b, a)) line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
-    for (const IpPrefix& p : a.addresses)
-      if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end()) add_address(ns, a.name, p);
+    // In the executor's order (address_change).
+    AddressChange c = address_change(b, a);
+    std::string promote_file = "/proc/sys/net/ipv4/conf/" + a.name + "/promote_secondaries";
+    auto in_ns = [&](const std::string& command) {
+      return ns == "host" ? command : "nsenter --net=" + sq(path(ns)) + " sh -c " + sq(command);
+    };
+    for (const IpPrefix& p : c.first) line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
+    for (const IpPrefix& p : c.added) add_address(ns, a.name, p);
+    if (c.promote) {
+      line("promote=$(" + in_ns("cat " + promote_file) + ")");
+      line(in_ns("echo 1 > " + promote_file));
+    }
+    for (const IpPrefix& p : c.then) line(fmt::format("{} addr del {} dev {}", ip(ns), p, a.name));
+    if (c.promote)  // the value kept in the script's variable, expanded before the namespace is entered
+      line(ns == "host" ? "echo \"$promote\" > " + promote_file
+                        : "nsenter --net=" + sq(path(ns)) + " sh -c \"echo $promote > " + promote_file + "\"");
     if (a.master != b.master)
       line(ip(ns) + " link set dev " + a.name + (a.master.empty() ? " nomaster" : " master " + a.master));
   }

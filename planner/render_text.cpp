@@ -109,15 +109,20 @@ std::string subject_text(const Change& c) {
   }
   if (const auto* l = std::get_if<LinkDelta>(&s)) {
     const LinkState& shown = l->after ? *l->after : *l->before;
-    if (action == Action::modify)
-      return fmt::format("{} {}: {}", shown.kind, shown.name, link_fields(*l->before, *l->after));
+    if (action == Action::modify) {
+      std::string fields = link_fields(*l->before, *l->after);
+      if (c.why.empty()) return fmt::format("{} {}: {}", shown.kind, shown.name, fields);
+      if (fields.empty()) return fmt::format("{} {}: master {} again ({})", shown.kind, shown.name, shown.master, c.why);
+      return fmt::format("{} {}: {} ({})", shown.kind, shown.name, fields, c.why);
+    }
     if (action == Action::replace)
-      return fmt::format("{} ({})", describe(*l->after),
+      return fmt::format("{} ({})", describe(*l->after, c.netns),
                          c.why.empty() ? identity_change(*l->before, *l->after) : c.why);
-    return describe(shown);
+    return describe(shown, c.netns);
   }
   if (const auto* r = std::get_if<RouteDelta>(&s)) {
     if (action == Action::modify) return route_fields(*r->before, *r->after);
+    if (action == Action::replace) return fmt::format("{} ({})", describe(*r->after), c.why);
     return describe(r->after ? *r->after : *r->before);
   }
   if (const auto* y = std::get_if<SysctlDelta>(&s)) {
@@ -126,6 +131,7 @@ std::string subject_text(const Change& c) {
     // A key of a namespace or interface the plan makes had no value to read.
     std::string none = y->made_with.empty() ? "(unreadable)" : "(new " + y->made_with + ")";
     auto value = [&](const std::optional<std::string>& v) { return v ? *v : none; };
+    if (y->before == y->after && !c.why.empty()) return fmt::format("sysctl {} = {} again ({})", y->key, value(y->after), c.why);
     return fmt::format("sysctl {}: {} -> {}", y->key, value(y->before), value(y->after));
   }
   if (const auto* b = std::get_if<LinkBatchDelta>(&s)) {
@@ -143,7 +149,7 @@ std::string subject_text(const Change& c) {
 
 }  // namespace
 
-std::string describe(const LinkState& l) {
+std::string describe(const LinkState& l, std::string_view netns) {
   std::string out = fmt::format("{} {}", l.kind, l.name);
   if (l.kind == "veth") out += " peer " + end_of(l.peer_netns, l.peer_name);
   if (l.kind == "vxlan") {
@@ -158,7 +164,8 @@ std::string describe(const LinkState& l) {
     out += fmt::format(" parent {} mode {}", end_of(l.macvlan_parent_netns, l.macvlan_parent), l.macvlan_mode);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
   if (l.mtu) out += fmt::format(" mtu {}", l.mtu);
-  if (l.mac) out += fmt::format(" mac {}", *l.mac);
+  bool derived = !netns.empty() && l.kind == "bridge" && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
+  if (l.mac && !derived) out += fmt::format(" mac {}", *l.mac);
   if (!l.master.empty()) out += fmt::format(" master {}", l.master);
   return out;
 }
@@ -229,7 +236,7 @@ std::string describe(const Step& s) {
     const LinkState& first = s.peer->after ? *s.peer->after : *s.peer->before;
     const LinkState& mine = s.action == Action::create ? *std::get<LinkDelta>(s.subject).after
                                                        : *std::get<LinkDelta>(s.subject).before;
-    out += fmt::format(" & {}: {}", mine.peer_netns, describe(first));
+    out += fmt::format(" & {}: {}", mine.peer_netns, describe(first, mine.peer_netns));
   }
   if (s.half_of_replace) out += " (replace)";
   for (const Step& c : s.contents) out += "\n    with " + describe(c);

@@ -10,7 +10,9 @@
 
 namespace topo {
 
-std::string describe(const LinkState& l);   // "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000"
+/// "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000". Given the link's namespace, a bridge's
+/// mac is left out when it is the one topo derives (bridge_mac): it says nothing the file did.
+std::string describe(const LinkState& l, std::string_view netns = {});
 std::string describe(const RouteState& r);  // "route default via 10.0.0.1 dev eth0"
 
 /// One line: "~ bridge br0: mtu 1500 -> 9000" (no namespace: plans group by namespace).

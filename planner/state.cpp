@@ -22,6 +22,29 @@ uint32_t ownership_group(std::string_view lab) {
   return (h & 0x3fffffffu) | 0x10000000u;  // iproute2 takes a group up to INT_MAX only
 }
 
+MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_view bridge) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0) * 1099511628211ull;  // a separator: ("ab","c") and ("a","bc") differ
+  };
+  mix(lab), mix(netns), mix(bridge);
+  MacAddress m;
+  for (size_t i = 0; i < m.bytes.size(); ++i) m.bytes[i] = static_cast<uint8_t>(h >> (8 * i));
+  m.bytes[0] = static_cast<uint8_t>((m.bytes[0] & 0xfc) | 0x02);  // locally administered, unicast
+  return m;
+}
+
+std::string sysctl_interface(const std::string& key) {
+  for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string rest = key.substr(prefix.size());
+    std::string dev = rest.substr(0, rest.find('.'));
+    return dev == "all" || dev == "default" ? "" : dev;
+  }
+  return "";
+}
+
 std::string nat_table_name(std::string_view lab) { return "topo-" + std::string(lab); }
 
 const NatChain* NatTable::find_chain(std::string_view name) const {
@@ -49,6 +72,20 @@ std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkSta
         !(goes_down && dropped_on_down(p)))
       out.push_back(p);
   return out;
+}
+
+AddressChange address_change(const LinkState& before, const LinkState& after) {
+  AddressChange c;
+  auto has = [](const std::vector<IpPrefix>& in, const IpPrefix& p) { return std::find(in.begin(), in.end(), p) != in.end(); };
+  auto v4 = [](const IpPrefix& p) { return p.address.family == Family::v4; };
+  for (const IpPrefix& p : after.addresses)
+    if (!has(before.addresses, p)) c.added.push_back(p);
+  for (const IpPrefix& p : addresses_to_remove(before, after)) {
+    bool clashes = !v4(p) && std::any_of(c.added.begin(), c.added.end(), [&](const IpPrefix& n) { return n.address == p.address; });
+    (clashes ? c.first : c.then).push_back(p);
+  }
+  c.promote = std::any_of(c.then.begin(), c.then.end(), v4) && std::any_of(after.addresses.begin(), after.addresses.end(), v4);
+  return c;
 }
 
 const LinkState* NamespaceState::find_link(std::string_view name) const {

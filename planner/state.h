@@ -27,6 +27,12 @@ std::string lab_of_mark(std::string_view alias);
 /// people number by hand.
 uint32_t ownership_group(std::string_view lab);
 
+/// The address of a bridge the lab makes when the file gives it none: fixed, derived from the
+/// lab's, namespace's and bridge's names (locally administered), as Docker gives its bridges.
+/// Without one the kernel gives a bridge the lowest address of its ports, so a member
+/// joining or leaving would change the gateway address every other member has cached.
+MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_view bridge);
+
 /// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
 /// lab does not own (host, adopted) its routes are told apart from everyone else's.
 inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_protos
@@ -70,6 +76,10 @@ struct LinkState {
   bool operator==(const LinkState&) const = default;
 };
 
+/// The interface a sysctl key names ("net.ipv4.conf.eth0.forwarding" -> "eth0"), or "" for
+/// a namespace-wide one ("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward").
+std::string sysctl_interface(const std::string& key);
+
 /// Whether the kernel drops this address from a link that goes down: the IPv6 ones (unless
 /// net.ipv6.conf.IF.keep_addr_on_down is set, which topo never does).
 bool dropped_on_down(const IpPrefix& p);
@@ -78,6 +88,19 @@ bool dropped_on_down(const IpPrefix& p);
 /// and `after` has not, but for those the kernel drops on its own from a link going down
 /// (asked to, it would answer "address not found").
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after);
+
+/// How a link's addresses go from `before` to `after`, for the executor and the shell plan
+/// alike. New addresses are added before old ones go: a link left without an IPv4 address
+/// for a moment has every route through it flushed by the kernel. Old ones are deleted with
+/// net.ipv4.conf.IF.promote_secondaries on (`promote`) when IPv4 addresses stay, or the
+/// kernel would delete the secondaries of a primary it deletes. Only an IPv6 address that
+/// comes back with another prefix length goes first: the kernel keys IPv6 addresses by
+/// address alone, and would refuse the new one.
+struct AddressChange {
+  std::vector<IpPrefix> first, added, then;
+  bool promote = false;
+};
+AddressChange address_change(const LinkState& before, const LinkState& after);
 
 struct RouteState {
   IpPrefix to;

@@ -63,11 +63,12 @@ TEST_CASE("diff: an empty kernel gets everything created, in the file's order", 
 
 TEST_CASE("diff: fields the kernel can change are modified in place", "[diff]") {
   State s = applied_lab();
-  link(s, "host", "br0").mtu = 1400;  // the file leaves mtu to the kernel: no change
+  link(s, "host", "br0").mtu = 1400;  // the file leaves mtu out: the kernel's, its port's
   link(s, "host", "red-p").master = "";
   link(s, "red", "eth0").addresses = {*parse_prefix("10.0.0.9/24")};
   link(s, "red", "eth0").up = false;
   CHECK(diff_text(kLab, s) ==
+        "host: ~ bridge br0: mtu 1400 -> 1500\n"
         "host: ~ veth red-p: master none -> br0\n"
         "red: ~ veth eth0: down -> up, +10.0.0.2/24, -10.0.0.9/24\n");
   std::string with_mtu = std::string(kLab) + "[[bridge]]\nname = \"br1\"\nmtu = 9000\n";
@@ -99,7 +100,7 @@ TEST_CASE("diff: the lab's objects that the file no longer has are removed", "[d
   s.namespaces["gone"].mark = "topo:web";
   s.namespaces["red"].files["resolv.conf"] = "nameserver 10.0.0.1\n";
   CHECK(diff_text(kLab, s) ==
-        "host: - bridge br9 mtu 1500 mac 02:00:00:00:00:01\n"
+        "host: - bridge br9 mtu 1500 mac 8e:51:40:92:56:83\n"  // br0's address, not br9's own
         "red: - route 10.8.0.0/16 dev eth0\n"
         "red: - file resolv.conf\n"
         "gone: - netns gone\n");
@@ -209,7 +210,7 @@ parent = "up0"
   CHECK(diff_text(toml, s) ==
         "host: -/+ bridge br0 (kind vxlan -> bridge)\n"
         "host: ~ veth up0: mtu 1400 -> 1500\n"
-        "host: ~ veth up1: master none -> br0\n");
+        "host: ~ veth up1: master br0 again (its bridge br0 is made again)\n");
 }
 
 TEST_CASE("diff: a veth made again takes the links on it along", "[diff]") {

@@ -51,14 +51,6 @@ to = "default"
 via = "10.0.0.1"
 )";
 
-// Everything `ip` and /proc say about the sandbox's network, for before/after comparisons
-// (MACs included: a rollback must give back the very same links). Not operstates: a
-// bridge's follows its ports' carrier a moment later, when linkwatch gets to it.
-const char* kWitness =
-    "br() { ip \"$@\" | awk '{ $2 = \"\"; print }'; }\n"
-    "witness() { br -br link; br -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
-    " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route; done;"
-    " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
 // A fuller dump for differential checks: every namespace's links (kind details included,
 // MACs, ifindexes, operstates and carrier flags left out: they are the kernel's choice, and

@@ -489,7 +489,7 @@ TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leavin
         "topo: undoing step 10 failed: adding the rule TOPO_TEST_FAIL_NFT asks for (test only) to nftables table "
         "inet topo-bridge in namespace host: No such file or directory; the kernel took none of the batch\n"
         "topo: the rollback is incomplete; left behind:\n"
-        "  namespace host is not as it was\n"
+        "  namespace host:\n"
         "table ip keep\n"
         "table inet topo-bridge\n"
         "11 steps\n");

@@ -96,6 +96,7 @@ TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
   CHECK(r.output ==
         "exit 2\n"
         "namespace host\n"
+        "  ~ bridge br0: mtu 1500 -> 1400\n"  // without an mtu of its own: its smallest port's
         "  ~ veth blue-p: mtu 1500 -> 1400\n"
         "  -/+ veth up0 peer host/up1 (peer blue/up1 -> host/up1)\n"
         "  + veth up1 peer host/up0\n"
@@ -105,7 +106,7 @@ TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
         "namespace green\n"
         "  + netns green\n"
         "\n"
-        "Plan: 4 to add, 1 to change, 3 to destroy.\n");
+        "Plan: 4 to add, 2 to change, 3 to destroy.\n");
 }
 
 TEST_CASE("kernel: a veth removed from the file is removed, both ends", "[kernel]") {

@@ -42,6 +42,16 @@ inline const char* kFullDump = R"sh(full_dump() {
 }
 )sh";
 
+/// Bash: `witness` prints everything `ip` and /proc say about the sandbox's network, for
+/// before/after comparisons (MACs included: a rollback must give back the very same links).
+/// Not operstates: a bridge's follows its ports' carrier a moment later, when linkwatch gets
+/// to it. Not ifindexes: a link made again by a rollback gets a new one.
+inline const char* kWitness =
+    "br() { ip \"$@\" | awk '{ $2 = \"\"; print }'; }\n"
+    "witness() { br -br link; br -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
+    " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route; done;"
+    " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
+
 /// Bash: `settle` waits (at most 10 s) until the links and IPv6 addresses of host and every
 /// named namespace stop changing by themselves:
 ///  - a link that has carrier (LOWER_UP) but whose operstate is still DOWN waits for the

@@ -97,26 +97,26 @@ TEST_CASE("plan: a namespace goes at once with all that dies with it and each st
         "red: - netns red\n"
         "    with red: - route default via 10.0.0.1\n"
         "    with red: - route 10.9.0.0/16 dev eth0\n"
-        "    with red: - macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
-        "    with host: - vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "    with red: - macvlan mv0 parent host/br1 mode bridge mtu 1450 mac 02:00:00:00:00:06\n"
+        "    with host: - vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1450 mac "
         "02:00:00:00:00:04 master br1\n"
         "    with host: - veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: "
         "veth eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
         "    with red: - file hosts\n"
-        "host: - bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
-        "host: - bridge br1 mtu 1500 mac 02:00:00:00:00:02\n");
+        "host: - bridge br0 10.0.0.1/24 mtu 1500\n"
+        "host: - bridge br1 mtu 1450\n");
   // Undoing, in reverse, rebuilds what was there: the bridges, then the namespace and all
   // that was in it or died with it, dependencies first.
   CHECK(inverses_text(p) ==
-        "host: + bridge br1 mtu 1500 mac 02:00:00:00:00:02\n"
-        "host: + bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01\n"
+        "host: + bridge br1 mtu 1450\n"
+        "host: + bridge br0 10.0.0.1/24 mtu 1500\n"
         "red: + netns red\n"
         "    with red: + file hosts\n"
         "    with host: + veth red-p peer red/eth0 mtu 1500 mac 02:00:00:00:00:03 master br0 & red: "
         "veth eth0 peer host/red-p 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05\n"
-        "    with host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1500 mac "
+        "    with host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1450 mac "
         "02:00:00:00:00:04 master br1\n"
-        "    with red: + macvlan mv0 parent host/br1 mode bridge mtu 1500 mac 02:00:00:00:00:06\n"
+        "    with red: + macvlan mv0 parent host/br1 mode bridge mtu 1450 mac 02:00:00:00:00:06\n"
         "    with red: + route 10.9.0.0/16 dev eth0\n"
         "    with red: + route default via 10.0.0.1\n");
   CHECK(p.to_destroy == 5);  // the namespace counts once, with what is in it
@@ -216,8 +216,10 @@ TEST_CASE("plan: a replace is a remove early and a create late, and ports follow
   State s = applied(expected_state(lab(kLab)));
   link(s, "host", "br0").kind = "dummy";  // must become a bridge: only a new link can
   Plan p = plan_for(kLab, s);
+  // The port is released first, so that the inverse attaches it to the old br0 again.
   CHECK(steps_text(p) ==
-        "host: - dummy br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01 (replace)\n"
+        "host: ~ veth red-p: master br0 -> none\n"
+        "host: - dummy br0 10.0.0.1/24 mtu 1500 mac 8e:51:40:92:56:83 (replace)\n"
         "host: + bridge br0 10.0.0.1/24 (replace)\n"
         "host: ~ veth red-p: master none -> br0\n");
   CHECK(p.to_add == 1);
@@ -226,10 +228,11 @@ TEST_CASE("plan: a replace is a remove early and a create late, and ports follow
   CHECK(inverses_text(p) ==
         "host: ~ veth red-p: master br0 -> none\n"
         "host: - bridge br0 10.0.0.1/24 (replace)\n"
-        "host: + dummy br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01 (replace)\n");
+        "host: + dummy br0 10.0.0.1/24 mtu 1500 mac 8e:51:40:92:56:83 (replace)\n"
+        "host: ~ veth red-p: master none -> br0\n");
 }
 
-TEST_CASE("plan: a port leaving a bridge that goes is not touched again", "[plan]") {
+TEST_CASE("plan: a port leaving a bridge that goes is released first, and the inverse attaches it", "[plan]") {
   std::string before = R"(lab = "web"
 [[bridge]]
 name = "br0"
@@ -243,7 +246,12 @@ a = { name = "a0" }
 b = { name = "b0" }
 )";
   Plan p = plan_for(after, applied(expected_state(lab(before))));
-  CHECK(steps_text(p) == "host: - bridge br0 mtu 1500 mac 02:00:00:00:00:01\n");
+  CHECK(steps_text(p) ==
+        "host: ~ veth b0: master br0 -> none\n"
+        "host: - bridge br0 mtu 1500\n");
+  CHECK(inverses_text(p) ==
+        "host: + bridge br0 mtu 1500\n"
+        "host: ~ veth b0: master none -> br0\n");
 }
 
 TEST_CASE("plan: text groups changes by namespace, host first, with the summary", "[plan]") {
@@ -317,9 +325,9 @@ parent = "vc"
         "    with c: - macvlan mv0 parent host/vc mode bridge mtu 1500 mac 02:00:00:00:00:04\n"
         "    with host: - veth vc peer c/eth0 mtu 1500 mac 02:00:00:00:00:08 & c: veth eth0 peer host/vc "
         "mtu 1500 mac 02:00:00:00:00:03\n"
-        "host: - bridge br0 mtu 1500 mac 02:00:00:00:00:05\n");
+        "host: - bridge br0 mtu 1500\n");
   // Undone in reverse: the namespaces first, then the veths into them, on the bridge.
-  CHECK(inverses_text(p).rfind("host: + bridge br0 mtu 1500 mac 02:00:00:00:00:05\n"
+  CHECK(inverses_text(p).rfind("host: + bridge br0 mtu 1500\n"
                                "c: + netns c\n"
                                "    with host: + veth vc peer c/eth0",
                                0) == 0);
@@ -346,7 +354,7 @@ TEST_CASE("plan: a dying bridge goes down before its ports, and only then", "[pl
   Plan two = plan_for(R"(lab = "web")", applied(expected_state(lab(star(2)))));
   CHECK(describe(two.steps[0]) == "host: ~ bridge br0: up -> down, -fd00::1/64");
   CHECK(describe(two.steps[0].inverse()) == "host: ~ bridge br0: down -> up, +fd00::1/64");
-  CHECK(describe(two.steps.back()) == "host: - bridge br0 10.0.0.1/24 mtu 1500 mac 02:00:00:00:00:01");
+  CHECK(describe(two.steps.back()) == "host: - bridge br0 10.0.0.1/24 mtu 1500");
   // One port is deleted with its namespace, not in a batch: nothing to spare the bridge.
   Plan one = plan_for(R"(lab = "web")", applied(expected_state(lab(star(1)))));
   CHECK(describe(one.steps[0]).rfind("n0: - netns n0\n    with host: - veth v0", 0) == 0);
@@ -420,4 +428,75 @@ via = "10.0.0.1"
     CHECK(bridge_made_up(r));
     CHECK(describe(r.steps.back()) == "host: ~ up 2 links at once: va vb");
   }
+}
+
+TEST_CASE("plan: routes and sysctls of a link made again go before it and come back after it", "[plan]") {
+  State s = applied(expected_state(lab(kLab)));
+  for (RouteState& r : s.namespaces["red"].routes) r.dev = "eth0";  // as the kernel says
+  link(s, "red", "eth0").kind = "dummy";  // must become a veth again: made again, peer too
+  Plan p = plan_for(kLab, s);
+  CHECK(plan_text(p) ==
+        "namespace red\n"
+        "  -/+ veth eth0 peer host/red-p 10.0.0.2/24 (kind dummy -> veth)\n"
+        "  -/+ route default via 10.0.0.1 (its device eth0 is made again)\n"
+        "  -/+ route 10.9.0.0/16 dev eth0 (its device eth0 is made again)\n"
+        "  ~ sysctl net.ipv4.conf.eth0.rp_filter = 2 again (its interface eth0 is made again)\n"
+        "\n"
+        "Plan: 3 to add, 1 to change, 3 to destroy.\n");
+  // The kernel would take the routes with the link and give it its sysctls' defaults: the
+  // routes go first and come back after it; the sysctl is written as it is before it goes,
+  // which does nothing but gives the inverse a step that puts it back on the old link.
+  CHECK(steps_text(p) ==
+        "red: - route default via 10.0.0.1 dev eth0 (replace)\n"
+        "red: - route 10.9.0.0/16 dev eth0 (replace)\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: - dummy eth0 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05 (replace)\n"
+        "red: + veth eth0 peer host/red-p 10.0.0.2/24 (replace)\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: + route 10.9.0.0/16 dev eth0 (replace)\n"
+        "red: + route default via 10.0.0.1 (replace)\n");
+  CHECK(inverses_text(p) ==
+        "red: - route default via 10.0.0.1 (replace)\n"
+        "red: - route 10.9.0.0/16 dev eth0 (replace)\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: - veth eth0 peer host/red-p 10.0.0.2/24 (replace)\n"
+        "red: + dummy eth0 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05 (replace)\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: + route 10.9.0.0/16 dev eth0 (replace)\n"
+        "red: + route default via 10.0.0.1 dev eth0 (replace)\n");
+}
+
+TEST_CASE("plan: IPv4 routes through a link left without an IPv4 address are made again", "[plan]") {
+  std::string before = R"(lab = "web"
+[[netns]]
+name = "red"
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"] }
+b = { name = "red-p" }
+[[route]]
+netns = "red"
+to = "10.9.0.0/16"
+dev = "eth0"
+[[route]]
+netns = "red"
+to = "fd09::/64"
+dev = "eth0"
+)";
+  std::string after = before;
+  after.replace(after.find("\"10.0.0.2/24\", "), 15, "");
+  State s = applied(expected_state(lab(before)));
+  for (RouteState& r : s.namespaces["red"].routes) r.dev = "eth0";
+  Plan p = plan_for(after, s);
+  // The kernel flushes every IPv4 route through a link whose last IPv4 address goes; the
+  // IPv6 one stays.
+  CHECK(plan_text(p) ==
+        "namespace red\n"
+        "  ~ veth eth0: -10.0.0.2/24\n"
+        "  -/+ route 10.9.0.0/16 dev eth0 (its device eth0 loses its IPv4 addresses)\n"
+        "\n"
+        "Plan: 1 to add, 1 to change, 1 to destroy.\n");
+  CHECK(steps_text(p) ==
+        "red: - route 10.9.0.0/16 dev eth0 (replace)\n"
+        "red: ~ veth eth0: -10.0.0.2/24\n"
+        "red: + route 10.9.0.0/16 dev eth0 (replace)\n");
 }

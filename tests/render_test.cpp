@@ -70,7 +70,7 @@ ip -n red link set dev c1-p alias 'topo:web' up
 
 # host: + bridge br0 10.0.0.1/24 fd00::1/64
 ip link add name br0 type bridge
-ip link set dev br0 alias 'topo:web' up
+ip link set dev br0 address 8e:51:40:92:56:83 alias 'topo:web' up
 ip addr add 10.0.0.1/24 dev br0
 ip addr add fd00::1/64 dev br0 nodad
 
@@ -106,7 +106,7 @@ mtu = 9000
   link(observed, "host", "br0").mtu = 1500;
   CHECK(plan_json(planned(expected, observed), "web") ==
         R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"steps":[
-{"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"02:00:00:00:00:01","up":true,"master":null,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"02:00:00:00:00:01","up":true,"master":null,"addresses":[]}}
+{"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]}}
 ]}
 )");
   CHECK(plan_json(planned(expected, applied(expected)), "web") ==

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "planner/diff.h"
 #include "planner/state.h"
 
 namespace topo::test {
@@ -12,11 +13,14 @@ namespace topo::test {
 // kernel picks itself (mtu, mac).
 inline State applied(const State& expected) {
   State s = expected;
+  std::map<std::pair<std::string, std::string>, int64_t> mtus = default_mtus(expected);
   int n = 0;
   for (auto& [name, ns] : s.namespaces) {
     for (LinkState& l : ns.links) {
-      if (!l.mtu) l.mtu = 1500;
-      if (!l.mac) l.mac = MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(++n)}};
+      auto mtu = mtus.find({name, l.name});
+      if (!l.mtu) l.mtu = mtu == mtus.end() ? 1500 : mtu->second;
+      ++n;  // numbered whether or not the file gives it a mac (a bridge has one of its own)
+      if (!l.mac) l.mac = MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(n)}};
     }
   }
   s.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
