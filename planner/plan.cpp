@@ -516,13 +516,21 @@ std::map<LinkKey, LinkState*> bridges_that_can_wait(Phases& ordered) {
 // and linkwatch work on the bridge: at hundreds of ports that background holds the kernel's
 // rtnl lock through most of an apply (7 s instead of 3 s at 1000 namespaces). So the ports
 // made in one namespace, two or more as for batches, are made down, and come up together
-// once the rest is made. Routes do not wait for carrier (the kernel ignores link state when
-// it checks a gateway).
+// once the rest is made. IPv4 routes do not wait for carrier (the kernel ignores link state
+// when it checks an IPv4 gateway); an IPv6 gateway must be on the prefix of a link that is up
+// ("No route to host" otherwise), so no port is held down at either end where the plan makes
+// an IPv6 route through a gateway.
 void defer_carrier(Phases& ordered) {
+  std::set<std::string> routed6;  // namespaces where an IPv6 route through a gateway is made
+  for (const Step& s : ordered[Phase::route_make]) {
+    const auto& r = std::get<RouteDelta>(s.subject).after;
+    if (r && r->via && r->via->family == Family::v6) routed6.insert(s.netns);
+  }
   std::map<std::string, std::vector<LinkState*>> ports;  // namespace -> its new bridge ports
   for (Step& s : ordered[Phase::link_make]) {
     auto& d = std::get<LinkDelta>(s.subject);
     if (s.action != Action::create || d.after->kind != "veth") continue;
+    if (routed6.count(s.netns) || routed6.count(d.after->peer_netns)) continue;
     if (d.after->up && !d.after->master.empty())
       ports[s.netns].push_back(&*d.after);
     else if (s.peer && s.peer->after && s.peer->after->up && !s.peer->after->master.empty())

@@ -500,3 +500,29 @@ dev = "eth0"
         "red: ~ veth eth0: -10.0.0.2/24\n"
         "red: + route 10.9.0.0/16 dev eth0 (replace)\n");
 }
+
+TEST_CASE("plan: no port is held down where an IPv6 route through a gateway is made", "[plan]") {
+  // IPv6 checks a gateway against the prefix route of a link that is up: a route through
+  // fd00::1 in a, whose eth0 would be down until the end, is refused (evolve seed 5).
+  std::string star = R"(lab = "web"
+[[bridge]]
+name = "br0"
+[[netns]]
+name = "a"
+[[netns]]
+name = "b"
+[[veth]]
+a = { netns = "a", name = "eth0", addresses = ["fd00::2/64"] }
+b = { name = "va", master = "br0" }
+[[veth]]
+a = { netns = "b", name = "eth0", addresses = ["fd00::3/64"] }
+b = { name = "vb", master = "br0" }
+)";
+  std::string routed = star + "[[route]]\nnetns = \"a\"\nto = \"fd09::/64\"\nvia = \"fd00::3\"\n";
+  auto carrier_steps = [](const Plan& p) {
+    return std::count_if(p.steps.begin(), p.steps.end(),
+                         [](const Step& s) { return std::holds_alternative<LinkUpDelta>(s.subject); });
+  };
+  CHECK(carrier_steps(plan_for(star, empty_kernel())) == 1);
+  CHECK(carrier_steps(plan_for(routed, empty_kernel())) == 0);
+}
