@@ -55,29 +55,9 @@ ADOPT_PATHS = [ADOPT_DIR + "/c1", ADOPT_DIR + "/c2"]
 
 # Features that fail on main for a reason an issue item names; off unless --enable NAME.
 KNOWN_FAILING = {
-    "address-edits": "item 1/15: changing or removing an address (or its prefix) drops the "
-                     "routes through the link, which apply does not make again",
-    "relink-routes": "item 2/15: routes through a link that is made again (renamed, moved, "
-                     "kind or VXLAN id changed, peer's namespace renamed) are not made again",
-    "bridge-mtu": "item 15: a bridge whose mtu differs from its ports' does not converge in "
-                  "one apply (the kernel lowers a bridge to its smallest port)",
-    "key-removal": "item 10: a link's mtu or mac dropped from the file keeps its value; a "
-                   "VXLAN or macvlan keeps the mtu its lower link had when it was made",
-    "bridge-mac": "items 8/15: a bridge that lost its last port (or whose first port's "
-                  "addition was rolled back) has MAC 00:00:00:00:00:00 (off: that MAC counts "
-                  "as any other the file does not set)",
-    "ipv6-metric-0": "item 15: an IPv6 route with metric = 0 never converges (the kernel "
-                     "stores 1024)",
-    "same-subnet": "item 15: with two IPv4 addresses of one subnet on a link, removing the "
-                   "first deletes the second",
-    "vxlan-v6": "item 15: IPv6 addresses on VXLAN links (one over a 1280-byte underlay "
-                "validates but the kernel refuses it)",
-    "nat-negation": "item 9: '!' in a masquerade's out is taken as part of the name",
     "iface-sysctl": "evolve-destroy-iface-sysctl: destroy of a lab that sets a sysctl of its "
                     "own host link fails (exit 3) and leaves the link; item 15: such a sysctl "
                     "is lost when its link is made again",
-    "disable-ipv6": "item 15: disable_ipv6 = 1 with IPv6 addresses dropped in one apply fails; "
-                    "dropping the key leaves IPv6 disabled",
     "vxlan-mtu": "evolve-vxlan-mtu-above-underlay: a VXLAN mtu above its underlay's minus "
                  "50 validates; the kernel clamps it at creation and refuses it as a change",
     "macvlan-on-macvlan": "evolve-macvlan-on-macvlan: a macvlan whose parent is a macvlan "
