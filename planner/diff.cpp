@@ -432,9 +432,12 @@ class Differ {
       for (const auto& [key, value] : want.sysctls) {
         std::string dev = sysctl_interface(key);
         if (dev.empty() || !dying.deleted.count({ns, dev})) continue;
+        // Named copies: C++17 lambdas cannot capture structured bindings (clang refuses).
+        const std::string& in = ns;
+        const std::string& sysctl = key;
         bool planned = std::any_of(out_.changes.begin(), out_.changes.end(), [&](const Change& c) {
           const auto* y = std::get_if<SysctlDelta>(&c.subject);
-          return y && c.netns == ns && y->key == key;
+          return y && c.netns == in && y->key == sysctl;
         });
         if (planned) continue;
         auto h = have->sysctls.find(key);
