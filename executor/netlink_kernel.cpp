@@ -305,12 +305,19 @@ void NetlinkKernel::run_namespace(const Step& s, const NamespaceDelta& d) {
 
 // The kernel deletes the namespace's links in one batch when the last reference goes; the
 // links elsewhere that die with them (veth peers, macvlans) are noted, so that nothing is
-// made under their names before they are gone. Files are not the kernel's: removed here.
+// made under their names before they are gone. A macvlan in it whose parent is elsewhere
+// is deleted first, and synchronously: until the background reaping reaches it, it holds
+// its MAC address on the parent's port, and a macvlan made on that parent with that MAC (the
+// same one made again by a rollback, or in a renamed namespace) would be refused with
+// EADDRINUSE (and a passthru one keeps the parent to itself). Files are not the kernel's:
+// removed here.
 void NetlinkKernel::remove_namespace(const Step& s) {
   for (const Step& c : s.contents) {
     if (std::holds_alternative<FileDelta>(c.subject)) run_file(c, std::get<FileDelta>(c.subject));
     const auto* l = std::get_if<LinkDelta>(&c.subject);
     if (!l || !l->before) continue;
+    if (c.netns == s.netns && l->before->kind == "macvlan" && l->before->macvlan_parent_netns != s.netns)
+      run_link(c, *l);  // c removes it: an RTM_DELLINK, acknowledged once it is unregistered
     if (c.netns != s.netns) vanishing_.emplace_back(c.netns, l->before->name), forget(c.netns, l->before->name);
     if (c.peer && l->before->peer_netns != s.netns) {
       vanishing_.emplace_back(l->before->peer_netns, l->before->peer_name);

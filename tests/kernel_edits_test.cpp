@@ -274,3 +274,45 @@ TEST_CASE("kernel: apply checks the kernel after its last step and rolls back wh
         "0\n"
         "Device \"br0\" does\n");
 }
+
+TEST_CASE("kernel: a namespace renamed with a macvlan whose parent stays frees the macvlan's MAC at once",
+          "[kernel][edits]") {
+  TempDir dir;
+  // The macvlan dies with its namespace, but the kernel reaps a namespace in the background:
+  // until then its MAC is taken on the parent, and the one made in the new namespace (or made
+  // again in the old one by a rollback) has that MAC.
+  auto lab = [](const std::string& ns) {
+    return fmt::format(R"(lab = "mv"
+[[netns]]
+name = "{0}"
+[[veth]]
+a = {{ name = "up0" }}
+b = {{ name = "up1" }}
+[[macvlan]]
+name = "mv0"
+netns = "{0}"
+parent = "up0"
+mac = "02:00:00:00:00:07"
+addresses = ["10.0.0.7/24"]
+)",
+                       ns);
+  };
+  std::string red = dir.write("red.toml", lab("red"));
+  std::string blue = dir.write("blue.toml", lab("blue"));
+  Run r = in_sandbox(std::string(kWitness) +
+                     "$TOPO apply -q " + red + "\n"
+                     "witness > /run/before\n"
+                     "for k in 1 2 3; do\n"
+                     "  TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + blue + " 2> /run/err || true\n"
+                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+                     "  witness | diff /run/before - > /dev/null || echo \"step $k: not as it was\"\n"
+                     "done\n"
+                     "for f in " + blue + " " + red + " " + blue + "; do\n"
+                     "  $TOPO apply -q $f || echo \"apply exit $?\"\n"
+                     "  $TOPO plan --detailed-exitcode $f > /dev/null || echo \"plan not empty after $f\"\n"
+                     "done\n"
+                     "ip netns exec blue ip -br link show mv0 | awk '{ print $1, $3 }'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "mv0@if3 02:00:00:00:00:07\n");
+}
