@@ -305,8 +305,21 @@ class Validator {
     if (m.parent.value == i.name.value && m.parent_netns.value == i.netns.value)
       d_.error(m.parent.pos, fmt::format("macvlan '{}' cannot be its own parent", i.name.value),
                width(m.parent.value));
-    // A bridge port's frames go to the bridge; the kernel refuses a macvlan on it (EBUSY).
+    // The kernel puts a macvlan made on a macvlan on that one's parent instead, and reads
+    // it back so: the file would never match the kernel, nor would the macvlan go with the
+    // parent it names. Refused rather than taken as the grandparent: what the file says
+    // is what the kernel shows.
     const Interface* parent = find_interface(m.parent_netns.value, m.parent.value);
+    if (const auto* pm = parent && parent != &i ? std::get_if<Macvlan>(&parent->spec) : nullptr)
+      d_.error(m.parent.pos,
+               fmt::format("parent '{}' is a macvlan; the kernel would put '{}' on its parent '{}'{} instead "
+                           "(name that as the parent)",
+                           m.parent.value, i.name.value, pm->parent.value,
+                           pm->parent_netns.value == m.parent_netns.value
+                               ? ""
+                               : fmt::format(" in namespace '{}'", pm->parent_netns.value)),
+               width(m.parent.value));
+    // A bridge port's frames go to the bridge; the kernel refuses a macvlan on it (EBUSY).
     if (parent && parent->master)
       d_.error(m.parent.pos,
                fmt::format("parent '{}' is a port of bridge '{}'; the kernel refuses a macvlan on a "

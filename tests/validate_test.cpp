@@ -333,3 +333,22 @@ mac = "01:00:5e:00:00:01"
       "225:7: mac 01:00:5e:00:00:01 cannot be an interface's address: it is a multicast address "
       "(low bit of the first octet set)"});
 }
+
+TEST_CASE("macvlan: not on a macvlan, which the kernel moves to the parent's parent", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "red"
+[[veth]]
+a = { name = "up0" }
+b = { name = "up1" }
+[[macvlan]]
+name = "mv0"
+netns = "red"
+parent = "up0"
+[[macvlan]]
+name = "mv1"
+parent = "mv0"
+parent_netns = "red"
+)") == Lines{"13:10: parent 'mv0' is a macvlan; the kernel would put 'mv1' on its parent 'up0' in namespace "
+             "'host' instead (name that as the parent)"});
+}

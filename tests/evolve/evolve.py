@@ -60,8 +60,6 @@ KNOWN_FAILING = {
                     "is lost when its link is made again",
     "vxlan-mtu": "evolve-vxlan-mtu-above-underlay: a VXLAN mtu above its underlay's minus "
                  "50 validates; the kernel clamps it at creation and refuses it as a change",
-    "macvlan-on-macvlan": "evolve-macvlan-on-macvlan: a macvlan whose parent is a macvlan "
-                          "validates, the kernel puts it on the grandparent, it never converges",
 }
 
 
