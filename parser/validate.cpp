@@ -235,6 +235,28 @@ class Validator {
     }
   }
 
+  // The link a VXLAN (dev) or macvlan (parent) runs over, when the lab defines it.
+  const Interface* lower(const Interface& i) const {
+    if (const auto* v = std::get_if<Vxlan>(&i.spec)) return v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
+    if (const auto* m = std::get_if<Macvlan>(&i.spec)) return find_interface(m->parent_netns.value, m->parent.value);
+    return nullptr;
+  }
+
+  // A link over the bridge (a VXLAN whose dev it is, a macvlan on it, or on a link over it)
+  // is that bridge's upper device; making it a port too would be a loop (EBUSY).
+  void check_not_over(const Interface& port, const Interface& bridge) {
+    const Interface* l = lower(port);
+    for (int depth = 0; l && depth < 8; l = lower(*l), ++depth) {
+      if (l != &bridge) continue;
+      d_.error(port.master->pos,
+               fmt::format("master '{}' of '{}' is the bridge it runs over; the kernel refuses a port on its "
+                           "own underlay",
+                           bridge.name.value, port.name.value),
+               width(bridge.name.value));
+      return;
+    }
+  }
+
   void check_masters() {
     std::map<const Interface*, std::vector<const Interface*>> ports;
     for (const Interface& i : lab_.interfaces) {
@@ -243,6 +265,7 @@ class Validator {
       const Interface* master = find_interface(i.netns.value, m.value);
       if (master && master->kind() == LinkKind::bridge) {
         ports[master].push_back(&i);
+        check_not_over(i, *master);
         continue;
       }
       if (master) {

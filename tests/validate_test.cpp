@@ -352,3 +352,26 @@ parent_netns = "red"
 )") == Lines{"13:10: parent 'mv0' is a macvlan; the kernel would put 'mv1' on its parent 'up0' in namespace "
              "'host' instead (name that as the parent)"});
 }
+
+TEST_CASE("a VXLAN or macvlan is not a port of the bridge it runs over", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[bridge]]
+name = "br0"
+[[vxlan]]
+name = "vx0"
+id = 7
+remote = "192.0.2.1"
+dev = "br0"
+master = "br0"
+[[macvlan]]
+name = "mv0"
+parent = "br0"
+[[vxlan]]
+name = "vx1"
+id = 8
+remote = "192.0.2.1"
+dev = "mv0"
+master = "br0"
+)") == Lines{"9:10: master 'br0' of 'vx0' is the bridge it runs over; the kernel refuses a port on its own underlay",
+             "18:10: master 'br0' of 'vx1' is the bridge it runs over; the kernel refuses a port on its own underlay"});
+}
