@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -187,22 +188,66 @@ class Validator {
     }
   }
 
-  // A VXLAN without `mtu` takes its underlay's minus its headers (50 bytes over IPv4, 70
-  // over IPv6); the kernel refuses an IPv6 address on it when that is below 1280.
+  // The bytes a VXLAN's headers take from its underlay's mtu: 50 over IPv4, 70 over IPv6.
+  static int64_t vxlan_headers(const Vxlan& v) {
+    bool v6 = (v.local && v.local->value.family == Family::v6) || (v.remote && v.remote->value.family == Family::v6) ||
+              (v.group && v.group->value.family == Family::v6);
+    return v6 ? 70 : 50;
+  }
+
+  // The mtu a lab link will have: its own, or the kernel's default as planner/diff.cpp's
+  // default_mtus() gives it (a veth's 1500, a bridge's smallest port's, a macvlan's
+  // parent's, a VXLAN's underlay's less its headers); 0 when only the kernel can tell (a
+  // link of the machine's underneath).
+  int64_t mtu_of(const Interface& i, int depth = 0) const {
+    if (i.mtu) return i.mtu->value;
+    if (depth > 8) return 0;  // a loop of references, reported elsewhere
+    switch (i.kind()) {
+      case LinkKind::veth:
+        return 1500;
+      case LinkKind::bridge: {
+        int64_t least = 1500;
+        bool any = false;
+        for (const Interface* p : in(interfaces_in_, i.netns.value)) {
+          if (!p->master || p->master->value != i.name.value) continue;
+          int64_t m = mtu_of(*p, depth + 1);
+          if (!m) return 0;
+          least = any ? std::min(least, m) : m;
+          any = true;
+        }
+        return least;
+      }
+      case LinkKind::macvlan: {
+        const auto& m = std::get<Macvlan>(i.spec);
+        const Interface* parent = find_interface(m.parent_netns.value, m.parent.value);
+        return parent ? mtu_of(*parent, depth + 1) : 0;
+      }
+      case LinkKind::vxlan: {
+        const auto& v = std::get<Vxlan>(i.spec);
+        if (!v.dev) return 1500;  // measured: the kernel does not subtract then
+        const Interface* dev = find_interface(i.netns.value, v.dev->value);
+        int64_t under = dev ? mtu_of(*dev, depth + 1) : 0;
+        return under ? under - vxlan_headers(v) : 0;
+      }
+    }
+    return 0;
+  }
+
+  // A VXLAN without `mtu` takes its underlay's minus its headers; the kernel refuses an
+  // IPv6 address on it when that is below 1280.
   void check_vxlan_ipv6_mtu(const Interface& i, const Located<IpPrefix>& a) {
     const auto* v = std::get_if<Vxlan>(&i.spec);
     if (!v || i.mtu || !v->dev) return;
     const Interface* dev = find_interface(i.netns.value, v->dev->value);
-    if (!dev || !dev->mtu) return;
-    bool v6 = (v->local && v->local->value.family == Family::v6) || (v->remote && v->remote->value.family == Family::v6) ||
-              (v->group && v->group->value.family == Family::v6);
-    int64_t headers = v6 ? 70 : 50, mtu = dev->mtu->value - headers;
+    int64_t under = dev ? mtu_of(*dev) : 0;
+    if (!under) return;
+    int64_t headers = vxlan_headers(*v), mtu = under - headers;
     if (mtu >= kMinMtuIpv6) return;
     d_.error(a.pos,
              fmt::format("vxlan '{}' has IPv6 address {} but its mtu would be {} (its underlay '{}' has mtu {}, "
                          "less {} for the VXLAN headers), below {}, the least IPv6 needs; set its mtu or the "
                          "underlay's",
-                         i.name.value, a.value, mtu, dev->name.value, dev->mtu->value, headers, kMinMtuIpv6),
+                         i.name.value, a.value, mtu, dev->name.value, under, headers, kMinMtuIpv6),
              width(to_string(a.value)));
   }
 
@@ -302,7 +347,21 @@ class Validator {
   }
 
   void check_vxlan(const Interface& i, const Vxlan& v) {
-    if (v.dev) check_interface_ref(*v.dev, i.netns.value, "dev");
+    if (!v.dev) return;
+    check_interface_ref(*v.dev, i.netns.value, "dev");
+    // The kernel cuts an mtu above its underlay's less the headers down at creation, and
+    // refuses it as a change (EINVAL): the lab would never converge. An underlay of the
+    // machine's own (not in the file) has an mtu only the kernel knows: apply checks what
+    // it made, and rolls back.
+    const Interface* dev = find_interface(i.netns.value, v.dev->value);
+    int64_t under = dev && i.mtu ? mtu_of(*dev) : 0;
+    if (!under || i.mtu->value <= under - vxlan_headers(v)) return;
+    d_.error(i.mtu->pos,
+             fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} "
+                         "bytes of VXLAN headers; the kernel would cut it down",
+                         i.mtu->value, i.name.value, under - vxlan_headers(v), dev->name.value, under,
+                         vxlan_headers(v)),
+             digits(i.mtu->value));
   }
 
   void check_vxlan_ids() {

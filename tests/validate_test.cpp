@@ -375,3 +375,40 @@ master = "br0"
 )") == Lines{"9:10: master 'br0' of 'vx0' is the bridge it runs over; the kernel refuses a port on its own underlay",
              "18:10: master 'br0' of 'vx1' is the bridge it runs over; the kernel refuses a port on its own underlay"});
 }
+
+TEST_CASE("a VXLAN's mtu leaves room for its headers in its underlay's", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[veth]]
+a = { name = "u0" }
+b = { name = "u1", mtu = 9000 }
+[[bridge]]
+name = "br0"
+[[vxlan]]
+name = "vx0"
+id = 7
+remote = "192.0.2.1"
+dev = "u0"
+mtu = 1451
+[[vxlan]]
+name = "vx1"
+id = 8
+remote = "fd00::1"
+dev = "br0"
+mtu = 1450
+[[vxlan]]
+name = "vx2"
+id = 9
+remote = "192.0.2.1"
+dev = "u1"
+mtu = 8950
+[[vxlan]]
+name = "vx3"
+id = 10
+remote = "192.0.2.1"
+dev = "eth0"
+mtu = 9000
+)") == Lines{"12:7: mtu 1451 of vxlan 'vx0' is above 1450, what its underlay 'u0' (mtu 1500) leaves after 50 bytes "
+             "of VXLAN headers; the kernel would cut it down",
+             "18:7: mtu 1450 of vxlan 'vx1' is above 1430, what its underlay 'br0' (mtu 1500) leaves after 70 bytes "
+             "of VXLAN headers; the kernel would cut it down"});
+}

@@ -58,8 +58,6 @@ KNOWN_FAILING = {
     "iface-sysctl": "evolve-destroy-iface-sysctl: destroy of a lab that sets a sysctl of its "
                     "own host link fails (exit 3) and leaves the link; item 15: such a sysctl "
                     "is lost when its link is made again",
-    "vxlan-mtu": "evolve-vxlan-mtu-above-underlay: a VXLAN mtu above its underlay's minus "
-                 "50 validates; the kernel clamps it at creation and refuses it as a change",
 }
 
 
