@@ -49,6 +49,14 @@ std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
   return out;
 }
 
+// The bytes a VXLAN's headers take from its underlay's mtu: 50 over IPv4, 70 over IPv6.
+int64_t vxlan_headers(const LinkState& l) {
+  bool v6 = (l.vxlan_local && l.vxlan_local->family == Family::v6) ||
+            (l.vxlan_remote && l.vxlan_remote->family == Family::v6) ||
+            (l.vxlan_group && l.vxlan_group->family == Family::v6);
+  return v6 ? 70 : 50;
+}
+
 }  // namespace
 
 std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected) {
@@ -81,11 +89,8 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
           if (!all) continue;
           if (any) mtu = least;
         } else if (l.kind == "vxlan") {
-          bool v6 = (l.vxlan_local && l.vxlan_local->family == Family::v6) ||
-                    (l.vxlan_remote && l.vxlan_remote->family == Family::v6) ||
-                    (l.vxlan_group && l.vxlan_group->family == Family::v6);
           if (l.vxlan_dev.empty()) mtu = 1500;  // measured: the kernel does not subtract then
-          else if (int64_t under = lookup(ns, l.vxlan_dev)) mtu = under - (v6 ? 70 : 50);
+          else if (int64_t under = lookup(ns, l.vxlan_dev)) mtu = under - vxlan_headers(l);
         } else if (l.kind == "macvlan") {
           mtu = lookup(l.macvlan_parent_netns, l.macvlan_parent);
         }
@@ -211,6 +216,14 @@ class Differ {
     return (want && link_in(*want, name)) || (have && have->exists && link_in(*have, name));
   }
 
+  // The machine's own interface of that name, when the lab does not make one.
+  const LinkState* machines(const std::string& ns, const std::string& name) const {
+    const NamespaceState* want = expected_.find(ns);
+    const NamespaceState* have = observed_.find(ns);
+    if (name.empty() || (want && link_in(*want, name)) || !have || !have->exists) return nullptr;
+    return link_in(*have, name);
+  }
+
   void missing_devices(const std::string& ns, const NamespaceState& want) {
     auto missing = [&](const std::string& in, const std::string& dev, const std::string& role) {
       if (!device_exists(in, dev))
@@ -219,8 +232,27 @@ class Differ {
     for (const LinkState& w : want.links) {
       if (w.kind == "macvlan") missing(w.macvlan_parent_netns, w.macvlan_parent, "parent of macvlan '" + w.name + "'");
       if (w.kind == "vxlan") missing(ns, w.vxlan_dev, "underlay of vxlan '" + w.name + "'");
+      machines_lower(ns, w);
     }
     for (const RouteState& r : want.routes) missing(ns, r.dev, "device of the route to " + fmt::format("{}", r.to));
+  }
+
+  // What the validator checks of the lab's own lower links, checked here of the machine's,
+  // whose kind and mtu only the kernel knows: the kernel would put a macvlan on a macvlan's
+  // parent instead, and cut a VXLAN's mtu above its underlay's less the headers down (and
+  // refuse it as a change). Neither would ever converge.
+  void machines_lower(const std::string& ns, const LinkState& w) {
+    if (w.kind == "macvlan")
+      if (const LinkState* p = machines(w.macvlan_parent_netns, w.macvlan_parent); p && p->kind == "macvlan")
+        conflict(ns, fmt::format("parent '{}' of macvlan '{}' is a macvlan in namespace '{}'; the kernel would "
+                                 "put '{}' on that one's parent instead (name that as the parent)",
+                                 w.macvlan_parent, w.name, w.macvlan_parent_netns, w.name));
+    if (w.kind != "vxlan" || !w.mtu) return;
+    const LinkState* dev = machines(ns, w.vxlan_dev);
+    if (!dev || !dev->mtu || w.mtu <= dev->mtu - vxlan_headers(w)) return;
+    conflict(ns, fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} bytes "
+                             "of VXLAN headers; the kernel would cut it down",
+                             w.mtu, w.name, dev->mtu - vxlan_headers(w), w.vxlan_dev, dev->mtu, vxlan_headers(w)));
   }
 
   // What the lab leaves unset: an mtu is the kernel's default for the link (default_mtus),

@@ -270,3 +270,41 @@ dev = "uplink"
         "host: + macvlan mv0 parent host/uplink mode bridge\n"
         "host: + route 10.9.0.0/16 dev uplink\n");
 }
+
+TEST_CASE("diff: a machine's macvlan as a parent, a VXLAN mtu its underlay cannot carry", "[diff]") {
+  std::string toml = R"(lab = "web"
+[[macvlan]]
+name = "mv0"
+parent = "mvhost"
+[[vxlan]]
+name = "vx1"
+id = 1
+remote = "192.0.2.2"
+dev = "uplink"
+mtu = 1451
+[[vxlan]]
+name = "vx2"
+id = 2
+remote = "192.0.2.2"
+dev = "uplink"
+mtu = 1450
+)";
+  State s = empty_kernel();
+  LinkState uplink, mvhost;
+  uplink.name = "uplink";
+  uplink.kind = "veth";
+  uplink.mtu = 1500;
+  mvhost.name = "mvhost";
+  mvhost.kind = "macvlan";
+  mvhost.mtu = 1500;
+  s.namespaces["host"].links.push_back(uplink);
+  s.namespaces["host"].links.push_back(mvhost);
+  CHECK(diff_text(toml, s) ==
+        "host: + vxlan vx1 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1451\n"
+        "host: + vxlan vx2 id 2 remote 192.0.2.2 dev uplink port 4789 mtu 1450\n"
+        "host: + macvlan mv0 parent host/mvhost mode bridge\n"
+        "conflict: mtu 1451 of vxlan 'vx1' is above 1450, what its underlay 'uplink' (mtu 1500) leaves after 50 bytes "
+        "of VXLAN headers; the kernel would cut it down\n"
+        "conflict: parent 'mvhost' of macvlan 'mv0' is a macvlan in namespace 'host'; the kernel would put 'mv0' on "
+        "that one's parent instead (name that as the parent)\n");
+}
