@@ -401,6 +401,15 @@ class Validator {
                                ? ""
                                : fmt::format(" in namespace '{}'", pm->parent_netns.value)),
                width(m.parent.value));
+    // The kernel refuses a macvlan an mtu above its parent's (EINVAL), and lowers it with
+    // its parent's.
+    int64_t under = parent && parent != &i && i.mtu ? mtu_of(*parent) : 0;
+    if (under && i.mtu->value > under)
+      d_.error(i.mtu->pos,
+               fmt::format("mtu {} of macvlan '{}' is above {}, its parent '{}''s; the kernel refuses a macvlan "
+                           "more than its parent's",
+                           i.mtu->value, i.name.value, under, m.parent.value),
+               digits(i.mtu->value));
     // A bridge port's frames go to the bridge; the kernel refuses a macvlan on it (EBUSY).
     if (parent && parent->master)
       d_.error(m.parent.pos,

@@ -239,14 +239,18 @@ class Differ {
 
   // What the validator checks of the lab's own lower links, checked here of the machine's,
   // whose kind and mtu only the kernel knows: the kernel would put a macvlan on a macvlan's
-  // parent instead, and cut a VXLAN's mtu above its underlay's less the headers down (and
-  // refuse it as a change). Neither would ever converge.
+  // parent instead, refuse a macvlan an mtu above its parent's, and cut a VXLAN's mtu above
+  // its underlay's less the headers down (and refuse it as a change).
   void machines_lower(const std::string& ns, const LinkState& w) {
-    if (w.kind == "macvlan")
-      if (const LinkState* p = machines(w.macvlan_parent_netns, w.macvlan_parent); p && p->kind == "macvlan")
-        conflict(ns, fmt::format("parent '{}' of macvlan '{}' is a macvlan in namespace '{}'; the kernel would "
-                                 "put '{}' on that one's parent instead (name that as the parent)",
-                                 w.macvlan_parent, w.name, w.macvlan_parent_netns, w.name));
+    const LinkState* p = w.kind == "macvlan" ? machines(w.macvlan_parent_netns, w.macvlan_parent) : nullptr;
+    if (p && p->kind == "macvlan")
+      conflict(ns, fmt::format("parent '{}' of macvlan '{}' is a macvlan in namespace '{}'; the kernel would "
+                               "put '{}' on that one's parent instead (name that as the parent)",
+                               w.macvlan_parent, w.name, w.macvlan_parent_netns, w.name));
+    if (p && p->mtu && w.mtu > p->mtu)
+      conflict(ns, fmt::format("mtu {} of macvlan '{}' is above {}, its parent '{}''s; the kernel refuses a "
+                               "macvlan more than its parent's",
+                               w.mtu, w.name, p->mtu, w.macvlan_parent));
     if (w.kind != "vxlan" || !w.mtu) return;
     const LinkState* dev = machines(ns, w.vxlan_dev);
     if (!dev || !dev->mtu || w.mtu <= dev->mtu - vxlan_headers(w)) return;

@@ -271,11 +271,15 @@ dev = "uplink"
         "host: + route 10.9.0.0/16 dev uplink\n");
 }
 
-TEST_CASE("diff: a machine's macvlan as a parent, a VXLAN mtu its underlay cannot carry", "[diff]") {
+TEST_CASE("diff: a machine's macvlan as a parent, an mtu the machine's parent or underlay cannot carry", "[diff]") {
   std::string toml = R"(lab = "web"
 [[macvlan]]
 name = "mv0"
 parent = "mvhost"
+[[macvlan]]
+name = "mv1"
+parent = "uplink"
+mtu = 1501
 [[vxlan]]
 name = "vx1"
 id = 1
@@ -303,8 +307,11 @@ mtu = 1450
         "host: + vxlan vx1 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1451\n"
         "host: + vxlan vx2 id 2 remote 192.0.2.2 dev uplink port 4789 mtu 1450\n"
         "host: + macvlan mv0 parent host/mvhost mode bridge\n"
+        "host: + macvlan mv1 parent host/uplink mode bridge mtu 1501\n"
         "conflict: mtu 1451 of vxlan 'vx1' is above 1450, what its underlay 'uplink' (mtu 1500) leaves after 50 bytes "
         "of VXLAN headers; the kernel would cut it down\n"
         "conflict: parent 'mvhost' of macvlan 'mv0' is a macvlan in namespace 'host'; the kernel would put 'mv0' on "
-        "that one's parent instead (name that as the parent)\n");
+        "that one's parent instead (name that as the parent)\n"
+        "conflict: mtu 1501 of macvlan 'mv1' is above 1500, its parent 'uplink''s; the kernel refuses a macvlan more "
+        "than its parent's\n");
 }

@@ -99,8 +99,9 @@ TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing
 
 TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[kernel]") {
   TempDir dir;
-  // The kernel refuses a macvlan larger than its parent: step 5 of 11 fails.
-  std::string bad = dir.write("bad.toml", with(kLab, "addresses = [\"10.1.0.5/24\"]", "addresses = [\"10.1.0.5/24\"]\nmtu = 9000"));
+  // The kernel refuses a route in host through a gateway on none of its subnets (the
+  // validator cannot know the machine's): the last step fails, all the others undone.
+  std::string bad = dir.write("bad.toml", std::string(kLab) + "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.77.0.1\"\n");
   std::string good = dir.write("good.toml", kLab);
   Run r = in_sandbox(std::string(kWitness) +
                      "ip link add keep0 type bridge\n"
@@ -117,8 +118,8 @@ TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[k
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
-        "topo: apply failed at step 5 of 11: blue: + macvlan mv0 parent host/up0 mode bridge 10.1.0.5/24 mtu 9000\n"
-        "  creating interface blue/mv0: Invalid argument\n"
+        "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
+        "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
         "rolled back: the kernel is as it was.\n"
         "exit 1\n"
         "same\n"

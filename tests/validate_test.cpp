@@ -412,3 +412,26 @@ mtu = 9000
              "18:7: mtu 1450 of vxlan 'vx1' is above 1430, what its underlay 'br0' (mtu 1500) leaves after 70 bytes "
              "of VXLAN headers; the kernel would cut it down"});
 }
+
+TEST_CASE("macvlan: its mtu is at most its parent's", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[bridge]]
+name = "br0"
+[[veth]]
+a = { name = "up0", mtu = 9000 }
+b = { name = "up1" }
+[[macvlan]]
+name = "mv0"
+parent = "br0"
+mtu = 9000
+[[macvlan]]
+name = "mv1"
+parent = "up0"
+mtu = 9000
+[[macvlan]]
+name = "mv2"
+parent = "up1"
+mtu = 1500
+)") == Lines{"10:7: mtu 9000 of macvlan 'mv0' is above 1500, its parent 'br0''s; the kernel refuses a macvlan more "
+             "than its parent's"});
+}
