@@ -258,9 +258,10 @@ int carry_out(State expected, const CarryOut& how) {
     host = HostSysctls::read(host_dir);
   }
   recover(expected, lab, dir);
-  add_put_backs(expected, lab, dir, host);
-  State snapshot = read_state(expected, lab, Journal::originals(dir));
-  Diff changes = diff(expected, snapshot, lab, Journal::routes(dir));
+  LabRecords records = LabRecords::read(dir, expected);
+  add_put_backs(expected, lab, dir, host, records);
+  State snapshot = read_state(expected, lab, records.originals);
+  Diff changes = diff(expected, snapshot, lab, records.routes);
   for (Conflict& c : host.conflicts(file, lab)) changes.conflicts.push_back(std::move(c));
   Plan plan = make_plan(std::move(changes));
   if (!plan.conflicts.empty()) {
@@ -277,7 +278,7 @@ int carry_out(State expected, const CarryOut& how) {
     host.write(host_dir);
   };
   if (plan.steps.empty()) {
-    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab);
+    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab, records.renamed);
     settle(journal);
     journal.close();  // a recovered run leaves nothing to redo
     if (how.output != CarryOut::Output::quiet) fmt::print("No changes. The kernel matches the lab.\n");
@@ -292,7 +293,7 @@ int carry_out(State expected, const CarryOut& how) {
   Outcome outcome;
   {
     HeldSignals signals;
-    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab);
+    Journal journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab, records.renamed);
     netlink.put_back_from(&journal.current_originals(), &journal.current_overwritten());
     std::vector<std::string> keep = lasting(expected);
     Progress progress(how.output, plan.steps.size());
@@ -313,7 +314,7 @@ int carry_out(State expected, const CarryOut& how) {
     // Every step said it did its part; the kernel may still have done more (a route it
     // flushed with an address) or less (a value it refused without an error). The whole
     // state is read again and must be the file's, or the transaction rolls back.
-    std::set<RouteKey> lab_routes = Journal::routes(dir);
+    std::set<RouteKey> lab_routes = records.routes;
     for (const RouteKey& k : routes_in(expected, keep)) lab_routes.insert(k);
     auto verify = [&] {
       run_after_last_step_hook();
@@ -322,7 +323,7 @@ int carry_out(State expected, const CarryOut& how) {
       } catch (const KernelError& e) {
         fmt::print(stderr, "topo: {}\n", e.what());  // done, but the kernel is slow to reap
       }
-      Diff left = diff(expected, read_state(expected, lab, Journal::originals(dir)), lab, lab_routes);
+      Diff left = diff(expected, read_state(expected, lab, records.originals), lab, lab_routes);
       if (!left.changes.empty() || !left.conflicts.empty())
         throw KernelError("checking", "the kernel after the last step",
                           "it is not in the file's state; still to do:\n" + indented(describe(left)));
@@ -359,7 +360,7 @@ int carry_out(State expected, const CarryOut& how) {
   }
   for (const StepFailure& u : outcome.undo_failures)
     fmt::print(stderr, "topo: undoing step {} failed: {}\n", u.index + 1, u.error.what());
-  State now = read_state(expected, lab, Journal::originals(dir));
+  State now = read_state(expected, lab, records.originals);
   // The snapshot decides, not the undo steps: one that failed may have found its work done.
   if (now == snapshot) {
     fmt::print(stderr, "rolled back: the kernel is as it was.\n");

@@ -42,9 +42,10 @@ int run(const PlanOptions& o) {
   LabDir dir = LabDir::find(name);
   HostSysctls host = HostSysctls::read(HostSysctls::dir(false));
   std::vector<Conflict> shared = host.conflicts(expected, name);
-  add_put_backs(expected, name, dir, host);
-  State observed = read_state(expected, name, Journal::originals(dir));
-  Diff changes = diff(expected, observed, name, Journal::routes(dir));
+  LabRecords records = LabRecords::read(dir, expected);
+  add_put_backs(expected, name, dir, host, records);
+  State observed = read_state(expected, name, records.originals);
+  Diff changes = diff(expected, observed, name, records.routes);
   for (Conflict& c : shared) changes.conflicts.push_back(std::move(c));
   Plan plan = make_plan(std::move(changes));
   if (o.format == "json") {

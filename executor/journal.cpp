@@ -1,6 +1,7 @@
 #include "executor/journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,18 +59,62 @@ SysctlOriginals with_host(SysctlOriginals lab, const HostSysctls* host,
   return lab;
 }
 
+// `records` with the namespace of each renamed one (the first of the tuple) renamed.
+template <class Records>
+Records with_renames(const Records& records, const Renames& renames) {
+  Records out;
+  for (auto r : records) {
+    auto to = renames.find(std::get<0>(r));
+    if (to != renames.end()) std::get<0>(r) = to->second;
+    out.insert(std::move(r));
+  }
+  return out;
+}
+
+SysctlOriginals with_renames(const SysctlOriginals& records, const Renames& renames) {
+  SysctlOriginals out;
+  for (const auto& [where, value] : records) {
+    auto to = renames.find(where.first);
+    out.emplace(std::pair{to != renames.end() ? to->second : where.first, where.second}, value);
+  }
+  return out;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat x {}, y {};
+  return ::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 }  // namespace
 
-Journal::Journal(const LabDir& dir, HostSysctls* host, const LabDir* host_dir, std::string lab)
+LabRecords LabRecords::read(const LabDir& dir, const State& expected) {
+  LabRecords r;
+  for (const auto& [name, path] : Journal::adopted(dir)) {
+    if (expected.find(name)) continue;
+    for (const auto& [other, ns] : expected.namespaces)
+      if (ns.adopted && other != kHostNetns && same_file(path, ns.path)) {
+        r.renamed[name] = other;
+        break;
+      }
+  }
+  r.originals = with_renames(Journal::originals(dir), r.renamed);
+  r.overwritten = with_renames(Journal::overwritten(dir), r.renamed);
+  r.routes = with_renames(Journal::routes(dir), r.renamed);
+  return r;
+}
+
+Journal::Journal(const LabDir& dir, HostSysctls* host, const LabDir* host_dir, std::string lab,
+                 const Renames& renames)
     : dir_(dir),
       host_(host_dir ? host : nullptr),
       host_dir_(host_dir),
       lab_(std::move(lab)),
       host_at_start_(host_ ? *host_ : HostSysctls{}),
-      originals_(with_host(originals(dir_), host_, &HostSysctls::originals)),
-      at_start_(originals_),
-      overwritten_(with_host(overwritten(dir_), host_, &HostSysctls::overwritten)),
-      overwritten_at_start_(overwritten_),
+      originals_(with_host(with_renames(originals(dir_), renames), host_, &HostSysctls::originals)),
+      at_start_(with_host(originals(dir_), host_, &HostSysctls::originals)),
+      overwritten_(with_host(with_renames(overwritten(dir_), renames), host_, &HostSysctls::overwritten)),
+      overwritten_at_start_(with_host(overwritten(dir_), host_, &HostSysctls::overwritten)),
+      unsaved_(originals_ != at_start_ || overwritten_ != overwritten_at_start_),
       routes_(routes(dir_)),
       routes_at_start_(routes_) {
   fd_ = dir_.open("journal", O_WRONLY | O_CREAT | O_APPEND);
@@ -84,6 +129,7 @@ void Journal::save_originals() {
   }
   save(dir_, mine);
   save(dir_, overwritten, "sysctl-overwritten");
+  unsaved_ = false;
 }
 
 void Journal::append(const std::string& line) {
@@ -174,7 +220,7 @@ void Journal::keep_originals(const State& file) {
     gone |= forget;
     return forget;
   });
-  if (!gone) return;
+  if (!gone && !unsaved_) return;
   // What a forwarding key overwrote goes with the last original of its directory.
   auto held = [&](const std::string& netns, std::initializer_list<const char*> keys) {
     return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return originals_.count({netns, k}) > 0; });
@@ -238,14 +284,16 @@ void Journal::keep_adopted(const LabDir& dir, const State& expected) {
   dir.write("adopted", text);
 }
 
-void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host) {
+void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host,
+                   const LabRecords& records) {
   for (const auto& [name, path] : Journal::adopted(dir)) {
     if (expected.find(name) || ::access(path.c_str(), F_OK) != 0) continue;  // gone with its process
     NamespaceState& ns = expected.namespaces[name];
     ns.exists = ns.adopted = true;
     ns.path = path;
+    ns.files_only = records.renamed.count(name) > 0;  // the rest is the new name's
   }
-  for (const auto& [where, value] : Journal::originals(dir)) {
+  for (const auto& [where, value] : records.originals) {
     auto ns = expected.namespaces.find(where.first);
     if (where.first != kHostNetns && ns != expected.namespaces.end()) ns->second.sysctls.emplace(where.second, value);
   }

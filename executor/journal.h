@@ -32,12 +32,29 @@ struct Claim {
 /// (namespace, key) -> the value before the lab.
 using SysctlOriginals = std::map<std::pair<std::string, std::string>, std::string>;
 
+/// An adopted namespace -> the other name the file adopts the same namespace by.
+using Renames = std::map<std::string, std::string>;
+
+/// What the lab left in its directory, seen through the file about to be planned or
+/// applied: when the file adopts a namespace under another name than the last apply did
+/// (the same namespace, by device and inode, as read_state compares them), what is kept
+/// under the old name (sysctl originals, routes) is the new name's. Read only: a run that
+/// succeeds keeps them under the new name.
+struct LabRecords {
+  Renames renamed;
+  SysctlOriginals originals, overwritten;
+  std::set<RouteKey> routes;
+  static LabRecords read(const LabDir& dir, const State& expected);
+};
+
 class Journal {
  public:
   /// Opens (creating) DIR/journal. `dir` must outlive the journal, and so must `host` (the
-  /// host's shared sysctls and their directory, held under their lock) when given.
+  /// host's shared sysctls and their directory, held under their lock) when given. The
+  /// sysctl originals kept under an old name of an adopted namespace (`renamed`) are taken
+  /// as the new name's.
   explicit Journal(const LabDir& dir, HostSysctls* host = nullptr, const LabDir* host_dir = nullptr,
-                   std::string lab = "");
+                   std::string lab = "", const Renames& renamed = {});
   /// Records what `step` may leave unmarked, and the lab's routes in `lasting` namespaces
   /// (those it does not own). Throws KernelError.
   void before(const Step& step, const std::vector<std::string>& lasting);
@@ -94,15 +111,18 @@ class Journal {
   const SysctlOriginals at_start_;
   SysctlOriginals overwritten_;
   const SysctlOriginals overwritten_at_start_;
+  bool unsaved_ = false;  // originals renamed, not yet written so
   std::set<RouteKey> routes_;
   const std::set<RouteKey> routes_at_start_;
 };
 
 /// What plan and apply add to the file's expected state `expected` before reading the
-/// kernel, from what the lab left in `dir`: the namespaces it adopted when last applied that
-/// the file no longer names (if they are still there: the lab's part of them goes), and the
-/// original of each sysctl it set and its file no longer sets, which goes back (in host, if
-/// no other lab holds it).
-void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host);
+/// kernel, from what the lab left in `dir` (`records`, read from the same file): the
+/// namespaces it adopted when last applied that the file no longer names (if they are still
+/// there: the lab's part of them goes; under a name the file no longer uses for the same
+/// namespace, only its /etc/netns files), and the original of each sysctl it set and its
+/// file no longer sets, which goes back (in host, if no other lab holds it).
+void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, const HostSysctls& host,
+                   const LabRecords& records);
 
 }  // namespace topo

@@ -363,7 +363,15 @@ State read_state(const State& expected, std::string_view lab,
   // The namespaces to read: those the lab expects (host among them), and any other named
   // one that turns out to carry the lab's mark (what the file no longer has).
   std::vector<Candidate> candidates;
-  for (const auto& [name, want] : expected.namespaces) candidates.push_back({name, name == "host" ? "" : want.path, true});
+  for (const auto& [name, want] : expected.namespaces) {
+    if (want.files_only) {  // the namespace itself is read under the file's name for it
+      NamespaceState& old = out.namespaces[name];
+      old.exists = true;
+      old.files = read_netns_files(name);
+      continue;
+    }
+    candidates.push_back({name, name == "host" ? "" : want.path, true});
+  }
   if (!expected.find("host")) candidates.push_back({"host", "", true});
   for (const std::string& name : named_namespaces())
     if (!expected.find(name)) candidates.push_back({name, named_netns_path(name), false});

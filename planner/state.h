@@ -175,6 +175,9 @@ struct NamespaceState {
   bool exists = false;
   bool adopted = false;   // expected state only: exists already, the lab never deletes it
   std::string path;       // expected state only: its namespace file; "" for host (topo's own)
+  // Expected state only: a namespace the lab adopted under this name, which the file now
+  // adopts under another: only the /etc/netns files of the old name are read, and go.
+  bool files_only = false;
   std::string mark;       // alias of its lo: which lab created it ("" when none)
   std::vector<LinkState> links;
   std::vector<RouteState> routes;

@@ -316,3 +316,65 @@ addresses = ["10.0.0.7/24"]
   CHECK(r.status == 0);
   CHECK(r.output == "mv0@if3 02:00:00:00:00:07\n");
 }
+
+TEST_CASE("kernel: an adopted namespace renamed in the file keeps its links, and its records move to the new name",
+          "[kernel][edits]") {
+  TempDir dir;
+  // The same namespace under another name: its links, routes and sysctls stay, its
+  // /etc/netns files move, and the originals and routes topo keeps for it are the new name's
+  // (dropping the sysctl puts back the value from before the lab).
+  auto lab = [](const std::string& ns, const std::string& sysctl) {
+    return fmt::format(R"(lab = "ad"
+[[netns]]
+name = "{0}"
+path = "/run/box"
+dns = ["10.0.0.53"]
+{1}
+[[veth]]
+a = {{ name = "eth0", netns = "{0}", addresses = ["10.0.0.2/24"] }}
+b = {{ name = "box-p", addresses = ["10.0.0.1/24"] }}
+[[route]]
+netns = "{0}"
+to = "10.9.0.0/16"
+via = "10.0.0.1"
+)",
+                       ns, sysctl);
+  };
+  const std::string forward = R"(sysctl = { "net.ipv4.ip_forward" = 1 })";
+  std::string c3 = dir.write("c3.toml", lab("c3", forward));
+  std::string c12 = dir.write("c12.toml", lab("c12", forward));
+  std::string plain = dir.write("plain.toml", lab("c12", ""));
+  Run r = in_sandbox(
+      "touch /run/box && unshare --net=/run/box true\n"
+      "box() { nsenter --net=/run/box \"$@\"; }\n"
+      "state() { box ip -br addr | awk '{ print $1, $3 }' | sed 's/ *$//'; box ip route | sed 's/ *$//';"
+      " box cat /proc/sys/net/ipv4/ip_forward; ls /etc/netns; cat /run/topo/ad/sysctl-originals /run/topo/ad/routes; }\n"
+      "$TOPO apply -q " + c3 + "\n"
+      "state > /run/before\n"
+      "for k in 1 2 3 4; do\n"
+      "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + c12 + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
+      "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+      "  state | diff /run/before - > /dev/null || echo \"step $k: not as it was\"\n"
+      "done\n"
+      "$TOPO plan --detailed-exitcode " + c12 + " > /dev/null || echo 'plan not empty'\n"
+      "state\n"
+      "$TOPO apply -q " + plain + "\n"
+      "box cat /proc/sys/net/ipv4/ip_forward\n"
+      "$TOPO destroy -q " + plain + "\n"
+      "ls /run/topo/ad; ls /etc/netns; box ip -br link | cut -d' ' -f1\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "applied once each of its 2 steps had failed\n"
+        "lo\n"
+        "eth0@if2 10.0.0.2/24\n"
+        "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2\n"
+        "10.9.0.0/16 via 10.0.0.1 dev eth0 proto 122\n"
+        "1\n"
+        "c12\n"
+        "c12\tnet.ipv4.ip_forward\t0\n"
+        "c12\t10.9.0.0/16\t0\n"
+        "0\n"
+        "lock\n"
+        "lo\n");
+}
