@@ -55,6 +55,11 @@ ADOPT_PATHS = [ADOPT_DIR + "/c1", ADOPT_DIR + "/c2"]
 
 # Features that fail on main for a reason an issue item names; off unless --enable NAME.
 KNOWN_FAILING = {
+    "subnet-twice": "evolve-subnet-on-two-links: two links of one namespace with addresses on "
+                    "one subnet have two prefix routes of the same key; topo reads routes "
+                    "through libnl's cache, which keeps one of them, and a rollback that makes "
+                    "the links again changes their order: 'the rollback is incomplete' (exit 3) "
+                    "though both routes are back (seed 14, step 36)",
     "iface-sysctl": "evolve-destroy-iface-sysctl: destroy of a lab that sets a sysctl of its "
                     "own host link fails (exit 3) and leaves the link; item 15: such a sysctl "
                     "is lost when its link is made again",
@@ -509,6 +514,18 @@ def all_addresses(lab):
     for i in interfaces(lab):
         out += iface_dict(i[3], i[4]).get("addresses", [])
     return out
+
+
+def subnet_twice(lab):
+    """Whether two links of one namespace have addresses on one subnet (KNOWN_FAILING)."""
+    import ipaddress
+    seen = {}
+    for ns, name, kind, holder, end in interfaces(lab):
+        for a in iface_dict(holder, end).get("addresses", []):
+            net = (ns, str(ipaddress.ip_interface(a).network))
+            if seen.setdefault(net, name) != name:
+                return True
+    return False
 
 
 def used_subnets(lab):
@@ -1884,6 +1901,8 @@ def main():
         while True:
             lab = gen.lab()
             good, n = repair(topo, lab, tmpdir)
+            if good and not is_on("subnet-twice", enabled) and subnet_twice(lab):
+                good = False
             if good:
                 if n:
                     stats.gen_repaired += 1
@@ -1909,6 +1928,9 @@ def main():
                     name, f = gen.pick_edit()
                     what = f(cand)
                     if what is None:
+                        continue
+                    if not is_on("subnet-twice", enabled) and subnet_twice(cand):
+                        stats.edit_discarded += 1
                         continue
                     good, n = repair(topo, cand, tmpdir)
                     if not good or render(cand)[0] == render(lab)[0]:
