@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
+#include <netlink/route/route.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -199,6 +200,30 @@ std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const s
     return true;
   });
   return out;
+}
+
+void each_route(nl_sock* sock, const std::string& what, const std::function<void(rtnl_route*)>& each) {
+  Msg msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
+  rtmsg rtm{};
+  rtm.rtm_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO) < 0)
+    throw KernelError("reading routes in", what, "out of memory");
+  nlmsghdr* h = nlmsg_hdr(msg.get());
+  h->nlmsg_seq = kFirstSeq;
+  send_raw(nl_socket_get_fd(sock), {h}, what);
+  receive(nl_socket_get_fd(sock), what, [&](nlmsghdr* h) {
+    if (h->nlmsg_type == NLMSG_DONE) return false;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      Ack ack = parse_ack(h);
+      throw KernelError("reading routes in", what, ack.reason(), -ack.error);
+    }
+    if (h->nlmsg_type != RTM_NEWROUTE) return true;
+    rtnl_route* raw = nullptr;
+    if (int err = rtnl_route_parse(h, &raw); err < 0) throw KernelError("reading routes in", what, error_text(err));
+    std::unique_ptr<rtnl_route, void (*)(rtnl_route*)> route(raw, rtnl_route_put);
+    each(route.get());
+    return true;
+  });
 }
 
 int nsid_of(nl_sock* sock, const Fd& other, const std::string& what) {

@@ -7,6 +7,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include <functional>
 #include <memory>
@@ -73,6 +74,11 @@ std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const
 /// The name and interface group of every link the socket's namespace has: one dump,
 /// parsed for just those two.
 std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const std::string& what);
+
+/// Every route of the socket's namespace (all tables, both families), each as the kernel
+/// sent it: libnl's route cache keeps one of two routes that differ in their device only,
+/// as the prefix routes of two links of one namespace on one subnet do.
+void each_route(nl_sock* sock, const std::string& what, const std::function<void(rtnl_route*)>& each);
 
 /// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
 /// IFLA_LINK_NETNSID; -1 when it has none.

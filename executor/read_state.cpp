@@ -156,21 +156,20 @@ std::string name_of(const Reading& ns, int ifindex) {
   return ifindex == 1 ? "lo" : "";
 }
 
+// Two routes of one key (destination, metric) but for their device, as two links of the
+// namespace on one subnet have, are both read, in the device's name order: their order in
+// the kernel follows which link got its address first, which a rollback that makes them
+// again need not keep.
 void read_routes(Reading& ns) {
-  nl_cache* raw = nullptr;
-  if (int err = rtnl_route_alloc_cache(ns.sock.get(), AF_UNSPEC, 0, &raw); err < 0)
-    throw KernelError("reading routes in", "namespace " + ns.name, nl::error_text(err));
-  nl::Cache cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_type(r) != RTN_UNICAST) continue;
+  nl::each_route(ns.sock.get(), "namespace " + ns.name, [&](rtnl_route* r) {
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_type(r) != RTN_UNICAST) return;
     nl_addr* dst = rtnl_route_get_dst(r);
     RouteState route;
     int family = rtnl_route_get_family(r);
     route.to.address.family = family == AF_INET6 ? Family::v6 : Family::v4;
     if (auto ip = ip_of(dst)) route.to.address = *ip;
     route.to.length = dst ? static_cast<int>(nl_addr_get_prefixlen(dst)) : 0;
-    if (link_local(route.to)) continue;
+    if (link_local(route.to)) return;
     route.metric = rtnl_route_get_priority(r);
     route.protocol = rtnl_route_get_protocol(r);
     if (rtnl_route_get_nnexthops(r) > 0) {
@@ -179,6 +178,12 @@ void read_routes(Reading& ns) {
       route.dev = name_of(ns, rtnl_route_nh_get_ifindex(nh));
     }
     ns.state.routes.push_back(route);
+  });
+  auto key = [](const RouteState& r) { return std::tie(r.to, r.metric); };
+  for (auto first = ns.state.routes.begin(); first != ns.state.routes.end();) {
+    auto last = std::find_if(first, ns.state.routes.end(), [&](const RouteState& r) { return key(r) != key(*first); });
+    std::sort(first, last, [](const RouteState& a, const RouteState& b) { return a.dev < b.dev; });
+    first = last;
   }
 }
 

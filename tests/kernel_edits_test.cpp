@@ -378,3 +378,43 @@ via = "10.0.0.1"
         "lock\n"
         "lo\n");
 }
+
+TEST_CASE("kernel: two links of a namespace on one subnet roll back exactly", "[kernel][edits]") {
+  TempDir dir;
+  // Each has a prefix route of the same key; the rollback makes the pair again, and which
+  // route comes first is then the other way round: both must be read, whatever the order.
+  auto lab = [](const std::string& end) {
+    return fmt::format(R"(lab = "two"
+[[netns]]
+name = "n1"
+[[veth]]
+a = {{ name = "{}", netns = "n1", addresses = ["10.141.0.1/24", "fd00:141::1/64"] }}
+b = {{ name = "ve15", netns = "n1", addresses = ["10.141.0.2/24", "fd00:141::2/64"] }}
+[[macvlan]]
+name = "mv18"
+netns = "n1"
+parent = "ve15"
+parent_netns = "n1"
+)",
+                       end);
+  };
+  std::string first = dir.write("first.toml", lab("eth0"));
+  std::string edit = dir.write("edit.toml", lab("eth20"));
+  Run r = in_sandbox(std::string(kWitness) +
+                     "$TOPO apply -q " + first + "\n"
+                     "witness | sort > /run/before\n"
+                     "for k in $(seq 1 20); do\n"
+                     "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
+                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+                     "  witness | sort | diff /run/before - > /dev/null || echo \"step $k: not as it was\"\n"
+                     "done\n"
+                     "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n"
+                     "$TOPO show " + edit + " | grep 'route 10.141'\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "applied once each of its 4 steps had failed\n"
+        "converged\n"
+        "  route 10.141.0.0/24 dev eth20 proto kernel\n"
+        "  route 10.141.0.0/24 dev ve15 proto kernel\n");
+}

@@ -55,11 +55,6 @@ ADOPT_PATHS = [ADOPT_DIR + "/c1", ADOPT_DIR + "/c2"]
 
 # Features that fail on main for a reason an issue item names; off unless --enable NAME.
 KNOWN_FAILING = {
-    "subnet-twice": "evolve-subnet-on-two-links: two links of one namespace with addresses on "
-                    "one subnet have two prefix routes of the same key; topo reads routes "
-                    "through libnl's cache, which keeps one of them, and a rollback that makes "
-                    "the links again changes their order: 'the rollback is incomplete' (exit 3) "
-                    "though both routes are back (seed 14, step 36)",
     "iface-sysctl": "evolve-destroy-iface-sysctl: destroy of a lab that sets a sysctl of its "
                     "own host link fails (exit 3) and leaves the link; item 15: such a sysctl "
                     "is lost when its link is made again",
