@@ -175,6 +175,7 @@ class Validator {
                                i.mtu->value, i.name.value, kMinMtuIpv6, a.value),
                    digits(i.mtu->value));
         if (a.value.address.family == Family::v6) check_vxlan_ipv6_mtu(i, a);
+        if (a.value.address.family == Family::v6) check_ipv6_enabled(i, a);
       }
       if (!i.mac) continue;
       auto [it, fresh] = macs.emplace(i.mac->value, &i);
@@ -185,6 +186,32 @@ class Validator {
                  19);
         d_.note(it->second->mac->pos, "first assigned here");
       }
+    }
+  }
+
+  // The sysctls the file sets in namespace `ns`.
+  const std::vector<Sysctl>& sysctls_of(const std::string& ns) const {
+    if (ns == kHostNetns) return lab_.host_sysctls;
+    static const std::vector<Sysctl> none;
+    const Netns* n = find_netns(ns);
+    return n ? n->sysctls : none;
+  }
+
+  // With disable_ipv6 on (for all links, those made from then on, or this one) the kernel
+  // refuses an IPv6 address on the link (EACCES): the apply would fail, every time.
+  void check_ipv6_enabled(const Interface& i, const Located<IpPrefix>& a) {
+    for (const Sysctl& y : sysctls_of(i.netns.value)) {
+      const std::string& k = y.key.value;
+      if (y.value.value == "0" || (k != "net.ipv6.conf.all.disable_ipv6" && k != "net.ipv6.conf.default.disable_ipv6" &&
+                                   k != "net.ipv6.conf." + i.name.value + ".disable_ipv6"))
+        continue;
+      d_.error(a.pos,
+               fmt::format("'{}' has IPv6 address {}, but namespace '{}' sets {} = {}: the kernel refuses IPv6 "
+                           "addresses there",
+                           i.name.value, a.value, i.netns.value, k, y.value.value),
+               width(to_string(a.value)));
+      d_.note(y.key.pos, "set here");
+      return;
     }
   }
 

@@ -435,3 +435,20 @@ mtu = 1500
 )") == Lines{"10:7: mtu 9000 of macvlan 'mv0' is above 1500, its parent 'br0''s; the kernel refuses a macvlan more "
              "than its parent's"});
 }
+
+TEST_CASE("no IPv6 address where the file disables IPv6", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "red"
+sysctl = { "net.ipv6.conf.all.disable_ipv6" = 1 }
+[[netns]]
+name = "blue"
+sysctl = { "net.ipv6.conf.eth0.disable_ipv6" = 1, "net.ipv6.conf.default.disable_ipv6" = 0 }
+[[veth]]
+a = { name = "eth0", netns = "red", addresses = ["10.0.0.1/24", "fd00::1/64"] }
+b = { name = "eth0", netns = "blue", addresses = ["fd00::2/64"] }
+)") == Lines{"9:65: 'eth0' has IPv6 address fd00::1/64, but namespace 'red' sets net.ipv6.conf.all.disable_ipv6 = 1: "
+             "the kernel refuses IPv6 addresses there",
+             "10:51: 'eth0' has IPv6 address fd00::2/64, but namespace 'blue' sets net.ipv6.conf.eth0.disable_ipv6 = 1: "
+             "the kernel refuses IPv6 addresses there"});
+}
