@@ -80,9 +80,15 @@ class Shell {
       line(ip(s.netns) + " link set dev lo alias " + sq(mark_) + " up");
       for (const Step& c : s.contents) step(c);
     } else {
-      // What is in it goes with it (the step's contents): the kernel deletes it all.
-      for (const Step& c : s.contents)
-        if (std::holds_alternative<FileDelta>(c.subject)) step(c);
+      // What is in it goes with it (the step's contents): the kernel deletes it all, but
+      // a macvlan on a parent elsewhere only when it gets to reaping the namespace, and
+      // until then its MAC is taken on the parent (as topo does, executor/netlink_kernel.cpp).
+      for (const Step& c : s.contents) {
+        const auto* l = std::get_if<LinkDelta>(&c.subject);
+        bool elsewhere = l && l->before && c.netns == s.netns && l->before->kind == "macvlan" &&
+                         l->before->macvlan_parent_netns != s.netns;
+        if (elsewhere || std::holds_alternative<FileDelta>(c.subject)) step(c);
+      }
       line("ip netns delete " + s.netns);
       line("rmdir /etc/netns/" + s.netns + " 2>/dev/null || true");
     }

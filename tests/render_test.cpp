@@ -194,3 +194,28 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
   CHECK(plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web").find(
             R"("peer":{"netns":null,"name":null})") != std::string::npos);
 }
+
+TEST_CASE("shell: a macvlan on a parent elsewhere is deleted before its namespace", "[render]") {
+  // The kernel reaps a namespace in the background; until then the macvlan's MAC is taken
+  // on its parent, and one made there again with it (a renamed namespace) is refused.
+  auto with = [](const std::string& ns) {
+    return expected_state(lab(R"(lab = "web"
+[[netns]]
+name = ")" + ns + R"("
+[[veth]]
+a = { name = "up0" }
+b = { name = "up1" }
+[[macvlan]]
+name = "mv0"
+netns = ")" + ns + R"("
+parent = "up0"
+mac = "02:00:00:00:00:07"
+)"));
+  };
+  State blue = with("blue"), green = with("green");
+  std::string sh = plan_shell(planned(green, applied(blue)), green, "web");
+  CHECK(sh.substr(sh.find("ip -n blue"), sh.find("\n# green") - sh.find("ip -n blue")) ==
+        "ip -n blue link del dev mv0\n"
+        "ip netns delete blue\n"
+        "rmdir /etc/netns/blue 2>/dev/null || true\n");
+}
