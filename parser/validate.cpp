@@ -489,9 +489,30 @@ class Validator {
              width(to_string(r.via->value)));
   }
 
+  // A gateway on the subnets of two links of the namespace, and no `dev`: the kernel takes
+  // the link whose prefix route came first, which follows the order the links got their
+  // addresses in, not the file (a link made again moves the route to the other).
+  void check_gateway_unique(const Route& r) {
+    if (!r.via || r.dev || r.via->value.is_link_local()) return;
+    std::vector<std::string> links;
+    for (const Interface* i : in(interfaces_in_, r.netns.value))
+      for (const auto& a : i->addresses)
+        if (a.value.contains(r.via->value)) {
+          links.push_back("'" + i->name.value + "'");
+          break;
+        }
+    if (links.size() < 2) return;
+    d_.error(r.via->pos,
+             fmt::format("gateway {} is on a subnet of {} in namespace '{}': say which with `dev` (the kernel "
+                         "would take whichever got its address first)",
+                         r.via->value, fmt::join(links, " and "), r.netns.value),
+             width(to_string(r.via->value)));
+  }
+
   void check_routes() {
     std::map<std::tuple<std::string, IpPrefix, int64_t>, const Route*> seen;
     for (const Route& r : lab_.routes) {
+      check_gateway_unique(r);
       if (r.dev) check_interface_ref(*r.dev, r.netns.value, "dev");
       bool dev_ok = !r.dev || r.dev->value == "lo" ||
                     find_interface(r.netns.value, r.dev->value);

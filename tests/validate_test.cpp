@@ -452,3 +452,23 @@ b = { name = "eth0", netns = "blue", addresses = ["fd00::2/64"] }
              "10:51: 'eth0' has IPv6 address fd00::2/64, but namespace 'blue' sets net.ipv6.conf.eth0.disable_ipv6 = 1: "
              "the kernel refuses IPv6 addresses there"});
 }
+
+TEST_CASE("a gateway on the subnets of two links needs a dev", "[validate]") {
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "red"
+[[veth]]
+a = { name = "a0", netns = "red", addresses = ["10.29.0.1/24"] }
+b = { name = "b0", netns = "red", addresses = ["10.29.0.2/24"] }
+[[route]]
+netns = "red"
+to = "172.30.0.0/16"
+via = "10.29.0.83"
+[[route]]
+netns = "red"
+to = "172.31.0.0/16"
+via = "10.29.0.83"
+dev = "b0"
+)") == Lines{"10:7: gateway 10.29.0.83 is on a subnet of 'a0' and 'b0' in namespace 'red': say which with `dev` "
+             "(the kernel would take whichever got its address first)"});
+}
