@@ -444,15 +444,18 @@ class Validator {
                            "bridge port (put the macvlan on the bridge instead)",
                            m.parent.value, parent->master->value),
                width(m.parent.value));
-    if (m.mode != MacvlanMode::passthru) return;
+    // A passthru macvlan is its parent's only one: the kernel refuses (EINVAL) a second
+    // macvlan of any mode beside it, and a passthru one beside any other.
     for (const Interface& o : lab_.interfaces) {
       if (&o == &i) break;
       auto* om = std::get_if<Macvlan>(&o.spec);
-      if (om && om->mode == MacvlanMode::passthru && om->parent.value == m.parent.value &&
-          om->parent_netns.value == m.parent_netns.value)
-        d_.error(i.pos, fmt::format("parent '{}' already has a passthru macvlan, '{}'; passthru "
-                                    "takes the whole parent",
-                                    m.parent.value, o.name.value));
+      if (!om || om->parent.value != m.parent.value || om->parent_netns.value != m.parent_netns.value ||
+          (om->mode != MacvlanMode::passthru && m.mode != MacvlanMode::passthru))
+        continue;
+      d_.error(i.pos, fmt::format("parent '{}' already has a {}macvlan, '{}'; passthru takes the whole parent",
+                                  m.parent.value, om->mode == MacvlanMode::passthru ? "passthru " : "",
+                                  o.name.value));
+      return;
     }
   }
 
