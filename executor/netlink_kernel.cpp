@@ -621,6 +621,7 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
     if (addresses.promote) promoted.emplace(ns(netns).fd, a.name);
     for (const IpPrefix& p : addresses.then) address(netns, a.name, p, false);
   }
+  for (const IpPrefix& p : addresses.again) address(netns, a.name, p, true);
   if (a.master != b.master) set_master(netns, a.name, a.master);
 }
 

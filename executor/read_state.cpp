@@ -147,7 +147,8 @@ void read_addresses(Reading& ns) {
     for (RawLink& l : ns.links)
       if (l.ifindex == rtnl_addr_get_ifindex(a)) l.state.addresses.push_back(p);
   }
-  for (RawLink& l : ns.links) std::sort(l.state.addresses.begin(), l.state.addresses.end());
+  // The dump lists a link's addresses in the kernel's order (each IPv4 subnet's primary first).
+  for (RawLink& l : ns.links) l.state.addresses = in_address_order(l.state.addresses);
 }
 
 std::string name_of(const Reading& ns, int ifindex) {

@@ -235,6 +235,7 @@ class Shell {
     if (c.promote)  // the value kept in the script's variable, expanded before the namespace is entered
       line(ns == "host" ? "echo \"$promote\" > " + promote_file
                         : "nsenter --net=" + sq(path(ns)) + " sh -c \"echo $promote > " + promote_file + "\"");
+    for (const IpPrefix& p : c.again) add_address(ns, a.name, p);
     if (a.master != b.master)
       line(ip(ns) + " link set dev " + a.name + (a.master.empty() ? " nomaster" : " master " + a.master));
   }

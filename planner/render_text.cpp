@@ -36,6 +36,20 @@ std::string end_of(const std::string& netns, const std::string& name) {
   return netns == kUnknownNetns ? "in another namespace" : netns + "/" + name;
 }
 
+// "order 10.0.0.4/24 10.0.0.3/24 -> 10.0.0.3/24 10.0.0.4/24": the addresses both states
+// have, where they are in another order on a subnet (the first is the primary).
+std::string subnet_order(const LinkState& b, const LinkState& a) {
+  auto common = [](const std::vector<IpPrefix>& in, const std::vector<IpPrefix>& other) {
+    std::vector<IpPrefix> out;
+    for (const IpPrefix& p : in)
+      if (std::find(other.begin(), other.end(), p) != other.end()) out.push_back(p);
+    return out;
+  };
+  std::vector<IpPrefix> before = common(b.addresses, a.addresses), after = common(a.addresses, b.addresses);
+  if (before == after) return "";
+  return fmt::format("order {} -> {}", fmt::join(before, " "), fmt::join(after, " "));
+}
+
 // "mtu 1500 -> 9000, master none -> br0, +10.0.0.3/24"
 std::string link_fields(const LinkState& b, const LinkState& a) {
   std::vector<std::string> parts;
@@ -51,6 +65,7 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
   for (const IpPrefix& p : b.addresses)
     if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
       parts.push_back(fmt::format("-{}", p));
+  if (std::string order = subnet_order(b, a); !order.empty()) parts.push_back(order);
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -132,6 +147,9 @@ std::string subject_text(const Change& c) {
     std::string none = y->made_with.empty() ? "(unreadable)" : "(new " + y->made_with + ")";
     auto value = [&](const std::optional<std::string>& v) { return v ? *v : none; };
     if (y->before == y->after && !c.why.empty()) return fmt::format("sysctl {} = {} again ({})", y->key, value(y->after), c.why);
+    // The value written as it is: kept before its link goes (for an undo that makes it
+    // again), or written again once the link is made again.
+    if (y->before == y->after) return fmt::format("sysctl {} = {}", y->key, value(y->after));
     return fmt::format("sysctl {}: {} -> {}", y->key, value(y->before), value(y->after));
   }
   if (const auto* b = std::get_if<LinkBatchDelta>(&s)) {

@@ -74,15 +74,76 @@ std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkSta
   return out;
 }
 
+bool same_subnet(const IpPrefix& a, const IpPrefix& b) {
+  return a.address.family == Family::v4 && b.address.family == Family::v4 && a.length == b.length &&
+         a.network() == b.network();
+}
+
+namespace {
+
+bool has(const std::vector<IpPrefix>& in, const IpPrefix& p) { return std::find(in.begin(), in.end(), p) != in.end(); }
+bool v4(const IpPrefix& p) { return p.address.family == Family::v4; }
+
+// The addresses of `in` on `p`'s subnet, in `in`'s order.
+std::vector<IpPrefix> subnet_of(const std::vector<IpPrefix>& in, const IpPrefix& p) {
+  std::vector<IpPrefix> out;
+  for (const IpPrefix& q : in)
+    if (same_subnet(p, q)) out.push_back(q);
+  return out;
+}
+
+// The kernel's order once `c` is done: the deleted leave (with promote_secondaries on, the
+// next of a subnet takes a deleted primary's place), the added join at the end.
+std::vector<IpPrefix> order_after(const std::vector<IpPrefix>& before, const AddressChange& c) {
+  std::vector<IpPrefix> out;
+  for (const IpPrefix& p : before)
+    if (!has(c.first, p) && !has(c.then, p)) out.push_back(p);
+  for (const IpPrefix& p : c.added) out.push_back(p);
+  for (const IpPrefix& p : c.again) out.push_back(p);
+  return out;
+}
+
+// Seats `after`'s subnet of `p` again: its first address stays or is added, all the
+// others go and come back after it, in order.
+void reseat(const std::vector<IpPrefix>& before, const std::vector<IpPrefix>& after, const IpPrefix& p,
+            AddressChange& c) {
+  std::vector<IpPrefix> want = subnet_of(after, p);
+  std::erase_if(c.added, [&](const IpPrefix& q) { return same_subnet(p, q) && q != want.front(); });
+  for (const IpPrefix& q : subnet_of(before, p))
+    if (q != want.front() && !has(c.then, q)) c.then.push_back(q);
+  c.again.insert(c.again.end(), want.begin() + 1, want.end());
+}
+
+}  // namespace
+
+std::vector<IpPrefix> in_address_order(const std::vector<IpPrefix>& kernel) {
+  std::vector<IpPrefix> out = kernel;
+  std::sort(out.begin(), out.end());
+  std::vector<bool> placed(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (placed[i] || !v4(out[i])) continue;
+    std::vector<IpPrefix> order = subnet_of(kernel, out[i]);
+    for (size_t j = i, k = 0; j < out.size(); ++j)
+      if (same_subnet(out[i], out[j]) && !placed[j]) out[j] = order[k++], placed[j] = true;
+  }
+  return out;
+}
+
 AddressChange address_change(const LinkState& before, const LinkState& after) {
   AddressChange c;
-  auto has = [](const std::vector<IpPrefix>& in, const IpPrefix& p) { return std::find(in.begin(), in.end(), p) != in.end(); };
-  auto v4 = [](const IpPrefix& p) { return p.address.family == Family::v4; };
   for (const IpPrefix& p : after.addresses)
     if (!has(before.addresses, p)) c.added.push_back(p);
   for (const IpPrefix& p : addresses_to_remove(before, after)) {
     bool clashes = !v4(p) && std::any_of(c.added.begin(), c.added.end(), [&](const IpPrefix& n) { return n.address == p.address; });
     (clashes ? c.first : c.then).push_back(p);
+  }
+  std::vector<IpPrefix> result = order_after(before.addresses, c);
+  std::vector<IpPrefix> seated;  // one address of each subnet done
+  for (const IpPrefix& p : after.addresses) {
+    if (!v4(p) || std::any_of(seated.begin(), seated.end(), [&](const IpPrefix& q) { return same_subnet(p, q); }))
+      continue;
+    seated.push_back(p);
+    if (subnet_of(result, p) != subnet_of(after.addresses, p)) reseat(before.addresses, after.addresses, p, c);
   }
   c.promote = std::any_of(c.then.begin(), c.then.end(), v4) && std::any_of(after.addresses.begin(), after.addresses.end(), v4);
   return c;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,6 +85,16 @@ std::string sysctl_interface(const std::string& key);
 /// net.ipv6.conf.IF.keep_addr_on_down is set, which topo never does).
 bool dropped_on_down(const IpPrefix& p);
 
+/// Whether two IPv4 interface addresses are on the same subnet (network and prefix length):
+/// the kernel makes the first of a subnet on a link its primary, the others secondaries.
+bool same_subnet(const IpPrefix& a, const IpPrefix& b);
+
+/// A link's addresses as its state holds them: sorted, except that each IPv4 subnet's
+/// addresses keep `kernel`'s order (primary first) in the places the sorted order gives
+/// them. A fresh apply adds them sorted, so the file's state has each subnet's lowest
+/// address primary; after edits the kernel may have another, and the diff sees it.
+std::vector<IpPrefix> in_address_order(const std::vector<IpPrefix>& kernel);
+
 /// The addresses a change from `before` to `after` must remove itself: those `before` has
 /// and `after` has not, but for those the kernel drops on its own from a link going down
 /// (asked to, it would answer "address not found").
@@ -96,8 +107,14 @@ std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkSta
 /// kernel would delete the secondaries of a primary it deletes. Only an IPv6 address that
 /// comes back with another prefix length goes first: the kernel keys IPv6 addresses by
 /// address alone, and would refuse the new one.
+///
+/// The IPv4 addresses of one subnet on a link (the same network and prefix length) are in
+/// an order that matters: the first is the primary, the source of what leaves through the
+/// subnet. Where the change would leave a subnet in another order than `after`'s, that
+/// subnet is seated again: its first address stays (or is added), the others are deleted
+/// (`then`) and added again after it in order (`again`).
 struct AddressChange {
-  std::vector<IpPrefix> first, added, then;
+  std::vector<IpPrefix> first, added, then, again;
   bool promote = false;
 };
 AddressChange address_change(const LinkState& before, const LinkState& after);
@@ -182,6 +199,9 @@ struct NamespaceState {
   std::vector<LinkState> links;
   std::vector<RouteState> routes;
   std::map<std::string, std::string> sysctls;  // observed: only the keys the lab names
+  /// expected state only: the keys of `sysctls` that are originals put back, not the file's
+  /// (one of an interface that is gone has nothing left to put back)
+  std::set<std::string> put_backs;
   std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
   std::optional<NatTable> nat;                 // the lab's NAT table; nullopt when there is none
 

@@ -81,6 +81,21 @@ TEST_CASE("kernel: dropping a primary address keeps its secondary and the routes
   CHECK(r.output == red_routes(3) + red_routes(4) + red_routes(5));
 }
 
+TEST_CASE("kernel: an address added below a link's primary becomes primary, as in a fresh apply", "[kernel][edits]") {
+  TempDir dir;
+  std::string both = dir.write("both.toml", routed_lab("\"10.0.0.3/24\", \"10.0.0.4/24\""));
+  std::string second = dir.write("second.toml", routed_lab("\"10.0.0.4/24\""));
+  // Then the same two addresses, the higher one primary, as someone adding one by hand would leave them.
+  Run r = in_sandbox(apply_each({both, second, both}) + "$TOPO plan " + second + " | grep eth0\n" +
+                     apply_each({second}) + "ip -n red addr add 10.0.0.3/24 dev eth0\n"
+                     "$TOPO plan " + both + " | grep eth0\n" + apply_each({both}));
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == red_routes(3) + red_routes(4) + red_routes(3) + "  ~ veth eth0: -10.0.0.3/24\n" +
+                        red_routes(4) + "  ~ veth eth0: order 10.0.0.4/24 10.0.0.3/24 -> 10.0.0.3/24 10.0.0.4/24\n" +
+                        red_routes(3));
+}
+
 TEST_CASE("kernel: a prefix change on a host bridge keeps the members' default routes", "[kernel][edits]") {
   TempDir dir;
   std::string narrow = dir.write("narrow.toml", routed_lab("\"10.0.0.3/24\"", "\"10.0.0.1/24\""));
