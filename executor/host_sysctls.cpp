@@ -72,7 +72,7 @@ void HostSysctls::add_put_backs(State& expected, const std::string& lab) const {
   NamespaceState& host = expected.namespaces[std::string(kHostNetns)];
   for (const auto& [key, labs] : held) {
     if (key.rfind("net.", 0) != 0 || labs.size() != 1 || !labs.count(lab) || host.sysctls.count(key)) continue;
-    if (auto o = originals.find(key); o != originals.end()) host.sysctls.emplace(key, o->second);
+    if (auto o = originals.find(key); o != originals.end()) host.sysctls.emplace(key, o->second), host.put_backs.insert(key);
   }
 }
 

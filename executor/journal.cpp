@@ -295,7 +295,8 @@ void add_put_backs(State& expected, const std::string& lab, const LabDir& dir, c
   }
   for (const auto& [where, value] : records.originals) {
     auto ns = expected.namespaces.find(where.first);
-    if (where.first != kHostNetns && ns != expected.namespaces.end()) ns->second.sysctls.emplace(where.second, value);
+    if (where.first == kHostNetns || ns == expected.namespaces.end()) continue;
+    if (ns->second.sysctls.emplace(where.second, value).second) ns->second.put_backs.insert(where.second);
   }
   host.add_put_backs(expected, lab);
 }

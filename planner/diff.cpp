@@ -161,6 +161,12 @@ class Differ {
       std::optional<std::string> before;
       if (it != have.sysctls.end()) before = it->second;
       if (before && normalize_sysctl(*before) == normalize_sysctl(value)) continue;
+      // An original put back on a link the lab no longer has goes with the link, or went.
+      if (std::string dev = interface_of(key); !dev.empty() && want.put_backs.count(key) && !link_in(want, dev)) {
+        bool going = goes(want, have, dev);
+        if (going && before) out_.kept.push_back({Action::modify, ns, SysctlDelta{{before, before}, key, {}}, ""});
+        if (going || !link_in(have, dev)) continue;
+      }
       SysctlDelta d{{before, value}, key, {}};
       if (&have == &kAbsent)
         d.made_with = "namespace";
@@ -171,6 +177,12 @@ class Differ {
   }
 
   bool owned(const LinkState& l) const { return l.alias == mark_; }
+
+  // A link of the lab's that the lab no longer has: the diff deletes it.
+  bool goes(const NamespaceState& want, const NamespaceState& have, const std::string& name) const {
+    const LinkState* h = link_in(have, name);
+    return h && owned(*h) && !link_in(want, name);
+  }
 
   // NamespaceState::find_link, through an index made on first use: host alone may hold a
   // thousand links, and every link and route of the lab looks one up.
@@ -467,7 +479,7 @@ class Differ {
       if (!have || !have->exists) continue;
       for (const auto& [key, value] : want.sysctls) {
         std::string dev = sysctl_interface(key);
-        if (dev.empty() || !dying.deleted.count({ns, dev})) continue;
+        if (dev.empty() || !dying.deleted.count({ns, dev}) || !link_in(want, dev)) continue;  // gone for good: kept
         // Named copies: C++17 lambdas cannot capture structured bindings (clang refuses).
         const std::string& in = ns;
         const std::string& sysctl = key;

@@ -68,6 +68,10 @@ struct Conflict {
 struct Diff {
   std::vector<Change> changes;
   std::vector<Conflict> conflicts;
+  /// Sysctls of links the diff deletes, as they are: nothing to change (the value goes with
+  /// the link), but a step writes each before its link goes, so that an undo that makes the
+  /// link again puts the value back. Not shown: the kernel sees no change.
+  std::vector<Change> kept;
 };
 
 /// A sysctl value as compared: the kernel prints vectors with tabs ("0\t2147483647"), the

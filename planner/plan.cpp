@@ -432,9 +432,11 @@ void release_ports(Phases& phases) {
 }
 
 // The kernel gives a link made again its sysctls' defaults. Each sysctl set on a link that
-// goes in this plan gets a step before it goes that writes its value as it is: nothing for
-// the kernel, but its inverse, run once the link is made again, gives the value back.
-void keep_link_sysctls(Phases& phases) {
+// goes in this plan (or was, diff.kept) gets a step before it goes that writes its value as
+// it is: nothing for the kernel, but its inverse, run once the link is made again, gives
+// the value back.
+void keep_link_sysctls(const std::vector<Change>& kept, Phases& phases) {
+  for (const Change& c : kept) phases[Phase::sysctl_keep].push_back({c.action, c.netns, c.subject, {}, false, {}});
   std::set<LinkKey> dying;
   for (const Step& s : phases[Phase::link_remove])
     if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->before) dying.emplace(s.netns, l->before->name);
@@ -561,7 +563,7 @@ Plan make_plan(Diff diff) {
   Phases ordered;
   for (const Change& c : diff.changes) plan_change(c, ordered);
   release_ports(ordered);
-  keep_link_sysctls(ordered);
+  keep_link_sysctls(diff.kept, ordered);
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
   absorb_into_namespaces(ordered);
   batch_far_ends(ordered);

@@ -315,3 +315,35 @@ mtu = 1450
         "conflict: mtu 1501 of macvlan 'mv1' is above 1500, its parent 'uplink''s; the kernel refuses a macvlan more "
         "than its parent's\n");
 }
+
+TEST_CASE("diff: a sysctl put back on a link the diff deletes is kept, not set", "[diff]") {
+  const char* with_link = R"(lab = "web"
+[host]
+sysctl = { "net.ipv4.conf.v0.forwarding" = 1 }
+[[netns]]
+name = "red"
+[[veth]]
+a = { name = "v0" }
+b = { netns = "red", name = "eth0" }
+)";
+  State observed = applied(expected_state(lab(with_link)));
+  State expected = expected_state(lab("lab = \"web\"\n[[netns]]\nname = \"red\"\n"));
+  expected.namespaces["host"].sysctls["net.ipv4.conf.v0.forwarding"] = "0";  // the original, put back
+  expected.namespaces["host"].put_backs.insert("net.ipv4.conf.v0.forwarding");
+  expected.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
+  Diff d = diff(expected, observed, "web");
+  CHECK(describe(d) == "host: - veth v0 peer red/eth0 mtu 1500 mac 02:00:00:00:00:01\n"
+                       "red: - veth eth0 peer host/v0 mtu 1500 mac 02:00:00:00:00:02\n");
+  REQUIRE(d.kept.size() == 1);
+  CHECK(d.kept[0].netns == "host");
+  CHECK(describe(d.kept[0]) == "~ sysctl net.ipv4.conf.v0.forwarding = 1");
+  // Once the link is gone there is nothing to put back; a key of the file's is still set.
+  State gone = observed;
+  std::erase_if(gone.namespaces["host"].links, [](const LinkState& l) { return l.name == "v0"; });
+  gone.namespaces["host"].sysctls.erase("net.ipv4.conf.v0.forwarding");
+  gone.namespaces.erase("red");
+  CHECK(describe(diff(expected, gone, "web")) == "red: + netns red\n");
+  expected.namespaces["host"].put_backs.clear();
+  CHECK(describe(diff(expected, gone, "web")) ==
+        "host: ~ sysctl net.ipv4.conf.v0.forwarding: (new interface) -> 0\nred: + netns red\n");
+}

@@ -422,3 +422,39 @@ sysctl net.ipv4.ip_forward net.ipv4.ip_default_ttl
         "net.ipv4.ip_forward = 0\n"
         "net.ipv4.ip_default_ttl = 64\n");
 }
+
+TEST_CASE("kernel: a sysctl of the lab's own host link goes with the link, by edit or destroy, and comes back with an undo",
+          "[kernel][sysctl]") {
+  TempDir dir;
+  std::string with = dir.write("with.toml", R"(lab = "own"
+[host]
+sysctl = { "net.ipv4.conf.v0.forwarding" = 1, "net.ipv4.conf.v0.rp_filter" = 2 }
+[[netns]]
+name = "red"
+[[veth]]
+a = { name = "v0", addresses = ["10.0.0.1/24"] }
+b = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
+)");
+  std::string without = dir.write("without.toml", "lab = \"own\"\n[[netns]]\nname = \"red\"\n");
+  Run r = in_sandbox(
+      "$TOPO apply -q " + with + " && $TOPO apply -q " + without + " && echo edited\n"
+      "$TOPO plan --detailed-exitcode " + without + " > /dev/null && echo 'nothing left to put back'\n"
+      "cat /run/topo/own/original /run/topo/.host/sysctls 2>/dev/null || true\n"
+      "$TOPO apply -q " + with + "\n"
+      "for i in 1 2 3; do code=0; TOPO_TEST_FAIL_STEP=$i $TOPO destroy -q " + with + " 2>/dev/null || code=$?\n"
+      "  echo \"fail at $i: exit $code\"\n"
+      "  sysctl -n net.ipv4.conf.v0.forwarding net.ipv4.conf.v0.rp_filter | tr '\\n' ' '; echo\n"
+      "  $TOPO plan --detailed-exitcode " + with + " > /dev/null || echo 'plan not empty'; done\n"
+      "$TOPO destroy -q " + with + " && echo destroyed\n"
+      "ip -o link show v0 2>/dev/null || ls /run/topo; cat /run/topo/.host/sysctls 2>/dev/null || true\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output ==
+        "edited\n"
+        "nothing left to put back\n"
+        "fail at 1: exit 1\n1 2 \n"
+        "fail at 2: exit 1\n1 2 \n"
+        "fail at 3: exit 1\n1 2 \n"
+        "destroyed\n"
+        "own\n");  // the lab's directory keeps its lock file alone
+}

@@ -449,19 +449,19 @@ TEST_CASE("plan: routes and sysctls of a link made again go before it and come b
   CHECK(steps_text(p) ==
         "red: - route default via 10.0.0.1 dev eth0 (replace)\n"
         "red: - route 10.9.0.0/16 dev eth0 (replace)\n"
-        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter = 2\n"
         "red: - dummy eth0 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05 (replace)\n"
         "red: + veth eth0 peer host/red-p 10.0.0.2/24 (replace)\n"
-        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter = 2\n"
         "red: + route 10.9.0.0/16 dev eth0 (replace)\n"
         "red: + route default via 10.0.0.1 (replace)\n");
   CHECK(inverses_text(p) ==
         "red: - route default via 10.0.0.1 (replace)\n"
         "red: - route 10.9.0.0/16 dev eth0 (replace)\n"
-        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter = 2\n"
         "red: - veth eth0 peer host/red-p 10.0.0.2/24 (replace)\n"
         "red: + dummy eth0 10.0.0.2/24 mtu 1500 mac 02:00:00:00:00:05 (replace)\n"
-        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter: 2 -> 2\n"
+        "red: ~ sysctl net.ipv4.conf.eth0.rp_filter = 2\n"
         "red: + route 10.9.0.0/16 dev eth0 (replace)\n"
         "red: + route default via 10.0.0.1 dev eth0 (replace)\n");
 }
