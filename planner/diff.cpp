@@ -401,6 +401,7 @@ class Differ {
     Dying dying = links_dying();
     routes_lost(dying);
     sysctls_lost(dying);
+    others_lost(dying);
   }
 
   using LinkKey = std::pair<std::string, std::string>;  // namespace, interface
@@ -419,6 +420,24 @@ class Differ {
       note_dying(d, c.netns, *l->before);
     }
     return d;
+  }
+
+  // A macvlan or VXLAN that is not the lab's, over a link the diff deletes, would be
+  // deleted by the kernel with it: the lab would touch what it does not own.
+  void others_lost(const Dying& dying) {
+    for (const auto& [ns, have] : observed_.namespaces) {
+      if (!have.exists) continue;
+      for (const LinkState& h : have.links) {
+        if (owned(h) || dying.deleted.count({ns, h.name})) continue;
+        LinkKey under = h.kind == "macvlan" ? LinkKey{h.macvlan_parent_netns, h.macvlan_parent}
+                        : h.kind == "vxlan" ? LinkKey{ns, h.vxlan_dev}
+                                            : LinkKey{};
+        if (!under.second.empty() && dying.deleted.count(under))
+          conflict(ns, fmt::format("interface '{}' ({}, not the lab's) is over {}/{}, which the lab deletes: the "
+                                   "kernel would delete it too",
+                                   h.name, h.kind, under.first, under.second));
+      }
+    }
   }
 
   static void note_dying(Dying& d, const std::string& ns, const LinkState& l) {

@@ -155,6 +155,35 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
         "conflict: a route to 0.0.0.0/0 with metric 0 exists and is not the lab's (protocol 4)\n");
 }
 
+TEST_CASE("diff: a macvlan or VXLAN of someone else's over a link the lab deletes is a conflict", "[diff]") {
+  State s = applied_lab();
+  LinkState mv;
+  mv.name = "mv0";
+  mv.kind = "macvlan";
+  mv.macvlan_mode = "bridge";
+  mv.macvlan_parent = "red-p";
+  mv.macvlan_parent_netns = "host";
+  s.namespaces["host"].links.push_back(mv);
+  LinkState vx;
+  vx.name = "vx9";
+  vx.kind = "vxlan";
+  vx.vxlan_id = 9;
+  vx.vxlan_dev = "eth0";
+  s.namespaces["red"].links.push_back(vx);
+  CHECK(diff_text(kLab, s) == "");
+  // The veth goes: both ends, and what is over either.
+  std::string without = kLab;
+  without.replace(without.find("[[veth]]"), without.find("[[vxlan]]") - without.find("[[veth]]"), "");
+  without.erase(without.find("[[route]]"));
+  std::string conflicts;
+  for (const Conflict& c : diff(expected_state(lab(without)), s, "web").conflicts) conflicts += c.message + "\n";
+  CHECK(conflicts ==
+        "interface 'mv0' (macvlan, not the lab's) is over host/red-p, which the lab deletes: the kernel would "
+        "delete it too\n"
+        "interface 'vx9' (vxlan, not the lab's) is over red/eth0, which the lab deletes: the kernel would "
+        "delete it too\n");
+}
+
 TEST_CASE("diff: an adopted namespace must exist and its files are the lab's", "[diff]") {
   std::string toml = R"(lab = "web"
 [[netns]]
