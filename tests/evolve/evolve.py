@@ -55,9 +55,6 @@ ADOPT_PATHS = [ADOPT_DIR + "/c1", ADOPT_DIR + "/c2"]
 
 # Features that fail on main for a reason an issue item names; off unless --enable NAME.
 KNOWN_FAILING = {
-    "iface-sysctl": "evolve-destroy-iface-sysctl: destroy of a lab that sets a sysctl of its "
-                    "own host link fails (exit 3) and leaves the link; item 15: such a sysctl "
-                    "is lost when its link is made again",
 }
 
 
