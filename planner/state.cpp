@@ -66,10 +66,13 @@ bool dropped_on_down(const IpPrefix& p) { return p.address.family == Family::v6;
 
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after) {
   const bool goes_down = before.up && !after.up;
+  // Below 1280, the least IPv6 takes, the kernel turns IPv6 off on the link and drops its
+  // IPv6 addresses itself (addrconf, NETDEV_CHANGEMTU), as when it goes down.
+  const bool below_ipv6 = after.mtu > 0 && after.mtu < 1280;
   std::vector<IpPrefix> out;
   for (const IpPrefix& p : before.addresses)
     if (std::find(after.addresses.begin(), after.addresses.end(), p) == after.addresses.end() &&
-        !(goes_down && dropped_on_down(p)))
+        !((goes_down || below_ipv6) && dropped_on_down(p)))
       out.push_back(p);
   return out;
 }

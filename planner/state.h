@@ -96,8 +96,9 @@ bool same_subnet(const IpPrefix& a, const IpPrefix& b);
 std::vector<IpPrefix> in_address_order(const std::vector<IpPrefix>& kernel);
 
 /// The addresses a change from `before` to `after` must remove itself: those `before` has
-/// and `after` has not, but for those the kernel drops on its own from a link going down
-/// (asked to, it would answer "address not found").
+/// and `after` has not, but for those the kernel drops on its own from a link going down,
+/// or whose mtu goes below 1280 (asked to, it would answer "address not found", or that
+/// IPv6 is disabled on the device).
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after);
 
 /// How a link's addresses go from `before` to `after`, for the executor and the shell plan

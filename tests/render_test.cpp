@@ -219,3 +219,29 @@ mac = "02:00:00:00:00:07"
         "ip netns delete blue\n"
         "rmdir /etc/netns/blue 2>/dev/null || true\n");
 }
+
+TEST_CASE("shell: a link whose mtu goes below 1280 loses its IPv6 addresses to the kernel", "[render]") {
+  // The kernel turns IPv6 off on it and drops them; deleting one after would fail.
+  auto with = [](const std::string& mtu, const std::string& addresses) {
+    return expected_state(lab(R"(lab = "web"
+[[veth]]
+a = { name = "up0", mtu = 1500 }
+b = { name = "up1" }
+[[vxlan]]
+name = "vx0"
+id = 7
+remote = "192.0.2.1"
+dev = "up0"
+mtu = )" + mtu + "\naddresses = [" + addresses + "]\n"));
+  };
+  State before = with("1450", R"("10.10.0.2/24", "fd00:10::2/64")"), after = with("1230", R"("10.10.0.2/24")");
+  std::string sh = plan_shell(planned(after, applied(before)), after, "web");
+  CHECK(sh.find("ip link set dev vx0 mtu 1230\n") != std::string::npos);
+  CHECK(sh.find("addr del") == std::string::npos);
+  // Back: the mtu first, then the address, which IPv6 takes again.
+  std::string back = plan_shell(planned(before, applied(after)), before, "web");
+  size_t mtu = back.find("ip link set dev vx0 mtu 1450\n"), add = back.find("ip addr add fd00:10::2/64 dev vx0");
+  CHECK(mtu != std::string::npos);
+  CHECK(add != std::string::npos);
+  CHECK(add > mtu);
+}
