@@ -53,13 +53,16 @@ nl::Addr nl_mac(const MacAddress& mac) {
 
 // A bridge's mtu set when it is made is only where it starts: the kernel moves it to its
 // smallest port's as ports join. Set once it is made, it stays (the kernel notes that it
-// was asked for), as the file says.
+// was asked for), as the file says. But only a change is noted: asked for the mtu it has
+// already (1500, at birth), the kernel does nothing, and a port of 1280 moved the bridge to
+// 1280. So such a bridge is born one byte off the file's mtu.
 bool mtu_after_birth(const LinkState& l) { return l.kind == "bridge" && l.mtu; }
 
 // Attributes every link is born with: name, mtu, mac.
 void set_basics(rtnl_link* link, const LinkState& l) {
   rtnl_link_set_name(link, l.name.c_str());
   if (l.mtu && !mtu_after_birth(l)) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu));
+  if (mtu_after_birth(l)) rtnl_link_set_mtu(link, static_cast<unsigned>(l.mtu > 68 ? l.mtu - 1 : l.mtu + 1));
   if (l.mac) rtnl_link_set_addr(link, nl_mac(*l.mac).get());
 }
 

@@ -171,6 +171,10 @@ class Shell {
       if (l.vxlan_group) cmd += fmt::format(" group {}", *l.vxlan_group);
       if (!l.vxlan_dev.empty()) cmd += " dev " + l.vxlan_dev;
       line(cmd + fmt::format(" dstport {}", l.vxlan_port));
+    } else if (l.kind == "bridge" && l.mtu) {
+      // Born one byte off, so that setting its mtu is a change, which the kernel notes as
+      // asked for: then ports joining do not move it (as topo does, executor/netlink_kernel.cpp).
+      line(fmt::format("{} link add name {} mtu {} type bridge", ip(s.netns), l.name, l.mtu > 68 ? l.mtu - 1 : l.mtu + 1));
     } else {
       line(fmt::format("{} link add name {} type {}", ip(s.netns), l.name, l.kind));
     }

@@ -433,3 +433,28 @@ parent_netns = "n1"
         "  route 10.141.0.0/24 dev eth20 proto kernel\n"
         "  route 10.141.0.0/24 dev ve15 proto kernel\n");
 }
+
+TEST_CASE("kernel: a bridge whose mtu is the kernel's default keeps it when a smaller port joins", "[kernel][edits]") {
+  TempDir dir;
+  // Asked for the mtu it has already, the kernel changes nothing and does not note it as
+  // asked for: the port of 1280 would move the bridge to 1280.
+  std::string lab = dir.write("lab.toml", R"(lab = "br"
+[[netns]]
+name = "n56"
+[[bridge]]
+name = "br8"
+mtu = 1500
+[[veth]]
+a = { name = "eth0", netns = "n56" }
+b = { name = "vp57", master = "br8", mtu = 1280 }
+)");
+  Run r = in_sandbox("$TOPO apply -q " + lab + " || echo \"exit $?\"\n"
+                     "ip -o link show br8 | grep -o 'mtu [0-9]*'\n"
+                     "$TOPO destroy -q " + lab + "\n"
+                     "$TOPO plan --format shell " + lab + " | bash\n"
+                     "ip -o link show br8 | grep -o 'mtu [0-9]*'\n"
+                     "$TOPO plan --detailed-exitcode " + lab + " > /dev/null && echo converged\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "mtu 1500\nmtu 1500\nconverged\n");
+}
