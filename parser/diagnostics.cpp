@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "parser/utf8.h"
+
 namespace topo {
 
 Diagnostic& Diagnostics::error(SourcePos pos, std::string message, int length) {
@@ -41,40 +43,13 @@ std::string location(const SourceFile& file, SourcePos pos) {
 // file can have a line of megabytes.
 constexpr size_t kQuoteWidth = 160;
 
-// One UTF-8 sequence of `text` at `i`: its length (0 when broken) and its code point.
-struct Sequence {
-  size_t length = 0;
-  char32_t code = 0;
-};
-
-Sequence sequence_at(std::string_view text, size_t i) {
-  auto c = static_cast<unsigned char>(text[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > text.size()) return {};
-  char32_t code = n == 1 ? c : c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xC0) != 0x80) return {};
-    code = (code << 6) | (b & 0x3F);
-  }
-  return {n, code};
-}
-
-// What could drive the terminal instead of being shown: control characters (C0 but tab, DEL,
-// C1), and the bidirectional controls, which make a terminal show the rest of the line
-// reordered (a name could make "is not allowed" read as something else).
-bool drives_terminal(char32_t c) {
-  return (c < 0x20 && c != '\t') || (c >= 0x7F && c < 0xA0) || c == 0x061C || c == 0x200E || c == 0x200F ||
-         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-}
-
 // The line's characters, one entry per column as toml++ counts them (a UTF-8 sequence is
 // one). What drives the terminal, and broken UTF-8, becomes U+FFFD, one column wide, so the
 // caret still lines up.
 std::vector<std::string> characters(std::string_view line) {
   std::vector<std::string> out;
   for (size_t i = 0; i < line.size();) {
-    Sequence s = sequence_at(line, i);
+    Utf8Char s = utf8_at(line, i);
     if (s.length > 0 && !drives_terminal(s.code)) {
       out.emplace_back(line.substr(i, s.length));
       i += s.length;
@@ -92,7 +67,7 @@ std::vector<std::string> characters(std::string_view line) {
 std::string shown(std::string_view message) {
   std::string out;
   for (size_t i = 0; i < message.size();) {
-    Sequence s = sequence_at(message, i);
+    Utf8Char s = utf8_at(message, i);
     if (s.length == 0) {
       out += fmt::format("<0x{:02X}>", static_cast<unsigned char>(message[i++]));
     } else if (drives_terminal(s.code) && s.code != '\n') {

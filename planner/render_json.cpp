@@ -2,23 +2,33 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
+#include "parser/utf8.h"
+
 namespace topo {
 namespace {
 
+// A JSON string of `s`, which may hold what the kernel gave topo (names of interfaces made
+// by others): valid UTF-8 whatever the bytes (a broken sequence becomes U+FFFD), and what
+// drives a terminal (control and bidirectional characters) escaped, so that `jq` or a
+// terminal showing the output reads the name, not its effect.
 std::string quote(std::string_view s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
+  for (size_t i = 0; i < s.size();) {
+    Utf8Char c = utf8_at(s, i);
+    if (c.length == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
     }
+    if (c.code == '"') out += "\\\"";
+    else if (c.code == '\\') out += "\\\\";
+    else if (c.code == '\n') out += "\\n";
+    else if (c.code == '\t') out += "\\t";
+    else if (drives_terminal(c.code)) out += fmt::format("\\u{:04x}", static_cast<uint32_t>(c.code));
+    else out += s.substr(i, c.length);
+    i += c.length;
   }
   return out + "\"";
 }

@@ -245,3 +245,16 @@ mtu = )" + mtu + "\naddresses = [" + addresses + "]\n"));
   CHECK(add != std::string::npos);
   CHECK(add > mtu);
 }
+
+TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives a terminal escaped", "[render]") {
+  State observed = empty_kernel();
+  LinkState renamed;  // the lab's, renamed by someone: plan removes it
+  renamed.name = std::string("r\x7f\xc2\x9b\xe2\x80\xae\xff\xed\xa0\x80\xc0\xaf-\xc3\xa9", 16);
+  renamed.kind = "dummy";
+  renamed.alias = "topo:web";
+  observed.namespaces["host"].links.push_back(renamed);
+  std::string json = plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web");
+  // DEL, CSI (C1) and RLO escaped; a stray byte, a surrogate and an overlong '/' each U+FFFD
+  // per byte; é as it is.
+  CHECK(json.find(R"("name":"r\u007f\u009b\u202e\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd-é")") != std::string::npos);
+}
