@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "executor/labs.h"
 #include "executor/privilege.h"
+#include "parser/diagnostics.h"
 
 namespace topo::cli {
 namespace {
@@ -49,6 +50,18 @@ std::string when(const std::optional<std::time_t>& t) {
 int run(const ListOptions& o) {
   require_capabilities("list", {sys_admin_to_enter_namespaces()});
   std::vector<LabOnMachine> labs = labs_on_machine();
+  // Names come from the kernel's marks and /run/netns, where anyone may write any byte but
+  // '/': what would drive the terminal (a newline too, which would split a line for
+  // scripts) is shown as <U+XXXX>.
+  auto one_line = [](const std::string& name) {
+    std::string out = shown(name);
+    for (size_t i; (i = out.find('\n')) != std::string::npos;) out.replace(i, 1, "<U+000A>");
+    return out;
+  };
+  for (LabOnMachine& l : labs) {
+    l.name = one_line(l.name);
+    for (std::string& ns : l.namespaces) ns = one_line(ns);
+  }
   if (o.names || o.namespaces) {  // one word a line, for scripts and completion
     for (const LabOnMachine& l : labs) {
       if (o.names) fmt::print("{}\n", l.name);

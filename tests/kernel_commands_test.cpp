@@ -448,3 +448,18 @@ TEST_CASE("kernel: list abbreviates a lab of many namespaces to the first, the l
         "pair  ns1,ns2          2      WHEN\n");
   CHECK(part(r.output, "namespaces") == "302\n");
 }
+
+TEST_CASE("kernel: list shows names the kernel holds as <U+XXXX> where they would drive the terminal", "[kernel][list]") {
+  // A namespace whose lo carries a lab's mark, both named with an escape sequence and a
+  // newline by whoever made them.
+  Run r = in_sandbox("ip netns add \"$(printf 'ev\\033[2Jil\\nx')\"\n"
+                     "ip -all netns exec ip link set lo alias \"$(printf 'topo:b\\033]0;t\\007ad')\" > /dev/null\n"
+                     "echo '== labs'; $TOPO list\n"
+                     "echo '== names'; $TOPO list --names; $TOPO list --namespaces\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(part(r.output, "labs") ==
+        "LAB                      NAMESPACES                LINKS  APPLIED\n"
+        "b<U+001B>]0;t<U+0007>ad  ev<U+001B>[2Jil<U+000A>x  0      -\n");
+  CHECK(part(r.output, "names") == "b<U+001B>]0;t<U+0007>ad\nev<U+001B>[2Jil<U+000A>x\n");
+}
