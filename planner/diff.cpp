@@ -27,18 +27,6 @@ std::string normalize_sysctl(std::string_view v) {
 
 namespace {
 
-// The interface a key belongs to: "eth0" for "net.ipv4.conf.eth0.rp_filter", "" for
-// "net.ipv4.conf.all.forwarding" or "net.ipv4.ip_forward".
-std::string interface_of(const std::string& key) {
-  for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
-    if (key.rfind(prefix, 0) != 0) continue;
-    std::string rest = key.substr(prefix.size());
-    std::string dev = rest.substr(0, rest.find('.'));
-    return dev == "all" || dev == "default" ? "" : dev;
-  }
-  return "";
-}
-
 // The kernel lists links in ifindex order, which depends on history; removals are listed
 // by name so that the same state always gives the same diff.
 std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
@@ -162,7 +150,7 @@ class Differ {
       if (it != have.sysctls.end()) before = it->second;
       if (before && normalize_sysctl(*before) == normalize_sysctl(value)) continue;
       // An original put back on a link the lab no longer has goes with the link, or went.
-      if (std::string dev = interface_of(key); !dev.empty() && want.put_backs.count(key) && !link_in(want, dev)) {
+      if (std::string dev = sysctl_interface(key); !dev.empty() && want.put_backs.count(key) && !link_in(want, dev)) {
         bool going = goes(want, have, dev);
         if (going && before) out_.kept.push_back({Action::modify, ns, SysctlDelta{{before, before}, key, {}}, ""});
         if (going || !link_in(have, dev)) continue;
@@ -170,7 +158,7 @@ class Differ {
       SysctlDelta d{{before, value}, key, {}};
       if (&have == &kAbsent)
         d.made_with = "namespace";
-      else if (std::string dev = interface_of(key); !before && !dev.empty() && !link_in(have, dev))
+      else if (std::string dev = sysctl_interface(key); !before && !dev.empty() && !link_in(have, dev))
         d.made_with = "interface";
       add(Action::modify, ns, d);
     }
