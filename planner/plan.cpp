@@ -83,6 +83,25 @@ std::vector<LinkKey> needs(const Step& s) {
   return out;
 }
 
+// Whether `s` changes a live link and lowers its mtu.
+bool lowers_mtu(const Step& s) {
+  const auto& d = std::get<LinkDelta>(s.subject);
+  return d.before && d.after && d.after->mtu && d.after->mtu < d.before->mtu;
+}
+
+// Whether step `child` goes before step `parent`, which it would otherwise wait for: a
+// macvlan (or VXLAN) whose mtu goes down goes down before its live parent's (underlay's).
+// Lowered first, the parent would make the kernel lower a macvlan on it by itself, which no
+// step's inverse raises again when a later step fails; the child's own step would then undo
+// to an mtu above its parent's (EINVAL). Raising keeps the parent first, as the kernel needs.
+bool goes_before_parent(const Step& child, const Step& parent, const LinkKey& k) {
+  const auto& c = std::get<LinkDelta>(child.subject);
+  const auto& p = std::get<LinkDelta>(parent.subject);
+  if (!lowers_mtu(child) || !p.before || !p.after) return false;
+  const LinkState& l = *c.after;
+  return k == LinkKey{l.macvlan_parent_netns, l.macvlan_parent} || k == LinkKey{child.netns, l.vxlan_dev};
+}
+
 // Kahn's algorithm, taking the earliest ready step each time (a min-heap of the ready
 // ones) so that the order is the diff's wherever dependencies allow. `reverse`:
 // dependents first (for removes).
@@ -95,7 +114,8 @@ std::vector<Step> in_dependency_order(std::vector<Step> steps, bool reverse) {
   for (size_t i = 0; i < steps.size(); ++i)
     for (const LinkKey& k : needs(steps[i]))
       if (auto p = provider.find(k); p != provider.end() && p->second != i) {
-        auto [first, then] = reverse ? std::pair{i, p->second} : std::pair{p->second, i};
+        bool flip = reverse || goes_before_parent(steps[i], steps[p->second], k);
+        auto [first, then] = flip ? std::pair{i, p->second} : std::pair{p->second, i};
         if (after[first].insert(then).second) ++waits_for[then];
       }
   std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;

@@ -458,3 +458,38 @@ b = { name = "vp57", master = "br8", mtu = 1280 }
   CHECK(r.status == 0);
   CHECK(r.output == "mtu 1500\nmtu 1500\nconverged\n");
 }
+
+TEST_CASE("kernel: a failed edit whose new port lowers a bridge with a macvlan on it rolls back exactly",
+          "[kernel][edits]") {
+  TempDir dir;
+  std::string lab = R"(lab = "mtu"
+[[netns]]
+name = "red"
+[[bridge]]
+name = "br0"
+[[macvlan]]
+name = "mv0"
+parent = "br0"
+netns = "red"
+)";
+  std::string first = dir.write("first.toml", lab);
+  // The port's mtu of 1280 lowers br0, and the kernel lowers mv0 with it.
+  std::string edit = dir.write("edit.toml", lab + R"([[veth]]
+a = { netns = "red", name = "eth0", mtu = 1280 }
+b = { name = "red-p", master = "br0", mtu = 1280 }
+)");
+  Run r = in_sandbox(std::string(kWitness) +
+                     "$TOPO apply -q " + first + "\n"
+                     "witness | sort > /run/before\n"
+                     "for k in $(seq 1 20); do\n"
+                     "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
+                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+                     "  witness | sort > /run/after\n"
+                     "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
+                     "done\n"
+                     "ip -n red -o link show mv0 | grep -o 'mtu [0-9]*'\n"
+                     "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "applied once each of its 3 steps had failed\nmtu 1280\nconverged\n");
+}

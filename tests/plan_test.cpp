@@ -526,3 +526,32 @@ b = { name = "vb", master = "br0" }
   CHECK(carrier_steps(plan_for(star, empty_kernel())) == 1);
   CHECK(carrier_steps(plan_for(routed, empty_kernel())) == 0);
 }
+
+TEST_CASE("plan: a macvlan's mtu goes down before its parent's, and comes back up after it", "[plan]") {
+  std::string before = R"(lab = "web"
+[[netns]]
+name = "red"
+[[bridge]]
+name = "br0"
+[[macvlan]]
+name = "mv0"
+parent = "br0"
+netns = "red"
+)";
+  std::string after = before + R"([[veth]]
+a = { netns = "red", name = "eth0", mtu = 1280 }
+b = { name = "red-p", master = "br0", mtu = 1280 }
+)";
+  Plan p = plan_for(after, applied(expected_state(lab(before))));
+  // Lowered after br0, the kernel would lower mv0 itself; if a later step then failed, undoing
+  // br0 would leave mv0 at 1280, and undoing mv0's own step first would ask for 1500 above
+  // br0's 1280 (EINVAL).
+  CHECK(steps_text(p) ==
+        "red: ~ macvlan mv0: mtu 1500 -> 1280\n"
+        "host: ~ bridge br0: mtu 1500 -> 1280\n"
+        "host: + veth red-p peer red/eth0 mtu 1280 master br0 & red: veth eth0 peer host/red-p mtu 1280\n");
+  CHECK(inverses_text(p) ==
+        "host: - veth red-p peer red/eth0 mtu 1280 master br0 & red: veth eth0 peer host/red-p mtu 1280\n"
+        "host: ~ bridge br0: mtu 1280 -> 1500\n"
+        "red: ~ macvlan mv0: mtu 1280 -> 1500\n");
+}
