@@ -57,11 +57,8 @@ Socket route_socket_here(const std::string& what) {
   // never makes a dump message over 32 KiB, so a 64 KiB buffer always holds it.
   nl_socket_set_msg_buf_size(sock.get(), 64 << 10);
   nl_socket_disable_msg_peek(sock.get());
-  // Errors with the kernel's own words (extended ACKs), and ACKs without the request echoed
-  // back in them: set once here, not per batch (12,000 setsockopt calls at 1000 namespaces).
-  int one = 1;
-  ::setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  ::setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  // Once here, not per batch (12,000 setsockopt calls at 1000 namespaces).
+  ask_for_short_acks(nl_socket_get_fd(sock.get()));
   return sock;
 }
 
@@ -85,92 +82,26 @@ int parse_nsid(nl_msg* msg, void* arg) {
 // (an ACK costs the buffer about 1 KiB, and the default is 208 KiB), or the kernel drops them.
 constexpr size_t kInFlight = 64;
 
-// What an NLMSG_ERROR says: the errno, and the extended ack's message when there is one.
-Ack parse_ack(const nlmsghdr* h) {
-  const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-  Ack ack{e->error, {}};
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
-  // With NETLINK_CAP_ACK the request is not echoed: the TLVs follow its header.
-  size_t off = NLMSG_HDRLEN + sizeof(nlmsgerr);
-  while (off + NLA_HDRLEN <= h->nlmsg_len) {
-    const auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
-    if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
-    if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG)
-      ack.text.assign(static_cast<const char*>(nla_data(a)), strnlen(static_cast<const char*>(nla_data(a)), nla_len(a)));
-    off += NLA_ALIGN(a->nla_len);
-  }
-  return ack;
-}
-
-// Reads messages until `done` says so; each is handed to `each`. Throws on a socket error.
-template <class Each>
-void receive(int fd, const std::string& what, Each&& each) {
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw KernelError("reading the kernel's answers in", what, std::strerror(errno), errno);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<size_t>(n));
-         h = NLMSG_NEXT(h, n))
-      if (!each(h)) return;
-  }
-}
-
-}  // namespace
-
-std::string Ack::reason() const {
-  std::string out = std::strerror(-error);
-  return text.empty() ? out : out + " (" + text + ")";
-}
-
-namespace {
-
-// Sends messages in one sendmsg. They carry sequence numbers of topo's own choosing and
-// their answers are read here, whole: libnl's own numbering on the socket is left alone.
-void send_raw(int fd, const std::vector<nlmsghdr*>& msgs, const std::string& what) {
-  std::vector<iovec> iov;
-  for (nlmsghdr* h : msgs) iov.push_back({h, h->nlmsg_len});
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  msghdr m{};
-  m.msg_name = &kernel;
-  m.msg_namelen = sizeof kernel;
-  m.msg_iov = iov.data();
-  m.msg_iovlen = iov.size();
-  while (::sendmsg(fd, &m, 0) < 0)
-    if (errno != EINTR) throw KernelError("sending requests in", what, std::strerror(errno), errno);
-}
-
-constexpr uint32_t kFirstSeq = 1u << 30;  // far from libnl's, which count up from the time
+// Far from libnl's own numbers on the socket, which count up from the time.
+constexpr uint32_t kFirstSeq = 1u << 30;
 
 }  // namespace
 
 std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what,
                           const OnMessage& other) {
-  int fd = nl_socket_get_fd(sock);
-  std::vector<Ack> acks(requests.size());
+  std::vector<Ack> acks;
+  acks.reserve(requests.size());
   for (size_t from = 0; from < requests.size(); from += kInFlight) {
     size_t to = std::min(requests.size(), from + kInFlight);
-    std::vector<nlmsghdr*> msgs;
+    std::vector<iovec> iov;
     for (size_t i = from; i < to; ++i) {
       nlmsghdr* h = nlmsg_hdr(requests[i].get());
       h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
       h->nlmsg_seq = kFirstSeq + static_cast<uint32_t>(i);
       h->nlmsg_pid = 0;
-      msgs.push_back(h);
+      iov.push_back({h, h->nlmsg_len});
     }
-    send_raw(fd, msgs, what);
-    size_t owed = to - from;
-    receive(fd, what, [&](const nlmsghdr* h) {
-      size_t i = h->nlmsg_seq - kFirstSeq;
-      if (h->nlmsg_type == NLMSG_ERROR && i >= from && i < to) {
-        acks[i] = parse_ack(h);
-        --owed;
-      } else if (h->nlmsg_type != NLMSG_ERROR && other) {
-        other(h);
-      }
-      return owed > 0;
-    });
+    for (Ack& a : exchange(nl_socket_get_fd(sock), iov, what, other)) acks.push_back(std::move(a));
   }
   return acks;
 }
@@ -183,21 +114,14 @@ std::vector<std::pair<std::string, uint32_t>> link_groups(nl_sock* sock, const s
   if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
       nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
     throw KernelError("reading links in", what, "out of memory");
-  nlmsghdr* h = nlmsg_hdr(msg.get());
-  h->nlmsg_seq = kFirstSeq;
-  send_raw(nl_socket_get_fd(sock), {h}, what);
   std::vector<std::pair<std::string, uint32_t>> out;
-  receive(nl_socket_get_fd(sock), what, [&](nlmsghdr* h) {
-    if (h->nlmsg_type == NLMSG_DONE) return false;
-    if (h->nlmsg_type == NLMSG_ERROR) {
-      Ack ack = parse_ack(h);
-      throw KernelError("reading links in", what, ack.reason(), -ack.error);
-    }
-    if (h->nlmsg_type != RTM_NEWLINK) return true;
+  dump(nl_socket_get_fd(sock), nlmsg_hdr(msg.get()), "the links of " + what, [&](const nlmsghdr* c) {
+    auto* h = const_cast<nlmsghdr*>(c);  // libnl's parsers take it non-const; they only read
     nlattr* attrs[IFLA_MAX + 1];
-    if (nlmsg_parse(h, sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 || !attrs[IFLA_IFNAME]) return true;
+    if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 ||
+        !attrs[IFLA_IFNAME])
+      return;
     out.emplace_back(nla_get_string(attrs[IFLA_IFNAME]), attrs[IFLA_GROUP] ? nla_get_u32(attrs[IFLA_GROUP]) : 0);
-    return true;
   });
   return out;
 }
@@ -208,21 +132,13 @@ void each_route(nl_sock* sock, const std::string& what, const std::function<void
   rtm.rtm_family = AF_UNSPEC;
   if (!msg || nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO) < 0)
     throw KernelError("reading routes in", what, "out of memory");
-  nlmsghdr* h = nlmsg_hdr(msg.get());
-  h->nlmsg_seq = kFirstSeq;
-  send_raw(nl_socket_get_fd(sock), {h}, what);
-  receive(nl_socket_get_fd(sock), what, [&](nlmsghdr* h) {
-    if (h->nlmsg_type == NLMSG_DONE) return false;
-    if (h->nlmsg_type == NLMSG_ERROR) {
-      Ack ack = parse_ack(h);
-      throw KernelError("reading routes in", what, ack.reason(), -ack.error);
-    }
-    if (h->nlmsg_type != RTM_NEWROUTE) return true;
+  dump(nl_socket_get_fd(sock), nlmsg_hdr(msg.get()), "the routes of " + what, [&](const nlmsghdr* c) {
+    if (c->nlmsg_type != RTM_NEWROUTE) return;
     rtnl_route* raw = nullptr;
-    if (int err = rtnl_route_parse(h, &raw); err < 0) throw KernelError("reading routes in", what, error_text(err));
+    if (int err = rtnl_route_parse(const_cast<nlmsghdr*>(c), &raw); err < 0)
+      throw KernelError("reading routes in", what, error_text(err));
     std::unique_ptr<rtnl_route, void (*)(rtnl_route*)> route(raw, rtnl_route_put);
     each(route.get());
-    return true;
   });
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "executor/netns.h"
+#include "executor/transport.h"
 
 namespace topo::nl {
 
@@ -53,21 +54,12 @@ Socket route_socket_in(const Fd& netns, const std::string& what);
 /// The same, in the namespace the thread is in now.
 Socket route_socket_here(const std::string& what);
 
-/// The kernel's answer to one request: 0 or a negative errno, and its extended-ack text.
-struct Ack {
-  int error = 0;
-  std::string text;  // "" when the kernel gave none
-  /// strerror, with the kernel's own words when it gave some.
-  std::string reason() const;
-};
-
 /// Sends the requests many to a sendmsg and reads the ACK of every one, in order. The
 /// kernel runs the requests of one send in order and goes on past a failed one, so this is
 /// as checked as a request at a time, without a round trip each. The messages get their
 /// sequence numbers and the ACK flag here. Throws KernelError when the socket fails.
 /// Whatever else the kernel answers (what a request with NLM_F_ECHO made, say) goes to
 /// `other`, when given.
-using OnMessage = std::function<void(const nlmsghdr*)>;
 std::vector<Ack> send_all(nl_sock* sock, const std::vector<Msg>& requests, const std::string& what,
                           const OnMessage& other = nullptr);
 

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "executor/kernel_error.h"
+#include "executor/transport.h"
 
 namespace topo::nft {
 namespace {
 
-constexpr size_t kReceiveSize = 32768;  // what the kernel puts in one message of a dump, at most
 
 // Hooks by name, as the state values and `nft` call them.
 const std::vector<std::pair<std::string, uint32_t>>& hooks() {
@@ -75,66 +75,13 @@ void set_comment(nftnl_table* t, const std::string& comment) {
   nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
 }
 
-// One dump request; `each` gets every object message of the answer. The kernel says EINTR
-// when the ruleset changed while it was dumping: then the dump is asked for again.
+// One dump request of nfnetlink for the inet family, with `payload` added to it.
 void dump(mnl_socket* sock, uint16_t type, const std::function<void(nlmsghdr*)>& payload,
-          const std::function<void(const nlmsghdr*)>& each, const std::string& what) {
-  for (int attempt = 0;; ++attempt) {
-    std::vector<char> buf(kReceiveSize);
-    uint32_t seq = static_cast<uint32_t>(attempt + 1);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_INET, NLM_F_DUMP, seq);
-    if (payload) payload(nlh);
-    if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
-      throw KernelError("asking for", what, std::strerror(errno), errno);
-    // libmnl is C: an exception must not cross it. The callback keeps it for after.
-    struct Context {
-      const std::function<void(const nlmsghdr*)>& each;
-      std::exception_ptr error;
-    } context{each, nullptr};
-    auto cb = [](const nlmsghdr* h, void* data) -> int {
-      auto* c = static_cast<Context*>(data);
-      try {
-        c->each(h);
-        return MNL_CB_OK;
-      } catch (...) {
-        c->error = std::current_exception();
-        return MNL_CB_STOP;
-      }
-    };
-    uint32_t portid = mnl_socket_get_portid(sock);
-    int ret = MNL_CB_OK;
-    while (ret > MNL_CB_STOP) {
-      ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw KernelError("reading", what, std::strerror(errno), errno);
-      }
-      ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, cb, &context);
-    }
-    if (context.error) std::rethrow_exception(context.error);
-    if (ret == MNL_CB_ERROR && errno == EINTR && attempt < 10) continue;
-    if (ret == MNL_CB_ERROR) throw KernelError("reading", what, std::strerror(errno), errno);
-    return;
-  }
-}
-
-// One message of a batch, for the error when the kernel refuses it.
-struct Sent {
-  std::string step;  // "adding rule 2 of chain postrouting (masquerade 10.0.0.0/24) to"
-};
-
-std::string extack_message(const nlmsghdr* h) {
-  // With NETLINK_EXT_ACK the error may carry the kernel's own words after the (capped) request.
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
-  size_t offset = sizeof(nlmsgerr);
-  if (!(h->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  std::string out;
-  const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(h));
-  for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, offset));
-       mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr))
-    if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG) out = mnl_attr_get_str(attr);
-  return out;
+          const nl::OnMessage& each, const std::string& what) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* request = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_INET, NLM_F_DUMP, 0);
+  if (payload) payload(request);
+  nl::dump(mnl_socket_get_fd(sock), request, what, each);
 }
 
 }  // namespace
@@ -149,11 +96,7 @@ Socket socket_here(const std::string& what) {
   if (!s) throw KernelError("opening a netfilter socket in", what, std::strerror(errno), errno);
   if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0)
     throw KernelError("binding a netfilter socket in", what, std::strerror(errno), errno);
-  int one = 1;
-  // Acks without a copy of the request (a batch's answers stay small), but with the
-  // kernel's own words when it has some.
-  mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof one);
-  mnl_socket_setsockopt(s.get(), NETLINK_EXT_ACK, &one, sizeof one);
+  nl::ask_for_short_acks(mnl_socket_get_fd(s.get()));
   // A kernel that never answers is an error, not a hang.
   timeval timeout{10, 0};
   setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -219,28 +162,30 @@ std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, co
   return out;
 }
 
-void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, const std::optional<NatTable>& after,
-                   const std::string& where, bool refused_message) {
+TableBatch table_batch(const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+                       bool refused_message) {
   const NatTable& shown = after ? *after : *before;
-  const std::string object = "nftables table inet " + shown.name + " in " + where;
-  Batch batch(nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE));
-  if (!batch) throw std::bad_alloc();
-  auto buffer = [&] { return static_cast<char*>(nftnl_batch_buffer(batch.get())); };
+  TableBatch out;
+  out.batch.reset(nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE));
+  if (!out.batch) throw std::bad_alloc();
+  nftnl_batch* batch = out.batch.get();
+  auto buffer = [&] { return static_cast<char*>(nftnl_batch_buffer(batch)); };
   auto next = [&] {
-    if (nftnl_batch_update(batch.get()) < 0) throw std::bad_alloc();
+    if (nftnl_batch_update(batch) < 0) throw std::bad_alloc();
   };
   uint32_t seq = 1;
-  const uint32_t begin_seq = seq;
-  nftnl_batch_begin(buffer(), seq++);
-  next();
-  const uint32_t first = seq;
-  std::vector<Sent> sent;
+  auto frame = [&](bool begin, std::string step) {
+    out.steps.push_back(std::move(step));
+    begin ? nftnl_batch_begin(buffer(), seq++) : nftnl_batch_end(buffer(), seq++);
+    next();
+  };
   // Every message asks for its ack: the kernel answers each (0 or an errno) once the whole
   // batch has been committed or rejected.
   auto message = [&](uint16_t type, uint16_t flags, std::string step) {
-    sent.push_back({std::move(step)});
+    out.steps.push_back(std::move(step));
     return nftnl_nlmsg_build_hdr(buffer(), type, NFPROTO_INET, flags | NLM_F_ACK, seq++);
   };
+  frame(true, "starting the batch for");
   if (before) {
     // By the handle read with it: a table of the same name swapped in since the plan was
     // made is then not deleted (the kernel refuses the batch: no such table). By name only
@@ -307,67 +252,36 @@ void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, cons
         rule.get());
     next();
   }
-  nftnl_batch_end(buffer(), seq++);
-  next();
+  frame(false, "committing the batch for");
+  return out;
+}
 
-  // One sendmsg: the kernel takes the batch as one transaction only when it comes whole.
+std::vector<iovec> TableBatch::buffers() const {
   std::vector<iovec> iov(static_cast<size_t>(nftnl_batch_iovec_len(batch.get())));
   nftnl_batch_iovec(batch.get(), iov.data(), static_cast<uint32_t>(iov.size()));
+  return iov;
+}
+
+void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+                   const std::string& where, bool refused_message) {
+  const NatTable& shown = after ? *after : *before;
+  const std::string object = "nftables table inet " + shown.name + " in " + where;
+  TableBatch batch = table_batch(before, after, refused_message);
+  // One sendmsg: the kernel takes the batch as one transaction only when it comes whole.
+  std::vector<iovec> iov = batch.buffers();
   size_t total = 0;
   for (const iovec& v : iov) total += v.iov_len;
   int fd = mnl_socket_get_fd(sock);
-  int sndbuf = static_cast<int>(total + 65536), rcvbuf = static_cast<int>(sent.size() * 1024 + 65536);
+  int sndbuf = static_cast<int>(total + 65536), rcvbuf = static_cast<int>(batch.steps.size() * 1024 + 65536);
   if (total > 65536) setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  msghdr msg{};
-  msg.msg_name = &kernel;
-  msg.msg_namelen = sizeof kernel;
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = iov.size();
-  if (::sendmsg(fd, &msg, 0) < 0) throw KernelError("sending the batch for", object, std::strerror(errno), errno);
-
-  // Read every answer, not just up to the first error: a batch the kernel refused has an
-  // answer for each message, and the first refusal is the one that explains the rest.
-  // The kernel answers while sendmsg runs, so once all acks (or a refusal of the batch as a
-  // whole) are in, whatever is left is already queued and read without waiting.
-  size_t acked = 0;
-  bool batch_refused = false;
-  int error = 0;
-  std::string error_step, error_text;
-  std::vector<char> buf(kReceiveSize);
-  for (;;) {
-    bool all_in = acked >= sent.size() || batch_refused;
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), all_in ? MSG_DONTWAIT : 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (all_in && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      throw KernelError("reading the kernel's answers for", object,
-                        fmt::format("{} ({} of {} answers read)", std::strerror(errno), acked, sent.size()), errno);
-    }
-    int left = static_cast<int>(n);
-    for (const auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, left);
-         h = mnl_nlmsg_next(h, &left)) {
-      if (h->nlmsg_type != NLMSG_ERROR) continue;
-      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
-      bool mine = h->nlmsg_seq >= first && h->nlmsg_seq < first + sent.size();
-      if (mine) ++acked;
-      if (h->nlmsg_seq == begin_seq || h->nlmsg_seq == seq - 1) batch_refused |= e->error != 0;
-      if (e->error == 0 || error) continue;
-      error = -e->error;
-      error_step = mine ? sent[h->nlmsg_seq - first].step : "committing the batch for";
-      error_text = extack_message(h);
-    }
-  }
-  if (error) {
-    std::string reason = std::strerror(error);
-    if (!error_text.empty()) reason += " (" + error_text + ")";
-    throw KernelError(error_step, object, reason + "; the kernel took none of the batch", error);
-  }
-  if (acked < sent.size())
-    throw KernelError("committing the batch for", object,
-                      fmt::format("the kernel answered {} of {} messages", acked, sent.size()));
+  std::vector<nl::Ack> acks = nl::exchange(fd, iov, object);
+  // A batch the kernel refused has an answer for each message it got to; the first refusal
+  // is the one that explains the rest.
+  for (size_t i = 0; i < acks.size(); ++i)
+    if (acks[i].error)
+      throw KernelError(batch.steps[i], object, acks[i].reason() + "; the kernel took none of the batch",
+                        -acks[i].error);
 }
 
 }  // namespace topo::nft

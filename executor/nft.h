@@ -15,6 +15,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <sys/uio.h>
 
 #include "executor/netns.h"
 #include "planner/state.h"
@@ -62,6 +65,18 @@ Socket socket_here(const std::string& what);
 /// there is none. Three dumps at most: tables, then (only when it exists) its chains and
 /// rules. Throws KernelError.
 std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where);
+
+/// The messages that take the kernel's table from `before` to `after` in one nfnetlink batch
+/// (begin, the table deleted when `before` exists, then made again with its chains and rules
+/// when `after` does, end), and what each message does, for errors. Pure: no socket.
+struct TableBatch {
+  Batch batch;
+  std::vector<std::string> steps;  // one per message, begin and end included
+  /// The batch's bytes, for one sendmsg.
+  std::vector<iovec> buffers() const;
+};
+TableBatch table_batch(const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+                       bool refused_message = false);
 
 /// Makes the kernel's table go from `before` to `after` in one batch: the table deleted
 /// (when `before` exists), then made again with its chains and rules (when `after` does).

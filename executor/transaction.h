@@ -30,9 +30,10 @@ struct Outcome {
 };
 
 /// `should_stop()` is asked before each step (a pending SIGINT/SIGTERM); `before_step(i)`
-/// runs just before step i (the journal writes the inverse there). `verify()` runs once the
-/// last step is done: a KernelError from it (the kernel is not in the state the steps were
-/// to make) is a failure at index steps.size(), and every step is undone.
+/// runs just before step i (the journal notes there what the step may make, for a killed
+/// run's successor to claim). `verify()` runs once the last step is done: a KernelError from
+/// it (the kernel is not in the state the steps were to make) is a failure at index
+/// steps.size(), and every step is undone.
 Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel,
                         const std::function<bool()>& should_stop = {},
                         const std::function<void(size_t)>& before_step = {},

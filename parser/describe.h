@@ -1,5 +1,5 @@
-// One line of text per object, shared by `topo graph`, plans and tests so that they all
-// name things the same way.
+// One line of text per object of the model, for `topo graph` and tests. (Plans describe
+// kernel state, in planner/render_text.h, with the same words.)
 #pragma once
 
 #include <string>

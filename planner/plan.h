@@ -1,12 +1,14 @@
 // Diff -> the ordered steps that carry it out, each with its inverse, computed before
 // anything runs so that the executor can undo a half-done apply exactly.
 //
-// Ordering, from the dependency graph (docs/design.md has the rules with their reasons):
-//   removes first, dependents before what they depend on: routes, namespaces (with all in
-//   them), then links (a macvlan before its parent, a port before its bridge), files;
-//   then creates, dependencies before dependents: namespaces, namespace-wide sysctls, links
-//   (a bridge before its ports, an underlay before its VXLAN), per-interface sysctls, routes
-//   (direct ones before those through a gateway), files.
+// Ordering: phases (the Phase enum in plan.cpp lists them all, each with its reason), and
+// within the link phases the dependency graph: removes first, dependents before what they
+// depend on (a macvlan before its parent, a port before its bridge, a namespace with all in
+// it at once); then creates, dependencies before dependents (a bridge before its ports, an
+// underlay before its VXLAN; a macvlan whose mtu goes down before its parent's), interface
+// sysctls after their links, routes (direct ones before those through a gateway), carrier,
+// NAT, files. Around them: sysctls of links made again kept, ports released from a bridge
+// that goes, dying bridges quieted, far veth ends batched.
 // A replace is a remove and a create; a veth pair is one step (the kernel makes and deletes
 // both ends at once). Pure and deterministic: the same diff gives the same plan.
 #pragma once

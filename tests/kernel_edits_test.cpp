@@ -480,11 +480,13 @@ b = { name = "red-p", master = "br0", mtu = 1280 }
 )");
   Run r = in_sandbox(std::string(kWitness) +
                      "$TOPO apply -q " + first + "\n"
-                     "witness | sort > /run/before\n"
+                     // A port-less bridge's carrier is the kernel's to settle, in its own time:
+                     // not state, not compared.
+                     "witness | sed 's/NO-CARRIER,//' | sort > /run/before\n"
                      "for k in $(seq 1 20); do\n"
                      "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
                      "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-                     "  witness | sort > /run/after\n"
+                     "  witness | sed 's/NO-CARRIER,//' | sort > /run/after\n"
                      "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
                      "done\n"
                      "ip -n red -o link show mv0 | grep -o 'mtu [0-9]*'\n"
