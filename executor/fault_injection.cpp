@@ -46,7 +46,7 @@ void FaultInjectingKernel::run(const Step& step) {
   if (count_ == kill_step_) ::raise(SIGKILL);
   if (count_ == fail_step_)
     throw KernelError("running", "step " + std::to_string(count_), "fault injected by TOPO_TEST_FAIL_STEP", 0);
-  inner_.run(step);
+  inner_->run(step);
 }
 
 }  // namespace topo

@@ -19,15 +19,24 @@
 
 #include <memory>
 
-#include "executor/kernel.h"
+#include "executor/lab_kernel.h"
 
 namespace topo {
 
-class FaultInjectingKernel : public Kernel {
+class FaultInjectingKernel : public LabKernel {
  public:
-  FaultInjectingKernel(Kernel& inner, long fail_step, long kill_step)
-      : inner_(inner), fail_step_(fail_step), kill_step_(kill_step) {}
+  FaultInjectingKernel(std::unique_ptr<LabKernel> inner, long fail_step, long kill_step)
+      : inner_(std::move(inner)), fail_step_(fail_step), kill_step_(kill_step) {}
   void run(const Step& step) override;
+  void settle_deletions() override { inner_->settle_deletions(); }
+  bool claim(const std::string& netns, const std::string& link) override { return inner_->claim(netns, link); }
+  std::map<std::string, std::string> overwritten_by(const Step& step) override { return inner_->overwritten_by(step); }
+  std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key) override {
+    return inner_->read_sysctl(netns, key);
+  }
+  void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) override {
+    inner_->put_back_from(originals, overwritten);
+  }
 
   /// The steps from the environment; 0 when unset (no fault).
   static long fail_step_from_env();
@@ -35,7 +44,7 @@ class FaultInjectingKernel : public Kernel {
   static long fail_nft_from_env();
 
  private:
-  Kernel& inner_;
+  std::unique_ptr<LabKernel> inner_;
   long fail_step_, kill_step_;
   long count_ = 0;  // steps asked for so far, undo steps included
 };

@@ -38,7 +38,9 @@ bool drops_forwarding(const NamespaceState& ns) {
                      [](const NatChain& c) { return c.hook == "forward" && c.policy == "drop"; });
 }
 
-LabDir HostSysctls::dir(bool make) { return make ? LabDir::make(".host") : LabDir::find(".host"); }
+LabDir HostSysctls::dir(bool make, const std::string& root) {
+  return make ? LabDir::make(".host", root) : LabDir::find(".host", root);
+}
 
 HostSysctls HostSysctls::read(const LabDir& dir) {
   HostSysctls out;

@@ -34,7 +34,7 @@ struct HostSysctls {
   std::map<std::string, std::map<std::string, std::string>> held;  // key -> lab -> value
 
   /// /run/topo/.host, made when missing (apply, destroy) or found (plan). Throws KernelError.
-  static LabDir dir(bool make);
+  static LabDir dir(bool make, const std::string& root = kRunDir);
   /// The file in `dir` (empty when there is none). Throws KernelError.
   static HostSysctls read(const LabDir& dir);
   /// Written whole, or removed when nothing is held. Throws KernelError.

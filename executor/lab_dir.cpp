@@ -8,21 +8,15 @@
 #include "executor/no_follow.h"
 
 namespace topo {
-namespace {
-
-constexpr const char* kRun = "/run/topo";
-
-}  // namespace
-
-LabDir LabDir::make(const std::string& lab) {
-  Fd run = open_dir_at(AT_FDCWD, kRun, kRun, true, 0700);
-  std::string path = std::string(kRun) + "/" + lab;
+LabDir LabDir::make(const std::string& lab, const std::string& root) {
+  Fd run = open_dir_at(AT_FDCWD, root, root, true, 0700);
+  std::string path = root + "/" + lab;
   return LabDir(open_dir_at(run.get(), lab, path, true, 0700), path);
 }
 
-LabDir LabDir::find(const std::string& lab) {
-  std::string path = std::string(kRun) + "/" + lab;
-  Fd run = open_dir_at(AT_FDCWD, kRun, kRun, false, 0);
+LabDir LabDir::find(const std::string& lab, const std::string& root) {
+  std::string path = root + "/" + lab;
+  Fd run = open_dir_at(AT_FDCWD, root, root, false, 0);
   if (!run) return LabDir(Fd(), path);
   return LabDir(open_dir_at(run.get(), lab, path, false, 0), path);
 }

@@ -12,13 +12,16 @@
 
 namespace topo {
 
+/// Where the labs' directories are. Tests without root use one of their own.
+inline constexpr const char* kRunDir = "/run/topo";
+
 class LabDir {
  public:
-  /// /run/topo/LAB, made (0700, as /run/topo) when missing. Throws KernelError.
-  static LabDir make(const std::string& lab);
-  /// /run/topo/LAB when it exists, for commands that change nothing (plan): reading an
-  /// absent directory reads no files. Throws KernelError (a link there, say).
-  static LabDir find(const std::string& lab);
+  /// ROOT/LAB, made (0700, as ROOT) when missing. Throws KernelError.
+  static LabDir make(const std::string& lab, const std::string& root = kRunDir);
+  /// ROOT/LAB when it exists, for commands that change nothing (plan): reading an absent
+  /// directory reads no files. Throws KernelError (a link there, say).
+  static LabDir find(const std::string& lab, const std::string& root = kRunDir);
 
   /// The file NAME in it; nullopt when absent. Throws KernelError.
   std::optional<std::string> read(const std::string& name) const;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "executor/journal.h"
-#include "executor/kernel.h"
+#include "executor/lab_kernel.h"
 #include "executor/named_netns.h"
 #include "executor/netlink.h"
 #include "executor/netns.h"
@@ -18,7 +18,7 @@
 
 namespace topo {
 
-class NetlinkKernel : public Kernel {
+class NetlinkKernel : public LabKernel {
  public:
   /// `expected` says where each namespace lives; `lab` names the marks put on what is made.
   NetlinkKernel(const State& expected, std::string_view lab);
@@ -26,20 +26,20 @@ class NetlinkKernel : public Kernel {
   /// Waits until the links that die with deleted namespaces are gone: the kernel reaps a
   /// namespace in the background, and their names are not free again until then. Run
   /// before any step that makes something, and once at the end. Throws KernelError.
-  void settle_deletions();
+  void settle_deletions() override;
   /// Marks a link (or, for "lo", the namespace) as the lab's when it exists unmarked: what a
   /// killed run made before it could mark it. Returns whether it marked anything.
-  bool claim(const std::string& netns, const std::string& link);
+  bool claim(const std::string& netns, const std::string& link) override;
   /// What `step` will overwrite besides its own key: writing ip_forward (or
   /// conf.all.forwarding) makes the kernel copy the value to conf.default and to every
   /// interface; conf.default.forwarding overwrites nothing, but which interfaces were there
   /// tells those made since. Their values now, by key; empty for any other step.
-  std::map<std::string, std::string> overwritten_by(const Step& step);
+  std::map<std::string, std::string> overwritten_by(const Step& step) override;
   /// The value of `key` in `netns` now; nullopt when it cannot be read.
-  std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key);
+  std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key) override;
   /// Where to find, when such a key gets its original value back, the values it overwrote
   /// (journal.h): they are written back after it. Both must outlive this kernel.
-  void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) {
+  void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) override {
     originals_ = originals;
     overwritten_ = overwritten;
   }
