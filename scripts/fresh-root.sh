@@ -20,6 +20,10 @@ git clone -q --no-local "$PWD" "$root/topo"
 mounted=()
 cleanup() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" || true; done; }
 trap cleanup EXIT
+# The root itself, bound onto itself: inside the chroot `/` is then a mount point, which the
+# kernel tests' sandbox needs (unshare makes `/` private; on a plain directory: EINVAL).
+mount --bind "$root" "$root"
+mounted+=("$root")
 for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$root/$m"
   mounted+=("$root/$m")
