@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "executor/lab_dir.h"
-#include "executor/netns.h"
+#include "executor/fd.h"
 #include "planner/diff.h"
 #include "planner/state.h"
 

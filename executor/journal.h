@@ -19,7 +19,7 @@
 
 #include "executor/host_sysctls.h"
 #include "executor/lab_dir.h"
-#include "executor/netns.h"
+#include "executor/fd.h"
 #include "planner/diff.h"
 #include "planner/plan.h"
 

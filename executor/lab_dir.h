@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "executor/netns.h"
+#include "executor/fd.h"
 
 namespace topo {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "executor/lab_dir.h"
-#include "executor/netns.h"
+#include "executor/fd.h"
 
 namespace topo {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "executor/netns.h"
+#include "executor/fd.h"
 
 namespace topo {
 

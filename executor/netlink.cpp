@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "executor/kernel_error.h"
+#include "executor/netns.h"
 
 namespace topo::nl {
 

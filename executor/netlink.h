@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "executor/netns.h"
+#include "executor/fd.h"
 #include "executor/transport.h"
 
 namespace topo::nl {

@@ -26,6 +26,7 @@
 #include "executor/etc_netns.h"
 #include "executor/kernel_error.h"
 #include "executor/named_netns.h"
+#include "executor/netns.h"
 #include "executor/nft.h"
 #include "planner/render_text.h"
 

@@ -13,7 +13,7 @@
 #include "executor/lab_kernel.h"
 #include "executor/named_netns.h"
 #include "executor/netlink.h"
-#include "executor/netns.h"
+#include "executor/fd.h"
 #include "planner/state.h"
 
 namespace topo {

@@ -16,18 +16,6 @@
 
 namespace topo {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 std::string named_netns_path(const std::string& name) { return "/run/netns/" + name; }
 
 namespace {

@@ -6,30 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "executor/fd.h"
+
 namespace topo {
-
-/// An owned file descriptor, closed exactly once.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd();
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// Where `ip netns add NAME` keeps a namespace: /run/netns/NAME.
 std::string named_netns_path(const std::string& name);

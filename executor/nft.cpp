@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "executor/kernel_error.h"
+#include "executor/netns.h"
 #include "executor/transport.h"
 
 namespace topo::nft {
@@ -248,7 +249,7 @@ TableBatch table_batch(const std::optional<NatTable>& before, const std::optiona
     if (!masq) throw std::bad_alloc();
     nftnl_rule_add_expr(rule.get(), masq.release());
     nftnl_rule_nlmsg_build_payload(
-        message(NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, "adding the rule TOPO_TEST_FAIL_NFT asks for (test only) to"),
+        message(NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, "adding the rule a test asks the kernel to refuse to"),
         rule.get());
     next();
   }

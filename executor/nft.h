@@ -19,7 +19,7 @@
 
 #include <sys/uio.h>
 
-#include "executor/netns.h"
+#include "executor/fd.h"
 #include "planner/state.h"
 
 namespace topo::nft {

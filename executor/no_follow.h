@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "executor/netns.h"
+#include "executor/fd.h"
 
 namespace topo {
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=build
-flags=(-DTOPO_WERROR=ON)
+flags=(-DTOPO_WERROR=ON -DTOPO_TEST_HOOKS=ON)  # the test suite's build: release builds leave the hooks out
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   flags+=(-DTOPO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)

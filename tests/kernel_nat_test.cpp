@@ -486,7 +486,7 @@ TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leavin
   CHECK(r.output ==
         "rolled back: the kernel is as it was.\n"
         "exit 3\n"
-        "topo: undoing step 10 failed: adding the rule TOPO_TEST_FAIL_NFT asks for (test only) to nftables table "
+        "topo: undoing step 10 failed: adding the rule a test asks the kernel to refuse to nftables table "
         "inet topo-bridge in namespace host: No such file or directory; the kernel took none of the batch\n"
         "topo: the rollback is incomplete; left behind:\n"
         "  namespace host:\n"
