@@ -8,6 +8,7 @@
 
 #include "tests/files.h"
 #include "tests/kernel_scripts.h"
+#include "tests/rule_shapes.h"
 
 using namespace topo::test;
 
@@ -163,60 +164,7 @@ TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refus
 }
 
 TEST_CASE("kernel: topo makes the very filter rules nft makes from the shell plan, every shape", "[kernel][filter]") {
-  std::string lab = R"(lab = "rich"
-[[netns]]
-name = "r"
-[netns.policy]
-output = "drop"
-[[bridge]]
-name = "b1"
-isolate = true
-[[bridge]]
-name = "b2"
-isolate = true
-[[filter]]
-chain = "forward"
-action = "drop"
-in = "eth0"
-source = "!192.168.1.0/24"
-proto = "tcp"
-port = 80
-[[filter]]
-chain = "forward"
-action = "accept"
-source = "10.16.0.0/12"
-destination = "!10.1.2.0/25"
-out = "!b1"
-proto = "udp"
-port = [53, "5000-5100"]
-state = ["established", "related", "new"]
-[[filter]]
-chain = "input"
-action = "reject"
-proto = "icmp"
-[[filter]]
-chain = "input"
-action = "accept"
-source = "fd00::/64"
-destination = "fd01::/61"
-proto = "icmpv6"
-state = "new"
-[[filter]]
-chain = "output"
-action = "drop"
-destination = "0.0.0.0/0"
-out = "up0"
-[[filter]]
-netns = "r"
-chain = "output"
-action = "accept"
-state = ["established", "related"]
-[[filter]]
-netns = "r"
-chain = "output"
-action = "reject"
-proto = "tcp"
-)";
+  std::string lab = kFilterShapes;
   TempDir dir;
   std::string file = dir.write("lab.toml", lab);
   std::string dump =

@@ -8,6 +8,7 @@
 
 #include "tests/files.h"
 #include "tests/kernel_scripts.h"
+#include "tests/rule_shapes.h"
 
 using namespace topo::test;
 
@@ -368,70 +369,7 @@ TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply pu
 }
 
 TEST_CASE("kernel: topo makes the very rules nft makes from the shell plan, every shape", "[kernel][nat]") {
-  // Every kind in both families, prefixes on and off byte boundaries, names, ports.
-  std::string lab = R"(lab = "rich"
-[[netns]]
-name = "r"
-[[nat]]
-kind = "masquerade"
-source = "10.0.0.0/24"
-[[nat]]
-kind = "masquerade"
-source = "10.16.0.0/12"
-out = "eth0"
-[[nat]]
-kind = "masquerade"
-out = "up0"
-[[nat]]
-kind = "masquerade"
-source = "fd01::/61"
-[[nat]]
-kind = "snat"
-source = "10.1.0.7/32"
-to = "192.0.2.1"
-out = "eth1"
-[[nat]]
-kind = "snat"
-source = "fd02::/48"
-to = "fd02::1"
-[[nat]]
-netns = "r"
-kind = "masquerade"
-source = "0.0.0.0/0"
-[[nat]]
-kind = "dnat"
-proto = "tcp"
-port = 8080
-to = "10.0.0.2:80"
-[[nat]]
-kind = "dnat"
-proto = "udp"
-port = 53
-to = "[fd00::2]:5353"
-in = "uplink"
-[[nat]]
-netns = "r"
-kind = "dnat"
-proto = "tcp"
-port = 443
-to = "fd00::3"
-[[nat]]
-kind = "dnat"
-proto = "udp"
-port = 1000
-to = "10.0.0.9"
-[[nat]]
-kind = "masquerade"
-source = "172.17.0.0/16"
-out = "!docker9"
-[[nat]]
-netns = "r"
-kind = "dnat"
-proto = "tcp"
-port = 8443
-to = "10.0.0.4"
-in = "!uplink"
-)";
+  std::string lab = kNatShapes;
   TempDir dir;
   std::string file = dir.write("lab.toml", lab);
   // The expressions the kernel holds, handles left out (they number objects as made).
