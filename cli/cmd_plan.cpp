@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "executor/host_sysctls.h"
-#include "executor/journal.h"
+#include "executor/lab_record.h"
 #include "executor/lab_dir.h"
 #include "executor/privilege.h"
 #include "executor/read_state.h"

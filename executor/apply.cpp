@@ -6,7 +6,9 @@
 
 #include "executor/host_sysctls.h"
 #include "executor/lab_dir.h"
+#include "executor/journal.h"
 #include "executor/lab_lock.h"
+#include "executor/lab_record.h"
 #include "executor/left_behind.h"
 #include "planner/diff.h"
 #include "planner/render_text.h"
@@ -72,12 +74,12 @@ void recover(const State& expected, const LabDir& dir, const KernelFactory& open
 // the lab goes); what the kernel overwrote with it too (forwarding of each interface), but
 // only what the first setting overwrote: an interface made since inherited the lab's value,
 // and the kernel's own write of the original resets it.
-void keep_original(const Step& step, LabKernel& kernel, Journal& journal) {
+void keep_original(const Step& step, LabKernel& kernel, LabRecord& record) {
   const auto* y = std::get_if<SysctlDelta>(&step.subject);
   if (!y || !y->after) return;
   std::optional<std::string> was = y->before ? y->before : kernel.read_sysctl(step.netns, y->key);
-  if (was && journal.keep_original(step.netns, y->key, *was, *y->after))
-    journal.note_overwritten(step.netns, kernel.overwritten_by(step));
+  if (was && record.keep_original(step.netns, y->key, *was, *y->after))
+    record.note_overwritten(step.netns, kernel.overwritten_by(step));
 }
 
 }  // namespace
@@ -107,34 +109,32 @@ ApplyResult apply(State expected, const ApplyRequest& request, StateReader& read
   const Plan& plan = result.plan;
   if (!plan.conflicts.empty()) return result;
   // After a run that succeeded, what the lab holds is what its file sets.
-  auto settle = [&](Journal& journal) {
-    journal.keep_originals(file);
-    Journal::keep_adopted(dir, file);
+  auto settle = [&](LabRecord& record) {
+    record.keep_originals(file);
+    LabRecord::keep_adopted(dir, file);
     if (!host_lock) return;
     host.settle(lab, file_host, snapshot.find("host"));
     host.write(host_dir);
   };
-  auto open_journal = [&] {
-    return Journal(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab, records.renamed);
-  };
+  LabRecord record(dir, host_lock ? &host : nullptr, host_lock ? &host_dir : nullptr, lab, records.renamed);
   if (plan.steps.empty()) {
-    Journal journal = open_journal();
-    settle(journal);
-    journal.close();  // a recovered run leaves nothing to redo
+    settle(record);
+    Journal(dir).close();  // a recovered run leaves nothing to redo
     result.end = ApplyResult::End::no_changes;
     return result;
   }
   observer.planned(plan);
   std::unique_ptr<LabKernel> kernel = open_kernel(expected);
   {
-    Journal journal = open_journal();
-    kernel->put_back_from(&journal.current_originals(), &journal.current_overwritten());
+    Journal journal(dir);
+    kernel->put_back_from(&record.current_originals(), &record.current_overwritten());
     std::vector<std::string> keep = lasting(expected);
     auto before_step = [&](size_t i) {
       const Step& step = plan.steps[i];
       observer.step(i, step);
-      journal.before(step, keep);
-      keep_original(step, *kernel, journal);
+      journal.before(step);
+      record.before(step, keep);
+      keep_original(step, *kernel, record);
     };
     // Every step said it did its part; the kernel may still have done more (a route it
     // flushed with an address) or less (a value it refused without an error). The whole
@@ -154,10 +154,10 @@ ApplyResult apply(State expected, const ApplyRequest& request, StateReader& read
                           "it is not in the file's state; still to do:\n" + indented(describe(left)));
     };
     result.outcome = run_transaction(plan.steps, *kernel, [&] { return observer.should_stop(); }, before_step, verify);
-    if (result.outcome.rolled_back()) journal.undo_originals();
+    if (result.outcome.rolled_back()) record.undo();
     if (result.outcome.ok()) {
-      journal.keep_routes(routes_in(expected, keep));
-      settle(journal);
+      record.keep_routes(routes_in(expected, keep));
+      settle(record);
     }
     journal.close();
   }

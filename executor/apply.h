@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "executor/journal.h"
+#include "executor/lab_record.h"
 #include "executor/lab_kernel.h"
 #include "executor/transaction.h"
 #include "planner/plan.h"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "executor/journal.h"
+#include "executor/lab_record.h"
 #include "executor/kernel.h"
 
 namespace topo {

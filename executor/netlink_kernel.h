@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "executor/journal.h"
+#include "executor/lab_record.h"
 #include "executor/lab_kernel.h"
 #include "executor/named_netns.h"
 #include "executor/netlink.h"
@@ -38,7 +38,7 @@ class NetlinkKernel : public LabKernel {
   /// The value of `key` in `netns` now; nullopt when it cannot be read.
   std::optional<std::string> read_sysctl(const std::string& netns, const std::string& key) override;
   /// Where to find, when such a key gets its original value back, the values it overwrote
-  /// (journal.h): they are written back after it. Both must outlive this kernel.
+  /// (lab_record.h): they are written back after it. Both must outlive this kernel.
   void put_back_from(const SysctlOriginals* originals, const SysctlOriginals* overwritten) override {
     originals_ = originals;
     overwritten_ = overwritten;

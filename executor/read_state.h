@@ -16,7 +16,7 @@ namespace topo {
 /// Reads the host namespace, every namespace `expected` names (missing ones come back with
 /// exists = false), and every namespace under /run/netns whose lo carries `lab`'s mark
 /// (namespaces the file no longer has). Sysctls are read for the keys `expected` names, and
-/// for those `also` names (what the lab set before: executor/journal.h);
+/// for those `also` names (what the lab set before: executor/lab_record.h);
 /// /etc/netns/NAME files for every namespace but host; the nftables table named
 /// nat_table_name(lab) in each, whoever made it (the differ checks its mark). Throws
 /// KernelError.

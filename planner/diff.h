@@ -93,7 +93,7 @@ using RouteKey = std::tuple<std::string, IpPrefix, int64_t>;
 /// lab's mark but are not expected are removed; anything unmarked is never changed.
 /// `lab_routes` are routes the lab made in namespaces it does not own through devices it
 /// does not own either: their protocol says topo made them, but not which lab, so the
-/// executor keeps their keys (executor/journal.h) and they count as the lab's too.
+/// executor keeps their keys (executor/lab_record.h) and they count as the lab's too.
 Diff diff(const State& expected, const State& observed, std::string_view lab,
           const std::set<RouteKey>& lab_routes = {});
 
