@@ -73,16 +73,6 @@ class Progress {
 
 std::string steps(size_t n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
 
-// The kernel as it is read.
-class KernelReader : public StateReader {
- public:
-  explicit KernelReader(std::string lab) : lab_(std::move(lab)) {}
-  State read(const State& expected, const SysctlOriginals& also) override { return read_state(expected, lab_, also); }
-
- private:
-  std::string lab_;
-};
-
 // What the user sees while a transaction runs.
 class Printer : public ApplyObserver {
  public:

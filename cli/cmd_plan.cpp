@@ -5,13 +5,10 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "executor/host_sysctls.h"
-#include "executor/lab_record.h"
-#include "executor/lab_dir.h"
+#include "executor/apply.h"
 #include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
-#include "planner/diff.h"
 #include "planner/expected.h"
 #include "planner/plan.h"
 #include "planner/render_json.h"
@@ -36,18 +33,8 @@ int run(const PlanOptions& o) {
   require_capabilities("plan", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   const Lab& lab = *loaded.lab;
   State expected = expected_state(lab);
-  // What apply would put back, read as apply reads it, without its locks: plan changes
-  // nothing, and the files it reads are replaced whole.
-  const std::string& name = lab.name.value;
-  LabDir dir = LabDir::find(name);
-  HostSysctls host = HostSysctls::read(HostSysctls::dir(false));
-  std::vector<Conflict> shared = host.conflicts(expected, name);
-  LabRecords records = LabRecords::read(dir, expected);
-  add_put_backs(expected, name, dir, host, records);
-  State observed = read_state(expected, name, records.originals);
-  Diff changes = diff(expected, observed, name, records.routes);
-  for (Conflict& c : shared) changes.conflicts.push_back(std::move(c));
-  Plan plan = make_plan(std::move(changes));
+  KernelReader reader(lab.name.value);
+  Plan plan = plan_only(expected, lab.name.value, reader);
   if (o.format == "json") {
     fmt::print("{}", plan_json(plan, lab.name.value));
   } else if (o.format == "shell") {

@@ -82,7 +82,33 @@ void keep_original(const Step& step, LabKernel& kernel, LabRecord& record) {
     record.note_overwritten(step.netns, kernel.overwritten_by(step));
 }
 
+// In `observed`, what the journal of a killed run names and is unmarked carries the lab's
+// mark, as apply's recovery would give it.
+void as_claimed(State& observed, const std::vector<Claim>& claims, const std::string& lab) {
+  const std::string mark = ownership_mark(lab);
+  for (const Claim& c : claims) {
+    auto ns = observed.namespaces.find(c.netns);
+    if (ns == observed.namespaces.end() || !ns->second.exists) continue;
+    if (c.link == "lo" && ns->second.mark.empty()) ns->second.mark = mark;
+    for (LinkState& l : ns->second.links)
+      if (l.name == c.link && l.alias.empty()) l.alias = mark;
+  }
+}
+
 }  // namespace
+
+Plan plan_only(State& expected, const std::string& lab, StateReader& reader, const std::string& run_dir) {
+  LabDir dir = LabDir::find(lab, run_dir);
+  HostSysctls host = HostSysctls::read(HostSysctls::dir(false, run_dir));
+  std::vector<Conflict> shared = host.conflicts(expected, lab);
+  LabRecords records = LabRecords::read(dir, expected);
+  add_put_backs(expected, lab, dir, host, records);
+  State observed = reader.read(expected, records.originals);
+  as_claimed(observed, Journal::leftovers(dir), lab);
+  Diff changes = diff(expected, observed, lab, records.routes);
+  for (Conflict& c : shared) changes.conflicts.push_back(std::move(c));
+  return make_plan(std::move(changes));
+}
 
 ApplyResult apply(State expected, const ApplyRequest& request, StateReader& reader, const KernelFactory& open_kernel,
                   ApplyObserver& observer) {

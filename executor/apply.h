@@ -14,20 +14,14 @@
 #include <string>
 
 #include "executor/lab_record.h"
+#include "executor/lab_dir.h"
 #include "executor/lab_kernel.h"
+#include "executor/read_state.h"
 #include "executor/transaction.h"
 #include "planner/plan.h"
 #include "planner/state.h"
 
 namespace topo {
-
-/// The state reader (executor/read_state.h) as a transaction uses it.
-class StateReader {
- public:
-  virtual ~StateReader() = default;
-  /// What the kernel holds for the lab whose file gives `expected`; sysctls of `also` too.
-  virtual State read(const State& expected, const SysctlOriginals& also) = 0;
-};
 
 /// What a transaction tells while it runs; the CLI prints it. All optional.
 class ApplyObserver {
@@ -46,7 +40,7 @@ class ApplyObserver {
 struct ApplyRequest {
   std::string lab;
   bool wait = true;      // for another run of the same lab; false: fail at once
-  std::string run_dir = "/run/topo";  // where the labs' directories are (executor/lab_dir.h)
+  std::string run_dir = kRunDir;  // where the labs' directories are (executor/lab_dir.h)
 };
 
 struct ApplyResult {
@@ -73,5 +67,10 @@ using KernelFactory = std::function<std::unique_ptr<LabKernel>(const State& expe
 /// namespaces in. Throws KernelError for what stops it before any step (a lock, a read).
 ApplyResult apply(State expected, const ApplyRequest& request, StateReader& reader, const KernelFactory& open_kernel,
                   ApplyObserver& observer);
+
+/// What `topo plan` shows: the plan apply would make now, read as apply reads, without its
+/// locks and changing nothing. What a killed run left unmarked is seen as claimed, as apply
+/// claims it first. `expected` gets what apply adds to it (the put-backs), for renderers.
+Plan plan_only(State& expected, const std::string& lab, StateReader& reader, const std::string& run_dir = kRunDir);
 
 }  // namespace topo

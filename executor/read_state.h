@@ -23,4 +23,24 @@ namespace topo {
 State read_state(const State& expected, std::string_view lab,
                  const std::map<std::pair<std::string, std::string>, std::string>& also = {});
 
+/// The kernel as apply and plan read it (executor/apply.h); tests have fakes.
+class StateReader {
+ public:
+  virtual ~StateReader() = default;
+  /// What the kernel holds for the lab whose file gives `expected`; sysctls of `also` too.
+  virtual State read(const State& expected, const std::map<std::pair<std::string, std::string>, std::string>& also) = 0;
+};
+
+/// read_state for one lab.
+class KernelReader : public StateReader {
+ public:
+  explicit KernelReader(std::string lab) : lab_(std::move(lab)) {}
+  State read(const State& expected, const std::map<std::pair<std::string, std::string>, std::string>& also) override {
+    return read_state(expected, lab_, also);
+  }
+
+ private:
+  std::string lab_;
+};
+
 }  // namespace topo

@@ -363,3 +363,19 @@ TEST_CASE("apply: a route a step claimed and the kernel does not hold fails the 
   CHECK(r.end == ApplyResult::End::rolled_back);
   CHECK(normal(b.kernel.state) == normal(before));
 }
+
+TEST_CASE("apply: after a kill, plan shows what the next apply does, not conflicts over what it will claim",
+          "[apply]") {
+  for (long k = 1; k <= 10; ++k) {
+    Bench b;
+    b.kernel.kill_at = k;
+    CHECK_THROWS_AS(b.run(file()), Killed);
+    b.kernel.kill_at = 0;
+    INFO("killed at step " << k);
+    State expected = file();
+    Plan shown = plan_only(expected, "web", b.reader, b.dir.path().string());
+    CHECK(shown.conflicts.empty());
+    ApplyResult again = b.run(file());
+    CHECK(plan_text(shown) == plan_text(again.plan));
+  }
+}
