@@ -47,15 +47,20 @@ int64_t vxlan_headers(const LinkState& l) {
 
 }  // namespace
 
-std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected) {
+std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected, const State* observed) {
   std::map<std::pair<std::string, std::string>, int64_t> known;
   for (const auto& [ns, want] : expected.namespaces)
     for (const LinkState& l : want.links)
       if (l.mtu) known[{ns, l.name}] = l.mtu;
       else if (l.kind == "veth") known[{ns, l.name}] = 1500;
   auto lookup = [&](const std::string& ns, const std::string& name) -> int64_t {
-    auto it = known.find({ns, name});
-    return it == known.end() ? 0 : it->second;
+    if (auto it = known.find({ns, name}); it != known.end()) return it->second;
+    // A link the file does not have (the machine's own, a macvlan's parent say) keeps the
+    // mtu it has now.
+    const NamespaceState* want = expected.find(ns);
+    const NamespaceState* have = observed ? observed->find(ns) : nullptr;
+    const LinkState* l = have && !(want && want->find_link(name)) ? have->find_link(name) : nullptr;
+    return l ? l->mtu : 0;
   };
   for (bool grew = true; grew;) {  // each round settles what the last one made known
     grew = false;
@@ -94,7 +99,7 @@ class Differ {
  public:
   Differ(const State& expected, const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes)
       : expected_(expected), observed_(observed), mark_(ownership_mark(lab)), lab_routes_(lab_routes),
-        default_mtus_(default_mtus(expected)) {}
+        default_mtus_(default_mtus(expected, &observed)) {}
 
   Diff run() {
     for (const auto& [name, want] : expected_.namespaces) namespace_changes(name, want);

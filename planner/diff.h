@@ -82,9 +82,10 @@ std::string normalize_sysctl(std::string_view v);
 /// none the kernel's default where topo can tell it, so that a key left out of the file
 /// means the kernel's default, whatever the file said before: a veth 1500; a bridge its
 /// smallest port's (1500 without ports); a VXLAN its underlay's less its headers (50 bytes
-/// over IPv4, 70 over IPv6; 1500 without one: measured); a macvlan its parent's. Links
-/// whose default depends on the machine's own links are left out.
-std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected);
+/// over IPv4, 70 over IPv6; 1500 without one: measured); a macvlan its parent's. Where that
+/// is one of the machine's own links, its mtu in `observed`; without it, those are left out.
+std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State& expected,
+                                                                    const State* observed = nullptr);
 
 /// A route's key: its namespace, destination and metric.
 using RouteKey = std::tuple<std::string, IpPrefix, int64_t>;

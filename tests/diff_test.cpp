@@ -376,3 +376,29 @@ b = { netns = "red", name = "eth0" }
   CHECK(describe(diff(expected, gone, "web")) ==
         "host: ~ sysctl net.ipv4.conf.v0.forwarding: (new interface) -> 0\nred: + netns red\n");
 }
+
+TEST_CASE("diff: an mtu left out on a macvlan or VXLAN over a machine's link goes back to what that link gives",
+          "[diff]") {
+  std::string toml = R"(lab = "web"
+[[macvlan]]
+name = "mv0"
+parent = "uplink"
+[[vxlan]]
+name = "vx1"
+id = 1
+remote = "192.0.2.2"
+dev = "uplink"
+)";
+  State s = applied(expected_state(lab(toml)));
+  LinkState uplink;
+  uplink.name = "uplink";
+  uplink.kind = "veth";
+  uplink.mtu = 1500;
+  s.namespaces["host"].links.push_back(uplink);
+  // As an earlier file with `mtu = 1280` on both left them.
+  for (LinkState& l : s.namespaces["host"].links)
+    if (l.name != "uplink") l.mtu = 1280;
+  CHECK(diff_text(toml, s) ==
+        "host: ~ vxlan vx1: mtu 1280 -> 1450\n"
+        "host: ~ macvlan mv0: mtu 1280 -> 1500\n");
+}
