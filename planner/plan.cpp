@@ -338,13 +338,28 @@ bool needed_within(const Step& s, const std::vector<Step>& contents) {
 // join dying namespaces to one that stays leave those namespaces' contents and go, two or
 // more, in one step per staying namespace: one request for them all (an interface group),
 // before the namespaces, which are then all but empty.
+// A far end that a link of another dying namespace needs (a macvlan there on it) stays
+// with its namespace too: in a batch it would go first, taking that link along before its
+// own namespace's step, whose inverse would then find no parent to make it on.
 void batch_far_ends(Phases& ordered) {
   std::vector<Step>& namespaces = ordered[Phase::netns_remove];
   std::set<std::string> dying;
   for (const Step& n : namespaces) dying.insert(n.netns);
+  std::set<LinkKey> needed;  // links that a removed link elsewhere needs or dies with
+  for (const Step& n : namespaces)
+    for (const Step& c : n.contents)
+      if (std::holds_alternative<LinkDelta>(c.subject))
+        for (const auto& keys : {needs(c), dies_with(c)})
+          for (const LinkKey& k : keys)
+            if (k.first != n.netns) needed.insert(k);
+  auto needed_elsewhere = [&](const Step& c) {
+    for (const LinkKey& k : provides(c))
+      if (needed.count(k)) return true;
+    return false;
+  };
   auto batchable = [&](const Step& c, const std::vector<Step>& contents) -> std::optional<LinkKey> {
     auto far = far_end(c, dying);
-    if (!far || needed_within(c, contents)) return std::nullopt;
+    if (!far || needed_within(c, contents) || needed_elsewhere(c)) return std::nullopt;
     return far;
   };
   std::vector<std::vector<std::optional<LinkKey>>> fars(namespaces.size());
@@ -394,6 +409,48 @@ void batch_far_ends(Phases& ordered) {
     step.contents = std::move(contents);
     ordered[Phase::link_batch_remove].push_back(std::move(step));
   }
+}
+
+// A dying namespace whose contents hold a link that needs a link in another dying
+// namespace's contents (a macvlan on the far end of a veth whose other end dies there) goes
+// first: the other namespace's removal would take that link along, before its own step,
+// and the inverses would make it again before its parent. Otherwise the diff's order.
+void order_namespace_removals(Phases& ordered) {
+  std::vector<Step>& namespaces = ordered[Phase::netns_remove];
+  std::map<LinkKey, size_t> holder;  // link -> the namespace step whose contents hold it
+  for (size_t i = 0; i < namespaces.size(); ++i)
+    for (const Step& c : namespaces[i].contents)
+      if (std::holds_alternative<LinkDelta>(c.subject))
+        for (const LinkKey& k : provides(c)) holder.emplace(k, i);
+  std::vector<std::set<size_t>> after(namespaces.size());
+  std::vector<size_t> waits(namespaces.size(), 0);
+  for (size_t i = 0; i < namespaces.size(); ++i)
+    for (const Step& c : namespaces[i].contents)
+      if (std::holds_alternative<LinkDelta>(c.subject))
+        for (const auto& keys : {needs(c), dies_with(c)})
+          for (const LinkKey& k : keys)
+            if (auto h = holder.find(k); h != holder.end() && h->second != i && after[i].insert(h->second).second)
+              ++waits[h->second];
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < namespaces.size(); ++i)
+    if (!waits[i]) ready.push(i);
+  std::vector<Step> out;
+  std::vector<bool> done(namespaces.size(), false);
+  while (out.size() < namespaces.size()) {
+    size_t pick;
+    if (!ready.empty()) {
+      pick = ready.top();
+      ready.pop();
+    } else {  // a cycle (each holds what the other's needs): keep the diff's order
+      pick = static_cast<size_t>(std::find(done.begin(), done.end(), false) - done.begin());
+    }
+    if (done[pick]) continue;
+    done[pick] = true;
+    out.push_back(std::move(namespaces[pick]));
+    for (size_t then : after[pick])
+      if (--waits[then] == 0 && !done[then]) ready.push(then);
+  }
+  namespaces = std::move(out);
 }
 
 // Each port a bridge loses while it is up makes the kernel re-run its port state selection
@@ -587,6 +644,7 @@ Plan make_plan(Diff diff) {
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
   absorb_into_namespaces(ordered);
   batch_far_ends(ordered);
+  order_namespace_removals(ordered);
   quiet_dying_bridges(ordered);
   defer_carrier(ordered);
   Plan plan;

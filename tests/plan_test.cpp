@@ -555,3 +555,47 @@ b = { name = "red-p", master = "br0", mtu = 1280 }
         "host: ~ bridge br0: mtu 1280 -> 1500\n"
         "red: ~ macvlan mv0: mtu 1280 -> 1500\n");
 }
+
+TEST_CASE("plan: a macvlan on a veth end whose other end dies elsewhere goes, and comes back, around its parent",
+          "[plan]") {
+  // n35's mv0 sits on c52/eth0, the far end of n14's veth; c52 (adopted) stays. Removing n14
+  // first, or eth0 in a batch of c52's far ends, would take mv0 along before n35's step, and
+  // undoing n35's step would look for a parent not made again yet.
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "c52"
+path = "/run/adopt/c1"
+[[netns]]
+name = "n14"
+[[netns]]
+name = "n35"
+[[netns]]
+name = "n60"
+[[veth]]
+a = { name = "eth0", netns = "c52" }
+b = { name = "eth2", netns = "n14" }
+[[veth]]
+a = { name = "eth1", netns = "c52" }
+b = { name = "eth0", netns = "n60" }
+[[macvlan]]
+name = "mv0"
+netns = "n35"
+parent = "eth0"
+parent_netns = "c52"
+)";
+  State s = applied(expected_state(lab(toml)));
+  State gone;
+  gone.namespaces["host"].exists = true;
+  gone.namespaces["host"].adopted = true;
+  gone.namespaces["c52"] = expected_state(lab(toml)).namespaces.at("c52");
+  gone.namespaces["c52"].links.clear();
+  Plan p = make_plan(diff(gone, s, "web"));
+  std::string steps;
+  for (const Step& st : p.steps) steps += describe(st) + "\n";
+  CHECK(steps.find("links at once") == std::string::npos);
+  size_t n35 = steps.find("n35: - netns n35"), n14 = steps.find("n14: - netns n14");
+  INFO(steps);
+  REQUIRE(n35 != std::string::npos);
+  REQUIRE(n14 != std::string::npos);
+  CHECK(n35 < n14);
+}
