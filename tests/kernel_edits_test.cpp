@@ -254,17 +254,10 @@ to = "10.9.0.0/16"
 dev = "eth1"
 )");
   Run r = in_sandbox(std::string(kWitness) +
-                     "$TOPO apply -q " + first + "\n"
+                     "$TOPO apply -q " + first + "\n" +
                      // Sorted: a link made again by the rollback has a new ifindex, so comes
                      // later in ip's lists; all else must be as it was.
-                     "witness | sort > /run/before\n"
-                     // Step k fails, for each k until none is left to fail: then it applies.
-                     "for k in $(seq 1 60); do\n"
-                     "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
-                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-                     "  witness | sort > /run/after\n"
-                     "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
-                     "done\n"
+                     fail_each_step(edit, "witness | sort") +
                      "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n");
   INFO(r.output);
   CHECK(r.status == 0);
@@ -365,12 +358,7 @@ via = "10.0.0.1"
       "state() { box ip -br addr | awk '{ print $1, $3 }' | sed 's/ *$//'; box ip route | sed 's/ *$//';"
       " box cat /proc/sys/net/ipv4/ip_forward; ls /etc/netns; cat /run/topo/ad/sysctl-originals /run/topo/ad/routes; }\n"
       "$TOPO apply -q " + c3 + "\n"
-      "state > /run/before\n"
-      "for k in 1 2 3 4; do\n"
-      "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + c12 + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
-      "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-      "  state | diff /run/before - > /dev/null || echo \"step $k: not as it was\"\n"
-      "done\n"
+      + fail_each_step(c12, "state", 4) +
       "$TOPO plan --detailed-exitcode " + c12 + " > /dev/null || echo 'plan not empty'\n"
       "state\n"
       "$TOPO apply -q " + plain + "\n"
@@ -416,13 +404,8 @@ parent_netns = "n1"
   std::string first = dir.write("first.toml", lab("eth0"));
   std::string edit = dir.write("edit.toml", lab("eth20"));
   Run r = in_sandbox(std::string(kWitness) +
-                     "$TOPO apply -q " + first + "\n"
-                     "witness | sort > /run/before\n"
-                     "for k in $(seq 1 20); do\n"
-                     "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
-                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-                     "  witness | sort | diff /run/before - > /dev/null || echo \"step $k: not as it was\"\n"
-                     "done\n"
+                     "$TOPO apply -q " + first + "\n" +
+                     fail_each_step(edit, "witness | sort", 20) +
                      "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n"
                      "$TOPO show " + edit + " | grep 'route 10.141'\n");
   INFO(r.output);
@@ -479,16 +462,10 @@ a = { netns = "red", name = "eth0", mtu = 1280 }
 b = { name = "red-p", master = "br0", mtu = 1280 }
 )");
   Run r = in_sandbox(std::string(kWitness) +
-                     "$TOPO apply -q " + first + "\n"
+                     "$TOPO apply -q " + first + "\n" +
                      // A port-less bridge's carrier is the kernel's to settle, in its own time:
                      // not state, not compared.
-                     "witness | sed 's/NO-CARRIER,//' | sort > /run/before\n"
-                     "for k in $(seq 1 20); do\n"
-                     "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + edit + " 2> /run/err; then echo \"applied once each of its $((k - 1)) steps had failed\"; break; fi\n"
-                     "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-                     "  witness | sed 's/NO-CARRIER,//' | sort > /run/after\n"
-                     "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
-                     "done\n"
+                     fail_each_step(edit, "witness | sed 's/NO-CARRIER,//' | sort", 20) +
                      "ip -n red -o link show mv0 | grep -o 'mtu [0-9]*'\n"
                      "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n");
   INFO(r.output);

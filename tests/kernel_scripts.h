@@ -101,4 +101,20 @@ inline std::string star_lab(int n) {
   return lab;
 }
 
+/// Bash: applies FILE with its step k failing, for k = 1, 2, … (at most `max`), until it
+/// applies. After each failure the rollback must say the kernel is as it was, and `state`
+/// (a shell command) must print what it printed before the first try; what differs is
+/// printed. Prints "applied once each of its N steps had failed" at the end.
+inline std::string fail_each_step(const std::string& file, const std::string& state, int max = 60) {
+  return "(" + state + ") > /run/before\n"
+         "for k in $(seq 1 " + std::to_string(max) + "); do\n"
+         "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + file + " 2> /run/err; then\n"
+         "    echo \"applied once each of its $((k - 1)) steps had failed\"; break\n"
+         "  fi\n"
+         "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+         "  (" + state + ") > /run/after\n"
+         "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
+         "done\n";
+}
+
 }  // namespace topo::test
