@@ -415,8 +415,7 @@ void batch_far_ends(Phases& ordered) {
 // namespace's contents (a macvlan on the far end of a veth whose other end dies there) goes
 // first: the other namespace's removal would take that link along, before its own step,
 // and the inverses would make it again before its parent. Otherwise the diff's order.
-void order_namespace_removals(Phases& ordered) {
-  std::vector<Step>& namespaces = ordered[Phase::netns_remove];
+std::vector<size_t> namespace_removal_order(const std::vector<Step>& namespaces) {
   std::map<LinkKey, size_t> holder;  // link -> the namespace step whose contents hold it
   for (size_t i = 0; i < namespaces.size(); ++i)
     for (const Step& c : namespaces[i].contents)
@@ -434,7 +433,7 @@ void order_namespace_removals(Phases& ordered) {
   std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
   for (size_t i = 0; i < namespaces.size(); ++i)
     if (!waits[i]) ready.push(i);
-  std::vector<Step> out;
+  std::vector<size_t> out;
   std::vector<bool> done(namespaces.size(), false);
   while (out.size() < namespaces.size()) {
     size_t pick;
@@ -446,11 +445,33 @@ void order_namespace_removals(Phases& ordered) {
     }
     if (done[pick]) continue;
     done[pick] = true;
-    out.push_back(std::move(namespaces[pick]));
+    out.push_back(pick);
     for (size_t then : after[pick])
       if (--waits[then] == 0 && !done[then]) ready.push(then);
   }
-  namespaces = std::move(out);
+  return out;
+}
+
+// What dies with a namespace is its contents (absorb_into_namespaces): a link between two
+// dying namespaces goes with the one removed first. So the order is found on a trial
+// assignment, and the contents are assigned again in that order (what joins the two, a veth
+// between them, then goes with the first). Only where a macvlan's parent is in another
+// namespace: elsewhere the diff's order stands, and the trial's copy is not made.
+void absorb_in_removal_order(Phases& ordered) {
+  bool across = false;
+  for (const Step& s : ordered[Phase::link_remove])
+    for (const LinkKey& k : dies_with(s)) across = across || k.first != s.netns;
+  if (across && ordered[Phase::netns_remove].size() > 1) {
+    Phases trial = ordered;
+    absorb_into_namespaces(trial);
+    batch_far_ends(trial);
+    std::vector<Step>& namespaces = ordered[Phase::netns_remove];
+    std::vector<Step> reordered;
+    for (size_t i : namespace_removal_order(trial[Phase::netns_remove])) reordered.push_back(std::move(namespaces[i]));
+    namespaces = std::move(reordered);
+  }
+  absorb_into_namespaces(ordered);
+  batch_far_ends(ordered);
 }
 
 // Each port a bridge loses while it is up makes the kernel re-run its port state selection
@@ -642,9 +663,7 @@ Plan make_plan(Diff diff) {
   release_ports(ordered);
   keep_link_sysctls(diff.kept, ordered);
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
-  absorb_into_namespaces(ordered);
-  batch_far_ends(ordered);
-  order_namespace_removals(ordered);
+  absorb_in_removal_order(ordered);
   quiet_dying_bridges(ordered);
   defer_carrier(ordered);
   Plan plan;

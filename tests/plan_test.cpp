@@ -560,7 +560,8 @@ TEST_CASE("plan: a macvlan on a veth end whose other end dies elsewhere goes, an
           "[plan]") {
   // n35's mv0 sits on c52/eth0, the far end of n14's veth; c52 (adopted) stays. Removing n14
   // first, or eth0 in a batch of c52's far ends, would take mv0 along before n35's step, and
-  // undoing n35's step would look for a parent not made again yet.
+  // undoing n35's step would look for a parent not made again yet. A veth joins n14 and n35
+  // too (evolve seed 43, twice).
   std::string toml = R"(lab = "web"
 [[netns]]
 name = "c52"
@@ -577,6 +578,9 @@ b = { name = "eth2", netns = "n14" }
 [[veth]]
 a = { name = "eth1", netns = "c52" }
 b = { name = "eth0", netns = "n60" }
+[[veth]]
+a = { name = "vp36", netns = "n14" }
+b = { name = "eth0", netns = "n35" }
 [[macvlan]]
 name = "mv0"
 netns = "n35"
@@ -598,4 +602,7 @@ parent_netns = "c52"
   REQUIRE(n35 != std::string::npos);
   REQUIRE(n14 != std::string::npos);
   CHECK(n35 < n14);
+  // The veth between the two goes with the first removed, and comes back with it, last.
+  size_t joined = steps.find("vp36");
+  CHECK((n35 < joined && joined < n14));
 }
