@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "executor/privilege.h"
+#include "executor/apply.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
 #include "parser/names.h"
@@ -51,7 +52,7 @@ int run(const ShowOptions& o) {
     return kExitUsage;
   }
   // Without the file, the lab's namespaces are found by their marks (adopted ones are not).
-  State view = lab_view(read_state(expected, name), name);
+  State view = lab_view(read_state(expected, name), name, recorded_routes(name));
   std::string why = loaded ? not_applied(*loaded->lab) : nothing_marked(view, name);
   if (!why.empty()) {
     fmt::print(stderr, "topo show: lab '{}' is not applied: {}{}\n", name, why,

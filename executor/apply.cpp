@@ -97,6 +97,10 @@ void as_claimed(State& observed, const std::vector<Claim>& claims, const std::st
 
 }  // namespace
 
+std::set<RouteKey> recorded_routes(const std::string& lab, const std::string& run_dir) {
+  return LabRecord::routes(LabDir::find(lab, run_dir));
+}
+
 Plan plan_only(State& expected, const std::string& lab, StateReader& reader, const std::string& run_dir) {
   LabDir dir = LabDir::find(lab, run_dir);
   HostSysctls host = HostSysctls::read(HostSysctls::dir(false, run_dir));

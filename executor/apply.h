@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "executor/lab_record.h"
@@ -67,6 +68,9 @@ using KernelFactory = std::function<std::unique_ptr<LabKernel>(const State& expe
 /// namespaces in. Throws KernelError for what stops it before any step (a lock, a read).
 ApplyResult apply(State expected, const ApplyRequest& request, StateReader& reader, const KernelFactory& open_kernel,
                   ApplyObserver& observer);
+
+/// The routes the lab made in namespaces it does not own, as its record keeps them.
+std::set<RouteKey> recorded_routes(const std::string& lab, const std::string& run_dir = kRunDir);
 
 /// What `topo plan` shows: the plan apply would make now, read as apply reads, without its
 /// locks and changing nothing. What a killed run left unmarked is seen as claimed, as apply

@@ -75,7 +75,7 @@ void plan_everything(const Lab& lab) {
   render_all(make_plan(diff(expected, applied, name)), expected, name);
   render_all(make_plan(diff(nothing(), applied, name)), nothing(), name);
 
-  State view = lab_view(applied, name);
+  State view = lab_view(applied, name, {});
   require(!show_text(view, name).empty() && !show_json(view, name).empty(), "show renders", "");
 }
 

@@ -69,7 +69,7 @@ std::string route_line(const RouteState& r) {
 
 }  // namespace
 
-State lab_view(const State& observed, std::string_view lab) {
+State lab_view(const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes) {
   std::string mark = ownership_mark(lab);
   State out;
   for (const auto& [name, ns] : observed.namespaces) {
@@ -88,7 +88,8 @@ State lab_view(const State& observed, std::string_view lab) {
         mine.insert(l.name);
       }
     for (const RouteState& r : ns.routes)
-      if (r.protocol == kRouteProtocol || mine.count(r.dev)) part.routes.push_back(r);
+      if ((r.protocol == kRouteProtocol && lab_routes.count({name, r.to, r.metric})) || mine.count(r.dev))
+        part.routes.push_back(r);
     if (ns.nat && ns.nat->mark == mark) part.nat = ns.nat;
     if (name == "host" || !part.links.empty() || !part.routes.empty() || part.nat) out.namespaces[name] = part;
   }

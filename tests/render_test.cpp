@@ -160,7 +160,7 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
         "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n");
   REQUIRE(!p.steps.empty());
   CHECK(describe(p.steps[0]) == "host: - dummy red<U+001B>[2J");
-  CHECK(show_text(lab_view(observed, "web"), "web") ==
+  CHECK(show_text(lab_view(observed, "web", {}), "web") ==
         "lab web\n"
         "netns host\n"
         "  dummy red<U+001B>[2J down mtu 0\n");
@@ -257,4 +257,22 @@ TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives 
   // DEL, CSI (C1) and RLO escaped; a stray byte, a surrogate and an overlong '/' each U+FFFD
   // per byte; é as it is.
   CHECK(json.find(R"("name":"r\u007f\u009b\u202e\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd-é")") != std::string::npos);
+}
+
+TEST_CASE("show: a route of topo's protocol in host is the lab's only when its record names it", "[render]") {
+  // Two labs route from host: protocol 122 says topo's, not whose.
+  State observed = empty_kernel();
+  RouteState mine, theirs;
+  mine.to = *parse_prefix("10.1.0.0/16");
+  mine.via = parse_ip("192.0.2.1");
+  mine.dev = "eth9";
+  mine.protocol = kRouteProtocol;
+  theirs = mine;
+  theirs.to = *parse_prefix("10.2.0.0/16");
+  observed.namespaces["host"].routes = {mine, theirs};
+  std::set<RouteKey> record = {{"host", mine.to, mine.metric}};
+  CHECK(show_text(lab_view(observed, "web", record), "web") ==
+        "lab web\n"
+        "netns host\n"
+        "  route 10.1.0.0/16 via 192.0.2.1 dev eth9 proto topo\n");
 }
