@@ -102,42 +102,52 @@ bool goes_before_parent(const Step& child, const Step& parent, const LinkKey& k)
   return k == LinkKey{l.macvlan_parent_netns, l.macvlan_parent} || k == LinkKey{child.netns, l.vxlan_dev};
 }
 
-// Kahn's algorithm, taking the earliest ready step each time (a min-heap of the ready
-// ones) so that the order is the diff's wherever dependencies allow. `reverse`:
-// dependents first (for removes).
+// Kahn's algorithm over items 0..n-1, `after[i]` being those that must come after i: the
+// earliest ready item each time (a min-heap of the ready ones), so that the order is the
+// input's wherever the edges allow; on a cycle (validation forbids them), the earliest left.
+std::vector<size_t> dependency_order(const std::vector<std::set<size_t>>& after) {
+  std::vector<size_t> waits(after.size(), 0);
+  for (const auto& then : after)
+    for (size_t t : then) ++waits[t];
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < after.size(); ++i)
+    if (waits[i] == 0) ready.push(i);
+  std::vector<size_t> out;
+  out.reserve(after.size());
+  std::vector<bool> done(after.size(), false);
+  while (out.size() < after.size()) {
+    size_t pick;
+    if (!ready.empty()) {
+      pick = ready.top();
+      ready.pop();
+    } else {
+      pick = static_cast<size_t>(std::find(done.begin(), done.end(), false) - done.begin());
+    }
+    if (done[pick]) continue;
+    done[pick] = true;
+    out.push_back(pick);
+    for (size_t then : after[pick])
+      if (--waits[then] == 0 && !done[then]) ready.push(then);
+  }
+  return out;
+}
+
+// The steps in dependency order (dependency_order); `reverse`: dependents first (removes).
 std::vector<Step> in_dependency_order(std::vector<Step> steps, bool reverse) {
   std::map<LinkKey, size_t> provider;
   for (size_t i = 0; i < steps.size(); ++i)
     for (const LinkKey& k : provides(steps[i])) provider.emplace(k, i);
   std::vector<std::set<size_t>> after(steps.size());  // after[i]: steps waiting for i
-  std::vector<size_t> waits_for(steps.size(), 0);
   for (size_t i = 0; i < steps.size(); ++i)
     for (const LinkKey& k : needs(steps[i]))
       if (auto p = provider.find(k); p != provider.end() && p->second != i) {
         bool flip = reverse || goes_before_parent(steps[i], steps[p->second], k);
         auto [first, then] = flip ? std::pair{i, p->second} : std::pair{p->second, i};
-        if (after[first].insert(then).second) ++waits_for[then];
+        after[first].insert(then);
       }
-  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
-  for (size_t i = 0; i < steps.size(); ++i)
-    if (waits_for[i] == 0) ready.push(i);
   std::vector<Step> out;
   out.reserve(steps.size());
-  std::vector<bool> done(steps.size(), false);
-  while (out.size() < steps.size()) {
-    size_t pick;
-    if (!ready.empty()) {
-      pick = ready.top();
-      ready.pop();
-    } else {  // a cycle: validation forbids them; keep the diff's order
-      pick = static_cast<size_t>(std::find(done.begin(), done.end(), false) - done.begin());
-    }
-    if (done[pick]) continue;
-    done[pick] = true;
-    out.push_back(std::move(steps[pick]));
-    for (size_t then : after[pick])
-      if (--waits_for[then] == 0 && !done[then]) ready.push(then);
-  }
+  for (size_t i : dependency_order(after)) out.push_back(std::move(steps[i]));
   return out;
 }
 
@@ -422,34 +432,13 @@ std::vector<size_t> namespace_removal_order(const std::vector<Step>& namespaces)
       if (std::holds_alternative<LinkDelta>(c.subject))
         for (const LinkKey& k : provides(c)) holder.emplace(k, i);
   std::vector<std::set<size_t>> after(namespaces.size());
-  std::vector<size_t> waits(namespaces.size(), 0);
   for (size_t i = 0; i < namespaces.size(); ++i)
     for (const Step& c : namespaces[i].contents)
       if (std::holds_alternative<LinkDelta>(c.subject))
         for (const auto& keys : {needs(c), dies_with(c)})
           for (const LinkKey& k : keys)
-            if (auto h = holder.find(k); h != holder.end() && h->second != i && after[i].insert(h->second).second)
-              ++waits[h->second];
-  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
-  for (size_t i = 0; i < namespaces.size(); ++i)
-    if (!waits[i]) ready.push(i);
-  std::vector<size_t> out;
-  std::vector<bool> done(namespaces.size(), false);
-  while (out.size() < namespaces.size()) {
-    size_t pick;
-    if (!ready.empty()) {
-      pick = ready.top();
-      ready.pop();
-    } else {  // a cycle (each holds what the other's needs): keep the diff's order
-      pick = static_cast<size_t>(std::find(done.begin(), done.end(), false) - done.begin());
-    }
-    if (done[pick]) continue;
-    done[pick] = true;
-    out.push_back(pick);
-    for (size_t then : after[pick])
-      if (--waits[then] == 0 && !done[then]) ready.push(then);
-  }
-  return out;
+            if (auto h = holder.find(k); h != holder.end() && h->second != i) after[i].insert(h->second);
+  return dependency_order(after);
 }
 
 // What dies with a namespace is its contents (absorb_into_namespaces): a link between two
