@@ -5,6 +5,7 @@
 
 #include "cli/carry_out.h"
 #include "cli/commands.h"
+#include "planner/expected.h"
 #include "parser/load.h"
 #include "parser/names.h"
 
@@ -17,14 +18,6 @@ struct DestroyOptions {
   bool no_wait = false;
   CarryOut::Output output = CarryOut::Output::normal;
 };
-
-// What is left of a lab once destroyed: the host namespace, without anything of the lab's.
-State nothing() {
-  State s;
-  s.namespaces["host"].exists = true;
-  s.namespaces["host"].adopted = true;
-  return s;
-}
 
 }  // namespace
 
@@ -62,7 +55,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    exit_code = carry_out(nothing(), {name, "destroy", !opts->no_wait, opts->output});
+    exit_code = carry_out(destroyed_state(), {name, "destroy", !opts->no_wait, opts->output});
   });
 }
 

@@ -44,14 +44,6 @@ void render_all(const Plan& p, const State& expected, const std::string& lab) {
   require(n > 0, "a plan renders as something", "");
 }
 
-// What destroy aims at: the host namespace with nothing of the lab's (cli/cmd_destroy.cpp).
-State nothing() {
-  State s;
-  s.namespaces["host"].exists = true;
-  s.namespaces["host"].adopted = true;
-  return s;
-}
-
 void plan_everything(const Lab& lab) {
   const std::string& name = lab.name.value;
   State expected = expected_state(lab);
@@ -73,7 +65,7 @@ void plan_everything(const Lab& lab) {
 
   State applied = test::applied(expected);
   render_all(make_plan(diff(expected, applied, name)), expected, name);
-  render_all(make_plan(diff(nothing(), applied, name)), nothing(), name);
+  render_all(make_plan(diff(destroyed_state(), applied, name)), destroyed_state(), name);
 
   State view = lab_view(applied, name, {});
   require(!show_text(view, name).empty() && !show_json(view, name).empty(), "show renders", "");

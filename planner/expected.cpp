@@ -120,4 +120,11 @@ State expected_state(const Lab& lab) {
   return s;
 }
 
+State destroyed_state() {
+  State s;
+  s.namespaces["host"].exists = true;
+  s.namespaces["host"].adopted = true;
+  return s;
+}
+
 }  // namespace topo

@@ -9,6 +9,10 @@ namespace topo {
 
 State expected_state(const Lab& lab);
 
+/// What is left of a lab once destroyed: the host namespace, without anything of the lab's
+/// (what destroy plans towards).
+State destroyed_state();
+
 /// The contents topo writes to /etc/netns/NAME/resolv.conf and /etc/netns/NAME/hosts
 /// ("" when the namespace has no dns or hosts entries: then no file is written).
 std::string resolv_conf_text(const Lab& lab, const Netns& ns);

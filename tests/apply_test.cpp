@@ -229,13 +229,6 @@ class Recorder : public ApplyObserver {
   void recovering() override { recovered = true; }
 };
 
-State nothing() {
-  State s;
-  s.namespaces["host"].exists = true;
-  s.namespaces["host"].adopted = true;
-  return s;
-}
-
 struct Bench {
   TempDir dir;
   FakeKernel kernel;
@@ -278,11 +271,11 @@ TEST_CASE("apply: a lab applied, applied again, destroyed: the kernel as before"
   CHECK(first.end == ApplyResult::End::done);
   CHECK(first.plan.steps.size() == 10);
   CHECK(b.run(file()).end == ApplyResult::End::no_changes);
-  ApplyResult gone = b.run(nothing());
+  ApplyResult gone = b.run(destroyed_state());
   INFO(plan_text(gone.plan));
   CHECK(gone.end == ApplyResult::End::done);
   CHECK(normal(b.kernel.state) == normal(before));
-  CHECK(b.run(nothing()).end == ApplyResult::End::no_changes);
+  CHECK(b.run(destroyed_state()).end == ApplyResult::End::no_changes);
 }
 
 TEST_CASE("apply: a failure at any step of an apply or a destroy rolls back to exactly the kernel before",
@@ -294,7 +287,7 @@ TEST_CASE("apply: a failure at any step of an apply or a destroy rolls back to e
       State before = b.kernel.state;
       b.kernel.runs = 0;
       b.kernel.fail = {k};
-      ApplyResult r = b.run(destroying ? nothing() : file());
+      ApplyResult r = b.run(destroying ? destroyed_state() : file());
       if (r.end == ApplyResult::End::done) break;  // every step has failed once
       INFO((destroying ? "destroy" : "apply") << ", step " << k << " fails");
       INFO(r.left_behind);
@@ -303,7 +296,7 @@ TEST_CASE("apply: a failure at any step of an apply or a destroy rolls back to e
       CHECK(normal(b.kernel.state) == normal(before));
       // The lab's records are as before too: the next run plans what the first one did.
       b.kernel.fail.clear();
-      CHECK(b.run(destroying ? nothing() : file()).end == ApplyResult::End::done);
+      CHECK(b.run(destroying ? destroyed_state() : file()).end == ApplyResult::End::done);
     }
   }
 }
@@ -326,7 +319,7 @@ TEST_CASE("apply: topo killed at any step: the next apply claims what it made an
     CHECK(b.observer.recovered);
     CHECK((again.end == ApplyResult::End::done || again.end == ApplyResult::End::no_changes));
     CHECK(b.run(file()).end == ApplyResult::End::no_changes);
-    CHECK(b.run(nothing()).end == ApplyResult::End::done);
+    CHECK(b.run(destroyed_state()).end == ApplyResult::End::done);
     CHECK(normal(b.kernel.state) == normal(before));
   }
 }
@@ -347,7 +340,7 @@ TEST_CASE("apply: a route a step claimed and the kernel does not hold fails the 
   Bench b;
   State before = b.kernel.state;
   Plan plan = b.run(file()).plan;  // to learn which step makes the route
-  b.run(nothing());
+  b.run(destroyed_state());
   long route_step = 0;
   for (size_t i = 0; i < plan.steps.size(); ++i)
     if (std::holds_alternative<RouteDelta>(plan.steps[i].subject)) route_step = static_cast<long>(i) + 1;
