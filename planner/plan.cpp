@@ -83,6 +83,27 @@ std::vector<LinkKey> needs(const Step& s) {
   return out;
 }
 
+// The bridges that the links of `s` are ports of.
+std::vector<LinkKey> ports_of(const Step& s) {
+  std::vector<LinkKey> out;
+  const auto& d = std::get<LinkDelta>(s.subject);
+  if (d.after && !d.after->master.empty()) out.emplace_back(s.netns, d.after->master);
+  if (s.peer && s.peer->after && !s.peer->after->master.empty())
+    out.emplace_back(shown(d).peer_netns, s.peer->after->master);
+  return out;
+}
+
+// The underlay whose mtu a VXLAN or macvlan made by `s` is born under: it is made once the
+// underlay's ports are settled, since a bridge's mtu follows its ports and a VXLAN's cannot
+// be above its underlay's less the headers (the kernel cuts it down).
+std::vector<LinkKey> born_on(const Step& s) {
+  const auto& d = std::get<LinkDelta>(s.subject);
+  if (s.action != Action::create || !d.after) return {};
+  if (!d.after->vxlan_dev.empty()) return {{s.netns, d.after->vxlan_dev}};
+  if (!d.after->macvlan_parent.empty()) return {{d.after->macvlan_parent_netns, d.after->macvlan_parent}};
+  return {};
+}
+
 // Whether `s` changes a live link and lowers its mtu.
 bool lowers_mtu(const Step& s) {
   const auto& d = std::get<LinkDelta>(s.subject);
@@ -135,16 +156,24 @@ std::vector<size_t> dependency_order(const std::vector<std::set<size_t>>& after)
 // The steps in dependency order (dependency_order); `reverse`: dependents first (removes).
 std::vector<Step> in_dependency_order(std::vector<Step> steps, bool reverse) {
   std::map<LinkKey, size_t> provider;
-  for (size_t i = 0; i < steps.size(); ++i)
+  std::map<LinkKey, std::vector<size_t>> ports;  // bridge -> the steps of links on it
+  for (size_t i = 0; i < steps.size(); ++i) {
     for (const LinkKey& k : provides(steps[i])) provider.emplace(k, i);
+    for (const LinkKey& k : ports_of(steps[i])) ports[k].push_back(i);
+  }
   std::vector<std::set<size_t>> after(steps.size());  // after[i]: steps waiting for i
-  for (size_t i = 0; i < steps.size(); ++i)
+  for (size_t i = 0; i < steps.size(); ++i) {
     for (const LinkKey& k : needs(steps[i]))
       if (auto p = provider.find(k); p != provider.end() && p->second != i) {
         bool flip = reverse || goes_before_parent(steps[i], steps[p->second], k);
         auto [first, then] = flip ? std::pair{i, p->second} : std::pair{p->second, i};
         after[first].insert(then);
       }
+    if (reverse) continue;
+    for (const LinkKey& k : born_on(steps[i]))
+      for (size_t p : ports[k])
+        if (p != i) after[p].insert(i);
+  }
   std::vector<Step> out;
   out.reserve(steps.size());
   for (size_t i : dependency_order(after)) out.push_back(std::move(steps[i]));
@@ -262,7 +291,9 @@ std::vector<LinkKey> dies_with(const Step& s) {
 
 // Moves each removal that a namespace removal implies into that step's contents: what is
 // in the namespace, what is joined to it (a veth's other end), and, repeatedly, what dies
-// with those (a VXLAN over them, a macvlan on them).
+// with those (a VXLAN over them, a macvlan on them). Each goes with the first step that
+// would take it along: a macvlan in n14 on a veth end that n35's removal takes goes with
+// n35, even though n14 is its own namespace (evolve seed 43).
 void absorb_into_namespaces(Phases& ordered) {
   std::vector<Step>& namespaces = ordered[Phase::netns_remove];
   if (namespaces.empty()) return;
@@ -273,29 +304,36 @@ void absorb_into_namespaces(Phases& ordered) {
   for (size_t i = namespaces.size(); i-- > 0;) step_of[namespaces[i].netns] = i;
   auto home_of = [&](const Step& s) -> std::optional<size_t> {
     std::optional<size_t> first;
+    auto take = [&](size_t i) {
+      if (!first || i < *first) first = i;
+    };
     for (const std::string& ns : touched(s))
-      if (auto it = step_of.find(ns); it != step_of.end() && (!first || it->second < *first)) first = it->second;
-    if (first) return first;
-    if (std::holds_alternative<LinkDelta>(s.subject))
-      for (const LinkKey& k : dies_with(s))
-        if (auto d = dying.find(k); d != dying.end()) return d->second;
-    return std::nullopt;
+      if (auto it = step_of.find(ns); it != step_of.end()) take(it->second);
+    std::vector<LinkKey> under = dies_with(s);
+    if (const auto* r = std::get_if<RouteDelta>(&s.subject); r && r->before && !r->before->dev.empty())
+      under.emplace_back(s.netns, r->before->dev);  // a route dies with its device
+    for (const LinkKey& k : under)
+      if (auto d = dying.find(k); d != dying.end()) take(d->second);
+    return first;
   };
-  for (bool grew = true; grew;) {
-    grew = false;
-    std::vector<Step> kept;
-    for (Step& s : ordered[Phase::link_remove]) {
-      auto home = home_of(s);
-      if (!home) {
-        kept.push_back(std::move(s));
-        continue;
-      }
-      for (const LinkKey& k : provides(s)) dying.emplace(k, *home);
-      links[*home].push_back(std::move(s));
-      grew = true;
+  // Homes only ever move to earlier steps, so this settles.
+  std::vector<Step>& removed = ordered[Phase::link_remove];
+  std::vector<std::optional<size_t>> home(removed.size());
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (size_t i = 0; i < removed.size(); ++i) {
+      auto h = home_of(removed[i]);
+      if (h == home[i]) continue;
+      home[i] = h;
+      for (const LinkKey& k : provides(removed[i])) dying[k] = *h;
+      moved = true;
     }
-    ordered[Phase::link_remove] = std::move(kept);
   }
+  std::vector<Step> kept;
+  for (size_t i = 0; i < removed.size(); ++i)
+    if (home[i]) links[*home[i]].push_back(std::move(removed[i]));
+    else kept.push_back(std::move(removed[i]));
+  removed = std::move(kept);
   for (auto [phase, into] : {std::pair{Phase::nat_remove, &nats}, std::pair{Phase::route_remove, &routes},
                              std::pair{Phase::file_remove, &files}}) {
     std::vector<Step> kept;
@@ -419,48 +457,6 @@ void batch_far_ends(Phases& ordered) {
     step.contents = std::move(contents);
     ordered[Phase::link_batch_remove].push_back(std::move(step));
   }
-}
-
-// A dying namespace whose contents hold a link that needs a link in another dying
-// namespace's contents (a macvlan on the far end of a veth whose other end dies there) goes
-// first: the other namespace's removal would take that link along, before its own step,
-// and the inverses would make it again before its parent. Otherwise the diff's order.
-std::vector<size_t> namespace_removal_order(const std::vector<Step>& namespaces) {
-  std::map<LinkKey, size_t> holder;  // link -> the namespace step whose contents hold it
-  for (size_t i = 0; i < namespaces.size(); ++i)
-    for (const Step& c : namespaces[i].contents)
-      if (std::holds_alternative<LinkDelta>(c.subject))
-        for (const LinkKey& k : provides(c)) holder.emplace(k, i);
-  std::vector<std::set<size_t>> after(namespaces.size());
-  for (size_t i = 0; i < namespaces.size(); ++i)
-    for (const Step& c : namespaces[i].contents)
-      if (std::holds_alternative<LinkDelta>(c.subject))
-        for (const auto& keys : {needs(c), dies_with(c)})
-          for (const LinkKey& k : keys)
-            if (auto h = holder.find(k); h != holder.end() && h->second != i) after[i].insert(h->second);
-  return dependency_order(after);
-}
-
-// What dies with a namespace is its contents (absorb_into_namespaces): a link between two
-// dying namespaces goes with the one removed first. So the order is found on a trial
-// assignment, and the contents are assigned again in that order (what joins the two, a veth
-// between them, then goes with the first). Only where a macvlan's parent is in another
-// namespace: elsewhere the diff's order stands, and the trial's copy is not made.
-void absorb_in_removal_order(Phases& ordered) {
-  bool across = false;
-  for (const Step& s : ordered[Phase::link_remove])
-    for (const LinkKey& k : dies_with(s)) across = across || k.first != s.netns;
-  if (across && ordered[Phase::netns_remove].size() > 1) {
-    Phases trial = ordered;
-    absorb_into_namespaces(trial);
-    batch_far_ends(trial);
-    std::vector<Step>& namespaces = ordered[Phase::netns_remove];
-    std::vector<Step> reordered;
-    for (size_t i : namespace_removal_order(trial[Phase::netns_remove])) reordered.push_back(std::move(namespaces[i]));
-    namespaces = std::move(reordered);
-  }
-  absorb_into_namespaces(ordered);
-  batch_far_ends(ordered);
 }
 
 // Each port a bridge loses while it is up makes the kernel re-run its port state selection
@@ -652,7 +648,8 @@ Plan make_plan(Diff diff) {
   release_ports(ordered);
   keep_link_sysctls(diff.kept, ordered);
   for (auto& [phase, steps] : ordered) steps = order_phase(phase, std::move(steps));
-  absorb_in_removal_order(ordered);
+  absorb_into_namespaces(ordered);
+  batch_far_ends(ordered);
   quiet_dying_bridges(ordered);
   defer_carrier(ordered);
   Plan plan;

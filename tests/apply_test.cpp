@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "executor/apply.h"
 #include "executor/kernel_error.h"
@@ -21,6 +22,8 @@ using namespace topo;
 using namespace topo::test;
 
 namespace {
+
+using LinkKey = std::pair<std::string, std::string>;
 
 const char* kLab = R"(lab = "web"
 [host]
@@ -51,7 +54,9 @@ source = "10.0.0.0/24"
 // What kill_at throws: topo dies there, its journal left as it was.
 struct Killed {};
 
-// A kernel that is a State: each step replaces its `before` with its `after`.
+// A kernel that is a State: each step replaces its `before` with its `after`. As the kernel,
+// it refuses a link whose namespace, master or parent is missing, and deleting a link or a
+// namespace takes along what dies with it (a veth's other end, a macvlan on it).
 class FakeKernel : public LabKernel {
  public:
   State state;
@@ -104,6 +109,37 @@ class FakeKernel : public LabKernel {
     std::erase_if(n.links, [&](const LinkState& l) { return l.name == name; });
     std::erase_if(n.routes, [&](const RouteState& r) { return r.dev == name; });
   }
+  [[noreturn]] static void refuse(const std::string& netns, const std::string& name, const char* why) {
+    throw KernelError("running", netns + "/" + name, why, ENODEV);
+  }
+  bool has(const std::string& netns, const std::string& name) const {
+    auto n = state.namespaces.find(netns);
+    return n != state.namespaces.end() && n->second.find_link(name);
+  }
+  // What the kernel takes along with a link: a veth's other end, the macvlans on it and the
+  // VXLANs over it, and theirs in turn.
+  void kill(const std::string& netns, const std::string& name) {
+    auto n = state.namespaces.find(netns);
+    if (n == state.namespaces.end() || !n->second.find_link(name)) return;
+    LinkState gone = *n->second.find_link(name);
+    erase_link(n->second, name);
+    if (gone.kind == "veth") kill(gone.peer_netns, gone.peer_name);
+    std::vector<LinkKey> dependents;
+    for (const auto& [other, m] : state.namespaces)
+      for (const LinkState& d : m.links)
+        if ((d.macvlan_parent == name && d.macvlan_parent_netns == netns) || (d.vxlan_dev == name && other == netns))
+          dependents.emplace_back(other, d.name);
+    for (const auto& [other, d] : dependents) kill(other, d);
+  }
+  // The kernel makes a link only where its namespace, master, underlay and parent are.
+  void check_needs(const std::string& netns, const LinkState& l) const {
+    auto n = state.namespaces.find(netns);
+    if (n == state.namespaces.end() || !n->second.exists) refuse(netns, l.name, "no such namespace");
+    if (!l.master.empty() && !has(netns, l.master)) refuse(netns, l.master, "no such master");
+    if (!l.vxlan_dev.empty() && !has(netns, l.vxlan_dev)) refuse(netns, l.vxlan_dev, "no such underlay");
+    if (!l.macvlan_parent.empty() && !has(l.macvlan_parent_netns, l.macvlan_parent))
+      refuse(l.macvlan_parent_netns, l.macvlan_parent, "no such parent");
+  }
   void add_link(const std::string& netns, LinkState l, const LinkState* had) {
     if (!l.mtu) l.mtu = had ? had->mtu : 1500;
     if (!l.mac) l.mac = had ? had->mac : MacAddress{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(++macs_)}};
@@ -113,13 +149,14 @@ class FakeKernel : public LabKernel {
   void link(const std::string& netns, const LinkDelta& d) {
     std::optional<LinkState> had;
     if (d.before) {
-      if (const LinkState* l = ns(netns).find_link(d.before->name)) had = *l;
+      if (!has(netns, d.before->name)) refuse(netns, d.before->name, "No such device");
+      had = *ns(netns).find_link(d.before->name);
       // A link made again loses its routes; one changed in place keeps them.
       if (d.after && d.after->name == d.before->name) {
         auto& links = ns(netns).links;
         std::erase_if(links, [&](const LinkState& l) { return l.name == d.before->name; });
       } else {
-        erase_link(ns(netns), d.before->name);
+        kill(netns, d.before->name);
       }
     }
     if (d.after) add_link(netns, *d.after, had && d.before && d.after->name == d.before->name ? &*had : nullptr);
@@ -129,9 +166,8 @@ class FakeKernel : public LabKernel {
   }
   void carry(const Step& s, const NamespaceDelta& d) {
     if (d.before && !d.after) {
+      for (const LinkState& l : std::vector<LinkState>(ns(s.netns).links)) kill(s.netns, l.name);
       state.namespaces.erase(s.netns);
-      for (auto& [name, n] : state.namespaces)  // veths die with their other end
-        std::erase_if(n.links, [&](const LinkState& l) { return l.peer_netns == s.netns; });
       return;
     }
     NamespaceState& n = ns(s.netns);
@@ -141,8 +177,17 @@ class FakeKernel : public LabKernel {
     for (const Step& c : s.contents) run(c);
   }
   void carry(const Step& s, const LinkDelta& d) {
+    const LinkState& l = d.after ? *d.after : *d.before;
+    if (s.peer && !d.after) {  // one request deletes the pair
+      link(s.netns, d);
+      return;
+    }
+    if (d.after && !d.before) check_needs(s.netns, l);
     link(s.netns, d);
-    if (s.peer) link((d.after ? d.after : d.before)->peer_netns, *s.peer);
+    if (s.peer) {
+      if (s.peer->after && !s.peer->before) check_needs(l.peer_netns, *s.peer->after);
+      link(l.peer_netns, *s.peer);
+    }
   }
   void carry(const Step& s, const RouteDelta& d) {
     auto& routes = ns(s.netns).routes;
@@ -158,7 +203,7 @@ class FakeKernel : public LabKernel {
   }
   void carry(const Step& s, const LinkBatchDelta& d) {
     if (d.before)
-      for (const std::string& name : *d.before) erase_link(ns(s.netns), name);
+      for (const std::string& name : *d.before) kill(s.netns, name);
     if (d.after)
       for (const Step& c : s.contents) run(c);
   }
@@ -370,5 +415,85 @@ TEST_CASE("apply: after a kill, plan shows what the next apply does, not conflic
     CHECK(shown.conflicts.empty());
     ApplyResult again = b.run(file());
     CHECK(plan_text(shown) == plan_text(again.plan));
+  }
+}
+
+TEST_CASE("apply: destroying namespaces joined by veths, with macvlans on their ends, rolls back from any step",
+          "[apply]") {
+  // A macvlan dies with its parent, and a veth end with its other end's namespace: each link
+  // goes with the first step that takes it along, and its undo finds its parent made again
+  // (evolve seed 43, three cases: a macvlan in n35 on the host's end of n14's veth; the
+  // same with a veth joining n14 and n35; and a macvlan in n14 on that veth's end too).
+  const std::string shapes[] = {
+      R"(lab = "web"
+[[netns]]
+name = "n14"
+[[netns]]
+name = "n35"
+[[veth]]
+a = { name = "c0" }
+b = { name = "eth2", netns = "n14" }
+[[macvlan]]
+name = "mv54"
+netns = "n35"
+parent = "c0"
+)",
+      R"(lab = "web"
+[[netns]]
+name = "n14"
+[[netns]]
+name = "n35"
+[[veth]]
+a = { name = "eth0", netns = "n14" }
+b = { name = "he15", netns = "n35" }
+[[veth]]
+a = { name = "c0" }
+b = { name = "eth2", netns = "n14" }
+[[macvlan]]
+name = "mv54"
+netns = "n35"
+parent = "c0"
+)",
+      R"(lab = "web"
+[[netns]]
+name = "n14"
+[[netns]]
+name = "n35"
+[[veth]]
+a = { name = "eth0", netns = "n14" }
+b = { name = "he15", netns = "n35" }
+[[veth]]
+a = { name = "c0" }
+b = { name = "eth2", netns = "n14" }
+[[macvlan]]
+name = "mv54"
+netns = "n35"
+parent = "c0"
+[[macvlan]]
+name = "mv57"
+netns = "n14"
+parent = "eth0"
+parent_netns = "n14"
+)"};
+  for (const std::string& toml : shapes) {
+    const State wanted = expected_state(lab(toml));
+    for (long k = 1;; ++k) {
+      Bench b;
+      ApplyResult made = b.run(wanted);
+      INFO(plan_text(made.plan));
+      REQUIRE(made.end == ApplyResult::End::done);
+      State before = b.kernel.state;
+      b.kernel.runs = 0;
+      b.kernel.fail = {k};
+      ApplyResult r = b.run(destroyed_state());
+      INFO(toml << "destroy, step " << k << " fails; the plan:\n" << plan_text(r.plan));
+      INFO(r.left_behind);
+      if (r.end == ApplyResult::End::done) break;  // every step has failed once
+      CHECK(r.end == ApplyResult::End::rolled_back);
+      CHECK(normal(b.kernel.state) == normal(before));
+      b.kernel.fail.clear();
+      CHECK(b.run(destroyed_state()).end == ApplyResult::End::done);
+      CHECK(b.kernel.state.namespaces.at("host").links.empty());
+    }
   }
 }

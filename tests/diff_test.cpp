@@ -54,7 +54,7 @@ TEST_CASE("diff: an empty kernel gets everything created, in the file's order", 
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
         "host: + bridge br0 10.0.0.1/24\n"
         "host: + veth red-p peer red/eth0 master br0\n"
-        "host: + vxlan vx42 id 42 remote 192.0.2.2 port 4789 master br0\n"
+        "host: + vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0\n"
         "red: + netns red\n"
         "red: + veth eth0 peer host/red-p 10.0.0.2/24\n"
         "red: + route default via 10.0.0.1\n"
@@ -82,7 +82,7 @@ TEST_CASE("diff: what the kernel cannot change is replaced", "[diff]") {
   link(s, "host", "vx42").vxlan_id = 41;
   link(s, "red", "eth0").peer_netns = "blue";
   CHECK(diff_text(kLab, s) ==
-        "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 master br0 (id 41 -> 42)\n"
+        "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0 (id 41 -> 42)\n"
         "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (peer blue/red-p -> host/red-p)\n");
 }
 
@@ -335,7 +335,7 @@ mtu = 1450
   CHECK(diff_text(toml, s) ==
         "host: + vxlan vx1 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1451\n"
         "host: + vxlan vx2 id 2 remote 192.0.2.2 dev uplink port 4789 mtu 1450\n"
-        "host: + macvlan mv0 parent host/mvhost mode bridge\n"
+        "host: + macvlan mv0 parent host/mvhost mode bridge mtu 1500\n"
         "host: + macvlan mv1 parent host/uplink mode bridge mtu 1501\n"
         "conflict: mtu 1451 of vxlan 'vx1' is above 1450, what its underlay 'uplink' (mtu 1500) leaves after 50 bytes "
         "of VXLAN headers; the kernel would cut it down\n"

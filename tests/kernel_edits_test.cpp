@@ -163,7 +163,7 @@ via = "10.7.0.2"
                        "10.8.0.0/16 via 10.7.0.2 dev vx0 proto 122\n"
                        "192.168.9.0/24 dev u0 proto kernel scope link src 192.168.9.1\n";
   CHECK(r.output == routes + routes +
-                        "  -/+ vxlan vx0 id 42 remote 192.168.9.2 dev u0 port 4789 10.7.0.1/24 (id 43 -> 42)\n"
+                        "  -/+ vxlan vx0 id 42 remote 192.168.9.2 dev u0 port 4789 10.7.0.1/24 mtu 1450 (id 43 -> 42)\n"
                         "  -/+ route 10.8.0.0/16 via 10.7.0.2 (its device vx0 is made again)\n");
 }
 
@@ -471,4 +471,34 @@ b = { name = "red-p", master = "br0", mtu = 1280 }
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output == "applied once each of its 3 steps had failed\nmtu 1280\nconverged\n");
+}
+
+TEST_CASE("kernel: a VXLAN over a bridge that a later port lowers is born at the mtu it ends with",
+          "[kernel][edits]") {
+  TempDir dir;
+  // vp4 lowers br3 to 1280 as it joins; the kernel never lowers a VXLAN over a bridge, so a
+  // vp10 made at br3's 1500 would stay at 1450 where its default is 1230 (evolve seed 46).
+  std::string lab = dir.write("lab.toml", R"(lab = "mtu"
+[[bridge]]
+name = "br3"
+[[vxlan]]
+name = "vp10"
+id = 80
+group = "239.1.1.124"
+dev = "br3"
+[[veth]]
+a = { name = "up0" }
+b = { name = "up1" }
+[[macvlan]]
+name = "vp4"
+parent = "up0"
+master = "br3"
+mtu = 1280
+)");
+  Run r = in_sandbox("$TOPO apply -q " + lab + " || echo \"exit $?\"\n"
+                     "ip -o link show vp10 | grep -o 'mtu [0-9]*'\n"
+                     "$TOPO plan --detailed-exitcode " + lab + " > /dev/null && echo converged\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "mtu 1230\nconverged\n");
 }

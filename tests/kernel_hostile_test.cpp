@@ -363,7 +363,7 @@ diff /run/before /run/after && echo "nothing changed"
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
-        "topo: apply failed at step 4 of 9: blue: + macvlan mv0 parent host/eth9 mode bridge\n"
+        "topo: apply failed at step 4 of 9: blue: + macvlan mv0 parent host/eth9 mode bridge mtu 1500\n"
         "  creating interface blue/mv0: Device or resource busy\n"
         "rolled back: the kernel is as it was.\n"
         "nothing changed\n");
