@@ -274,13 +274,16 @@ class Differ {
     return m;
   }
 
-  // A VXLAN or macvlan left without an mtu is made with the default it ends with, rather
-  // than the one its underlay gives it at that moment: a port added to the underlay bridge
-  // later in the plan lowers the bridge, and the kernel lowers a macvlan on it, but never a
-  // VXLAN over it (evolve seed 46).
+  // A link left without an mtu is made with the default it ends with, rather than the one
+  // the kernel gives it at that moment: a port added to an underlay bridge later in the
+  // plan lowers the bridge, and the kernel lowers a macvlan on it, but never a VXLAN over
+  // it (evolve seed 46). A bridge made with an mtu keeps it whatever its ports (the kernel
+  // stops following them once its mtu is set): topo sets the default itself as ports come
+  // and go, and a bridge that the file later gives an mtu equal to its current one does not
+  // move away from it when a port joins (evolve seed 45).
   LinkState born(const std::string& ns, const LinkState& want) const {
     LinkState b = want;
-    if (!b.mtu && (b.kind == "vxlan" || b.kind == "macvlan")) b.mtu = mtu_wanted(ns, want);
+    if (!b.mtu && b.kind != "veth") b.mtu = mtu_wanted(ns, want);
     return b;
   }
 

@@ -52,7 +52,7 @@ TEST_CASE("diff: the lab as applied gives no changes", "[diff]") {
 TEST_CASE("diff: an empty kernel gets everything created, in the file's order", "[diff]") {
   CHECK(diff_text(kLab, empty_kernel()) ==
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
-        "host: + bridge br0 10.0.0.1/24\n"
+        "host: + bridge br0 10.0.0.1/24 mtu 1500\n"
         "host: + veth red-p peer red/eth0 master br0\n"
         "host: + vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0\n"
         "red: + netns red\n"
@@ -237,7 +237,7 @@ parent = "up0"
   link(s, "host", "up1").master = "br0";
   link(s, "host", "br0").kind = "vxlan";  // ...but br0 must be replaced, which frees up1
   CHECK(diff_text(toml, s) ==
-        "host: -/+ bridge br0 (kind vxlan -> bridge)\n"
+        "host: -/+ bridge br0 mtu 1500 (kind vxlan -> bridge)\n"
         "host: ~ veth up0: mtu 1400 -> 1500\n"
         "host: ~ veth up1: master br0 again (its bridge br0 is made again)\n");
 }

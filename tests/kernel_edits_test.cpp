@@ -502,3 +502,39 @@ mtu = 1280
   CHECK(r.status == 0);
   CHECK(r.output == "mtu 1230\nconverged\n");
 }
+
+TEST_CASE("kernel: a bridge given the mtu it has keeps it when a smaller port joins", "[kernel][edits]") {
+  TempDir dir;
+  // The kernel moves a bridge to its smallest port's mtu until someone sets its mtu; setting
+  // the one it has is no change, and it would move on. So topo makes every bridge with an
+  // mtu set (evolve seed 45).
+  std::string lab = R"(lab = "mtu"
+[[netns]]
+name = "n3"
+[[bridge]]
+name = "br19"
+netns = "n3"
+)";
+  std::string first = dir.write("first.toml", lab);
+  std::string edit = dir.write("edit.toml", lab + R"(mtu = 1500
+[[netns]]
+name = "n18"
+[[veth]]
+a = { name = "eth0", netns = "n18" }
+b = { name = "eth0", netns = "n3" }
+[[vxlan]]
+name = "vp9"
+netns = "n3"
+id = 9981200
+group = "239.1.1.235"
+dev = "eth0"
+master = "br19"
+)");
+  Run r = in_sandbox("$TOPO apply -q " + first + "\n"
+                     "$TOPO apply -q " + edit + " || echo \"exit $?\"\n"
+                     "ip -n n3 -o link show br19 | grep -o 'mtu [0-9]*'\n"
+                     "$TOPO plan --detailed-exitcode " + edit + " > /dev/null && echo converged\n");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "mtu 1500\nconverged\n");
+}

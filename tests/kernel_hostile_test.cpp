@@ -331,7 +331,7 @@ diff /run/before /run/after && echo "nothing changed"
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==
-        "topo: apply failed at step 3 of 7: host: + bridge br0 10.0.0.1/24\n"
+        "topo: apply failed at step 3 of 7: host: + bridge br0 10.0.0.1/24 mtu 1500\n"
         "  creating interface host/br0: File exists\n"
         "  it was not there when the plan was made: something else made it since; topo left it alone\n"
         "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"

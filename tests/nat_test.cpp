@@ -180,7 +180,7 @@ TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace take
                     observed);
   CHECK(plan_text(p) ==
         "namespace host\n"
-        "  + bridge br1\n"
+        "  + bridge br1 mtu 1500\n"
         "  - nft table inet topo-web\n"
         "  - nat dnat tcp 8080 -> 10.0.0.2:80 (prerouting, output)\n"
         "  - nat dnat udp 53 -> [fd00::2]:5353 in uplink (prerouting)\n"
@@ -193,7 +193,7 @@ TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace take
         "host: - nft table inet topo-web: 3 rules\n"
         "red: - netns red\n"
         "    with red: - nft table inet topo-web: 2 rules\n"
-        "host: + bridge br1\n");
+        "host: + bridge br1 mtu 1500\n");
   // Undoing the namespace's removal makes it again, and its table last.
   CHECK(describe(p.steps[1].inverse()) ==
         "red: + netns red\n"

@@ -75,8 +75,8 @@ TEST_CASE("plan: what a link needs is made before it, whatever the file's order"
         "red: + netns red\n"
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
         "red: ~ sysctl net.ipv6.conf.all.disable_ipv6: (new namespace) -> 1\n"
-        "host: + bridge br0 10.0.0.1/24\n"
-        "host: + bridge br1\n"
+        "host: + bridge br0 10.0.0.1/24 mtu 1500\n"
+        "host: + bridge br1 mtu 1450\n"
         "host: + veth red-p peer red/eth0 master br0 & red: veth eth0 peer host/red-p 10.0.0.2/24\n"
         "host: + vxlan vx42 id 42 remote 192.0.2.2 dev red-p port 4789 mtu 1450 master br1\n"
         "red: + macvlan mv0 parent host/br1 mode bridge mtu 1450\n"
@@ -220,14 +220,14 @@ TEST_CASE("plan: a replace is a remove early and a create late, and ports follow
   CHECK(steps_text(p) ==
         "host: ~ veth red-p: master br0 -> none\n"
         "host: - dummy br0 10.0.0.1/24 mtu 1500 mac 8e:51:40:92:56:83 (replace)\n"
-        "host: + bridge br0 10.0.0.1/24 (replace)\n"
+        "host: + bridge br0 10.0.0.1/24 mtu 1500 (replace)\n"
         "host: ~ veth red-p: master none -> br0\n");
   CHECK(p.to_add == 1);
   CHECK(p.to_change == 1);
   CHECK(p.to_destroy == 1);
   CHECK(inverses_text(p) ==
         "host: ~ veth red-p: master br0 -> none\n"
-        "host: - bridge br0 10.0.0.1/24 (replace)\n"
+        "host: - bridge br0 10.0.0.1/24 mtu 1500 (replace)\n"
         "host: + dummy br0 10.0.0.1/24 mtu 1500 mac 8e:51:40:92:56:83 (replace)\n"
         "host: ~ veth red-p: master none -> br0\n");
 }
@@ -635,7 +635,7 @@ b = { name = "vp5" }
   // for the kernel to lower it (it never lowers a VXLAN).
   CHECK(steps_text(plan_for(before + after.substr(after.find("[[vxlan]]"), after.find("[[veth]]") - after.find("[[vxlan]]")),
                             empty_kernel())) ==
-        "host: + bridge br3\n"
+        "host: + bridge br3 mtu 1280\n"
         "host: + veth vp4 peer host/vp5 mtu 1280 master br3 & host: veth vp5 peer host/vp4 mtu 1280\n"
         "host: + vxlan vp10 id 80 group 239.1.1.124 dev br3 port 4789 mtu 1230\n"
         "host: + macvlan mv0 parent host/br3 mode bridge mtu 1280\n");

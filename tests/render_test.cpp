@@ -68,9 +68,9 @@ nsenter --net='/proc/4242/ns/net' ip link add name eth1 numtxqueues 1 numrxqueue
 nsenter --net='/proc/4242/ns/net' ip link set dev eth1 group 534363281 alias 'topo:web' up
 ip -n red link set dev c1-p alias 'topo:web' up
 
-# host: + bridge br0 10.0.0.1/24 fd00::1/64
-ip link add name br0 type bridge
-ip link set dev br0 address 8e:51:40:92:56:83 alias 'topo:web' up
+# host: + bridge br0 10.0.0.1/24 fd00::1/64 mtu 1400
+ip link add name br0 mtu 1399 type bridge
+ip link set dev br0 mtu 1400 address 8e:51:40:92:56:83 alias 'topo:web' up
 ip addr add 10.0.0.1/24 dev br0
 ip addr add fd00::1/64 dev br0 nodad
 
@@ -129,7 +129,7 @@ b = { name = "help" }
 )";
   State expected = expected_state(lab(toml));
   std::string sh = plan_shell(make_plan(diff(expected, empty_kernel(), "web")), expected, "web");
-  CHECK(sh.find("ip -n a link add name down type bridge\n") != std::string::npos);
+  CHECK(sh.find("ip -n a link add name down mtu 1499 type bridge\n") != std::string::npos);
   CHECK(sh.find("ip -n a link set dev up alias 'topo:web' up\n") != std::string::npos);
   CHECK(sh.find("ip -n a link set dev up master down\n") != std::string::npos);
   CHECK(sh.find("ip -n a link add name up numtxqueues 1 numrxqueues 1 type veth peer name help ") != std::string::npos);
