@@ -35,7 +35,7 @@ std::string no_tabs(std::string v) {
 bool drops_forwarding(const NamespaceState& ns) {
   if (!ns.nat) return false;
   return std::any_of(ns.nat->chains.begin(), ns.nat->chains.end(),
-                     [](const NatChain& c) { return c.hook == "forward" && c.policy == "drop"; });
+                     [](const NftChain& c) { return c.hook == "forward" && c.policy == "drop"; });
 }
 
 LabDir HostSysctls::dir(bool make, const std::string& root) {

@@ -62,7 +62,7 @@ std::string what_differs(const NamespaceState& was, const NamespaceState& now) {
       line(fmt::format("sysctl {} was {}, is {}", key, value, n == now.sysctls.end() ? "unreadable" : n->second));
   if (was.files != now.files) line("its files in /etc/netns differ");
   if (was.nat != now.nat) {
-    const NatTable& t = was.nat ? *was.nat : *now.nat;
+    const NftTable& t = was.nat ? *was.nat : *now.nat;
     line(fmt::format("nft table inet {} {}", t.name, !now.nat ? "is gone" : !was.nat ? "is new" : "differs"));
   }
   return out;

@@ -57,7 +57,7 @@ nl::Addr nl_mac(const MacAddress& mac) {
 // was asked for), as the file says. But only a change is noted: asked for the mtu it has
 // already (1500, at birth), the kernel does nothing, and a port of 1280 moved the bridge to
 // 1280. So such a bridge is born one byte off the file's mtu.
-bool mtu_after_birth(const LinkState& l) { return l.kind == "bridge" && l.mtu; }
+bool mtu_after_birth(const LinkState& l) { return l.is(LinkKind::bridge) && l.mtu; }
 
 // Attributes every link is born with: name, mtu, mac.
 void set_basics(rtnl_link* link, const LinkState& l) {
@@ -261,7 +261,7 @@ void NetlinkKernel::run(const Step& step) {
         if constexpr (std::is_same_v<D, FileDelta>) run_file(step, d);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) run_batch(step, d);
         if constexpr (std::is_same_v<D, LinkUpDelta>) run_up(step, d);
-        if constexpr (std::is_same_v<D, NatDelta>) run_nat(step, d);
+        if constexpr (std::is_same_v<D, TableDelta>) run_nat(step, d);
       },
       step.subject);
 }
@@ -320,12 +320,14 @@ void NetlinkKernel::remove_namespace(const Step& s) {
     if (std::holds_alternative<FileDelta>(c.subject)) run_file(c, std::get<FileDelta>(c.subject));
     const auto* l = std::get_if<LinkDelta>(&c.subject);
     if (!l || !l->before) continue;
-    if (c.netns == s.netns && l->before->kind == "macvlan" && l->before->macvlan_parent_netns != s.netns)
+    const MacvlanState* m = l->before->macvlan();
+    if (c.netns == s.netns && m && m->parent_netns != s.netns)
       run_link(c, *l);  // c removes it: an RTM_DELLINK, acknowledged once it is unregistered
     if (c.netns != s.netns) vanishing_.emplace_back(c.netns, l->before->name), forget(c.netns, l->before->name);
-    if (c.peer && l->before->peer_netns != s.netns) {
-      vanishing_.emplace_back(l->before->peer_netns, l->before->peer_name);
-      forget(l->before->peer_netns, l->before->peer_name);
+    const VethState* v = l->before->veth();
+    if (c.peer && v && v->peer_netns != s.netns) {
+      vanishing_.emplace_back(v->peer_netns, v->peer_name);
+      forget(v->peer_netns, v->peer_name);
     }
   }
   forget_namespace(s.netns);
@@ -473,7 +475,7 @@ void NetlinkKernel::run_link(const Step& s, const LinkDelta& d) {
   if (s.action == Action::modify) return modify_link(s.netns, *d.before, *d.after);
   if (s.action == Action::remove) {
     forget(s.netns, d.before->name);
-    if (d.before->kind == "veth") forget(d.before->peer_netns, d.before->peer_name);
+    if (const VethState* v = d.before->veth()) forget(v->peer_netns, v->peer_name);
     nl::Link link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), d.before->name.c_str());
     nl_msg* raw = nullptr;
@@ -494,10 +496,11 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   const std::string object = "interface " + where(netns, l.name);
   nl::Link link;
   std::string made_in = netns;  // where the request goes
-  if (l.kind == "veth") {
+  const VethState* veth = l.veth();
+  if (veth) {
     link.reset(rtnl_link_veth_alloc());
     nl::Link other(rtnl_link_veth_get_peer(link.get()));
-    rtnl_link_set_name(other.get(), l.peer_name.c_str());
+    rtnl_link_set_name(other.get(), veth->peer_name.c_str());
     // One queue each way, from birth: a veth born with one per CPU is cut down to one at
     // once, and each end's cut waits for an expedited RCU grace period (veth_init_queues),
     // the largest cost of making a veth on a busy machine.
@@ -506,25 +509,25 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
       rtnl_link_set_num_rx_queues(end, 1);
     }
     if (peer) set_basics(other.get(), *peer);
-    if (l.peer_netns != netns) rtnl_link_set_ns_fd(other.get(), ns(l.peer_netns).fd.get());
-  } else if (l.kind == "vxlan") {
+    if (veth->peer_netns != netns) rtnl_link_set_ns_fd(other.get(), ns(veth->peer_netns).fd.get());
+  } else if (const VxlanState* v = l.vxlan()) {
     link.reset(rtnl_link_vxlan_alloc());
-    rtnl_link_vxlan_set_id(link.get(), static_cast<uint32_t>(l.vxlan_id));
-    if (l.vxlan_local) rtnl_link_vxlan_set_local(link.get(), nl_ip(*l.vxlan_local).get());
-    if (l.vxlan_remote) rtnl_link_vxlan_set_group(link.get(), nl_ip(*l.vxlan_remote).get());
-    if (l.vxlan_group) rtnl_link_vxlan_set_group(link.get(), nl_ip(*l.vxlan_group).get());
-    if (!l.vxlan_dev.empty()) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(ifindex(netns, l.vxlan_dev)));
-    rtnl_link_vxlan_set_port(link.get(), static_cast<uint32_t>(l.vxlan_port));
-  } else if (l.kind == "macvlan") {
+    rtnl_link_vxlan_set_id(link.get(), static_cast<uint32_t>(v->id));
+    if (v->local) rtnl_link_vxlan_set_local(link.get(), nl_ip(*v->local).get());
+    if (v->remote) rtnl_link_vxlan_set_group(link.get(), nl_ip(*v->remote).get());
+    if (v->group) rtnl_link_vxlan_set_group(link.get(), nl_ip(*v->group).get());
+    if (!v->dev.empty()) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(ifindex(netns, v->dev)));
+    rtnl_link_vxlan_set_port(link.get(), static_cast<uint32_t>(v->port));
+  } else if (const MacvlanState* m = l.macvlan()) {
     // Made next to its parent and born in its own namespace (IFLA_NET_NS_FD).
     link.reset(rtnl_link_macvlan_alloc());
-    rtnl_link_macvlan_set_mode(link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(l.macvlan_mode.c_str())));
-    made_in = l.macvlan_parent_netns;
-    rtnl_link_set_link(link.get(), ifindex(made_in, l.macvlan_parent));
+    rtnl_link_macvlan_set_mode(link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(m->mode.c_str())));
+    made_in = m->parent_netns;
+    rtnl_link_set_link(link.get(), ifindex(made_in, m->parent));
     if (made_in != netns) rtnl_link_set_ns_fd(link.get(), ns(netns).fd.get());
   } else {
     link.reset(rtnl_link_alloc());
-    check(rtnl_link_set_type(link.get(), l.kind.c_str()), "creating", object);
+    check(rtnl_link_set_type(link.get(), std::string(l.kind_name()).c_str()), "creating", object);
   }
   if (!link) throw std::bad_alloc();
   set_basics(link.get(), l);
@@ -551,13 +554,13 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   // creation failed, on whatever else has that name.
   try {
     if (index && born_settled) ifindexes_[{netns, l.name}] = index;
-    if (peer && peer_index) ifindexes_[{l.peer_netns, l.peer_name}] = peer_index;
+    if (peer && peer_index) ifindexes_[{veth->peer_netns, veth->peer_name}] = peer_index;
     settle(netns, l, born_settled);
-    if (peer) settle(l.peer_netns, *peer, false);
+    if (peer) settle(veth->peer_netns, *peer, false);
   } catch (...) {
     // Whole or nothing: what this step made goes (a veth's peer with it).
     forget(netns, l.name);
-    if (peer) forget(l.peer_netns, l.peer_name);
+    if (peer) forget(veth->peer_netns, veth->peer_name);
     nl::Link gone(rtnl_link_alloc());
     rtnl_link_set_name(gone.get(), l.name.c_str());
     rtnl_link_delete(sock(netns), gone.get());
@@ -785,7 +788,7 @@ void NetlinkKernel::put_back_overwritten(const std::string& netns, const SysctlD
 // old table in force. A socket of its own per batch, so that no earlier answer is read as
 // this batch's; removing a namespace's table with the namespace needs no batch (the kernel
 // deletes it with the namespace; see remove_namespace).
-void NetlinkKernel::run_nat(const Step& s, const NatDelta& d) {
+void NetlinkKernel::run_nat(const Step& s, const TableDelta& d) {
   ++nft_batches_;
   std::string where = "namespace " + s.netns;
   nft::Socket sock = nft::socket_in(ns(s.netns).fd, where);

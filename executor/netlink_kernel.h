@@ -80,7 +80,7 @@ class NetlinkKernel : public LabKernel {
   void run_up(const Step& s, const LinkUpDelta& d);
   std::vector<std::string> far_namespaces(const Step& s) const;
   void delete_group(const Step& s, uint32_t group, size_t count);
-  void run_nat(const Step& s, const NatDelta& d);
+  void run_nat(const Step& s, const TableDelta& d);
 
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
   void settle(const std::string& netns, const LinkState& l, bool born_settled);

@@ -104,14 +104,14 @@ Socket socket_here(const std::string& what) {
   return s;
 }
 
-std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where) {
-  std::optional<NatTable> out;
+std::optional<NftTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where) {
+  std::optional<NftTable> out;
   auto each_table = [&](const nlmsghdr* h) {
     Table t(nftnl_table_alloc());
     if (!t) throw std::bad_alloc();
     if (nftnl_table_nlmsg_parse(h, t.get()) < 0) throw KernelError("decoding", "a table in " + where, "malformed");
     if (str(nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME)) != name) return;
-    NatTable table;
+    NftTable table;
     table.name = name;
     table.flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
     table.mark = comment_of(t.get());
@@ -134,7 +134,7 @@ std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, co
     if (!c) throw std::bad_alloc();
     if (nftnl_chain_nlmsg_parse(h, c.get()) < 0) throw KernelError("decoding", "a chain of " + object, "malformed");
     if (str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) != name) return;
-    NatChain chain;
+    NftChain chain;
     chain.name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
     if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)) chain.type = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE));
     if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
@@ -156,16 +156,16 @@ std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, co
          if (nftnl_rule_nlmsg_parse(h, r.get()) < 0) throw KernelError("decoding", "a rule of " + object, "malformed");
          if (str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != name) return;
          std::string chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
-         for (NatChain& c : out->chains)
+         for (NftChain& c : out->chains)
            if (c.name == chain) c.rules.push_back(decode(r.get()));
        },
        "the rules of " + object);
   return out;
 }
 
-TableBatch table_batch(const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+TableBatch table_batch(const std::optional<NftTable>& before, const std::optional<NftTable>& after,
                        bool refused_message) {
-  const NatTable& shown = after ? *after : *before;
+  const NftTable& shown = after ? *after : *before;
   TableBatch out;
   out.batch.reset(nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE));
   if (!out.batch) throw std::bad_alloc();
@@ -206,7 +206,7 @@ TableBatch table_batch(const std::optional<NatTable>& before, const std::optiona
     // EXCL: a table of this name that appeared since the plan was made is not joined.
     nftnl_table_nlmsg_build_payload(message(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "making"), t.get());
     next();
-    for (const NatChain& c : after->chains) {
+    for (const NftChain& c : after->chains) {
       Chain chain(nftnl_chain_alloc());
       if (!chain) throw std::bad_alloc();
       nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
@@ -222,7 +222,7 @@ TableBatch table_batch(const std::optional<NatTable>& before, const std::optiona
           message(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "making chain " + c.name + " in"), chain.get());
       next();
     }
-    for (const NatChain& c : after->chains) {
+    for (const NftChain& c : after->chains) {
       for (size_t i = 0; i < c.rules.size(); ++i) {
         Rule rule(nftnl_rule_alloc());
         if (!rule) throw std::bad_alloc();
@@ -231,7 +231,7 @@ TableBatch table_batch(const std::optional<NatTable>& before, const std::optiona
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         encode(c.rules[i], rule.get());
         std::string step = fmt::format("adding rule {} of chain {} ({}) to", i + 1, c.name,
-                                       c.rules[i].kind.empty() ? "foreign" : c.rules[i].kind);
+                                       to_string(c.rules[i].kind));
         nftnl_rule_nlmsg_build_payload(message(NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, step), rule.get());
         next();
       }
@@ -263,9 +263,9 @@ std::vector<iovec> TableBatch::buffers() const {
   return iov;
 }
 
-void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+void replace_table(mnl_socket* sock, const std::optional<NftTable>& before, const std::optional<NftTable>& after,
                    const std::string& where, bool refused_message) {
-  const NatTable& shown = after ? *after : *before;
+  const NftTable& shown = after ? *after : *before;
   const std::string object = "nftables table inet " + shown.name + " in " + where;
   TableBatch batch = table_batch(before, after, refused_message);
   // One sendmsg: the kernel takes the batch as one transaction only when it comes whole.

@@ -64,7 +64,7 @@ Socket socket_here(const std::string& what);
 /// The table `name` of family inet as the kernel holds it, its rules decoded; nullopt when
 /// there is none. Three dumps at most: tables, then (only when it exists) its chains and
 /// rules. Throws KernelError.
-std::optional<NatTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where);
+std::optional<NftTable> read_table(mnl_socket* sock, const std::string& name, const std::string& where);
 
 /// The messages that take the kernel's table from `before` to `after` in one nfnetlink batch
 /// (begin, the table deleted when `before` exists, then made again with its chains and rules
@@ -75,7 +75,7 @@ struct TableBatch {
   /// The batch's bytes, for one sendmsg.
   std::vector<iovec> buffers() const;
 };
-TableBatch table_batch(const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+TableBatch table_batch(const std::optional<NftTable>& before, const std::optional<NftTable>& after,
                        bool refused_message = false);
 
 /// Makes the kernel's table go from `before` to `after` in one batch: the table deleted
@@ -83,13 +83,13 @@ TableBatch table_batch(const std::optional<NatTable>& before, const std::optiona
 /// Every message is acknowledged; the first refusal is thrown as a KernelError naming the
 /// message, and the kernel has then changed nothing. `refused_message`: test-only (see
 /// executor/fault_injection.h), a last message the kernel must refuse.
-void replace_table(mnl_socket* sock, const std::optional<NatTable>& before, const std::optional<NatTable>& after,
+void replace_table(mnl_socket* sock, const std::optional<NftTable>& before, const std::optional<NftTable>& after,
                    const std::string& where, bool refused_message = false);
 
 /// The rule's expressions, as topo makes them and nft makes them from nft_syntax().
-void encode(const NatRule& r, nftnl_rule* into);
+void encode(const NftRule& r, nftnl_rule* into);
 /// A rule read from the kernel, in topo's words; a rule topo would not make comes back with
 /// kind "" and `foreign` telling what it is.
-NatRule decode(nftnl_rule* r);
+NftRule decode(nftnl_rule* r);
 
 }  // namespace topo::nft

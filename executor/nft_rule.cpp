@@ -1,6 +1,6 @@
 // A NAT rule as nftables expressions, both ways. topo makes exactly the expressions nft
 // makes from nft_syntax() (planner/nat.h), so that `nft list` shows the same rule whoever
-// made it, and the reader decodes both into the same NatRule.
+// made it, and the reader decodes both into the same NftRule.
 //
 // Why decode instead of keeping the rule's text in its userdata: the kernel runs the
 // expressions, not a comment. A rule edited by hand in the lab's table, or one made by an
@@ -253,8 +253,8 @@ std::optional<std::pair<IpPrefix, bool>> prefix_at(const Exprs& x, size_t& i, Fa
   return std::pair{p, c->first == NFT_CMP_NEQ};
 }
 
-std::optional<NatRule> topo_shape(const Exprs& x) {
-  NatRule r;
+std::optional<NftRule> topo_shape(const Exprs& x) {
+  NftRule r;
   size_t i = 0;
   if (x.meta(i, NFT_META_NFPROTO)) {
     auto d = x.cmp_eq(i + 1);
@@ -299,7 +299,7 @@ std::optional<NatRule> topo_shape(const Exprs& x) {
   }
   if (x.is(i, "masq")) {
     if (x.has(i, NFTNL_EXPR_MASQ_FLAGS) || x.has(i, NFTNL_EXPR_MASQ_REG_PROTO_MIN)) return std::nullopt;
-    r.kind = "masquerade";
+    r.kind = RuleKind::masquerade;
     ++i;
   } else {
     if (!r.family || !x.is(i, "immediate") || x.u32(i, NFTNL_EXPR_IMM_DREG) != NFT_REG_1) return std::nullopt;
@@ -318,14 +318,14 @@ std::optional<NatRule> topo_shape(const Exprs& x) {
         !reg_is(NFTNL_EXPR_NAT_REG_PROTO_MAX, port ? NFT_REG_2 : 0) ||
         (x.has(i, NFTNL_EXPR_NAT_FLAGS) && (x.u32(i, NFTNL_EXPR_NAT_FLAGS) & ~allowed)))
       return std::nullopt;
-    r.kind = type == NFT_NAT_SNAT ? "snat" : "dnat";
+    r.kind = type == NFT_NAT_SNAT ? RuleKind::snat : RuleKind::dnat;
     ++i;
   }
   if (i != x.size()) return std::nullopt;
   // What the value does not hold must be as topo makes it: a dnat maps the namespace's own
   // addresses (fib daddr type local) and nothing else does; only a dnat matches a port or
   // an input interface.
-  bool dnat = r.kind == "dnat";
+  bool dnat = r.kind == RuleKind::dnat;
   if (local != dnat || (!dnat && (!r.proto.empty() || !r.in.empty())) || (dnat && r.proto.empty())) return std::nullopt;
   return r;
 }
@@ -346,7 +346,7 @@ constexpr std::pair<const char*, uint32_t> kStates[] = {
 constexpr std::pair<const char*, uint8_t> kProtos[] = {
     {"tcp", IPPROTO_TCP}, {"udp", IPPROTO_UDP}, {"icmp", IPPROTO_ICMP}, {"icmpv6", IPPROTO_ICMPV6}};
 
-void encode_filter(const NatRule& r, Builder& b) {
+void encode_filter(const NftRule& r, Builder& b) {
   if (r.family) {
     uint8_t p = nfproto(*r.family);
     b.meta(NFT_META_NFPROTO);
@@ -392,7 +392,7 @@ void encode_filter(const NatRule& r, Builder& b) {
     b.bitwise(&bits, &zero, 4);
     b.cmp_eq(&zero, 4, NFT_CMP_NEQ);
   }
-  if (r.kind == "reject") {
+  if (r.kind == RuleKind::reject) {
     Expr e = expr("reject");
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
     nftnl_expr_set_u8(e.get(), NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
@@ -400,14 +400,14 @@ void encode_filter(const NatRule& r, Builder& b) {
   } else {
     Expr e = expr("immediate");
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_VERDICT, r.kind == "accept" ? NF_ACCEPT : NF_DROP);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_VERDICT, r.kind == RuleKind::accept ? NF_ACCEPT : NF_DROP);
     b.add(std::move(e));
   }
 }
 
 
-std::optional<NatRule> filter_shape(const Exprs& x) {
-  NatRule r;
+std::optional<NftRule> filter_shape(const Exprs& x) {
+  NftRule r;
   size_t i = 0;
   if (x.meta(i, NFT_META_NFPROTO)) {
     auto d = x.cmp_eq(i + 1);
@@ -478,11 +478,11 @@ std::optional<NatRule> filter_shape(const Exprs& x) {
     if (x.u32(i, NFTNL_EXPR_REJECT_TYPE) != NFT_REJECT_ICMPX_UNREACH || !x.has(i, NFTNL_EXPR_REJECT_CODE) ||
         nftnl_expr_get_u8(x.at(i), NFTNL_EXPR_REJECT_CODE) != NFT_REJECT_ICMPX_PORT_UNREACH)
       return std::nullopt;
-    r.kind = "reject";
+    r.kind = RuleKind::reject;
   } else if (x.is(i, "immediate") && x.u32(i, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT && !x.has(i, NFTNL_EXPR_IMM_CHAIN)) {
     uint32_t v = x.u32(i, NFTNL_EXPR_IMM_VERDICT);
     if (v != NF_ACCEPT && v != NF_DROP) return std::nullopt;
-    r.kind = v == NF_ACCEPT ? "accept" : "drop";
+    r.kind = v == NF_ACCEPT ? RuleKind::accept : RuleKind::drop;
   } else {
     return std::nullopt;
   }
@@ -492,7 +492,7 @@ std::optional<NatRule> filter_shape(const Exprs& x) {
 
 }  // namespace
 
-void encode(const NatRule& r, nftnl_rule* into) {
+void encode(const NftRule& r, nftnl_rule* into) {
   Builder b(into);
   if (r.is_filter()) return encode_filter(r, b);
   if (r.family) {
@@ -501,7 +501,7 @@ void encode(const NatRule& r, nftnl_rule* into) {
     b.cmp_eq(&p, 1);
   }
   if (r.source) match_source(b, *r.source);
-  if (r.kind == "dnat") {
+  if (r.kind == RuleKind::dnat) {
     uint32_t local = RTN_LOCAL;
     b.fib_daddr_type();
     b.cmp_eq(&local, sizeof local);
@@ -520,11 +520,11 @@ void encode(const NatRule& r, nftnl_rule* into) {
     b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2);
     b.cmp_eq(port, 2);
   }
-  if (r.kind == "masquerade") {
+  if (r.kind == RuleKind::masquerade) {
     b.add(expr("masq"));
     return;
   }
-  if (!r.to || !r.family) throw std::invalid_argument("a " + r.kind + " rule needs an address and a family");
+  if (!r.to || !r.family) throw std::invalid_argument(fmt::format("a {} rule needs an address and a family", to_string(r.kind)));
   b.immediate(NFT_REG_1, r.to->bytes.data(), static_cast<uint32_t>(r.to->size()));
   uint32_t flags = NF_NAT_RANGE_MAP_IPS;
   if (r.to_port) {
@@ -533,7 +533,7 @@ void encode(const NatRule& r, nftnl_rule* into) {
     flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
   }
   Expr nat = expr("nat");
-  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_TYPE, r.kind == "snat" ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+  nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_TYPE, r.kind == RuleKind::snat ? NFT_NAT_SNAT : NFT_NAT_DNAT);
   nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_FAMILY, nfproto(*r.family));
   nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
   if (r.to_port) nftnl_expr_set_u32(nat.get(), NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
@@ -541,11 +541,11 @@ void encode(const NatRule& r, nftnl_rule* into) {
   b.add(std::move(nat));
 }
 
-NatRule decode(nftnl_rule* rule) {
+NftRule decode(nftnl_rule* rule) {
   Exprs x(rule);
   if (auto r = topo_shape(x)) return *r;
   if (auto r = filter_shape(x)) return *r;
-  NatRule foreign;
+  NftRule foreign;
   foreign.foreign = x.text();
   return foreign;
 }

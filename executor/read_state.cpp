@@ -75,15 +75,16 @@ std::optional<IpAddress> take_ip(int (*get)(rtnl_link*, nl_addr**), rtnl_link* l
 }
 
 void read_vxlan(rtnl_link* l, RawLink& r) {
+  VxlanState& x = *r.state.vxlan();
   uint32_t v = 0;
-  if (rtnl_link_vxlan_get_id(l, &v) == 0) r.state.vxlan_id = v;
-  if (rtnl_link_vxlan_get_port(l, &v) == 0) r.state.vxlan_port = v;
+  if (rtnl_link_vxlan_get_id(l, &v) == 0) x.id = v;
+  if (rtnl_link_vxlan_get_port(l, &v) == 0) x.port = v;
   if (rtnl_link_vxlan_get_link(l, &v) == 0) r.vxlan_dev_ifindex = static_cast<int>(v);
-  r.state.vxlan_local = take_ip(rtnl_link_vxlan_get_local, l);
+  x.local = take_ip(rtnl_link_vxlan_get_local, l);
   // The kernel keeps a unicast remote and a multicast group in one attribute.
   if (auto g = take_ip(rtnl_link_vxlan_get_group, l)) {
     bool multicast = g->family == Family::v4 ? (g->bytes[0] & 0xf0) == 0xe0 : g->bytes[0] == 0xff;
-    (multicast ? r.state.vxlan_group : r.state.vxlan_remote) = g;
+    (multicast ? x.group : x.remote) = g;
   }
 }
 
@@ -96,7 +97,7 @@ RawLink raw_link(rtnl_link* l) {
   r.master_ifindex = rtnl_link_get_master(l);
   LinkState& s = r.state;
   s.name = rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "";
-  s.kind = rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "";
+  s.kind = kind_named(rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "");
   s.alias = rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "";
   s.mtu = rtnl_link_get_mtu(l);
   s.group = rtnl_link_get_group(l);
@@ -106,10 +107,10 @@ RawLink raw_link(rtnl_link* l) {
     std::memcpy(m.bytes.data(), nl_addr_get_binary_addr(mac), 6);
     s.mac = m;
   }
-  if (s.kind == "vxlan") read_vxlan(l, r);
-  if (s.kind == "macvlan") {
+  if (s.vxlan()) read_vxlan(l, r);
+  if (MacvlanState* m = s.macvlan()) {
     char mode[32];
-    s.macvlan_mode = rtnl_link_macvlan_mode2str(rtnl_link_macvlan_get_mode(l), mode, sizeof mode);
+    m->mode = rtnl_link_macvlan_mode2str(rtnl_link_macvlan_get_mode(l), mode, sizeof mode);
   }
   return r;
 }
@@ -255,8 +256,8 @@ void name_references(Reading& ns, const std::vector<Reading*>& all) {
   for (RawLink& l : ns.links) {
     LinkState& s = l.state;
     if (l.master_ifindex) s.master = name_of(ns, l.master_ifindex);
-    if (l.vxlan_dev_ifindex) s.vxlan_dev = name_of(ns, l.vxlan_dev_ifindex);
-    if (s.kind != "veth" && s.kind != "macvlan") continue;
+    if (l.vxlan_dev_ifindex && s.vxlan()) s.vxlan()->dev = name_of(ns, l.vxlan_dev_ifindex);
+    if (!s.veth() && !s.macvlan()) continue;
     std::string other_ns(kUnknownNetns);  // a namespace topo did not read: never the lab's
     if (l.link_nsid < 0) {
       other_ns = ns.name;
@@ -265,12 +266,12 @@ void name_references(Reading& ns, const std::vector<Reading*>& all) {
     }
     const Reading* other = find(all, other_ns);
     std::string other_name = other ? name_of(*other, l.link_ifindex) : "";
-    if (s.kind == "veth") {
-      s.peer_netns = other_ns;
-      s.peer_name = other_name;
+    if (VethState* v = s.veth()) {
+      v->peer_netns = other_ns;
+      v->peer_name = other_name;
     } else {
-      s.macvlan_parent_netns = other_ns;
-      s.macvlan_parent = other_name;
+      s.macvlan()->parent_netns = other_ns;
+      s.macvlan()->parent = other_name;
     }
   }
 }

@@ -38,11 +38,9 @@ std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
 }
 
 // The bytes a VXLAN's headers take from its underlay's mtu: 50 over IPv4, 70 over IPv6.
-int64_t vxlan_headers(const LinkState& l) {
-  bool v6 = (l.vxlan_local && l.vxlan_local->family == Family::v6) ||
-            (l.vxlan_remote && l.vxlan_remote->family == Family::v6) ||
-            (l.vxlan_group && l.vxlan_group->family == Family::v6);
-  return v6 ? 70 : 50;
+int64_t vxlan_headers(const VxlanState& v) {
+  auto six = [](const std::optional<IpAddress>& a) { return a && a->family == Family::v6; };
+  return six(v.local) || six(v.remote) || six(v.group) ? 70 : 50;
 }
 
 }  // namespace
@@ -52,7 +50,7 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
   for (const auto& [ns, want] : expected.namespaces)
     for (const LinkState& l : want.links)
       if (l.mtu) known[{ns, l.name}] = l.mtu;
-      else if (l.kind == "veth") known[{ns, l.name}] = 1500;
+      else if (l.is(LinkKind::veth)) known[{ns, l.name}] = 1500;
   auto lookup = [&](const std::string& ns, const std::string& name) -> int64_t {
     if (auto it = known.find({ns, name}); it != known.end()) return it->second;
     // A link the file does not have (the machine's own, a macvlan's parent say) keeps the
@@ -68,7 +66,7 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
       for (const LinkState& l : want.links) {
         if (known.count({ns, l.name})) continue;
         int64_t mtu = 0;
-        if (l.kind == "bridge") {
+        if (l.is(LinkKind::bridge)) {
           mtu = 1500;
           bool all = true, any = false;
           int64_t least = INT64_MAX;
@@ -81,11 +79,11 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
             }
           if (!all) continue;
           if (any) mtu = least;
-        } else if (l.kind == "vxlan") {
-          if (l.vxlan_dev.empty()) mtu = 1500;  // measured: the kernel does not subtract then
-          else if (int64_t under = lookup(ns, l.vxlan_dev)) mtu = under - vxlan_headers(l);
-        } else if (l.kind == "macvlan") {
-          mtu = lookup(l.macvlan_parent_netns, l.macvlan_parent);
+        } else if (const VxlanState* v = l.vxlan()) {
+          if (v->dev.empty()) mtu = 1500;  // measured: the kernel does not subtract then
+          else if (int64_t under = lookup(ns, v->dev)) mtu = under - vxlan_headers(*v);
+        } else if (const MacvlanState* m = l.macvlan()) {
+          mtu = lookup(m->parent_netns, m->parent);
         }
         if (mtu) known[{ns, l.name}] = mtu, grew = true;
       }
@@ -196,7 +194,7 @@ class Differ {
         std::string other = lab_of_mark(h->alias);
         conflict(ns, other.empty()
                          ? fmt::format("interface '{}' exists and is not the lab's ({}{})", w.name,
-                                       h->kind.empty() ? "a device" : "a " + h->kind,
+                                       h->kind_name().empty() ? "a device" : "a " + std::string(h->kind_name()),
                                        h->alias.empty() ? ", no topo mark" : fmt::format(", alias '{}'", h->alias))
                          : fmt::format("interface '{}' belongs to lab '{}'", w.name, other));
       } else if (!w.same_identity(*h)) {
@@ -235,8 +233,8 @@ class Differ {
         conflict(ns, fmt::format("interface '{}' ({}) does not exist in namespace '{}'", dev, role, in));
     };
     for (const LinkState& w : want.links) {
-      if (w.kind == "macvlan") missing(w.macvlan_parent_netns, w.macvlan_parent, "parent of macvlan '" + w.name + "'");
-      if (w.kind == "vxlan") missing(ns, w.vxlan_dev, "underlay of vxlan '" + w.name + "'");
+      if (const MacvlanState* m = w.macvlan()) missing(m->parent_netns, m->parent, "parent of macvlan '" + w.name + "'");
+      if (const VxlanState* v = w.vxlan()) missing(ns, v->dev, "underlay of vxlan '" + w.name + "'");
       machines_lower(ns, w);
     }
     for (const RouteState& r : want.routes) missing(ns, r.dev, "device of the route to " + fmt::format("{}", r.to));
@@ -247,21 +245,24 @@ class Differ {
   // parent instead, refuse a macvlan an mtu above its parent's, and cut a VXLAN's mtu above
   // its underlay's less the headers down (and refuse it as a change).
   void machines_lower(const std::string& ns, const LinkState& w) {
-    const LinkState* p = w.kind == "macvlan" ? machines(w.macvlan_parent_netns, w.macvlan_parent) : nullptr;
-    if (p && p->kind == "macvlan")
+    const MacvlanState* m = w.macvlan();
+    const LinkState* p = m ? machines(m->parent_netns, m->parent) : nullptr;
+    if (p && p->is(LinkKind::macvlan))
       conflict(ns, fmt::format("parent '{}' of macvlan '{}' is a macvlan in namespace '{}'; the kernel would "
                                "put '{}' on that one's parent instead (name that as the parent)",
-                               w.macvlan_parent, w.name, w.macvlan_parent_netns, w.name));
+                               m->parent, w.name, m->parent_netns, w.name));
     if (p && p->mtu && w.mtu > p->mtu)
       conflict(ns, fmt::format("mtu {} of macvlan '{}' is above {}, its parent '{}''s; the kernel refuses a "
                                "macvlan more than its parent's",
-                               w.mtu, w.name, p->mtu, w.macvlan_parent));
-    if (w.kind != "vxlan" || !w.mtu) return;
-    const LinkState* dev = machines(ns, w.vxlan_dev);
-    if (!dev || !dev->mtu || w.mtu <= dev->mtu - vxlan_headers(w)) return;
+                               w.mtu, w.name, p->mtu, m->parent));
+    const VxlanState* v = w.vxlan();
+    if (!v || !w.mtu) return;
+    const LinkState* dev = machines(ns, v->dev);
+    int64_t headers = vxlan_headers(*v);
+    if (!dev || !dev->mtu || w.mtu <= dev->mtu - headers) return;
     conflict(ns, fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} bytes "
                              "of VXLAN headers; the kernel would cut it down",
-                             w.mtu, w.name, dev->mtu - vxlan_headers(w), w.vxlan_dev, dev->mtu, vxlan_headers(w)));
+                             w.mtu, w.name, dev->mtu - headers, v->dev, dev->mtu, headers));
   }
 
   // What the lab leaves unset: an mtu is the kernel's default for the link (default_mtus),
@@ -283,7 +284,7 @@ class Differ {
   // move away from it when a port joins (evolve seed 45).
   LinkState born(const std::string& ns, const LinkState& want) const {
     LinkState b = want;
-    if (!b.mtu && b.kind != "veth") b.mtu = mtu_wanted(ns, want);
+    if (!b.mtu && !b.is(LinkKind::veth)) b.mtu = mtu_wanted(ns, want);
     return b;
   }
 
@@ -379,8 +380,8 @@ class Differ {
   // carries the table's content before and after. A table of the lab's name that lacks its
   // mark (comment) is someone else's: a conflict when the lab wants the name, else ignored.
   void nat_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
-    const std::optional<NatTable>& w = want.nat;
-    const std::optional<NatTable>& h = have.nat;
+    const std::optional<NftTable>& w = want.nat;
+    const std::optional<NftTable>& h = have.nat;
     if (h && h->mark != mark_) {
       if (!w) return;
       std::string other = lab_of_mark(h->mark);
@@ -390,7 +391,7 @@ class Differ {
       return;
     }
     if (w == h) return;
-    add(!h ? Action::create : !w ? Action::remove : Action::modify, ns, NatDelta{{h, w}});
+    add(!h ? Action::create : !w ? Action::remove : Action::modify, ns, TableDelta{{h, w}});
   }
 
   // Deleting a link takes more with it: the kernel deletes a veth's peer, a macvlan with its
@@ -435,20 +436,18 @@ class Differ {
       if (!have.exists) continue;
       for (const LinkState& h : have.links) {
         if (owned(h) || dying.deleted.count({ns, h.name})) continue;
-        LinkKey under = h.kind == "macvlan" ? LinkKey{h.macvlan_parent_netns, h.macvlan_parent}
-                        : h.kind == "vxlan" ? LinkKey{ns, h.vxlan_dev}
-                                            : LinkKey{};
-        if (!under.second.empty() && dying.deleted.count(under))
+        auto under = h.underlay(ns);
+        if (under && dying.deleted.count(*under))
           conflict(ns, fmt::format("interface '{}' ({}, not the lab's) is over {}/{}, which the lab deletes: the "
                                    "kernel would delete it too",
-                                   h.name, h.kind, under.first, under.second));
+                                   h.name, h.kind_name(), under->first, under->second));
       }
     }
   }
 
   static void note_dying(Dying& d, const std::string& ns, const LinkState& l) {
     d.deleted.emplace(ns, l.name);
-    if (l.kind == "veth" && !l.peer_name.empty()) d.peers[{l.peer_netns, l.peer_name}] = l.name;
+    if (const VethState* v = l.veth(); v && !v->peer_name.empty()) d.peers[{v->peer_netns, v->peer_name}] = l.name;
   }
 
   // The kernel deletes the routes through a link it deletes, and every IPv4 route through a
@@ -530,10 +529,8 @@ class Differ {
     std::string why;
     if (auto p = dying.peers.find({ns, w.name}); p != dying.peers.end())
       why = fmt::format("its peer {} is made again", p->second);
-    else if (w.kind == "macvlan" && dying.deleted.count({w.macvlan_parent_netns, w.macvlan_parent}))
-      why = fmt::format("its parent {} is made again", w.macvlan_parent);
-    else if (w.kind == "vxlan" && !w.vxlan_dev.empty() && dying.deleted.count({ns, w.vxlan_dev}))
-      why = fmt::format("its underlay {} is made again", w.vxlan_dev);
+    else if (auto under = w.underlay(ns); under && dying.deleted.count(*under))
+      why = fmt::format("its {} {} is made again", w.is(LinkKind::macvlan) ? "parent" : "underlay", under->second);
     Change* mine = find_link_change(ns, w.name);
     if (!why.empty()) {
       if (!mine) mine = &add(Action::replace, ns, LinkDelta{{*h, w}});

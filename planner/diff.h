@@ -44,12 +44,12 @@ struct LinkBatchDelta : Delta<std::vector<std::string>> {};
 /// `before`, those that go down.
 struct LinkUpDelta : Delta<std::vector<std::string>> {};
 
-/// The whole content of the lab's NAT table in a namespace: it is replaced in one nftables
+/// The whole content of the lab's nftables table in a namespace: it is replaced in one nftables
 /// batch, so that the kernel takes all of the change or none of it.
-struct NatDelta : Delta<NatTable> {};
+struct TableDelta : Delta<NftTable> {};
 
 using Subject =
-    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, LinkUpDelta, NatDelta>;
+    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, LinkUpDelta, TableDelta>;
 
 struct Change {
   Action action;

@@ -10,10 +10,31 @@
 namespace topo {
 namespace {
 
+// The model's kind-specific part of an interface as the kernel holds it.
+LinkKindState kind_state(const Lab& lab, const LinkSpec& spec) {
+  if (const auto* v = std::get_if<VethEnd>(&spec)) {
+    const Interface& peer = lab.interfaces.at(v->peer);
+    return VethState{peer.netns.value, peer.name.value};
+  }
+  if (const auto* v = std::get_if<Vxlan>(&spec)) {
+    VxlanState x;
+    x.id = v->id.value;
+    if (v->local) x.local = v->local->value;
+    if (v->remote) x.remote = v->remote->value;
+    if (v->group) x.group = v->group->value;
+    if (v->dev) x.dev = v->dev->value;
+    x.port = v->port.value;
+    return x;
+  }
+  if (const auto* m = std::get_if<Macvlan>(&spec))
+    return MacvlanState{std::string(to_string(m->mode)), m->parent.value, m->parent_netns.value};
+  return BridgeState{};
+}
+
 LinkState link_state(const Lab& lab, const Interface& i) {
   LinkState l;
   l.name = i.name.value;
-  l.kind = std::string(to_string(i.kind()));
+  l.kind = kind_state(lab, i.spec);
   l.alias = ownership_mark(lab.name.value);
   l.mtu = i.mtu ? i.mtu->value : 0;
   if (i.mac)
@@ -22,24 +43,6 @@ LinkState link_state(const Lab& lab, const Interface& i) {
     l.mac = bridge_mac(lab.name.value, i.netns.value, i.name.value);
   l.up = true;  // every link the lab creates is up
   if (i.master) l.master = i.master->value;
-  if (const auto* v = std::get_if<VethEnd>(&i.spec)) {
-    const Interface& peer = lab.interfaces.at(v->peer);
-    l.peer_netns = peer.netns.value;
-    l.peer_name = peer.name.value;
-  }
-  if (const auto* v = std::get_if<Vxlan>(&i.spec)) {
-    l.vxlan_id = v->id.value;
-    if (v->local) l.vxlan_local = v->local->value;
-    if (v->remote) l.vxlan_remote = v->remote->value;
-    if (v->group) l.vxlan_group = v->group->value;
-    if (v->dev) l.vxlan_dev = v->dev->value;
-    l.vxlan_port = v->port.value;
-  }
-  if (const auto* m = std::get_if<Macvlan>(&i.spec)) {
-    l.macvlan_mode = std::string(to_string(m->mode));
-    l.macvlan_parent = m->parent.value;
-    l.macvlan_parent_netns = m->parent_netns.value;
-  }
   for (const auto& a : i.addresses) l.addresses.push_back(a.value);
   std::sort(l.addresses.begin(), l.addresses.end());
   return l;
@@ -103,17 +106,17 @@ State expected_state(const Lab& lab) {
   for (auto& [name, ns] : s.namespaces) {
     if (!ns.adopted) continue;
     for (LinkState& l : ns.links) {
-      const NamespaceState* far = s.find(l.peer_netns);
-      if (l.kind == "veth" && far && !far->adopted) l.group = ownership_group(lab.name.value);
+      const NamespaceState* far = l.veth() ? s.find(l.veth()->peer_netns) : nullptr;
+      if (far && !far->adopted) l.group = ownership_group(lab.name.value);
     }
   }
   for (const Route& r : lab.routes) s.namespaces[r.netns.value].routes.push_back(route_state(r));
-  std::map<std::string, std::vector<NatChain>> filters = filter_chains(lab);
+  std::map<std::string, std::vector<NftChain>> filters = filter_chains(lab);
   for (const std::string& ns : lab.namespace_names()) {
-    std::optional<NatTable> table = expected_nat(lab, ns);
+    std::optional<NftTable> table = expected_nat(lab, ns);
     auto filter = filters.find(ns);
     if (filter == filters.end() && !table) continue;
-    if (!table) table = NatTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
+    if (!table) table = NftTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
     if (filter != filters.end()) table->chains.insert(table->chains.end(), filter->second.begin(), filter->second.end());
     s.namespaces[ns].nat = std::move(table);
   }

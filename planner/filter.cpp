@@ -9,8 +9,8 @@ namespace {
 
 constexpr std::string_view kChains[] = {"forward", "input", "output"};
 
-NatChain chain(std::string_view name, const std::optional<Located<std::string>>& policy) {
-  NatChain c;
+NftChain chain(std::string_view name, const std::optional<Located<std::string>>& policy) {
+  NftChain c;
   c.name = "filter-" + std::string(name);
   c.type = "filter";
   c.hook = std::string(name);
@@ -23,9 +23,9 @@ const std::optional<Located<std::string>>& policy_for(const FilterPolicy& p, std
   return chain == "forward" ? p.forward : chain == "input" ? p.input : p.output;
 }
 
-std::vector<NatRule> rules_of(const Filter& f) {
-  NatRule r;
-  r.kind = f.action.value;
+std::vector<NftRule> rules_of(const Filter& f) {
+  NftRule r;
+  r.kind = rule_kind_named(f.action.value).value_or(RuleKind::foreign);  // validated: accept, drop, reject
   if (f.source) r.source = f.source->value;
   if (f.destination) r.destination = f.destination->value;
   if (r.source) r.family = r.source->address.family;
@@ -41,7 +41,7 @@ std::vector<NatRule> rules_of(const Filter& f) {
     if (std::any_of(f.state.begin(), f.state.end(), [&](const auto& x) { return x.value == s; }))
       r.state.emplace_back(s);
   if (f.ports.empty()) return {r};
-  std::vector<NatRule> out;
+  std::vector<NftRule> out;
   for (const Located<PortRange>& p : f.ports) {
     r.port = p.value.lo;
     r.port_max = p.value.hi == p.value.lo ? 0 : p.value.hi;
@@ -52,7 +52,7 @@ std::vector<NatRule> rules_of(const Filter& f) {
 
 std::string negated(bool neg, const std::string& s) { return (neg ? "!" : "") + s; }
 
-std::string ports(const NatRule& r) {
+std::string ports(const NftRule& r) {
   return r.port_max ? fmt::format("{}-{}", r.port, r.port_max) : fmt::format("{}", r.port);
 }
 
@@ -85,19 +85,19 @@ std::vector<std::pair<std::string, std::string>> isolated_pairs(const std::vecto
   return out;
 }
 
-std::vector<NatChain> chains_of(const Parts& in) {
+std::vector<NftChain> chains_of(const Parts& in) {
   static const FilterPolicy none;
   const FilterPolicy& p = in.policy ? *in.policy : none;
-  std::vector<NatChain> out;
+  std::vector<NftChain> out;
   for (std::string_view name : kChains) {
-    NatChain c = chain(name, policy_for(p, name));
+    NftChain c = chain(name, policy_for(p, name));
     for (const Filter* f : in.filters)
       if (f->chain.value == name)
-        for (NatRule& r : rules_of(*f)) c.rules.push_back(std::move(r));
+        for (NftRule& r : rules_of(*f)) c.rules.push_back(std::move(r));
     if (name == "forward") {
       for (const auto& [a, b] : isolated_pairs(in.bridges)) {
-        NatRule r;
-        r.kind = "drop";
+        NftRule r;
+        r.kind = RuleKind::drop;
         r.in = a;
         r.out = b;
         c.rules.push_back(r);
@@ -112,14 +112,14 @@ std::vector<NatChain> chains_of(const Parts& in) {
 
 // One pass over the lab, then each namespace on its own: a lab of 1000 namespaces would
 // otherwise scan every interface and rule once per namespace.
-std::map<std::string, std::vector<NatChain>> filter_chains(const Lab& lab) {
+std::map<std::string, std::vector<NftChain>> filter_chains(const Lab& lab) {
   std::map<std::string, Parts> parts;
   parts[std::string(kHostNetns)].policy = &lab.host_policy;
   for (const Netns& n : lab.netns) parts[n.name.value].policy = &n.policy;
   for (const Filter& f : lab.filters) parts[f.netns.value].filters.push_back(&f);
   for (const Interface& i : lab.interfaces)
     if (std::holds_alternative<Bridge>(i.spec)) parts[i.netns.value].bridges.push_back(&i);
-  std::map<std::string, std::vector<NatChain>> out;
+  std::map<std::string, std::vector<NftChain>> out;
   for (const auto& [netns, in] : parts)
     if (auto chains = chains_of(in); !chains.empty()) out.emplace(netns, std::move(chains));
   return out;
@@ -130,8 +130,8 @@ std::string filter_chain_short(std::string_view chain) {
   return std::string(chain.substr(7));
 }
 
-std::string describe_filter(const NatRule& r) {
-  std::string out = r.kind;
+std::string describe_filter(const NftRule& r) {
+  std::string out(to_string(r.kind));
   if (!r.proto.empty()) out += " " + r.proto;
   if (r.port) out += " dport " + ports(r);
   if (r.source) out += " from " + negated(r.not_source, fmt::format("{}", *r.source));
@@ -142,7 +142,7 @@ std::string describe_filter(const NatRule& r) {
   return out;
 }
 
-std::optional<std::string> filter_nft_syntax(const NatRule& r) {
+std::optional<std::string> filter_nft_syntax(const NftRule& r) {
   std::vector<std::string> parts;
   const char* ip = r.family == Family::v6 ? "ip6" : "ip";
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
@@ -160,7 +160,7 @@ std::optional<std::string> filter_nft_syntax(const NatRule& r) {
   else if (!r.proto.empty())
     parts.push_back(fmt::format("meta l4proto {}", r.proto == "icmpv6" ? "ipv6-icmp" : r.proto));
   if (!r.state.empty()) parts.push_back(fmt::format("ct state {}", fmt::join(r.state, ",")));
-  parts.push_back(r.kind == "reject" ? "reject with icmpx port-unreachable" : r.kind);
+  parts.push_back(r.kind == RuleKind::reject ? "reject with icmpx port-unreachable" : std::string(to_string(r.kind)));
   return fmt::format("{}", fmt::join(parts, " "));
 }
 

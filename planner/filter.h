@@ -28,16 +28,16 @@ inline constexpr int kFilterPriority = -10;
 
 /// The filter chains the lab wants in each namespace, rules in file order; a namespace with
 /// no rule, no isolated bridge pair and no drop policy is left out.
-std::map<std::string, std::vector<NatChain>> filter_chains(const Lab& lab);
+std::map<std::string, std::vector<NftChain>> filter_chains(const Lab& lab);
 
 /// "forward" for "filter-forward"; "" when `chain` is not a filter chain.
 std::string filter_chain_short(std::string_view chain);
 
 /// The rule as a plan line says it: "drop tcp dport 80 from !192.168.1.0/24 in eth0".
-std::string describe_filter(const NatRule& r);
+std::string describe_filter(const NftRule& r);
 
 /// The rule in nft's syntax, statements in the order topo's expressions have them; nullopt
 /// when an interface name cannot be written exactly.
-std::optional<std::string> filter_nft_syntax(const NatRule& r);
+std::optional<std::string> filter_nft_syntax(const NftRule& r);
 
 }  // namespace topo

@@ -9,8 +9,8 @@
 namespace topo {
 namespace {
 
-NatChain chain(std::string name, int priority) {
-  NatChain c;
+NftChain chain(std::string name, int priority) {
+  NftChain c;
   c.hook = name;
   c.name = std::move(name);
   c.type = "nat";
@@ -19,9 +19,9 @@ NatChain chain(std::string name, int priority) {
   return c;
 }
 
-NatRule rule_of(const Nat& n) {
-  NatRule r;
-  r.kind = std::string(to_string(n.kind.value));
+NftRule rule_of(const Nat& n) {
+  NftRule r;
+  r.kind = *rule_kind_named(to_string(n.kind.value));  // the same words
   r.family = n.family();
   if (n.source) r.source = n.source->value;
   if (n.out) r.out = n.out->value;
@@ -35,7 +35,7 @@ NatRule rule_of(const Nat& n) {
   return r;
 }
 
-std::string destination(const NatRule& r) {
+std::string destination(const NftRule& r) {
   if (!r.to) return "";
   if (!r.to_port) return fmt::format(" -> {}", *r.to);
   if (r.to->family == Family::v6) return fmt::format(" -> [{}]:{}", *r.to, r.to_port);
@@ -49,7 +49,7 @@ std::optional<std::string> nft_name(const std::string& name) {
   return "\"" + name + "\"";
 }
 
-std::string chain_text(const NatChain& c) {
+std::string chain_text(const NftChain& c) {
   return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook.empty() ? "none" : c.hook,
                      c.priority, c.policy);
 }
@@ -57,31 +57,31 @@ std::string chain_text(const NatChain& c) {
 // A filter chain as topo makes it, with the default policy, that comes or goes with its
 // rules: the plan says it through those rules (taking out a chain's last rule is one line).
 // An empty one is not topo's, and is said.
-bool implied(const NatChain& c) {
+bool implied(const NftChain& c) {
   return !filter_chain_short(c.name).empty() && c.type == "filter" && c.hook == filter_chain_short(c.name) &&
          c.priority == kFilterPriority && c.policy == "accept" && !c.rules.empty();
 }
 
 // Why a table that exists is not as topo makes it, apart from its rules ("" when it is).
-std::string table_difference(const NatTable& b, const NatTable& a) {
+std::string table_difference(const NftTable& b, const NftTable& a) {
   std::vector<std::string> why;
   if (b.mark != a.mark) why.push_back(fmt::format("comment '{}' -> '{}'", b.mark, a.mark));
   if (b.flags != a.flags) why.push_back(fmt::format("flags {:#x} -> {:#x}", b.flags, a.flags));
-  for (const NatChain& c : a.chains) {
-    const NatChain* had = b.find_chain(c.name);
+  for (const NftChain& c : a.chains) {
+    const NftChain* had = b.find_chain(c.name);
     if (!had) {
       if (!implied(c)) why.push_back(fmt::format("chain {} is missing", c.name));
     } else if (chain_text(*had) != chain_text(c)) {
       why.push_back(fmt::format("chain {}: {} -> {}", c.name, chain_text(*had), chain_text(c)));
     }
   }
-  for (const NatChain& c : b.chains)
+  for (const NftChain& c : b.chains)
     if (!a.find_chain(c.name) && !implied(c)) why.push_back(fmt::format("chain {} is not topo's", c.name));
   if (why.empty()) {
     std::vector<std::string> order_b, order_a;
-    for (const NatChain& c : b.chains)
+    for (const NftChain& c : b.chains)
       if (a.find_chain(c.name)) order_b.push_back(c.name);
-    for (const NatChain& c : a.chains)
+    for (const NftChain& c : a.chains)
       if (b.find_chain(c.name)) order_a.push_back(c.name);
     if (order_b != order_a) why.push_back("chains in another order");
   }
@@ -90,15 +90,15 @@ std::string table_difference(const NatTable& b, const NatTable& a) {
 
 // A table's rules as the file has them: each rule once, with the chains it is in.
 struct Entry {
-  NatRule rule;
+  NftRule rule;
   std::vector<std::string> chains;
   bool operator==(const Entry&) const = default;
 };
 
-std::vector<Entry> entries(const NatTable& t) {
+std::vector<Entry> entries(const NftTable& t) {
   std::vector<Entry> out;
-  for (const NatChain& c : t.chains)
-    for (const NatRule& r : c.rules) {
+  for (const NftChain& c : t.chains)
+    for (const NftRule& r : c.rules) {
       auto e = std::find_if(out.begin(), out.end(), [&](const Entry& e) {
         return e.rule == r && !r.is_filter() && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
       });
@@ -131,20 +131,20 @@ std::vector<Entry> missing_from(std::vector<Entry> from, std::vector<Entry> othe
 
 }  // namespace
 
-std::vector<NatChain> nat_chains() {
+std::vector<NftChain> nat_chains() {
   return {chain("prerouting", -100), chain("output", -100), chain("postrouting", 100)};
 }
 
-std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
+std::optional<NftTable> expected_nat(const Lab& lab, std::string_view netns) {
   auto here = [&](const Nat& n) { return n.netns.value == netns; };
   if (std::none_of(lab.nats.begin(), lab.nats.end(), here)) return std::nullopt;  // most namespaces
-  NatTable t;
+  NftTable t;
   t.name = nat_table_name(lab.name.value);
   t.mark = ownership_mark(lab.name.value);
   t.chains = nat_chains();
   for (const Nat& n : lab.nats) {
     if (!here(n)) continue;
-    NatRule r = rule_of(n);
+    NftRule r = rule_of(n);
     if (n.kind.value != NatKind::dnat) {
       t.chains[2].rules.push_back(r);
       continue;
@@ -155,10 +155,10 @@ std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns) {
   return t;
 }
 
-std::string describe(const NatRule& r) {
-  if (r.kind.empty()) return "rule topo does not make: " + r.foreign;
+std::string describe(const NftRule& r) {
+  if (r.kind == RuleKind::foreign) return "rule topo does not make: " + r.foreign;
   if (r.is_filter()) return describe_filter(r);
-  std::string out = r.kind;
+  std::string out(to_string(r.kind));
   if (!r.proto.empty()) out += " " + r.proto;
   if (r.port) out += fmt::format(" {}", r.port);
   if (r.source) out += fmt::format(" {}", *r.source);
@@ -168,14 +168,14 @@ std::string describe(const NatRule& r) {
   return out;
 }
 
-std::optional<std::string> nft_syntax(const NatRule& r) {
-  if (r.kind.empty()) return std::nullopt;
+std::optional<std::string> nft_syntax(const NftRule& r) {
+  if (r.kind == RuleKind::foreign) return std::nullopt;
   if (r.is_filter()) return filter_nft_syntax(r);
   std::vector<std::string> parts;
   const char* ip = r.family == Family::v6 ? "ip6" : "ip";
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
   if (r.source) parts.push_back(fmt::format("{} saddr {}", ip, *r.source));
-  if (r.kind == "dnat") parts.push_back("fib daddr type local");
+  if (r.kind == RuleKind::dnat) parts.push_back("fib daddr type local");
   for (auto [key, name, neg] : {std::tuple{"iifname", &r.in, r.not_in}, std::tuple{"oifname", &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto quoted = nft_name(*name);
@@ -183,19 +183,19 @@ std::optional<std::string> nft_syntax(const NatRule& r) {
     parts.push_back(fmt::format("{} {}{}", key, neg ? "!= " : "", *quoted));
   }
   if (!r.proto.empty()) parts.push_back(fmt::format("{} dport {}", r.proto, r.port));
-  if (r.kind == "masquerade") {
+  if (r.kind == RuleKind::masquerade) {
     parts.push_back("masquerade");
   } else if (r.to) {
     std::string to = fmt::format("{}", *r.to);
     if (r.to_port) to = r.to->family == Family::v6 ? fmt::format("[{}]:{}", to, r.to_port) : fmt::format("{}:{}", to, r.to_port);
-    parts.push_back(fmt::format("{} {} to {}", r.kind, ip, to));
+    parts.push_back(fmt::format("{} {} to {}", to_string(r.kind), ip, to));
   }
   return fmt::format("{}", fmt::join(parts, " "));
 }
 
-std::vector<NatLine> nat_lines(const NatDelta& d) {
+std::vector<NatLine> nat_lines(const TableDelta& d) {
   std::vector<NatLine> out;
-  const NatTable& shown = d.after ? *d.after : *d.before;
+  const NftTable& shown = d.after ? *d.after : *d.before;
   std::string table = "nft table inet " + shown.name;
   if (!d.before) {
     out.push_back({Action::create, table});

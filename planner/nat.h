@@ -21,19 +21,19 @@
 namespace topo {
 
 /// The three chains every lab NAT table holds, without rules, in the order they are made.
-std::vector<NatChain> nat_chains();
+std::vector<NftChain> nat_chains();
 
 /// The table the lab wants in `netns`; nullopt when it has no NAT rule there.
-std::optional<NatTable> expected_nat(const Lab& lab, std::string_view netns);
+std::optional<NftTable> expected_nat(const Lab& lab, std::string_view netns);
 
 /// The rule as the file says it: "dnat tcp 8080 -> 10.0.0.2:80", "masquerade 10.0.0.0/24
 /// out eth0".
-std::string describe(const NatRule& r);
+std::string describe(const NftRule& r);
 
 /// The rule in nft's syntax, for `nft add rule inet TABLE CHAIN ...`: the statements in the
 /// order topo's own expressions have them, so that nft makes the very same rule. nullopt
 /// when an interface name cannot be written exactly in nft's syntax (a '"', '\' or '*').
-std::optional<std::string> nft_syntax(const NatRule& r);
+std::optional<std::string> nft_syntax(const NftRule& r);
 
 /// One line of a NAT change in the plan: a rule made or deleted (with the chains it is in,
 /// since a dnat rule is in two), or the table itself.
@@ -45,6 +45,6 @@ struct NatLine {
 /// What changes between the two contents of the table, line by line: the table's own line
 /// (when it is made, deleted, or not as topo makes it), then the rules deleted, then those
 /// made. A table whose rules are all kept but in another order gets a modify line.
-std::vector<NatLine> nat_lines(const NatDelta& d);
+std::vector<NatLine> nat_lines(const TableDelta& d);
 
 }  // namespace topo

@@ -57,19 +57,25 @@ bool disables_ipv6_of_links(const SysctlDelta& y) {
 
 const LinkState& shown(const LinkDelta& d) { return d.after ? *d.after : *d.before; }
 
+// A veth end's other end's namespace; "" for another kind.
+const std::string& peer_netns(const LinkState& l) {
+  static const std::string none;
+  const VethState* v = l.veth();
+  return v ? v->peer_netns : none;
+}
+
 // The links a link step needs to exist (for a make) or to outlive it (for a remove).
 std::vector<LinkKey> needs(const std::string& netns, const LinkState& l) {
   std::vector<LinkKey> out;
   if (!l.master.empty()) out.emplace_back(netns, l.master);
-  if (!l.vxlan_dev.empty()) out.emplace_back(netns, l.vxlan_dev);
-  if (!l.macvlan_parent.empty()) out.emplace_back(l.macvlan_parent_netns, l.macvlan_parent);
+  if (auto under = l.underlay(netns)) out.push_back(*under);
   return out;
 }
 
 std::vector<LinkKey> provides(const Step& s) {
   const LinkState& l = shown(std::get<LinkDelta>(s.subject));
   std::vector<LinkKey> out = {{s.netns, l.name}};
-  if (s.peer) out.emplace_back(l.peer_netns, shown(*s.peer).name);
+  if (s.peer) out.emplace_back(peer_netns(l), shown(*s.peer).name);
   return out;
 }
 
@@ -77,7 +83,7 @@ std::vector<LinkKey> needs(const Step& s) {
   const LinkState& l = shown(std::get<LinkDelta>(s.subject));
   std::vector<LinkKey> out = needs(s.netns, l);
   if (s.peer) {
-    auto more = needs(l.peer_netns, shown(*s.peer));
+    auto more = needs(peer_netns(l), shown(*s.peer));
     out.insert(out.end(), more.begin(), more.end());
   }
   return out;
@@ -89,7 +95,7 @@ std::vector<LinkKey> ports_of(const Step& s) {
   const auto& d = std::get<LinkDelta>(s.subject);
   if (d.after && !d.after->master.empty()) out.emplace_back(s.netns, d.after->master);
   if (s.peer && s.peer->after && !s.peer->after->master.empty())
-    out.emplace_back(shown(d).peer_netns, s.peer->after->master);
+    out.emplace_back(peer_netns(shown(d)), s.peer->after->master);
   return out;
 }
 
@@ -99,8 +105,7 @@ std::vector<LinkKey> ports_of(const Step& s) {
 std::vector<LinkKey> born_on(const Step& s) {
   const auto& d = std::get<LinkDelta>(s.subject);
   if (s.action != Action::create || !d.after) return {};
-  if (!d.after->vxlan_dev.empty()) return {{s.netns, d.after->vxlan_dev}};
-  if (!d.after->macvlan_parent.empty()) return {{d.after->macvlan_parent_netns, d.after->macvlan_parent}};
+  if (auto under = d.after->underlay(s.netns)) return {*under};
   return {};
 }
 
@@ -120,7 +125,7 @@ bool goes_before_parent(const Step& child, const Step& parent, const LinkKey& k)
   const auto& p = std::get<LinkDelta>(parent.subject);
   if (!lowers_mtu(child) || !p.before || !p.after) return false;
   const LinkState& l = *c.after;
-  return k == LinkKey{l.macvlan_parent_netns, l.macvlan_parent} || k == LinkKey{child.netns, l.vxlan_dev};
+  return k == l.underlay(child.netns);
 }
 
 // Kahn's algorithm over items 0..n-1, `after[i]` being those that must come after i: the
@@ -189,8 +194,9 @@ std::vector<Step> fold_veth_pairs(std::vector<Step> steps) {
   for (size_t i = 0; i < steps.size(); ++i) {
     if (folded[i] || steps[i].action == Action::modify) continue;
     const LinkState& l = shown(std::get<LinkDelta>(steps[i].subject));
-    if (l.kind != "veth") continue;
-    auto other = at.find({l.peer_netns, l.peer_name});
+    const VethState* v = l.veth();
+    if (!v) continue;
+    auto other = at.find({v->peer_netns, v->peer_name});
     if (other == at.end() || other->second <= i || folded[other->second]) continue;
     steps[i].peer = std::get<LinkDelta>(steps[other->second].subject);
     folded[other->second] = true;
@@ -207,7 +213,7 @@ std::vector<Step> fold_veth_pairs(std::vector<Step> steps) {
 void plan_namespace_removal(const Change& c, const NamespaceDelta& n, Phases& out) {
   const NamespaceState& had = *n.before;
   if (had.nat && had.nat->mark == had.mark)
-    out[Phase::nat_remove].push_back({Action::remove, c.netns, NatDelta{{had.nat, std::nullopt}}, {}, false, {}});
+    out[Phase::nat_remove].push_back({Action::remove, c.netns, TableDelta{{had.nat, std::nullopt}}, {}, false, {}});
   for (const RouteState& r : had.routes)
     if (r.protocol == kRouteProtocol)
       out[Phase::route_remove].push_back({Action::remove, c.netns, RouteDelta{{r, std::nullopt}}, {}, false, {}});
@@ -247,7 +253,7 @@ void plan_change(const Change& c, Phases& out) {
     out[after_links ? Phase::sysctl_link : Phase::sysctl_wide].push_back(step(c.action, *y));
   } else if (const auto* f = std::get_if<FileDelta>(&c.subject)) {
     out[c.action == Action::remove ? Phase::file_remove : Phase::file_make].push_back(step(c.action, *f));
-  } else if (const auto* t = std::get_if<NatDelta>(&c.subject)) {
+  } else if (const auto* t = std::get_if<TableDelta>(&c.subject)) {
     out[c.action == Action::remove ? Phase::nat_remove : Phase::nat].push_back(step(c.action, *t));
   }
 }
@@ -273,8 +279,8 @@ std::vector<Step> order_phase(Phase phase, std::vector<Step> steps) {
 std::vector<std::string> touched(const Step& s) {
   std::vector<std::string> out = {s.netns};
   if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->before) {
-    if (s.peer) out.push_back(l->before->peer_netns);
-    if (!l->before->macvlan_parent_netns.empty()) out.push_back(l->before->macvlan_parent_netns);
+    if (s.peer) out.push_back(peer_netns(*l->before));
+    if (const MacvlanState* m = l->before->macvlan()) out.push_back(m->parent_netns);
   }
   return out;
 }
@@ -283,10 +289,8 @@ std::vector<std::string> touched(const Step& s) {
 std::vector<LinkKey> dies_with(const Step& s) {
   const auto* l = std::get_if<LinkDelta>(&s.subject);
   if (!l || !l->before) return {};
-  std::vector<LinkKey> out;
-  if (!l->before->vxlan_dev.empty()) out.emplace_back(s.netns, l->before->vxlan_dev);
-  if (!l->before->macvlan_parent.empty()) out.emplace_back(l->before->macvlan_parent_netns, l->before->macvlan_parent);
-  return out;
+  if (auto under = l->before->underlay(s.netns)) return {*under};
+  return {};
 }
 
 // Moves each removal that a namespace removal implies into that step's contents: what is
@@ -361,9 +365,10 @@ void absorb_into_namespaces(Phases& ordered) {
 std::optional<LinkKey> far_end(const Step& s, const std::set<std::string>& dying) {
   const auto* l = std::get_if<LinkDelta>(&s.subject);
   if (!s.peer || !l || !l->before) return std::nullopt;
-  bool here = dying.count(s.netns), there = dying.count(l->before->peer_netns);
+  const VethState& v = *l->before->veth();
+  bool here = dying.count(s.netns), there = dying.count(v.peer_netns);
   if (here == there) return std::nullopt;
-  if (here) return LinkKey{l->before->peer_netns, l->before->peer_name};
+  if (here) return LinkKey{v.peer_netns, v.peer_name};
   return LinkKey{s.netns, l->before->name};
 }
 
@@ -471,12 +476,12 @@ void quiet_dying_bridges(Phases& ordered) {
       const auto* l = std::get_if<LinkDelta>(&c.subject);
       if (!l || !l->before) continue;
       if (c.netns == batch.netns && !l->before->master.empty()) ++ports[{c.netns, l->before->master}];
-      if (c.peer && c.peer->before && l->before->peer_netns == batch.netns && !c.peer->before->master.empty())
+      if (c.peer && c.peer->before && peer_netns(*l->before) == batch.netns && !c.peer->before->master.empty())
         ++ports[{batch.netns, c.peer->before->master}];
     }
   for (Step& s : ordered[Phase::link_remove]) {
     auto& d = std::get<LinkDelta>(s.subject);
-    if (s.action != Action::remove || d.before->kind != "bridge" || !d.before->up) continue;
+    if (s.action != Action::remove || !d.before->is(LinkKind::bridge) || !d.before->up) continue;
     if (auto n = ports.find({s.netns, d.before->name}); n == ports.end() || n->second < 2) continue;
     LinkState down = *d.before;
     down.up = false;
@@ -532,7 +537,7 @@ void keep_link_sysctls(const std::vector<Change>& kept, Phases& phases) {
 
 void count(const Diff& d, Plan& p) {
   for (const Change& c : d.changes) {
-    if (const auto* t = std::get_if<NatDelta>(&c.subject)) {  // each rule counts, and the table
+    if (const auto* t = std::get_if<TableDelta>(&c.subject)) {  // each rule counts, and the table
       for (const NatLine& l : nat_lines(*t))
         ++(l.action == Action::create ? p.to_add : l.action == Action::remove ? p.to_destroy : p.to_change);
       continue;
@@ -566,7 +571,7 @@ std::vector<std::string> Step::far_namespaces() const {
     const auto* l = std::get_if<LinkDelta>(&c.subject);
     const auto& link = l ? (l->before ? l->before : l->after) : std::nullopt;  // the inverse has after
     if (!link) continue;
-    for (const std::string& n : {c.netns, link->peer_netns})
+    for (const std::string& n : {c.netns, peer_netns(*link)})
       if (n != netns && n != "host") out.insert(n);
   }
   return {out.begin(), out.end()};
@@ -587,9 +592,8 @@ std::map<LinkKey, LinkState*> bridges_that_can_wait(Phases& ordered) {
   for (Step& s : ordered[Phase::link_make]) {
     auto& d = std::get<LinkDelta>(s.subject);
     if (!d.after) continue;
-    if (!d.after->vxlan_dev.empty()) leaned_on.insert({s.netns, d.after->vxlan_dev});
-    if (!d.after->macvlan_parent.empty()) leaned_on.insert({d.after->macvlan_parent_netns, d.after->macvlan_parent});
-    if (s.action == Action::create && d.after->kind == "bridge" && d.after->up && !routed.count(s.netns))
+    if (auto under = d.after->underlay(s.netns)) leaned_on.insert(*under);
+    if (s.action == Action::create && d.after->is(LinkKind::bridge) && d.after->up && !routed.count(s.netns))
       out[{s.netns, d.after->name}] = &*d.after;
   }
   for (const LinkKey& k : leaned_on) out.erase(k);
@@ -614,12 +618,12 @@ void defer_carrier(Phases& ordered) {
   std::map<std::string, std::vector<LinkState*>> ports;  // namespace -> its new bridge ports
   for (Step& s : ordered[Phase::link_make]) {
     auto& d = std::get<LinkDelta>(s.subject);
-    if (s.action != Action::create || d.after->kind != "veth") continue;
-    if (routed6.count(s.netns) || routed6.count(d.after->peer_netns)) continue;
+    if (s.action != Action::create || !d.after->is(LinkKind::veth)) continue;
+    if (routed6.count(s.netns) || routed6.count(peer_netns(*d.after))) continue;
     if (d.after->up && !d.after->master.empty())
       ports[s.netns].push_back(&*d.after);
     else if (s.peer && s.peer->after && s.peer->after->up && !s.peer->after->master.empty())
-      ports[d.after->peer_netns].push_back(&*s.peer->after);  // one end without carrier is enough
+      ports[peer_netns(*d.after)].push_back(&*s.peer->after);  // one end without carrier is enough
   }
   std::map<LinkKey, LinkState*> waiting = bridges_that_can_wait(ordered);
   for (auto& [netns, links] : ports) {

@@ -55,18 +55,17 @@ std::string netns_or_null(const std::string& netns) { return netns == kUnknownNe
 
 std::string json(const LinkState& l) {
   std::string out = fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{})",
-                                quote(l.name), quote(l.kind), str_or_null(l.alias),
+                                quote(l.name), quote(l.kind_name()), str_or_null(l.alias),
                                 l.mtu ? std::to_string(l.mtu) : "null", opt(l.mac),
                                 l.up ? "true" : "false", str_or_null(l.master));
-  if (l.kind == "veth")
-    out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(l.peer_netns), str_or_null(l.peer_name));
-  if (l.kind == "vxlan")
-    out += fmt::format(R"(,"vxlan":{{"id":{},"local":{},"remote":{},"group":{},"dev":{},"port":{}}})",
-                       l.vxlan_id, opt(l.vxlan_local), opt(l.vxlan_remote), opt(l.vxlan_group),
-                       str_or_null(l.vxlan_dev), l.vxlan_port);
-  if (l.kind == "macvlan")
-    out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(l.macvlan_mode),
-                       str_or_null(l.macvlan_parent), netns_or_null(l.macvlan_parent_netns));
+  if (const VethState* v = l.veth())
+    out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(v->peer_netns), str_or_null(v->peer_name));
+  if (const VxlanState* v = l.vxlan())
+    out += fmt::format(R"(,"vxlan":{{"id":{},"local":{},"remote":{},"group":{},"dev":{},"port":{}}})", v->id,
+                       opt(v->local), opt(v->remote), opt(v->group), str_or_null(v->dev), v->port);
+  if (const MacvlanState* m = l.macvlan())
+    out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(m->mode),
+                       str_or_null(m->parent), netns_or_null(m->parent_netns));
   out += R"(,"addresses":[)";
   for (size_t i = 0; i < l.addresses.size(); ++i)
     out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
@@ -79,15 +78,15 @@ std::string json(const RouteState& r) {
                      r.protocol);
 }
 
-std::string json(const NatRule& r) {
-  if (r.kind.empty()) return fmt::format(R"({{"kind":null,"foreign":{}}})", quote(r.foreign));
+std::string json(const NftRule& r) {
+  if (r.kind == RuleKind::foreign) return fmt::format(R"({{"kind":null,"foreign":{}}})", quote(r.foreign));
   if (r.is_filter()) {
     std::string states;
     for (const std::string& s : r.state) states += (states.empty() ? "" : ",") + quote(s);
     return fmt::format(
         R"({{"kind":{},"family":{},"source":{},"not_source":{},"destination":{},"not_destination":{},"in":{},)"
         R"("not_in":{},"out":{},"not_out":{},"proto":{},"port":{},"port_max":{},"state":[{}]}})",
-        quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
+        quote(to_string(r.kind)), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
         r.not_source, opt(r.destination), r.not_destination, str_or_null(r.in), r.not_in, str_or_null(r.out),
         r.not_out, str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
         r.port_max ? std::to_string(r.port_max) : "null", states);
@@ -95,17 +94,17 @@ std::string json(const NatRule& r) {
   return fmt::format(
       R"({{"kind":{},"family":{},"source":{},"in":{},"not_in":{},"out":{},"not_out":{},"proto":{},"port":{},)"
       R"("to":{},"to_port":{}}})",
-      quote(r.kind), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
+      quote(to_string(r.kind)), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
       str_or_null(r.in), r.not_in, str_or_null(r.out), r.not_out, str_or_null(r.proto),
       r.port ? std::to_string(r.port) : "null",
       opt(r.to), r.to_port ? std::to_string(r.to_port) : "null");
 }
 
-std::string json(const NatTable& t) {
+std::string json(const NftTable& t) {
   std::string out = fmt::format(R"({{"family":"inet","name":{},"mark":{},"flags":{},"chains":[)", quote(t.name),
                                 str_or_null(t.mark), t.flags);
   for (size_t i = 0; i < t.chains.size(); ++i) {
-    const NatChain& c = t.chains[i];
+    const NftChain& c = t.chains[i];
     out += fmt::format(R"({}{{"name":{},"type":{},"hook":{},"priority":{},"policy":{},"rules":[)", i ? "," : "",
                        quote(c.name), quote(c.type), str_or_null(c.hook), c.priority, quote(c.policy));
     for (size_t j = 0; j < c.rules.size(); ++j) out += (j ? "," : "") + json(c.rules[j]);
@@ -139,7 +138,7 @@ std::string object(const Subject& s) {
         if constexpr (std::is_same_v<D, FileDelta>) out = R"("object":"file","file":)" + quote(d.file);
         if constexpr (std::is_same_v<D, LinkBatchDelta>) out = R"("object":"links")";
         if constexpr (std::is_same_v<D, LinkUpDelta>) out = R"("object":"links_up")";
-        if constexpr (std::is_same_v<D, NatDelta>) out = R"("object":"nat")";
+        if constexpr (std::is_same_v<D, TableDelta>) out = R"("object":"nat")";
         return out + fmt::format(R"(,"before":{},"after":{})", side(d.before), side(d.after));
       },
       s);
@@ -166,7 +165,7 @@ std::string step_json(const Step& s) {
 std::string json_quote(std::string_view s) { return quote(s); }
 std::string json_of(const LinkState& l) { return json(l); }
 std::string json_of(const RouteState& r) { return json(r); }
-std::string json_of(const NatTable& t) { return json(t); }
+std::string json_of(const NftTable& t) { return json(t); }
 
 std::string plan_json(const Plan& p, std::string_view lab) {
   std::string out = fmt::format(

@@ -18,6 +18,6 @@ std::string plan_json(const Plan& p, std::string_view lab);
 std::string json_quote(std::string_view s);
 std::string json_of(const LinkState& l);
 std::string json_of(const RouteState& r);
-std::string json_of(const NatTable& t);
+std::string json_of(const NftTable& t);
 
 }  // namespace topo

@@ -85,8 +85,8 @@ class Shell {
       // until then its MAC is taken on the parent (as topo does, executor/netlink_kernel.cpp).
       for (const Step& c : s.contents) {
         const auto* l = std::get_if<LinkDelta>(&c.subject);
-        bool elsewhere = l && l->before && c.netns == s.netns && l->before->kind == "macvlan" &&
-                         l->before->macvlan_parent_netns != s.netns;
+        const MacvlanState* m = l && l->before ? l->before->macvlan() : nullptr;
+        bool elsewhere = m && c.netns == s.netns && m->parent_netns != s.netns;
         if (elsewhere || std::holds_alternative<FileDelta>(c.subject)) step(c);
       }
       line("ip netns delete " + s.netns);
@@ -121,16 +121,16 @@ class Shell {
   // The whole table in one `nft -f` file, which nft sends as one batch: the kernel takes all
   // of it or none, as with apply. The rules are written in the order of topo's own
   // expressions, so that nft makes the very same rules.
-  void step(const Step& s, const NatDelta& d) {
+  void step(const Step& s, const TableDelta& d) {
     std::string text;
     if (d.before) text += "delete table inet " + d.before->name + "\n";
     if (d.after) {
-      const NatTable& t = *d.after;
+      const NftTable& t = *d.after;
       text += "table inet " + t.name + " {\n\tcomment \"" + t.mark + "\"\n";
-      for (const NatChain& c : t.chains) {
+      for (const NftChain& c : t.chains) {
         text += fmt::format("\tchain {} {{\n\t\ttype {} hook {} priority {}; policy {};\n", c.name, c.type, c.hook,
                             c.priority, c.policy);
-        for (const NatRule& r : c.rules) {
+        for (const NftRule& r : c.rules) {
           auto rule = nft_syntax(r);
           if (!rule)
             return line("echo " + sq("topo: nft cannot say this rule exactly: " + describe(r)) + " >&2; exit 1");
@@ -158,33 +158,33 @@ class Shell {
     if (s.action == Action::remove) return line(ip(s.netns) + " link del dev " + d.before->name);
     if (s.action == Action::modify) return modify(s.netns, *d.before, *d.after);
     const LinkState& l = *d.after;
-    if (l.kind == "veth") return make_veth(s, l);
-    if (l.kind == "macvlan") {
-      line(fmt::format("{} link add name {} link {} type macvlan mode {}", ip(l.macvlan_parent_netns), l.name,
-                       l.macvlan_parent, l.macvlan_mode));
-      if (l.macvlan_parent_netns != s.netns)
-        line(fmt::format("{} link set dev {} netns {}", ip(l.macvlan_parent_netns), l.name, target(s.netns)));
-    } else if (l.kind == "vxlan") {
-      std::string cmd = fmt::format("{} link add name {} type vxlan id {}", ip(s.netns), l.name, l.vxlan_id);
-      if (l.vxlan_local) cmd += fmt::format(" local {}", *l.vxlan_local);
-      if (l.vxlan_remote) cmd += fmt::format(" remote {}", *l.vxlan_remote);
-      if (l.vxlan_group) cmd += fmt::format(" group {}", *l.vxlan_group);
-      if (!l.vxlan_dev.empty()) cmd += " dev " + l.vxlan_dev;
-      line(cmd + fmt::format(" dstport {}", l.vxlan_port));
-    } else if (l.kind == "bridge" && l.mtu) {
+    if (const VethState* v = l.veth()) return make_veth(s, l, *v);
+    if (const MacvlanState* m = l.macvlan()) {
+      line(fmt::format("{} link add name {} link {} type macvlan mode {}", ip(m->parent_netns), l.name, m->parent,
+                       m->mode));
+      if (m->parent_netns != s.netns)
+        line(fmt::format("{} link set dev {} netns {}", ip(m->parent_netns), l.name, target(s.netns)));
+    } else if (const VxlanState* v = l.vxlan()) {
+      std::string cmd = fmt::format("{} link add name {} type vxlan id {}", ip(s.netns), l.name, v->id);
+      if (v->local) cmd += fmt::format(" local {}", *v->local);
+      if (v->remote) cmd += fmt::format(" remote {}", *v->remote);
+      if (v->group) cmd += fmt::format(" group {}", *v->group);
+      if (!v->dev.empty()) cmd += " dev " + v->dev;
+      line(cmd + fmt::format(" dstport {}", v->port));
+    } else if (l.is(LinkKind::bridge) && l.mtu) {
       // Born one byte off, so that setting its mtu is a change, which the kernel notes as
       // asked for: then ports joining do not move it (as topo does, executor/netlink_kernel.cpp).
       line(fmt::format("{} link add name {} mtu {} type bridge", ip(s.netns), l.name, l.mtu > 68 ? l.mtu - 1 : l.mtu + 1));
     } else {
-      line(fmt::format("{} link add name {} type {}", ip(s.netns), l.name, l.kind));
+      line(fmt::format("{} link add name {} type {}", ip(s.netns), l.name, l.kind_name()));
     }
     settle(s.netns, l);
   }
 
-  void make_veth(const Step& s, const LinkState& l) {
+  void make_veth(const Step& s, const LinkState& l, const VethState& v) {
     const LinkState* peer = s.peer && s.peer->after ? &*s.peer->after : nullptr;
-    std::string a_ns = s.netns, b_ns = l.peer_netns;
-    std::string a = l.name, b = l.peer_name;
+    std::string a_ns = s.netns, b_ns = v.peer_netns;
+    std::string a = l.name, b = v.peer_name;
     if (target(b_ns).empty()) std::swap(a_ns, b_ns), std::swap(a, b);  // make it from the far side
     if (target(b_ns).empty()) {
       line(fmt::format("echo 'topo: cannot join two namespaces given by path ({}, {}) with ip' >&2; exit 1",
@@ -196,7 +196,7 @@ class Shell {
     line(fmt::format("{} link add name {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
                      ip(a_ns), a, b, target(b_ns)));
     settle(s.netns, l);
-    if (peer) settle(l.peer_netns, *peer);
+    if (peer) settle(v.peer_netns, *peer);
   }
 
   // What every made link gets: its mtu and mac, the mark, up (before it joins a bridge),

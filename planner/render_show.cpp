@@ -6,6 +6,7 @@
 
 #include "parser/diagnostics.h"
 #include "planner/render_json.h"
+#include "planner/render_text.h"
 
 namespace topo {
 namespace {
@@ -34,24 +35,8 @@ std::string protocol_name(int protocol) {
   }
 }
 
-// A veth's other end or a macvlan's parent: "red/eth0", or where topo did not look.
-std::string end_of(const std::string& netns, const std::string& name) {
-  return netns == kUnknownNetns ? "in another namespace" : netns + "/" + name;
-}
-
 std::string link_line(const LinkState& l) {
-  std::string out = fmt::format("{} {}", l.kind.empty() ? "link" : l.kind, l.name);
-  if (l.kind == "veth") out += " peer " + end_of(l.peer_netns, l.peer_name);
-  if (l.kind == "vxlan") {
-    out += fmt::format(" id {}", l.vxlan_id);
-    if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
-    if (l.vxlan_remote) out += fmt::format(" remote {}", *l.vxlan_remote);
-    if (l.vxlan_group) out += fmt::format(" group {}", *l.vxlan_group);
-    if (!l.vxlan_dev.empty()) out += fmt::format(" dev {}", l.vxlan_dev);
-    out += fmt::format(" port {}", l.vxlan_port);
-  }
-  if (l.kind == "macvlan")
-    out += fmt::format(" parent {} mode {}", end_of(l.macvlan_parent_netns, l.macvlan_parent), l.macvlan_mode);
+  std::string out = link_identity(l);
   if (!l.master.empty()) out += " master " + l.master;
   out += fmt::format(" {} mtu {}", l.up ? "up" : "down", l.mtu);
   if (l.mac) out += fmt::format(" mac {}", *l.mac);
@@ -105,7 +90,7 @@ std::string show_text(const State& view, std::string_view lab) {
     for (const RouteState& r : ns.routes) out += "  " + route_line(r) + "\n";
     if (ns.nat) {
       size_t rules = 0;
-      for (const NatChain& c : ns.nat->chains) rules += c.rules.size();
+      for (const NftChain& c : ns.nat->chains) rules += c.rules.size();
       out += fmt::format("  nft table inet {}: {} rule{}\n", ns.nat->name, rules, rules == 1 ? "" : "s");
     }
   }

@@ -71,21 +71,25 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
 
 // Why a link must be made again: the first attribute the kernel cannot change that differs.
 std::string identity_change(const LinkState& b, const LinkState& a) {
-  if (a.kind != b.kind) return fmt::format("kind {} -> {}", b.kind, a.kind);
-  if (a.peer_netns != b.peer_netns || a.peer_name != b.peer_name)
-    return fmt::format("peer {} -> {}", end_of(b.peer_netns, b.peer_name), end_of(a.peer_netns, a.peer_name));
-  if (a.vxlan_id != b.vxlan_id) return fmt::format("id {} -> {}", b.vxlan_id, a.vxlan_id);
-  if (a.vxlan_local != b.vxlan_local)
-    return fmt::format("local {} -> {}", show(b.vxlan_local), show(a.vxlan_local));
-  if (a.vxlan_remote != b.vxlan_remote)
-    return fmt::format("remote {} -> {}", show(b.vxlan_remote), show(a.vxlan_remote));
-  if (a.vxlan_group != b.vxlan_group)
-    return fmt::format("group {} -> {}", show(b.vxlan_group), show(a.vxlan_group));
-  if (a.vxlan_dev != b.vxlan_dev) return fmt::format("dev {} -> {}", show(b.vxlan_dev), show(a.vxlan_dev));
-  if (a.vxlan_port != b.vxlan_port) return fmt::format("port {} -> {}", b.vxlan_port, a.vxlan_port);
-  if (a.macvlan_mode != b.macvlan_mode) return fmt::format("mode {} -> {}", b.macvlan_mode, a.macvlan_mode);
-  return fmt::format("parent {} -> {}", end_of(b.macvlan_parent_netns, b.macvlan_parent),
-                     end_of(a.macvlan_parent_netns, a.macvlan_parent));
+  if (a.kind.index() != b.kind.index() || a.kind_name() != b.kind_name())
+    return fmt::format("kind {} -> {}", b.kind_name(), a.kind_name());
+  if (const VethState* x = a.veth()) {
+    const VethState& y = *b.veth();
+    return fmt::format("peer {} -> {}", end_of(y.peer_netns, y.peer_name), end_of(x->peer_netns, x->peer_name));
+  }
+  if (const VxlanState* x = a.vxlan()) {
+    const VxlanState& y = *b.vxlan();
+    if (x->id != y.id) return fmt::format("id {} -> {}", y.id, x->id);
+    if (x->local != y.local) return fmt::format("local {} -> {}", show(y.local), show(x->local));
+    if (x->remote != y.remote) return fmt::format("remote {} -> {}", show(y.remote), show(x->remote));
+    if (x->group != y.group) return fmt::format("group {} -> {}", show(y.group), show(x->group));
+    if (x->dev != y.dev) return fmt::format("dev {} -> {}", show(y.dev), show(x->dev));
+    return fmt::format("port {} -> {}", y.port, x->port);
+  }
+  const MacvlanState& x = *a.macvlan();
+  const MacvlanState& y = *b.macvlan();
+  if (x.mode != y.mode) return fmt::format("mode {} -> {}", y.mode, x.mode);
+  return fmt::format("parent {} -> {}", end_of(y.parent_netns, y.parent), end_of(x.parent_netns, x.parent));
 }
 
 // "route default: via 10.0.0.1 -> 10.0.0.254": only what changes. A route without `dev`
@@ -101,8 +105,8 @@ std::string rules(size_t n) { return fmt::format("{} rule{}", n, n == 1 ? "" : "
 
 // A NAT change on one line (for steps and logs; plans show nat_lines): the table and how
 // many of its rules come and go.
-std::string nat_summary(const Action action, const NatDelta& d) {
-  const NatTable& shown = d.after ? *d.after : *d.before;
+std::string nat_summary(const Action action, const TableDelta& d) {
+  const NftTable& shown = d.after ? *d.after : *d.before;
   size_t added = 0, removed = 0;
   for (const NatLine& l : nat_lines(d)) {
     if (l.text.rfind("nft table ", 0) == 0) continue;
@@ -126,9 +130,10 @@ std::string subject_text(const Change& c) {
     const LinkState& shown = l->after ? *l->after : *l->before;
     if (action == Action::modify) {
       std::string fields = link_fields(*l->before, *l->after);
-      if (c.why.empty()) return fmt::format("{} {}: {}", shown.kind, shown.name, fields);
-      if (fields.empty()) return fmt::format("{} {}: master {} again ({})", shown.kind, shown.name, shown.master, c.why);
-      return fmt::format("{} {}: {} ({})", shown.kind, shown.name, fields, c.why);
+      if (c.why.empty()) return fmt::format("{} {}: {}", shown.kind_name(), shown.name, fields);
+      if (fields.empty())
+        return fmt::format("{} {}: master {} again ({})", shown.kind_name(), shown.name, shown.master, c.why);
+      return fmt::format("{} {}: {} ({})", shown.kind_name(), shown.name, fields, c.why);
     }
     if (action == Action::replace)
       return fmt::format("{} ({})", describe(*l->after, c.netns),
@@ -160,29 +165,34 @@ std::string subject_text(const Change& c) {
     const std::vector<std::string>& names = u->after ? *u->after : *u->before;
     return fmt::format("{} {} links at once: {}", u->after ? "up" : "down", names.size(), fmt::join(names, " "));
   }
-  if (const auto* t = std::get_if<NatDelta>(&s)) return nat_summary(action, *t);
+  if (const auto* t = std::get_if<TableDelta>(&s)) return nat_summary(action, *t);
   const auto& f = std::get<FileDelta>(s);
   return fmt::format("file {}", f.file);
 }
 
 }  // namespace
 
-std::string describe(const LinkState& l, std::string_view netns) {
-  std::string out = fmt::format("{} {}", l.kind, l.name);
-  if (l.kind == "veth") out += " peer " + end_of(l.peer_netns, l.peer_name);
-  if (l.kind == "vxlan") {
-    out += fmt::format(" id {}", l.vxlan_id);
-    if (l.vxlan_local) out += fmt::format(" local {}", *l.vxlan_local);
-    if (l.vxlan_remote) out += fmt::format(" remote {}", *l.vxlan_remote);
-    if (l.vxlan_group) out += fmt::format(" group {}", *l.vxlan_group);
-    if (!l.vxlan_dev.empty()) out += fmt::format(" dev {}", l.vxlan_dev);
-    out += fmt::format(" port {}", l.vxlan_port);
+std::string link_identity(const LinkState& l) {
+  std::string out = fmt::format("{} {}", l.kind_name().empty() ? "link" : l.kind_name(), l.name);
+  if (const VethState* v = l.veth()) out += " peer " + end_of(v->peer_netns, v->peer_name);
+  if (const VxlanState* v = l.vxlan()) {
+    out += fmt::format(" id {}", v->id);
+    if (v->local) out += fmt::format(" local {}", *v->local);
+    if (v->remote) out += fmt::format(" remote {}", *v->remote);
+    if (v->group) out += fmt::format(" group {}", *v->group);
+    if (!v->dev.empty()) out += fmt::format(" dev {}", v->dev);
+    out += fmt::format(" port {}", v->port);
   }
-  if (l.kind == "macvlan")
-    out += fmt::format(" parent {} mode {}", end_of(l.macvlan_parent_netns, l.macvlan_parent), l.macvlan_mode);
+  if (const MacvlanState* m = l.macvlan())
+    out += fmt::format(" parent {} mode {}", end_of(m->parent_netns, m->parent), m->mode);
+  return out;
+}
+
+std::string describe(const LinkState& l, std::string_view netns) {
+  std::string out = link_identity(l);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
   if (l.mtu) out += fmt::format(" mtu {}", l.mtu);
-  bool derived = !netns.empty() && l.kind == "bridge" && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
+  bool derived = !netns.empty() && l.is(LinkKind::bridge) && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
   if (l.mac && !derived) out += fmt::format(" mac {}", *l.mac);
   if (!l.master.empty()) out += fmt::format(" master {}", l.master);
   return out;
@@ -206,7 +216,7 @@ namespace {
 
 // A change as plan lines: one, or for NAT one per rule.
 std::vector<std::string> lines(const Change& c) {
-  const auto* t = std::get_if<NatDelta>(&c.subject);
+  const auto* t = std::get_if<TableDelta>(&c.subject);
   if (!t) return {describe(c)};
   std::vector<std::string> out;
   for (const NatLine& l : nat_lines(*t)) out.push_back(symbol(l.action) + " " + l.text);
@@ -254,7 +264,8 @@ std::string describe(const Step& s) {
     const LinkState& first = s.peer->after ? *s.peer->after : *s.peer->before;
     const LinkState& mine = s.action == Action::create ? *std::get<LinkDelta>(s.subject).after
                                                        : *std::get<LinkDelta>(s.subject).before;
-    out += fmt::format(" & {}: {}", mine.peer_netns, describe(first, mine.peer_netns));
+    const std::string& there = mine.veth()->peer_netns;
+    out += fmt::format(" & {}: {}", there, describe(first, there));
   }
   if (s.half_of_replace) out += " (replace)";
   for (const Step& c : s.contents) out += "\n    with " + describe(c);

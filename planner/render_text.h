@@ -10,6 +10,10 @@
 
 namespace topo {
 
+/// What a link is, without its settings: "veth eth0 peer host/red-p", "macvlan mv0 parent
+/// host/eth9 mode bridge"; a link of no kind the kernel names is a "link".
+std::string link_identity(const LinkState& l);
+
 /// "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000". Given the link's namespace, a bridge's
 /// mac is left out when it is the one topo derives (bridge_mac): it says nothing the file did.
 std::string describe(const LinkState& l, std::string_view netns = {});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <type_traits>
 
 namespace topo {
 
@@ -47,19 +48,54 @@ std::string sysctl_interface(const std::string& key) {
 
 std::string nat_table_name(std::string_view lab) { return "topo-" + std::string(lab); }
 
-const NatChain* NatTable::find_chain(std::string_view name) const {
-  for (const NatChain& c : chains)
+const NftChain* NftTable::find_chain(std::string_view name) const {
+  for (const NftChain& c : chains)
     if (c.name == name) return &c;
   return nullptr;
 }
 
-bool LinkState::same_identity(const LinkState& o) const {
-  auto key = [](const LinkState& l) {
-    return std::tie(l.kind, l.peer_netns, l.peer_name, l.vxlan_id, l.vxlan_local, l.vxlan_remote,
-                    l.vxlan_group, l.vxlan_dev, l.vxlan_port, l.macvlan_mode, l.macvlan_parent,
-                    l.macvlan_parent_netns);
-  };
-  return key(*this) == key(o);
+static_assert(std::variant_size_v<LinkKindState> == 5 &&
+                  std::is_same_v<std::variant_alternative_t<static_cast<size_t>(LinkKind::macvlan) + 1, LinkKindState>,
+                                 MacvlanState>,
+              "LinkKindState follows LinkKind's order, after OtherLinkState");
+
+std::string_view to_string(RuleKind k) {
+  switch (k) {
+    case RuleKind::foreign: return "foreign";
+    case RuleKind::masquerade: return "masquerade";
+    case RuleKind::snat: return "snat";
+    case RuleKind::dnat: return "dnat";
+    case RuleKind::accept: return "accept";
+    case RuleKind::drop: return "drop";
+    case RuleKind::reject: return "reject";
+  }
+  return "?";
+}
+
+std::optional<RuleKind> rule_kind_named(std::string_view name) {
+  for (RuleKind k : {RuleKind::masquerade, RuleKind::snat, RuleKind::dnat, RuleKind::accept, RuleKind::drop,
+                     RuleKind::reject})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
+LinkKindState kind_named(std::string_view kernel_name) {
+  if (kernel_name == "bridge") return BridgeState{};
+  if (kernel_name == "veth") return VethState{};
+  if (kernel_name == "vxlan") return VxlanState{};
+  if (kernel_name == "macvlan") return MacvlanState{};
+  return OtherLinkState{std::string(kernel_name)};
+}
+
+std::string_view LinkState::kind_name() const {
+  if (const auto* o = std::get_if<OtherLinkState>(&kind)) return o->kernel_name;
+  return to_string(static_cast<LinkKind>(kind.index() - 1));
+}
+
+std::optional<std::pair<std::string, std::string>> LinkState::underlay(const std::string& netns) const {
+  if (const VxlanState* v = vxlan(); v && !v->dev.empty()) return std::pair{netns, v->dev};
+  if (const MacvlanState* m = macvlan(); m && !m->parent.empty()) return std::pair{m->parent_netns, m->parent};
+  return std::nullopt;
 }
 
 bool dropped_on_down(const IpPrefix& p) { return p.address.family == Family::v6; }

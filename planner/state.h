@@ -10,9 +10,12 @@
 #include <set>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "parser/address.h"
+#include "parser/model.h"
 
 namespace topo {
 
@@ -46,34 +49,75 @@ std::string nat_table_name(std::string_view lab);
 /// A veth peer's or macvlan parent's namespace when it is none that topo read.
 inline constexpr std::string_view kUnknownNetns = "?";
 
+/// What only a bridge has of its own: nothing yet, but its kind.
+struct BridgeState {
+  bool operator==(const BridgeState&) const = default;
+};
+
+/// A veth end's other end. peer_netns is kUnknownNetns (and peer_name "") when the other
+/// end is in a namespace topo did not read, which is never the lab's.
+struct VethState {
+  std::string peer_netns, peer_name;
+  bool operator==(const VethState&) const = default;
+};
+
+struct VxlanState {
+  int64_t id = -1;
+  std::optional<IpAddress> local, remote, group;
+  std::string dev;  // the underlay, in the VXLAN's namespace; "" when none
+  int64_t port = 0;
+  bool operator==(const VxlanState&) const = default;
+};
+
+struct MacvlanState {
+  std::string mode;  // "bridge", "private", "vepa", "passthru", "source"
+  std::string parent, parent_netns;
+  bool operator==(const MacvlanState&) const = default;
+};
+
+/// A kind of link topo does not make (dummy, tun, the machine's own ethernet), which the
+/// reader finds in the way or under the lab's links: the kernel's name for it ("" for
+/// none, as an ethernet device).
+struct OtherLinkState {
+  std::string kernel_name;
+  bool operator==(const OtherLinkState&) const = default;
+};
+
+/// A link's kind with what only that kind has: a kind topo does not make (the default, as
+/// nothing is known of a link yet), then LinkKind's in its order.
+using LinkKindState = std::variant<OtherLinkState, BridgeState, VethState, VxlanState, MacvlanState>;
+
+/// The kind the kernel names so ("veth", "bridge", "vxlan", "macvlan"; any other is an
+/// OtherLinkState of that name), with nothing of its own set yet.
+LinkKindState kind_named(std::string_view kernel_name);
+
 struct LinkState {
   std::string name;
-  std::string kind;   // "veth", "bridge", "vxlan", "macvlan"; others as the kernel names them
+  LinkKindState kind;
   std::string alias;  // the ownership mark when the link is a lab's
   int64_t mtu = 0;    // 0 in an expected state: the lab leaves it to the kernel
   std::optional<MacAddress> mac;  // nullopt in an expected state: likewise
   bool up = false;
   std::string master;  // a bridge in the same namespace; "" when none
   uint32_t group = 0;  // the interface group (IFLA_GROUP); 0 is the kernel's default
-
-  // veth: the other end. peer_netns is kUnknownNetns (and peer_name "") when the other end
-  // is in a namespace topo did not read, which is never the lab's.
-  std::string peer_netns, peer_name;
-
-  // vxlan
-  int64_t vxlan_id = -1;
-  std::optional<IpAddress> vxlan_local, vxlan_remote, vxlan_group;
-  std::string vxlan_dev;
-  int64_t vxlan_port = 0;
-
-  // macvlan
-  std::string macvlan_mode, macvlan_parent, macvlan_parent_netns;
-
   std::vector<IpPrefix> addresses;  // sorted; IPv6 link-local ones are the kernel's, left out
+
+  bool is(LinkKind k) const { return kind.index() == static_cast<size_t>(k) + 1; }
+  /// "veth", "bridge", "vxlan", "macvlan", or the kernel's name for another kind.
+  std::string_view kind_name() const;
+  const VethState* veth() const { return std::get_if<VethState>(&kind); }
+  const VxlanState* vxlan() const { return std::get_if<VxlanState>(&kind); }
+  const MacvlanState* macvlan() const { return std::get_if<MacvlanState>(&kind); }
+  VethState* veth() { return std::get_if<VethState>(&kind); }
+  VxlanState* vxlan() { return std::get_if<VxlanState>(&kind); }
+  MacvlanState* macvlan() { return std::get_if<MacvlanState>(&kind); }
+  /// The link whose deletion takes this one along, by namespace and name, `netns` being
+  /// this link's: a VXLAN's underlay, a macvlan's parent; nullopt for others.
+  std::optional<std::pair<std::string, std::string>> underlay(const std::string& netns) const;
 
   /// The attributes the kernel cannot change on a live link (kind, peer, VXLAN and macvlan
   /// parameters): when they differ the link must be deleted and created again.
-  bool same_identity(const LinkState& other) const;
+  bool same_identity(const LinkState& other) const { return kind == other.kind; }
   bool operator==(const LinkState&) const = default;
 };
 
@@ -132,12 +176,20 @@ struct RouteState {
   bool operator==(const RouteState&) const = default;
 };
 
+/// What a rule of the lab's table does: a NAT (masquerade, snat, dnat) or filter (accept,
+/// drop, reject) rule as the file says them, or `foreign`: one topo does not make.
+enum class RuleKind { foreign, masquerade, snat, dnat, accept, drop, reject };
+/// "masquerade"... as the file writes it; "foreign" for a rule topo does not make.
+std::string_view to_string(RuleKind k);
+/// The kind the file names so (never `foreign`); nullopt for a name that is none.
+std::optional<RuleKind> rule_kind_named(std::string_view name);
+
 /// One rule as the lab's table holds it, in the words of the file (docs/format.md, [[nat]]
 /// and [[filter]]): a NAT rule (kind masquerade, snat, dnat) or a filter rule (kind accept,
 /// drop, reject; planner/filter.h). The reader decodes the kernel's expressions into it, so that the differ
 /// compares values, not bytes.
-struct NatRule {
-  std::string kind;                // "masquerade", "snat", "dnat"; "" for a rule topo does not make
+struct NftRule {
+  RuleKind kind = RuleKind::foreign;
   std::optional<Family> family;    // nullopt: both (a masquerade by `out` alone)
   std::optional<IpPrefix> source;  // masquerade, snat: the source network
   std::string out;                 // masquerade, snat: output interface name ("" any)
@@ -154,37 +206,38 @@ struct NatRule {
   int64_t port_max = 0;            // a range `port`-`port_max`; 0 for one port
   std::vector<std::string> state;  // conntrack states, in the order established, related, new
 
-  bool is_filter() const { return kind == "accept" || kind == "drop" || kind == "reject"; }
+  bool is_filter() const { return kind == RuleKind::accept || kind == RuleKind::drop || kind == RuleKind::reject; }
 
-  bool operator==(const NatRule&) const = default;
+  bool operator==(const NftRule&) const = default;
 };
 
-/// A chain of the lab's table: NAT chains, and filter chains (named "filter-forward"...).
-struct NatChain {
-  std::string name;    // "prerouting", "output", "postrouting"
-  std::string type;    // "nat"
-  std::string hook;    // "prerouting", "output", "postrouting"; "" for a chain without one
-  int priority = 0;    // -100 (dstnat) or 100 (srcnat)
-  std::string policy;  // "accept"
-  std::vector<NatRule> rules;
+/// A chain of the lab's table: NAT chains ("prerouting", "output", "postrouting"), and
+/// filter chains ("filter-forward", "filter-input", "filter-output").
+struct NftChain {
+  std::string name;
+  std::string type;    // "nat" or "filter"
+  std::string hook;    // "prerouting", "forward"...; "" for a chain without one
+  int priority = 0;    // -100 (dstnat), 100 (srcnat), kFilterPriority
+  std::string policy;  // "accept" or "drop"
+  std::vector<NftRule> rules;
 
-  bool operator==(const NatChain&) const = default;
+  bool operator==(const NftChain&) const = default;
 };
 
-/// The whole content of a lab's NAT table in one namespace: what apply writes in one
-/// nftables batch, and what the reader finds.
-struct NatTable {
+/// The whole content of a lab's nftables table (its NAT and filter rules) in one namespace:
+/// what apply writes in one nftables batch, and what the reader finds.
+struct NftTable {
   std::string name;    // nat_table_name(lab); family inet
   std::string mark;    // its comment: ownership_mark(lab) when the table is the lab's
   uint32_t flags = 0;  // table flags (dormant...): topo's tables have none
-  std::vector<NatChain> chains;
+  std::vector<NftChain> chains;
   /// reader: the kernel's handle for the table, so that apply deletes the very table it
   /// read, not one of the same name made since; 0 in an expected state. Not part of the
   /// value: two tables with the same content are equal.
   uint64_t handle = 0;
 
-  const NatChain* find_chain(std::string_view name) const;
-  bool operator==(const NatTable& o) const {
+  const NftChain* find_chain(std::string_view name) const;
+  bool operator==(const NftTable& o) const {
     return name == o.name && mark == o.mark && flags == o.flags && chains == o.chains;
   }
 };
@@ -204,7 +257,7 @@ struct NamespaceState {
   /// (one of an interface that is gone has nothing left to put back)
   std::set<std::string> put_backs;
   std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
-  std::optional<NatTable> nat;                 // the lab's NAT table; nullopt when there is none
+  std::optional<NftTable> nat;                 // the lab's table (NAT and filter rules); nullopt when none
 
   const LinkState* find_link(std::string_view name) const;
   bool operator==(const NamespaceState&) const = default;

@@ -123,12 +123,11 @@ class FakeKernel : public LabKernel {
     if (n == state.namespaces.end() || !n->second.find_link(name)) return;
     LinkState gone = *n->second.find_link(name);
     erase_link(n->second, name);
-    if (gone.kind == "veth") kill(gone.peer_netns, gone.peer_name);
+    if (const VethState* v = gone.veth()) kill(v->peer_netns, v->peer_name);
     std::vector<LinkKey> dependents;
     for (const auto& [other, m] : state.namespaces)
       for (const LinkState& d : m.links)
-        if ((d.macvlan_parent == name && d.macvlan_parent_netns == netns) || (d.vxlan_dev == name && other == netns))
-          dependents.emplace_back(other, d.name);
+        if (d.underlay(other) == LinkKey{netns, name}) dependents.emplace_back(other, d.name);
     for (const auto& [other, d] : dependents) kill(other, d);
   }
   // The kernel makes a link only where its namespace, master, underlay and parent are.
@@ -136,9 +135,8 @@ class FakeKernel : public LabKernel {
     auto n = state.namespaces.find(netns);
     if (n == state.namespaces.end() || !n->second.exists) refuse(netns, l.name, "no such namespace");
     if (!l.master.empty() && !has(netns, l.master)) refuse(netns, l.master, "no such master");
-    if (!l.vxlan_dev.empty() && !has(netns, l.vxlan_dev)) refuse(netns, l.vxlan_dev, "no such underlay");
-    if (!l.macvlan_parent.empty() && !has(l.macvlan_parent_netns, l.macvlan_parent))
-      refuse(l.macvlan_parent_netns, l.macvlan_parent, "no such parent");
+    if (auto under = l.underlay(netns); under && !has(under->first, under->second))
+      refuse(under->first, under->second, "no such underlay or parent");
   }
   void add_link(const std::string& netns, LinkState l, const LinkState* had) {
     if (!l.mtu) l.mtu = had ? had->mtu : 1500;
@@ -185,8 +183,9 @@ class FakeKernel : public LabKernel {
     if (d.after && !d.before) check_needs(s.netns, l);
     link(s.netns, d);
     if (s.peer) {
-      if (s.peer->after && !s.peer->before) check_needs(l.peer_netns, *s.peer->after);
-      link(l.peer_netns, *s.peer);
+      const std::string& there = l.veth()->peer_netns;
+      if (s.peer->after && !s.peer->before) check_needs(there, *s.peer->after);
+      link(there, *s.peer);
     }
   }
   void carry(const Step& s, const RouteDelta& d) {
@@ -213,7 +212,7 @@ class FakeKernel : public LabKernel {
       if (d.before && std::count(d.before->begin(), d.before->end(), l.name)) l.up = false;
     }
   }
-  void carry(const Step& s, const NatDelta& d) { ns(s.netns).nat = d.after; }
+  void carry(const Step& s, const TableDelta& d) { ns(s.netns).nat = d.after; }
 
   // What a step killed halfway leaves: made, not yet marked.
   void unmark(const Step& s) {

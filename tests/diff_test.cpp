@@ -79,8 +79,8 @@ TEST_CASE("diff: fields the kernel can change are modified in place", "[diff]") 
 
 TEST_CASE("diff: what the kernel cannot change is replaced", "[diff]") {
   State s = applied_lab();
-  link(s, "host", "vx42").vxlan_id = 41;
-  link(s, "red", "eth0").peer_netns = "blue";
+  link(s, "host", "vx42").vxlan()->id = 41;
+  link(s, "red", "eth0").veth()->peer_netns = "blue";
   CHECK(diff_text(kLab, s) ==
         "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0 (id 41 -> 42)\n"
         "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (peer blue/red-p -> host/red-p)\n");
@@ -110,7 +110,7 @@ TEST_CASE("diff: what is not the lab's is never changed", "[diff]") {
   State s = applied_lab();
   LinkState foreign;
   foreign.name = "eth9";
-  foreign.kind = "veth";
+  foreign.kind = VethState{};
   s.namespaces["host"].links.push_back(foreign);  // unmarked: left alone
   s.namespaces["other"].exists = true;
   s.namespaces["other"].mark = "topo:db";  // another lab's namespace
@@ -132,7 +132,7 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
   s.namespaces["red"].mark = "topo:db";
   LinkState uplink;
   uplink.name = "uplink";
-  uplink.kind = "";
+  uplink.kind = OtherLinkState{};
   uplink.addresses = {*parse_prefix("10.0.0.1/8")};
   s.namespaces["host"].links.push_back(uplink);
   CHECK(diff_text(kLab, s) ==
@@ -159,16 +159,14 @@ TEST_CASE("diff: a macvlan or VXLAN of someone else's over a link the lab delete
   State s = applied_lab();
   LinkState mv;
   mv.name = "mv0";
-  mv.kind = "macvlan";
-  mv.macvlan_mode = "bridge";
-  mv.macvlan_parent = "red-p";
-  mv.macvlan_parent_netns = "host";
+  mv.kind = MacvlanState{"bridge", "red-p", "host"};
   s.namespaces["host"].links.push_back(mv);
   LinkState vx;
   vx.name = "vx9";
-  vx.kind = "vxlan";
-  vx.vxlan_id = 9;
-  vx.vxlan_dev = "eth0";
+  VxlanState nine;
+  nine.id = 9;
+  nine.dev = "eth0";
+  vx.kind = nine;
   s.namespaces["red"].links.push_back(vx);
   CHECK(diff_text(kLab, s) == "");
   // The veth goes: both ends, and what is over either.
@@ -235,7 +233,7 @@ parent = "up0"
   State s = applied(expected_state(lab(toml)));
   link(s, "host", "up0").mtu = 1400;     // a plain modify...
   link(s, "host", "up1").master = "br0";
-  link(s, "host", "br0").kind = "vxlan";  // ...but br0 must be replaced, which frees up1
+  link(s, "host", "br0").kind = VxlanState{};  // ...but br0 must be replaced, which frees up1
   CHECK(diff_text(toml, s) ==
         "host: -/+ bridge br0 mtu 1500 (kind vxlan -> bridge)\n"
         "host: ~ veth up0: mtu 1400 -> 1500\n"
@@ -260,7 +258,7 @@ parent = "up1"
 )";
   State s = applied(expected_state(lab(toml)));
   link(s, "host", "up0").name = "old0";  // the file renamed end a: up1 is made again with it
-  link(s, "host", "up1").peer_name = "old0";
+  link(s, "host", "up1").veth()->peer_name = "old0";
   CHECK(diff_text(toml, s) ==
         "host: + veth up0 peer host/up1 mtu 1500\n"
         "host: -/+ veth up1 peer host/up0 (peer host/old0 -> host/up0)\n"
@@ -325,10 +323,10 @@ mtu = 1450
   State s = empty_kernel();
   LinkState uplink, mvhost;
   uplink.name = "uplink";
-  uplink.kind = "veth";
+  uplink.kind = VethState{};
   uplink.mtu = 1500;
   mvhost.name = "mvhost";
-  mvhost.kind = "macvlan";
+  mvhost.kind = MacvlanState{};
   mvhost.mtu = 1500;
   s.namespaces["host"].links.push_back(uplink);
   s.namespaces["host"].links.push_back(mvhost);
@@ -392,7 +390,7 @@ dev = "uplink"
   State s = applied(expected_state(lab(toml)));
   LinkState uplink;
   uplink.name = "uplink";
-  uplink.kind = "veth";
+  uplink.kind = VethState{};
   uplink.mtu = 1500;
   s.namespaces["host"].links.push_back(uplink);
   // As an earlier file with `mtu = 1280` on both left them.

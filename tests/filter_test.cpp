@@ -61,12 +61,12 @@ action = "reject"
 proto = "icmpv6"
 )";
 
-std::string chains_text(const std::optional<NatTable>& t) {
+std::string chains_text(const std::optional<NftTable>& t) {
   if (!t) return "none\n";
   std::string out;
-  for (const NatChain& c : t->chains) {
+  for (const NftChain& c : t->chains) {
     out += fmt::format("{} {} {} {} {}\n", c.name, c.type, c.hook, c.priority, c.policy);
-    for (const NatRule& r : c.rules) out += "  " + *nft_syntax(r) + "\n";
+    for (const NftRule& r : c.rules) out += "  " + *nft_syntax(r) + "\n";
   }
   return out;
 }
@@ -131,7 +131,7 @@ TEST_CASE("filter: the plan shows each rule on a line, and a rule taken out is e
 
   // An empty accept chain left in the table (by hand) is said, not hidden.
   State hand = applied(expected);
-  NatChain empty;
+  NftChain empty;
   empty.name = "filter-output";
   empty.type = "filter";
   empty.hook = "output";

@@ -54,18 +54,18 @@ std::string steps_text(const Plan& p) {
 }
 
 // The table in one line per chain and rule, for exact comparisons.
-std::string table_text(const std::optional<NatTable>& t) {
+std::string table_text(const std::optional<NftTable>& t) {
   if (!t) return "none\n";
   std::string out = "table inet " + t->name + " comment " + t->mark + "\n";
-  for (const NatChain& c : t->chains) {
+  for (const NftChain& c : t->chains) {
     out += fmt::format("  chain {} type {} hook {} priority {} policy {}\n", c.name, c.type, c.hook, c.priority, c.policy);
-    for (const NatRule& r : c.rules) out += "    " + *nft_syntax(r) + "\n";
+    for (const NftRule& r : c.rules) out += "    " + *nft_syntax(r) + "\n";
   }
   return out;
 }
 
-NatRule foreign_rule() {
-  NatRule r;
+NftRule foreign_rule() {
+  NftRule r;
   r.foreign = "[ counter pkts 0 bytes 0 ]";
   return r;
 }
@@ -133,7 +133,7 @@ TEST_CASE("nat: an edited rule is one rule out and one in, in a single step", "[
   CHECK(describe(p.steps[0]) == "host: ~ nft table inet topo-web: 1 rule added, 1 removed");
   // The inverse puts the whole table back as it was.
   Step inverse = p.steps[0].inverse();
-  const auto& undo = std::get<NatDelta>(inverse.subject);
+  const auto& undo = std::get<TableDelta>(inverse.subject);
   CHECK(undo.after == observed.namespaces.at("host").nat);
   CHECK(undo.before == expected_state(lab(edited)).namespaces.at("host").nat);
 }
@@ -170,7 +170,7 @@ TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and ne
   // Where the lab wants no NAT, someone else's table of that name is simply not the lab's.
   State none = expected_state(lab("lab = \"web\"\n"));
   State foreign = empty_kernel();
-  foreign.namespaces["host"].nat = NatTable{"topo-web", "", 0, nat_chains()};
+  foreign.namespaces["host"].nat = NftTable{"topo-web", "", 0, nat_chains()};
   CHECK(describe(diff(none, foreign, "web")) == "");
 }
 
@@ -280,8 +280,8 @@ TEST_CASE("nat: a name nft cannot write exactly stops the shell script", "[nat][
   CHECK(shell.substr(shell.find("# host")) ==
         "# host: + nft table inet topo-web: 1 rule\n"
         "echo 'topo: nft cannot say this rule exactly: masquerade out eth\"0' >&2; exit 1\n");
-  NatRule star;
-  star.kind = "masquerade";
+  NftRule star;
+  star.kind = RuleKind::masquerade;
   star.out = "eth*";
   CHECK_FALSE(nft_syntax(star));
 }

@@ -21,7 +21,7 @@ using namespace topo::test;
 namespace {
 
 // `r` through the wire: encoded into a NEWRULE message, parsed back, decoded.
-NatRule round_trip(const NatRule& r) {
+NftRule round_trip(const NftRule& r) {
   nft::Rule out(nftnl_rule_alloc());
   REQUIRE(out);
   nftnl_rule_set_u32(out.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
@@ -38,12 +38,12 @@ NatRule round_trip(const NatRule& r) {
 }
 
 // Every rule of every table the lab's file makes, with where it is.
-std::vector<std::pair<std::string, NatRule>> rules_of(const char* toml) {
-  std::vector<std::pair<std::string, NatRule>> out;
+std::vector<std::pair<std::string, NftRule>> rules_of(const char* toml) {
+  std::vector<std::pair<std::string, NftRule>> out;
   State s = expected_state(lab(toml));
   for (const auto& [name, ns] : s.namespaces)
     if (ns.nat)
-      for (const NatChain& c : ns.nat->chains)
+      for (const NftChain& c : ns.nat->chains)
         for (size_t i = 0; i < c.rules.size(); ++i)
           out.emplace_back(name + " " + c.name + " rule " + std::to_string(i + 1), c.rules[i]);
   return out;
@@ -56,7 +56,7 @@ TEST_CASE("nft rules: every NAT shape comes back from its netlink encoding as it
   CHECK(rules.size() >= 14);
   for (const auto& [where, r] : rules) {
     INFO(where);
-    NatRule back = round_trip(r);
+    NftRule back = round_trip(r);
     CHECK(back.foreign == "");
     CHECK(back == r);
   }
@@ -67,7 +67,7 @@ TEST_CASE("nft rules: every filter shape comes back from its netlink encoding as
   CHECK(rules.size() >= 7);
   for (const auto& [where, r] : rules) {
     INFO(where);
-    NatRule back = round_trip(r);
+    NftRule back = round_trip(r);
     CHECK(back.foreign == "");
     CHECK(back == r);
   }
@@ -80,7 +80,7 @@ TEST_CASE("nft rules: a rule topo would not make decodes as foreign, saying what
   nft::Expr counter(nftnl_expr_alloc("counter"));
   REQUIRE(counter);
   nftnl_rule_add_expr(rule.get(), counter.release());
-  NatRule r = nft::decode(rule.get());
-  CHECK(r.kind == "");
+  NftRule r = nft::decode(rule.get());
+  CHECK(r.kind == RuleKind::foreign);
   CHECK(r.foreign != "");
 }

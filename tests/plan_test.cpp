@@ -214,7 +214,7 @@ via = "10.0.0.1"
 
 TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {
   State s = applied(expected_state(lab(kLab)));
-  link(s, "host", "br0").kind = "dummy";  // must become a bridge: only a new link can
+  link(s, "host", "br0").kind = kind_named("dummy");  // must become a bridge: only a new link can
   Plan p = plan_for(kLab, s);
   // The port is released first, so that the inverse attaches it to the old br0 again.
   CHECK(steps_text(p) ==
@@ -274,7 +274,7 @@ TEST_CASE("plan: text groups changes by namespace, host first, with the summary"
 
 TEST_CASE("plan: the same kernel state read in any order gives the same plan bytes", "[plan]") {
   State s = applied(expected_state(lab(kLab)));
-  link(s, "host", "br0").kind = "dummy";
+  link(s, "host", "br0").kind = kind_named("dummy");
   link(s, "red", "eth0").up = false;
   s.namespaces["red"].routes.clear();
   std::string first = steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s));
@@ -393,7 +393,7 @@ via = "10.0.0.1"
   CHECK(describe(p.steps.back().inverse()) == "host: ~ down 3 links at once: va vb br0");
   auto bridge_made_up = [](const Plan& plan) {
     for (const Step& s : plan.steps)
-      if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->after && l->after->kind == "bridge")
+      if (const auto* l = std::get_if<LinkDelta>(&s.subject); l && l->after && l->after->is(LinkKind::bridge))
         return l->after->up;
     FAIL("no bridge made");
     return false;
@@ -403,7 +403,7 @@ via = "10.0.0.1"
   int veths = 0;
   for (const Step& s : p.steps) {
     const auto* l = std::get_if<LinkDelta>(&s.subject);
-    if (!l || l->after->kind != "veth") continue;
+    if (!l || !l->after->is(LinkKind::veth)) continue;
     ++veths;
     const LinkState& port = l->after->master.empty() ? *s.peer->after : *l->after;
     const LinkState& inside = l->after->master.empty() ? *l->after : *s.peer->after;
@@ -433,7 +433,7 @@ via = "10.0.0.1"
 TEST_CASE("plan: routes and sysctls of a link made again go before it and come back after it", "[plan]") {
   State s = applied(expected_state(lab(kLab)));
   for (RouteState& r : s.namespaces["red"].routes) r.dev = "eth0";  // as the kernel says
-  link(s, "red", "eth0").kind = "dummy";  // must become a veth again: made again, peer too
+  link(s, "red", "eth0").kind = kind_named("dummy");  // must become a veth again: made again, peer too
   Plan p = plan_for(kLab, s);
   CHECK(plan_text(p) ==
         "namespace red\n"

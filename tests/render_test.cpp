@@ -142,12 +142,12 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
   State observed = empty_kernel();
   LinkState evil;
   evil.name = "br0";
-  evil.kind = "bridge";
+  evil.kind = BridgeState{};
   evil.alias = "x\x1b]0;owned\x07\xe2\x80\xae";
   observed.namespaces["host"].links.push_back(evil);
   LinkState renamed;  // the lab's, renamed by someone: plan removes it
   renamed.name = "red\x1b[2J";
-  renamed.kind = "dummy";
+  renamed.kind = kind_named("dummy");
   renamed.alias = "topo:web";
   observed.namespaces["host"].links.push_back(renamed);
   Plan p = planned(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n")), observed);
@@ -171,9 +171,8 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
   State observed = empty_kernel();
   LinkState gone;
   gone.name = "red-p";
-  gone.kind = "veth";
+  gone.kind = VethState{std::string(kUnknownNetns), ""};
   gone.alias = "topo:web";
-  gone.peer_netns = std::string(kUnknownNetns);
   observed.namespaces["host"].links.push_back(gone);
   std::string toml = "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
                      "b = { name = \"red-p\" }\n";
@@ -250,7 +249,7 @@ TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives 
   State observed = empty_kernel();
   LinkState renamed;  // the lab's, renamed by someone: plan removes it
   renamed.name = std::string("r\x7f\xc2\x9b\xe2\x80\xae\xff\xed\xa0\x80\xc0\xaf-\xc3\xa9", 16);
-  renamed.kind = "dummy";
+  renamed.kind = kind_named("dummy");
   renamed.alias = "topo:web";
   observed.namespaces["host"].links.push_back(renamed);
   std::string json = plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web");

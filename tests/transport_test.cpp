@@ -186,18 +186,18 @@ TEST_CASE("transport: a dump that fails says why, with the kernel's errno", "[tr
 }
 
 TEST_CASE("transport: the nftables batch replacing a table, message by message", "[transport][nat]") {
-  NatTable before;
+  NftTable before;
   before.name = "topo-web";
   before.handle = 42;
-  NatTable after = before;
+  NftTable after = before;
   after.mark = "topo:web";
-  NatChain post;
+  NftChain post;
   post.name = "postrouting";
   post.type = "nat";
   post.hook = "postrouting";
   post.priority = 100;
-  NatRule masq;
-  masq.kind = "masquerade";
+  NftRule masq;
+  masq.kind = RuleKind::masquerade;
   masq.source = *parse_prefix("10.0.0.0/24");
   post.rules.push_back(masq);
   after.chains.push_back(post);

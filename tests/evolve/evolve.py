@@ -303,10 +303,13 @@ DROP_LINK_KEYS = {"ifindex", "link_index", "link_netnsid", "stats", "stats64", "
                   "tso_max_segs", "gso_max_size", "gso_max_segs", "gro_max_size",
                   "gso_ipv4_max_size", "gro_ipv4_max_size"}
 DROP_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
+# Spanning-tree state, which topo does not run; and a port's STP path `cost`, which the bridge
+# derives from the port's speed as it joins (a VXLAN's is its underlay's, a bridge's its
+# fastest port's, so it depends on what had joined what before: history; seed 51).
 DROP_INFO_KEYS = {"bridge_id", "root_id", "root_port", "root_path_cost", "topology_change",
                   "topology_change_detected", "designated_root", "designated_bridge",
                   "designated_port", "designated_cost", "id", "no", "topology_change_ack",
-                  "config_pending"}
+                  "config_pending", "cost"}
 
 
 def clean_info(d):
