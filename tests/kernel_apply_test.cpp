@@ -1,20 +1,13 @@
 // topo apply and destroy against a real kernel, each case in its own sandbox, with `ip` and
 // /proc as the witnesses: apply reaches the file's state, a failed apply leaves the kernel
 // as it was, destroy removes the lab's objects and nothing else.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <numeric>
 #include <random>
-#include <string>
-#include <vector>
 
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
@@ -72,10 +65,7 @@ std::string with(std::string lab, const std::string& from, const std::string& to
 }  // namespace
 
 TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing to do", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox("L=" + file +
-                     "\n$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+  Run r = in_sandbox({{"L", kLab}}, "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO apply $L\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip -n red route show default\n"
@@ -83,18 +73,16 @@ TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing
                      "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '; echo\n"
                      "ip -n red -d link show lo | grep -o 'alias topo:web'\n"
                      "cat /proc/sys/net/ipv4/ip_forward /etc/netns/red/hosts\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'web': 12 added, 1 changed, 0 destroyed (11 steps in T s).\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n"
-        "default via 10.0.0.1 dev eth0 proto 122 \n"
-        "mv0@if2 UP 10.1.0.5/24 \n"
-        "blue-p red-p \n"
-        "alias topo:web\n"
-        "1\n"
-        "# written by topo for lab web\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.0.3\tblue\n");
+  check_prints(r,
+               "Applied lab 'web': 12 added, 1 changed, 0 destroyed (11 steps in T s).\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n"
+               "default via 10.0.0.1 dev eth0 proto 122 \n"
+               "mv0@if2 UP 10.1.0.5/24 \n"
+               "blue-p red-p \n"
+               "alias topo:web\n"
+               "1\n"
+               "# written by topo for lab web\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.0.3\tblue\n");
 }
 
 TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[kernel]") {
@@ -115,16 +103,14 @@ TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[k
                      "$TOPO apply " + bad + " 2>&1 | tail -1\n"
                      "witness > /run/after\n"
                      "diff /run/before /run/after && echo same\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
-        "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
-        "rolled back: the kernel is as it was.\n"
-        "exit 1\n"
-        "same\n"
-        "rolled back: the kernel is as it was.\n"
-        "same\n");
+  check_prints(r,
+               "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
+               "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
+               "rolled back: the kernel is as it was.\n"
+               "exit 1\n"
+               "same\n"
+               "rolled back: the kernel is as it was.\n"
+               "same\n");
 }
 
 TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel]") {
@@ -142,22 +128,17 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
                      "$TOPO apply " + file + " > /dev/null\n"
                      "$TOPO destroy --lab web > /dev/null && $TOPO destroy --lab web\n"
                      "$TOPO destroy --lab Web || echo \"exit $?\"\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Destroyed lab 'web': 6 removed (6 steps in T s).\n"
-        "same\n"
-        "No changes. The kernel matches the lab.\n"
-        "topo destroy: --lab Web: must start with a lowercase letter\n"
-        "exit 2\n");
+  check_prints(r,
+               "Destroyed lab 'web': 6 removed (6 steps in T s).\n"
+               "same\n"
+               "No changes. The kernel matches the lab.\n"
+               "topo destroy: --lab Web: must start with a lowercase letter\n"
+               "exit 2\n");
 }
 
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
   // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
-  TempDir dir;
-  std::string file = dir.write("star.toml", star_lab(30));
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nwitness > /run/pristine\n"
+  Run r = in_sandbox({{"L", star_lab(30)}}, std::string(kWitness) + "witness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
                      "for d in 0.005 0.01 0.02 0.03 0.05 0.08; do\n"
                      "  (timeout -s KILL $d $TOPO apply $L) > /dev/null 2>&1 || true\n"
@@ -230,9 +211,7 @@ TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then appl
     }
   }
   Run r = in_sandbox(script);
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output == want);
+  check_prints(r, want);
 }
 
 // The machine's own objects, made by hand in the sandbox's host namespace before a lab: a
@@ -292,10 +271,7 @@ via = "10.20.0.1"
 
 TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are untouched by apply and destroy",
           "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kHostRoutesLab);
-  Run r = in_sandbox(std::string(kFullDump) + kSettle + kForeign + "L=" + file +
-                     "\nsettle\n"
+  Run r = in_sandbox({{"L", kHostRoutesLab}}, std::string(kFullDump) + kSettle + kForeign + "settle\n"
                      "ip route; ip -6 route show dev keep0 | grep -v fe80; ip -br addr show dev lo\n"
                      "foreign > /run/before\nfull_dump > /run/pristine\n"
                      "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
@@ -308,22 +284,20 @@ TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are
                      "diff -u /run/before /run/destroyed && echo 'after destroy: the same'\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
-        "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
-        "10.11.0.0/24 dev keep0 scope link \n"
-        "fd09::/64 proto kernel metric 256 pref medium\n"
-        "fd10::/64 via fd09::2 metric 1024 pref medium\n"
-        "lo               UNKNOWN        127.0.0.1/8 10.77.0.1/32 fd77::1/128 ::1/128 \n"
-        "Applied lab 'keep': 7 added, 1 changed, 0 destroyed (7 steps in T s).\n"
-        "10.30.0.0/24 via 10.20.0.2 dev br0 proto 122 \n"
-        "fd30::/64 via fd20::2 dev br0 proto 122 metric 1024 pref medium\n"
-        "after apply: the same\n"
-        "Destroyed lab 'keep': 5 removed (5 steps in T s).\n"
-        "after destroy: the same\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
+               "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
+               "10.11.0.0/24 dev keep0 scope link \n"
+               "fd09::/64 proto kernel metric 256 pref medium\n"
+               "fd10::/64 via fd09::2 metric 1024 pref medium\n"
+               "lo               UNKNOWN        127.0.0.1/8 10.77.0.1/32 fd77::1/128 ::1/128 \n"
+               "Applied lab 'keep': 7 added, 1 changed, 0 destroyed (7 steps in T s).\n"
+               "10.30.0.0/24 via 10.20.0.2 dev br0 proto 122 \n"
+               "fd30::/64 via fd20::2 dev br0 proto 122 metric 1024 pref medium\n"
+               "after apply: the same\n"
+               "Destroyed lab 'keep': 5 removed (5 steps in T s).\n"
+               "after destroy: the same\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: the lab's host routes through a machine interface are removed by destroy and when dropped",
@@ -351,17 +325,15 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
                      "ip route | grep 'proto 122' || echo 'no route of the lab is left'\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
-        "10.31.0.0/24 dev keep0 proto 122 scope link \n"
-        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
-        "Applied lab 'uses': 0 added, 0 changed, 1 destroyed (1 step in T s).\n"
-        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
-        "Destroyed lab 'uses': 2 removed (2 steps in T s).\n"
-        "no route of the lab is left\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
+               "10.31.0.0/24 dev keep0 proto 122 scope link \n"
+               "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+               "Applied lab 'uses': 0 added, 0 changed, 1 destroyed (1 step in T s).\n"
+               "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+               "Destroyed lab 'uses': 2 removed (2 steps in T s).\n"
+               "no route of the lab is left\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine interface that ip_forward overwrote",
@@ -387,18 +359,16 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
                      "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.ip_forward = 1\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.conf.default.forwarding = 1\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.ip_forward = 1\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.conf.default.forwarding = 1\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
@@ -415,9 +385,7 @@ TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was"
                        "  witness > /run/after\n"
                        "  diff /run/before /run/after > /dev/null || echo \"step $k: not as it was\"\n"
                        "done\necho \"$n steps\"\n");
-    INFO(r.output);
-    CHECK(r.status == 0);
-    CHECK(r.output == "11 steps\n");  // each lab
+    check_prints(r, "11 steps\n");  // each lab
   }
 }
 
@@ -429,29 +397,23 @@ TEST_CASE("kernel: a failure injected at every step of destroy leaves the lab as
   // IPv6 link-local addresses, which the kernel derives from whatever MAC a bridge had when
   // it came up (its ports come and go here), and the bridge's carrier flag: put back up by
   // a rollback, br0 gets carrier through linkwatch, up to a second later.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nstable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
-                     "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
-                     "k=1\n"
-                     "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
-                     "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
-                     "  stable > /run/now\n"
-                     "  diff /run/applied /run/now > /dev/null || echo \"step $k: not as it was\"\n"
-                     "  k=$((k + 1))\n"
-                     "done\n"
-                     "echo \"destroyed at the $k-th try\"\n");
+  Run r = in_sandbox({{"L", kLab}}, std::string(kWitness) + "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
+                  "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
+                  "k=1\n"
+                  "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
+                  "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
+                  "  stable > /run/now\n"
+                  "  diff /run/applied /run/now > /dev/null || echo \"step $k: not as it was\"\n"
+                  "  k=$((k + 1))\n"
+                  "done\n"
+                  "echo \"destroyed at the $k-th try\"\n");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output == "destroyed at the 7-th try\n");
 }
 
 TEST_CASE("kernel: killed before any step, the next apply converges and destroy leaves nothing", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nip link add keep0 type bridge\nwitness > /run/pristine\n"
+  Run r = in_sandbox({{"L", kLab}}, std::string(kWitness) + "ip link add keep0 type bridge\nwitness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
                      "for k in 1 2 3 4 5 6 7 8 9 10; do\n"
                      "  TOPO_TEST_KILL_STEP=$k $TOPO apply $L > /dev/null && echo \"step $k: not killed\"\n"

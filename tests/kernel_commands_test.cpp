@@ -2,14 +2,10 @@
 // topo test on every topologies/ lab and after a route is removed by hand, apply --test,
 // show against the `ip -j` and `nft -j` witnesses, exec, list, and completion of the names
 // those find.
-#include <catch2/catch.hpp>
-#include <fmt/format.h>
-
 #include <regex>
 
 #include "parser/load.h"
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo;
 using namespace topo::test;
@@ -310,17 +306,15 @@ TEST_CASE("kernel: show --format json agrees with ip -j and nft -j", "[kernel][s
 TEST_CASE("kernel: show as text", "[kernel][show]") {
   std::string path = (source_dir() / "topologies/veth-pair.toml").string();
   Run r = in_sandbox("$TOPO apply -q " + path + "\n$TOPO show " + path + " | sed -E 's/mac [0-9a-f:]+/mac M/'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "lab pair\n"
-        "netns host\n"
-        "netns ns1 (topo:pair)\n"
-        "  veth veth-a peer ns2/veth-b up mtu 1500 mac M 10.0.0.1/24\n"
-        "  route 10.0.0.0/24 dev veth-a proto kernel\n"
-        "netns ns2 (topo:pair)\n"
-        "  veth veth-b peer ns1/veth-a up mtu 1500 mac M 10.0.0.2/24\n"
-        "  route 10.0.0.0/24 dev veth-b proto kernel\n");
+  check_prints(r,
+               "lab pair\n"
+               "netns host\n"
+               "netns ns1 (topo:pair)\n"
+               "  veth veth-a peer ns2/veth-b up mtu 1500 mac M 10.0.0.1/24\n"
+               "  route 10.0.0.0/24 dev veth-a proto kernel\n"
+               "netns ns2 (topo:pair)\n"
+               "  veth veth-b peer ns1/veth-a up mtu 1500 mac M 10.0.0.2/24\n"
+               "  route 10.0.0.0/24 dev veth-b proto kernel\n");
 }
 
 TEST_CASE("kernel: show of a lab that is not applied says so and exits 2, by file and by name", "[kernel][show]") {

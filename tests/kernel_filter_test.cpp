@@ -2,12 +2,7 @@
 // TCP between the lab's own namespaces decides who reaches whom; `nft` is the witness that
 // foreign tables stay byte-identical, that a refused batch leaves the old rules in force,
 // and that topo's rules are the very rules nft makes from the shell plan.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 #include "tests/rule_shapes.h"
 
 using namespace topo::test;
@@ -70,28 +65,23 @@ TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published por
                      "stop_servers\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "nft list ruleset | wc -c\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "trusted -> web sees 192.168.1.2\n"
-        "stranger -> 192.168.2.1 unreachable\n"
-        "namespace host\n"
-        "  - filter forward: drop from !192.168.1.0/24 in lan\n"
-        "\n"
-        "Plan: 0 to add, 0 to change, 1 to destroy.\n"
-        "trusted -> web sees 192.168.1.2\n"
-        "stranger -> web sees 192.168.2.2\n"
-        "stranger -> 192.168.2.1 unreachable\n"
-        "0\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "trusted -> web sees 192.168.1.2\n"
+               "stranger -> 192.168.2.1 unreachable\n"
+               "namespace host\n"
+               "  - filter forward: drop from !192.168.1.0/24 in lan\n"
+               "\n"
+               "Plan: 0 to add, 0 to change, 1 to destroy.\n"
+               "trusted -> web sees 192.168.1.2\n"
+               "stranger -> web sees 192.168.2.2\n"
+               "stranger -> 192.168.2.1 unreachable\n"
+               "0\n");
 }
 
 TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's own ports and outside still do",
           "[kernel][filter]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/isolated-bridges.toml"));
-  Run r = in_sandbox(kTcp + "L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/isolated-bridges.toml")}}, kTcp + "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "for ns in a1 a2 b1 b2 outside; do server $ns; done\n"
                      "client a1 172.21.0.3 80\n"      // same bridge
@@ -104,18 +94,16 @@ TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's o
                      "stop_servers\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "nft list ruleset | wc -c\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "a1 -> a2 sees 172.21.0.2\n"
-        "b2 -> b1 sees 172.22.0.3\n"
-        "a1 -> 172.22.0.2 unreachable\n"
-        "b1 -> 172.21.0.2 unreachable\n"
-        "a2 -> 172.22.0.3 unreachable\n"
-        "a1 -> outside sees 203.0.113.1\n"
-        "b1 -> outside sees 203.0.113.1\n"
-        "0\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "a1 -> a2 sees 172.21.0.2\n"
+               "b2 -> b1 sees 172.22.0.3\n"
+               "a1 -> 172.22.0.2 unreachable\n"
+               "b1 -> 172.21.0.2 unreachable\n"
+               "a2 -> 172.22.0.3 unreachable\n"
+               "a1 -> outside sees 203.0.113.1\n"
+               "b1 -> outside sees 203.0.113.1\n"
+               "0\n");
 }
 
 TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refused batch leaves the old rules",
@@ -149,18 +137,16 @@ TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refus
                      "$TOPO apply " + file2 + " > /dev/null && $TOPO plan --detailed-exitcode " + file2 + "\n"
                      "$TOPO destroy " + file2 + " > /dev/null\n"
                      "rules | cmp - /run/before && echo 'same after destroy'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "nothing made\n"
-        "same after apply\n"
-        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-dockeruser: 1 rule added, 0 removed\n"
-        "rolled back: the kernel is as it was.\n"
-        "old rules in force\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n"
-        "same after destroy\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "nothing made\n"
+               "same after apply\n"
+               "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-dockeruser: 1 rule added, 0 removed\n"
+               "rolled back: the kernel is as it was.\n"
+               "old rules in force\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n"
+               "same after destroy\n");
 }
 
 TEST_CASE("kernel: topo makes the very filter rules nft makes from the shell plan, every shape", "[kernel][filter]") {

@@ -1,9 +1,7 @@
 // topo plan against a real kernel, each case in its own sandbox: `plan --format shell | bash`
 // builds the lab, after which the plan is empty; edits to the file give exactly their change;
 // what is not the lab's is a conflict. `ip` is the independent witness.
-#include <catch2/catch.hpp>
-
-#include "tests/files.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
@@ -67,15 +65,13 @@ TEST_CASE("kernel: plan --format shell | bash builds the lab and then nothing is
                 "ip -n blue -d link show mv0 | grep -o 'macvlan mode bridge'\n"
                 "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '\n"
                 "cat /etc/netns/red/resolv.conf\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "default via 10.0.0.1 dev eth0 proto 122 \n"
-        "macvlan mode bridge\n"
-        "blue-p red-p vx42 "
-        "# written by topo for lab web\n"
-        "nameserver 10.0.0.1\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "default via 10.0.0.1 dev eth0 proto 122 \n"
+               "macvlan mode bridge\n"
+               "blue-p red-p vx42 "
+               "# written by topo for lab web\n"
+               "nameserver 10.0.0.1\n");
 }
 
 TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
@@ -142,11 +138,9 @@ TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bri
                        // up0 dies with blue, which the kernel reaps a moment after `ip netns delete`
                        "for i in $(seq 50); do [ \"$(ip -br link | wc -l)\" = 1 ] && break; sleep 0.1; done\n"
                        "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "ip link set dev br0 down\n"
-        "lo \n");
+  check_prints(r,
+               "ip link set dev br0 down\n"
+               "lo \n");
 }
 
 TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
@@ -171,9 +165,7 @@ TEST_CASE("kernel: every topologies/ lab builds from its shell plan", "[kernel][
     DYNAMIC_SECTION(path.filename().string()) {
       Run r = in_sandbox("L=" + path.string() +
                          "\n$TOPO plan --format shell $L | bash\n$TOPO plan --detailed-exitcode $L\n");
-      INFO(r.output);
-      CHECK(r.status == 0);
-      CHECK(r.output == "No changes. The kernel matches the lab.\n");
+      check_prints(r, "No changes. The kernel matches the lab.\n");
     }
   }
 }

@@ -2,12 +2,7 @@
 // when it goes (host, adopted namespaces, its own), plan shows every put-back that apply
 // makes, labs share the host's, and nothing forwards after destroy that did not before.
 // `sysctl` and `nsenter` are the independent witnesses.
-#include <catch2/catch.hpp>
-
-#include <string>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
@@ -103,12 +98,10 @@ values 'destroyed by name'
 find /run/topo/adopt -type f ! -name lock
 kill $pid
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "applied: pid 1 1, path 1\n"
-        "destroyed: pid 0 0, path 0\n"
-        "destroyed by name: pid 0 0, path 0\n");
+  check_prints(r,
+               "applied: pid 1 1, path 1\n"
+               "destroyed: pid 0 0, path 0\n"
+               "destroyed by name: pid 0 0, path 0\n");
 }
 
 TEST_CASE("kernel: plan shows the host sysctl that apply puts back when the file drops it", "[kernel]") {
@@ -127,19 +120,17 @@ $TOPO apply -q $W
 sysctl net.ipv4.ip_forward
 $TOPO plan --detailed-exitcode $W
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "namespace host\n"
-        "  ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
-        "\n"
-        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
-        "\"object\":\"sysctl\",\"key\":\"net.ipv4.ip_forward\",\"before\":\"1\",\"after\":\"0\"\n"
-        "# host: ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
-        "echo '0' > /proc/sys/net/ipv4/ip_forward\n"
-        "exit 2\n"
-        "net.ipv4.ip_forward = 0\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "namespace host\n"
+               "  ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+               "\n"
+               "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+               "\"object\":\"sysctl\",\"key\":\"net.ipv4.ip_forward\",\"before\":\"1\",\"after\":\"0\"\n"
+               "# host: ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+               "echo '0' > /proc/sys/net/ipv4/ip_forward\n"
+               "exit 2\n"
+               "net.ipv4.ip_forward = 0\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: after destroy no interface forwards that did not before, one made meanwhile included", "[kernel]") {
@@ -162,14 +153,12 @@ ip link add new0 type bridge && $TOPO apply -q $L && ip link del new0 && ip link
 $TOPO destroy -q $L
 sysctl net.ipv4.conf.new1.forwarding net.ipv6.conf.new1.forwarding
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv4.conf.new0.forwarding = 1\n"
-        "net.ipv6.conf.new0.forwarding = 1\n"
-        "every forwarding switch as before\n"
-        "net.ipv4.conf.new1.forwarding = 0\n"
-        "net.ipv6.conf.new1.forwarding = 0\n");
+  check_prints(r,
+               "net.ipv4.conf.new0.forwarding = 1\n"
+               "net.ipv6.conf.new0.forwarding = 1\n"
+               "every forwarding switch as before\n"
+               "net.ipv4.conf.new1.forwarding = 0\n"
+               "net.ipv6.conf.new1.forwarding = 0\n");
 }
 
 TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwards no more after destroy", "[kernel]") {
@@ -187,17 +176,15 @@ sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
 $TOPO destroy -q $L
 forwarding | grep -E 'default|keep0|new0'
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv4.conf.new0.forwarding = 1\n"
-        "net.ipv6.conf.new0.forwarding = 1\n"
-        "net.ipv4.conf.default.forwarding = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.conf.new0.forwarding = 0\n"
-        "net.ipv6.conf.default.forwarding = 0\n"
-        "net.ipv6.conf.keep0.forwarding = 0\n"
-        "net.ipv6.conf.new0.forwarding = 0\n");
+  check_prints(r,
+               "net.ipv4.conf.new0.forwarding = 1\n"
+               "net.ipv6.conf.new0.forwarding = 1\n"
+               "net.ipv4.conf.default.forwarding = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.conf.new0.forwarding = 0\n"
+               "net.ipv6.conf.default.forwarding = 0\n"
+               "net.ipv6.conf.keep0.forwarding = 0\n"
+               "net.ipv6.conf.new0.forwarding = 0\n");
 }
 
 TEST_CASE("kernel: two labs that set the same host sysctls apply and destroy in every order", "[kernel]") {
@@ -227,13 +214,11 @@ for order in "one two one two" "one two two one" "two one one two" "two one two 
   forwarding | diff /run/before - && echo "$order: every forwarding switch as before"
 done
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "one two one two: every forwarding switch as before\n"
-        "one two two one: every forwarding switch as before\n"
-        "two one one two: every forwarding switch as before\n"
-        "two one two one: every forwarding switch as before\n");
+  check_prints(r,
+               "one two one two: every forwarding switch as before\n"
+               "one two two one: every forwarding switch as before\n"
+               "two one one two: every forwarding switch as before\n"
+               "two one two one: every forwarding switch as before\n");
 }
 
 TEST_CASE("kernel: a host sysctl another lab holds at another value is a conflict and so is a forward drop under its routing",
@@ -255,21 +240,19 @@ $TOPO destroy -q $ONE
 $TOPO apply -q $DROP
 conflicts $ONE
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "plan exit 1\n"
-        "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
-        "apply exit 1: topo: apply refused: nothing was changed.\n"
-        "plan exit 1\n"
-        "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
-        "drop its traffic\n"
-        "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
-        "would drop its traffic\n"
-        "net.ipv4.ip_forward = 1\n"
-        "plan exit 1\n"
-        "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
-        "there (net.ipv4.ip_forward = 1)\n");
+  check_prints(r,
+               "plan exit 1\n"
+               "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
+               "apply exit 1: topo: apply refused: nothing was changed.\n"
+               "plan exit 1\n"
+               "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
+               "drop its traffic\n"
+               "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
+               "would drop its traffic\n"
+               "net.ipv4.ip_forward = 1\n"
+               "plan exit 1\n"
+               "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
+               "there (net.ipv4.ip_forward = 1)\n");
 }
 
 TEST_CASE("kernel: a sysctl dropped from a namespace the lab made goes back to the kernel's default", "[kernel]") {
@@ -287,17 +270,15 @@ ip netns exec red sysctl net.ipv4.conf.all.log_martians
 $TOPO plan $W
 find /run/topo/web -type f ! -name lock | sort
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "namespace red\n"
-        "  ~ sysctl net.ipv4.conf.all.log_martians: 1 -> 0\n"
-        "\n"
-        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
-        "net.ipv4.conf.all.log_martians = 0\n"
-        "No changes. The kernel matches the lab.\n"
-        "/run/topo/web/sysctl-originals\n"
-        "/run/topo/web/sysctl-overwritten\n");
+  check_prints(r,
+               "namespace red\n"
+               "  ~ sysctl net.ipv4.conf.all.log_martians: 1 -> 0\n"
+               "\n"
+               "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+               "net.ipv4.conf.all.log_martians = 0\n"
+               "No changes. The kernel matches the lab.\n"
+               "/run/topo/web/sysctl-originals\n"
+               "/run/topo/web/sysctl-overwritten\n");
 }
 
 TEST_CASE("kernel: rolling back a namespace's removal gives it back its sysctls", "[kernel]") {
@@ -315,12 +296,10 @@ TOPO_TEST_FAIL_STEP=$n $TOPO apply $R 2>&1 | tail -1
 ip netns exec red sysctl net.ipv4.ip_forward
 ip netns exec blue sysctl net.ipv4.conf.all.log_martians
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "net.ipv4.ip_forward = 1\n"
-        "net.ipv4.conf.all.log_martians = 0\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "net.ipv4.ip_forward = 1\n"
+               "net.ipv4.conf.all.log_martians = 0\n");
 }
 
 TEST_CASE("kernel: disable_ipv6 set as the namespace's IPv6 addresses go and later dropped gives IPv6 back", "[kernel]") {
@@ -343,13 +322,11 @@ $TOPO apply -q $P
 ip netns exec red sysctl net.ipv6.conf.all.disable_ipv6
 $TOPO plan --detailed-exitcode $P
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv6.conf.all.disable_ipv6 = 1\n"
-        "No changes. The kernel matches the lab.\n"
-        "net.ipv6.conf.all.disable_ipv6 = 0\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "net.ipv6.conf.all.disable_ipv6 = 1\n"
+               "No changes. The kernel matches the lab.\n"
+               "net.ipv6.conf.all.disable_ipv6 = 0\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: destroy and an apply that no longer adopts a namespace take the lab's part out of it", "[kernel]") {
@@ -382,13 +359,11 @@ $TOPO destroy -q $L && c1
 $TOPO apply -q $L && $TOPO apply -q $N && c1
 $TOPO plan $N
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "br1 lo own0 tables: 1 forward: 1 files: c1\n"
-        "lo own0 tables: 0 forward: 0 files: \n"
-        "lo own0 tables: 0 forward: 0 files: \n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "br1 lo own0 tables: 1 forward: 1 files: c1\n"
+               "lo own0 tables: 0 forward: 0 files: \n"
+               "lo own0 tables: 0 forward: 0 files: \n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: a destroy killed after a namespace went leaves no originals once the next one ends", "[kernel]") {
@@ -415,12 +390,10 @@ $TOPO destroy -q $L
 find /run/topo -type f ! -name lock
 sysctl net.ipv4.ip_forward net.ipv4.ip_default_ttl
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "n1 is gone\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.ip_default_ttl = 64\n");
+  check_prints(r,
+               "n1 is gone\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.ip_default_ttl = 64\n");
 }
 
 TEST_CASE("kernel: a sysctl of the lab's own host link goes with the link, by edit or destroy, and comes back with an undo",
