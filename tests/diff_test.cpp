@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "planner/diff.h"
-#include "planner/expected.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/plans.h"
 
 using namespace topo;
 using namespace topo::test;

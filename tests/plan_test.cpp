@@ -4,12 +4,7 @@
 
 #include <random>
 
-#include "planner/diff.h"
-#include "planner/expected.h"
-#include "planner/plan.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/plans.h"
 
 using namespace topo;
 using namespace topo::test;
@@ -51,21 +46,8 @@ to = "10.9.0.0/16"
 dev = "eth0"
 )";
 
-Plan plan_for(const std::string& toml, const State& observed) {
-  return make_plan(diff(expected_state(lab(toml)), observed, "web"));
-}
-
-std::string steps_text(const Plan& p) {
-  std::string out;
-  for (const Step& s : p.steps) out += describe(s) + "\n";
-  return out;
-}
-
-std::string inverses_text(const Plan& p) {
-  std::string out;
-  for (auto s = p.steps.rbegin(); s != p.steps.rend(); ++s) out += describe(s->inverse()) + "\n";
-  return out;
-}
+// The plan from `observed` to the lab of `toml`.
+Plan plan_for(const std::string& toml, const State& observed) { return topo::test::plan_for(expected_state(lab(toml)), observed); }
 
 }  // namespace
 
