@@ -26,7 +26,8 @@ namespace {
 
 using LinkKey = std::pair<std::string, std::string>;
 
-const char* kLab = R"(lab = "web"
+// Red and blue on host bridge br0 (red's link: tests/labs.h), a route, NAT.
+const std::string kLab = std::string(R"(lab = "web"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
@@ -34,13 +35,7 @@ name = "red"
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
 name = "blue"
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[veth]]
+)") + kRedOnBridge + R"([[veth]]
 a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
 b = { name = "blue-p", master = "br0" }
 [[route]]

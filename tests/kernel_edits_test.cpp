@@ -368,24 +368,9 @@ ip -o link show br8 | grep -o 'mtu [0-9]*'
 
 TEST_CASE("kernel: a failed edit whose new port lowers a bridge with a macvlan on it rolls back exactly",
           "[kernel][edits]") {
-  std::string lab = R"(lab = "mtu"
-[[netns]]
-name = "red"
-[[bridge]]
-name = "br0"
-[[macvlan]]
-name = "mv0"
-parent = "br0"
-netns = "red"
-)";
-  // The port's mtu of 1280 lowers br0, and the kernel lowers mv0 with it.
-  std::string edit = lab + R"([[veth]]
-a = { netns = "red", name = "eth0", mtu = 1280 }
-b = { name = "red-p", master = "br0", mtu = 1280 }
-)";
   // A port-less bridge's carrier is the kernel's to settle, in its own time: not state, not
   // compared.
-  Run r = in_sandbox({{"FIRST", lab}, {"EDIT", edit}},
+  Run r = in_sandbox({{"FIRST", kMacvlanOnBridge}, {"EDIT", std::string(kMacvlanOnBridge) + kLoweringPort}},
                      std::string(kWitness) + "$TOPO apply -q $FIRST\n" +
                          fail_each_step("$EDIT", "witness | sed 's/NO-CARRIER,//' | sort", 20) +
                          "ip -n red -o link show mv0 | grep -o 'mtu [0-9]*'\n" + converged("$EDIT"));

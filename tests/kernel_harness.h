@@ -36,4 +36,21 @@ inline void check_prints(const Run& r, const std::string& want) {
   CHECK(r.output == want);
 }
 
+/// The rules topo makes for `lab` are the very rules nft makes from its shell plan: the
+/// expressions the kernel holds in host and in namespace r (handles left out: they number
+/// objects as made), each way in a sandbox of its own, then the plan, which must be empty.
+/// Each of `expressions` must be among topo's, so that the comparison is of something.
+inline void check_rules_as_nft_makes(const std::string& lab, const std::vector<std::string>& expressions) {
+  std::string dump =
+      "dump() { for ns in '' r; do ${ns:+ip netns exec $ns} nft --debug=netlink list ruleset; done"
+      " | sed -E 's/^(inet [^ ]+ [^ ]+) [0-9]+( [0-9]+)?$/\\1/'; }\n";
+  Run by_topo = in_sandbox({{"L", lab}}, dump + "$TOPO apply $L > /dev/null\ndump\n$TOPO plan $L\n");
+  Run by_nft = in_sandbox({{"L", lab}}, dump + "$TOPO plan --format shell $L | bash\ndump\n$TOPO plan $L\n");
+  INFO(by_topo.output);
+  CHECK(by_topo.status == 0);
+  for (const std::string& e : expressions) CHECK(by_topo.output.find(e) != std::string::npos);
+  CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
+  CHECK(by_topo.output == by_nft.output);
+}
+
 }  // namespace topo::test

@@ -266,7 +266,7 @@ while kill -0 $p 2>/dev/null; do
 done
 echo "$failed failed"; sort /run/errors | uniq -c
 )sh");
-  CHECK(r.output == "0 failed\n");
+  check_prints(r, "0 failed\n");
 }
 
 TEST_CASE("kernel: an interface made by another process between the plan and its step: the step fails with the "
@@ -433,19 +433,8 @@ TEST_CASE("kernel: a route made by another process between the plan and its step
           "[kernel][hostile]") {
   // Routes go through topo's own reading of the kernel's answer (errno and extended ack),
   // not libnl's paraphrase ("Object exists").
-  Run r = in_sandbox({{"L", R"(lab = "web"
-[[netns]]
-name = "red"
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[route]]
-to = "10.9.0.0/16"
-via = "10.0.0.2"
-)"}},
+  Run r = in_sandbox({{"L", "lab = \"web\"\n[[netns]]\nname = \"red\"\n" + std::string(kRedOnBridge) +
+                                "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.0.0.2\"\n"}},
                      std::string(kFullDump) + R"sh(
 full_dump > /run/before
 TOPO_TEST_AFTER_PLAN='ip route add blackhole 10.9.0.0/16' $TOPO apply $L 2>&1 || echo "exit $?"

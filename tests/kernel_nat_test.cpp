@@ -115,10 +115,8 @@ source = "fd00::/64"
 out = "out0"
 )";
 
-// Every namespace's whole ruleset, as nft lists it.
-const char* kRules =
-    "rules() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do echo \"== $ns\";"
-    " ${ns:+ip netns exec $ns} nft list ruleset; done; }\n";
+// port-mapping.toml with its port mapped from 8081 instead of 8080: an edit of the lab's table.
+std::string edited_port(const std::string& lab) { return edited(lab, "port = 8080", "port = 8081"); }
 
 }  // namespace
 
@@ -146,20 +144,18 @@ TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and f
 }
 
 TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kMasquerade);
-  std::string without = kMasquerade;
-  without.erase(without.find("[[nat]]"));
-  std::string bare = dir.write("bare.toml", without);
-  Run r = in_sandbox(kTcp + "L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  std::string bare = kMasquerade;
+  bare.erase(bare.find("[[nat]]"));
+  Run r = in_sandbox({{"L", kMasquerade}, {"BARE", bare}},
+                     kTcp +
+                     "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list ruleset\n"
                      "server outside\n"
                      "client inside 192.168.100.2 80\n"
                      "client inside fd01::2 80\n"
-                     "$TOPO plan " + bare + " | grep -E 'nat|nft'\n"
-                     "$TOPO apply " + bare + " > /dev/null\n"  // without it, outside cannot answer
+                     "$TOPO plan $BARE | grep -E 'nat|nft'\n"
+                     "$TOPO apply $BARE > /dev/null\n"  // without it, outside cannot answer
                      "client inside 192.168.100.2 80\n"
                      "stop_servers\n");
   check_prints(r,
@@ -209,11 +205,10 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
 }
 
 TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
   // What Docker (iptables-nft), firewalld and a hand-made inet table leave in host.
-  Run r = in_sandbox(std::string(kRules) + "L=" + file +
-                     "\nnft -f - <<'EOF'\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                     std::string(kRules) +
+                     "nft -f - <<'EOF'\n"
                      "table ip nat {\n"
                      "  chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type local counter jump DOCKER; }\n"
                      "  chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; ip saddr 172.17.0.0/16 oifname != \"docker0\" counter masquerade; }\n"
@@ -242,7 +237,8 @@ TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy"
 }
 
 TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict, untouched", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}}, "nft add table inet topo-portmap\nnft add chain inet topo-portmap mine\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                     "nft add table inet topo-portmap\nnft add chain inet topo-portmap mine\n"
                      "nft list ruleset > /run/before\n"
                      "$TOPO apply $L 2>&1 | grep -e conflict -e refused\n"
                      "nft list ruleset | cmp - /run/before && echo same\n"
@@ -263,24 +259,19 @@ TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict
 }
 
 TEST_CASE("kernel: a batch refused in flight leaves no table half-made, and the old one in force", "[kernel][nat]") {
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
-  std::string file = dir.write("lab.toml", lab);
-  std::string edited = lab;
-  edited.replace(edited.find("port = 8080"), 11, "port = 8081");
-  edited += "[[nat]]\nkind = \"snat\"\nsource = \"172.19.1.0/24\"\nto = \"172.19.0.1\"\n";
-  std::string file2 = dir.write("edited.toml", edited);
-  Run r = in_sandbox(std::string(kRules) +
-                     "nft add table ip keep\n"
-                     "rules > /run/before\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file + " 2>&1 | tail -1\n"
-                     "rules | cmp - /run/before && echo 'nothing made'\n"
-                     "$TOPO apply " + file + " > /dev/null\n"
-                     "rules > /run/applied\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file2 + " 2>&1 | grep -e failed -e refuses -e 'rolled back'\n"
-                     "rules | cmp - /run/applied && echo 'old table in force'\n"
-                     "$TOPO plan --detailed-exitcode " + file + "\n"
-                     "$TOPO apply " + file2 + " > /dev/null && $TOPO plan --detailed-exitcode " + file2 + "\n");
+  std::string edited = edited_port(lab) + "[[nat]]\nkind = \"snat\"\nsource = \"172.19.1.0/24\"\nto = \"172.19.0.1\"\n";
+  Run r = in_sandbox({{"L", lab}, {"E", edited}}, std::string(kRules) + R"sh(nft add table ip keep
+rules > /run/before
+TOPO_TEST_FAIL_NFT=1 $TOPO apply $L 2>&1 | tail -1
+rules | cmp - /run/before && echo 'nothing made'
+$TOPO apply $L > /dev/null
+rules > /run/applied
+TOPO_TEST_FAIL_NFT=1 $TOPO apply $E 2>&1 | grep -e failed -e refuses -e 'rolled back'
+rules | cmp - /run/applied && echo 'old table in force'
+$TOPO plan --detailed-exitcode $L
+$TOPO apply $E > /dev/null && $TOPO plan --detailed-exitcode $E
+)sh");
   check_prints(r,
                "rolled back: the kernel is as it was.\n"
                "nothing made\n"
@@ -295,17 +286,13 @@ TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in afte
           "[kernel][nat]") {
   // Deleted by name, a table of the same name and mark made between the plan and its step
   // (another run, a person) was deleted in its place, whatever it held.
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
-  std::string file = dir.write("lab.toml", lab);
-  std::string edited = lab;
-  edited.replace(edited.find("port = 8080"), 11, "port = 8081");
-  std::string file2 = dir.write("edited.toml", edited);
-  Run r = in_sandbox("$TOPO apply " + file + " > /dev/null\n"
+  Run r = in_sandbox({{"L", lab}, {"E", edited_port(lab)}},
+                     "$TOPO apply $L > /dev/null\n"
                      "TOPO_TEST_AFTER_PLAN='nft delete table inet topo-portmap &&"
                      " nft add table inet topo-portmap \"{ comment \\\"topo:portmap\\\"; }\" &&"
                      " nft add chain inet topo-portmap swapped'"
-                     " $TOPO apply " + file2 + " 2>&1 | grep -e failed -e deleting\n"
+                     " $TOPO apply $E 2>&1 | grep -e failed -e deleting\n"
                      "nft list table inet topo-portmap | grep -c 'chain swapped'\n");
   check_prints(r,
                "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
@@ -336,27 +323,15 @@ TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply pu
 }
 
 TEST_CASE("kernel: topo makes the very rules nft makes from the shell plan, every shape", "[kernel][nat]") {
-  std::string lab = kNatShapes;
-  TempDir dir;
-  std::string file = dir.write("lab.toml", lab);
-  // The expressions the kernel holds, handles left out (they number objects as made).
-  std::string dump =
-      "dump() { for ns in '' r; do ${ns:+ip netns exec $ns} nft --debug=netlink list ruleset; done"
-      " | sed -E 's/^(inet [^ ]+ [^ ]+) [0-9]+( [0-9]+)?$/\\1/'; }\n";
-  Run by_topo = in_sandbox(dump + "$TOPO apply " + file + " > /dev/null\ndump\n$TOPO plan " + file + "\n");
-  Run by_nft = in_sandbox(dump + "$TOPO plan --format shell " + file + " | bash\ndump\n$TOPO plan " + file + "\n");
-  INFO(by_topo.output);
-  CHECK(by_topo.status == 0);
-  CHECK(by_topo.output.find("[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]") != std::string::npos);
-  CHECK(by_topo.output.find("[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]") !=
-        std::string::npos);
-  CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
-  CHECK(by_topo.output == by_nft.output);
+  check_rules_as_nft_makes(kNatShapes,
+                           {"[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]",
+                            "[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]"});
 }
 
 TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leaving anything behind", "[kernel][nat]") {
   // bridge.toml: its NAT step comes before a file step, so a failure there undoes a batch.
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}}, std::string(kRules) + "nft add table ip keep\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}},
+                     std::string(kRules) + "nft add table ip keep\n"
                      "witness() { rules; ip -br link; ip netns; ls -R /etc/netns; }\n"
                      "witness > /run/pristine\n"
                      "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"

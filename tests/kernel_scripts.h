@@ -56,6 +56,11 @@ inline const char* kWitness =
     " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route; done;"
     " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
+/// Bash: `rules` prints every namespace's whole nftables ruleset, host first, as nft lists it.
+inline const char* kRules =
+    "rules() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do echo \"== $ns\";"
+    " ${ns:+ip netns exec $ns} nft list ruleset; done; }\n";
+
 /// Bash: `settle` waits (at most 10 s) until the links and IPv6 addresses of host and every
 /// named namespace stop changing by themselves:
 ///  - a link that has carrier (LOWER_UP) but whose operstate is still DOWN waits for the

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "tests/labs.h"
 #include "tests/plans.h"
 
 using namespace topo;
@@ -510,20 +511,8 @@ b = { name = "vb", master = "br0" }
 }
 
 TEST_CASE("plan: a macvlan's mtu goes down before its parent's, and comes back up after it", "[plan]") {
-  std::string before = R"(lab = "web"
-[[netns]]
-name = "red"
-[[bridge]]
-name = "br0"
-[[macvlan]]
-name = "mv0"
-parent = "br0"
-netns = "red"
-)";
-  std::string after = before + R"([[veth]]
-a = { netns = "red", name = "eth0", mtu = 1280 }
-b = { name = "red-p", master = "br0", mtu = 1280 }
-)";
+  std::string before = kMacvlanOnBridge;
+  std::string after = before + kLoweringPort;
   Plan p = plan_for(after, applied(expected_state(lab(before))));
   // Lowered after br0, the kernel would lower mv0 itself; if a later step then failed, undoing
   // br0 would leave mv0 at 1280, and undoing mv0's own step first would ask for 1500 above
