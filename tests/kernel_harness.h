@@ -48,7 +48,10 @@ inline void check_rules_as_nft_makes(const std::string& lab, const std::vector<s
   Run by_nft = in_sandbox({{"L", lab}}, dump + "$TOPO plan --format shell $L | bash\ndump\n$TOPO plan $L\n");
   INFO(by_topo.output);
   CHECK(by_topo.status == 0);
-  for (const std::string& e : expressions) CHECK(by_topo.output.find(e) != std::string::npos);
+  for (const std::string& e : expressions) {
+    INFO("expression " << e);
+    CHECK(by_topo.output.find(e) != std::string::npos);
+  }
   CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
   CHECK(by_topo.output == by_nft.output);
 }

@@ -5,8 +5,8 @@
 
 namespace topo::test {
 
-/// Red's link to host bridge br0 (10.0.0.1/24), which several labs share: a veth from red's
-/// eth0 (10.0.0.2/24) to red-p, a port of br0.
+/// Host bridge br0 (10.0.0.1/24) and red's link to it, a piece of several labs: a veth from
+/// red's eth0 (10.0.0.2/24) to red-p, a port of br0. Namespace red is each lab's own.
 inline const char* kRedOnBridge = R"([[bridge]]
 name = "br0"
 addresses = ["10.0.0.1/24"]
