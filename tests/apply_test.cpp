@@ -19,7 +19,6 @@
 #include "tests/lab_text.h"
 #include "tests/labs.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

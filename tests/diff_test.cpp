@@ -6,7 +6,6 @@
 #include "tests/labs.h"
 #include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

@@ -5,7 +5,6 @@
 #include "planner/nat.h"
 #include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

@@ -7,7 +7,6 @@
 #include "parser/load.h"
 #include "tests/kernel_harness.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

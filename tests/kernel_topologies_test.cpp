@@ -14,7 +14,6 @@
 #include "parser/load.h"
 #include "tests/kernel_harness.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

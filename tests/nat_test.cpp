@@ -6,7 +6,6 @@
 #include "planner/render_shell.h"
 #include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

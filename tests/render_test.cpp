@@ -4,7 +4,6 @@
 #include "planner/render_show.h"
 #include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
