@@ -5,17 +5,17 @@
 // away, an apply would add to it. One sandbox for the whole corpus keeps this to seconds.
 #include "tests/kernel_harness.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
 
 // Bash: `state` prints what a bad file could change: the full dump (tests/kernel_scripts.h)
-// and, as it leaves them out, the lock files under /run/topo, which a bad file must not make
-// either.
+// and, as it leaves them out, the directories and lock files under /run/topo and /etc/netns,
+// which a bad file must not make or change either.
 const char* kState = R"sh(state() {
   full_dump
   find /run/topo /etc/netns -exec ls -ld {} + 2>/dev/null | awk '{print $1, $5, $NF}' || true
+  find /run/topo -name lock -exec md5sum {} + 2>/dev/null || true
 }
 )sh";
 
