@@ -17,15 +17,16 @@
 #include "planner/render_text.h"
 #include "tests/files.h"
 #include "tests/lab_text.h"
+#include "tests/labs.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
 
 using LinkKey = std::pair<std::string, std::string>;
 
-const char* kLab = R"(lab = "web"
+// Red and blue on host bridge br0 (red's link: tests/labs.h), a route, NAT.
+const std::string kLab = std::string(R"(lab = "web"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
@@ -33,13 +34,7 @@ name = "red"
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
 name = "blue"
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[veth]]
+)") + kRedOnBridge + R"([[veth]]
 a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
 b = { name = "blue-p", master = "br0" }
 [[route]]
@@ -423,57 +418,24 @@ TEST_CASE("apply: destroying namespaces joined by veths, with macvlans on their 
   // goes with the first step that takes it along, and its undo finds its parent made again
   // (evolve seed 43, three cases: a macvlan in n35 on the host's end of n14's veth; the
   // same with a veth joining n14 and n35; and a macvlan in n14 on that veth's end too).
+  const std::string macvlan_on_c0 = R"(lab = "web"
+[[netns]]
+name = "n14"
+[[netns]]
+name = "n35"
+[[veth]]
+a = { name = "c0" }
+b = { name = "eth2", netns = "n14" }
+[[macvlan]]
+name = "mv54"
+netns = "n35"
+parent = "c0"
+)";
+  const std::string joined =
+      edited(macvlan_on_c0, "[[veth]]\n", "[[veth]]\na = { name = \"eth0\", netns = \"n14\" }\nb = { name = \"he15\", netns = \"n35\" }\n[[veth]]\n");
   const std::string shapes[] = {
-      R"(lab = "web"
-[[netns]]
-name = "n14"
-[[netns]]
-name = "n35"
-[[veth]]
-a = { name = "c0" }
-b = { name = "eth2", netns = "n14" }
-[[macvlan]]
-name = "mv54"
-netns = "n35"
-parent = "c0"
-)",
-      R"(lab = "web"
-[[netns]]
-name = "n14"
-[[netns]]
-name = "n35"
-[[veth]]
-a = { name = "eth0", netns = "n14" }
-b = { name = "he15", netns = "n35" }
-[[veth]]
-a = { name = "c0" }
-b = { name = "eth2", netns = "n14" }
-[[macvlan]]
-name = "mv54"
-netns = "n35"
-parent = "c0"
-)",
-      R"(lab = "web"
-[[netns]]
-name = "n14"
-[[netns]]
-name = "n35"
-[[veth]]
-a = { name = "eth0", netns = "n14" }
-b = { name = "he15", netns = "n35" }
-[[veth]]
-a = { name = "c0" }
-b = { name = "eth2", netns = "n14" }
-[[macvlan]]
-name = "mv54"
-netns = "n35"
-parent = "c0"
-[[macvlan]]
-name = "mv57"
-netns = "n14"
-parent = "eth0"
-parent_netns = "n14"
-)"};
+      macvlan_on_c0, joined,
+      joined + "[[macvlan]]\nname = \"mv57\"\nnetns = \"n14\"\nparent = \"eth0\"\nparent_netns = \"n14\"\n"};
   for (const std::string& toml : shapes) {
     const State wanted = expected_state(lab(toml));
     for (long k = 1;; ++k) {

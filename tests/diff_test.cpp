@@ -3,30 +3,21 @@
 #include <algorithm>
 #include <random>
 
-#include "planner/diff.h"
-#include "planner/expected.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/labs.h"
+#include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
 
-const char* kLab = R"(lab = "web"
+// Red on host bridge br0 (tests/labs.h), a VXLAN on br0, red's default route.
+const std::string kLab = std::string(R"(lab = "web"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
 name = "red"
 hosts = { db = "10.0.0.4" }
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[vxlan]]
+)") + kRedOnBridge + R"([[vxlan]]
 name = "vx42"
 id = 42
 remote = "192.0.2.2"

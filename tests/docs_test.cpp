@@ -5,7 +5,6 @@
 #include "parser/schema.h"
 #include "tests/files.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

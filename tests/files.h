@@ -15,6 +15,9 @@
 
 namespace topo::test {
 
+// A test that uses topo::test uses topo's own names too: `using namespace topo::test` is enough.
+using namespace topo;
+
 inline std::filesystem::path source_dir() { return TOPO_SOURCE_DIR; }
 
 inline std::string read_file(const std::filesystem::path& p) {

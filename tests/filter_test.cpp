@@ -1,16 +1,10 @@
 // [[filter]], bridge isolation and chain policies in the pure core: the filter chains of the
 // lab's table, the plan's lines, nft's syntax for each rule shape, and the reader's checks.
 // Inline TOML in, exact text out; no kernel.
-#include "planner/diff.h"
-#include "planner/expected.h"
 #include "planner/filter.h"
 #include "planner/nat.h"
-#include "planner/plan.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
@@ -70,8 +64,6 @@ std::string chains_text(const std::optional<NftTable>& t) {
   }
   return out;
 }
-
-Plan plan_for(const State& expected, const State& observed) { return make_plan(diff(expected, observed, "web")); }
 
 }  // namespace
 

@@ -9,7 +9,6 @@
 #include "planner/expected.h"
 #include "tests/lab_text.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

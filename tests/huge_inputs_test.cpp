@@ -8,7 +8,6 @@
 #include "tests/files.h"
 #include "tests/lab_text.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

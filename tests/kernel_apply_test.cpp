@@ -1,55 +1,18 @@
 // topo apply and destroy against a real kernel, each case in its own sandbox, with `ip` and
 // /proc as the witnesses: apply reaches the file's state, a failed apply leaves the kernel
 // as it was, destroy removes the lab's objects and nothing else.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <numeric>
 #include <random>
-#include <string>
-#include <vector>
 
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
 namespace {
 
-const char* kLab = R"(lab = "web"
-[host]
-sysctl = { "net.ipv4.ip_forward" = 1 }
-[[netns]]
-name = "red"
-hosts = { blue = "10.0.0.3" }
-[[netns]]
-name = "blue"
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24", "fd00::1/64"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"] }
-b = { name = "red-p", master = "br0" }
-[[veth]]
-a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
-b = { name = "blue-p", master = "br0" }
-[[veth]]
-a = { name = "up0" }
-b = { name = "up1", netns = "blue" }
-[[macvlan]]
-name = "mv0"
-netns = "blue"
-parent = "up0"
-addresses = ["10.1.0.5/24"]
-[[route]]
-netns = "red"
-to = "default"
-via = "10.0.0.1"
-)";
 
 
 // A fuller dump for differential checks: every namespace's links (kind details included,
@@ -64,18 +27,10 @@ const char* kDump =
     " ${ns:+ip netns exec $ns} nft list ruleset;"
     " done; cat /proc/sys/net/ipv4/ip_forward; ls -R /etc/netns; }\n";
 
-std::string with(std::string lab, const std::string& from, const std::string& to) {
-  lab.replace(lab.find(from), from.size(), to);
-  return lab;
-}
-
 }  // namespace
 
 TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing to do", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox("L=" + file +
-                     "\n$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+  Run r = in_sandbox({{"L", kRedAndBlueLab}}, "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO apply $L\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip -n red route show default\n"
@@ -83,81 +38,69 @@ TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing
                      "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '; echo\n"
                      "ip -n red -d link show lo | grep -o 'alias topo:web'\n"
                      "cat /proc/sys/net/ipv4/ip_forward /etc/netns/red/hosts\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'web': 12 added, 1 changed, 0 destroyed (11 steps in T s).\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n"
-        "default via 10.0.0.1 dev eth0 proto 122 \n"
-        "mv0@if2 UP 10.1.0.5/24 \n"
-        "blue-p red-p \n"
-        "alias topo:web\n"
-        "1\n"
-        "# written by topo for lab web\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.0.3\tblue\n");
+  check_prints(r,
+               "Applied lab 'web': 12 added, 1 changed, 0 destroyed (11 steps in T s).\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n"
+               "default via 10.0.0.1 dev eth0 proto 122 \n"
+               "mv0@if2 UP 10.1.0.5/24 \n"
+               "blue-p red-p \n"
+               "alias topo:web\n"
+               "1\n"
+               "# written by topo for lab web\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.0.3\tblue\n");
 }
 
 TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[kernel]") {
-  TempDir dir;
   // The kernel refuses a route in host through a gateway on none of its subnets (the
   // validator cannot know the machine's): the last step fails, all the others undone.
-  std::string bad = dir.write("bad.toml", std::string(kLab) + "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.77.0.1\"\n");
-  std::string good = dir.write("good.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) +
+  Run r = in_sandbox({{"BAD", std::string(kRedAndBlueLab) + "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.77.0.1\"\n"},
+                      {"GOOD", kRedAndBlueLab}},
+                     std::string(kWitness) +
                      "ip link add keep0 type bridge\n"
                      "witness > /run/before\n"
-                     "$TOPO apply " + bad + " || echo \"exit $?\"\n"
+                     "$TOPO apply $BAD || echo \"exit $?\"\n"
                      "witness > /run/after\n"
                      "diff /run/before /run/after && echo same\n"
                      // From an applied lab too: the failed edit leaves the lab as it was.
-                     "$TOPO apply " + good + " > /dev/null\n"
+                     "$TOPO apply $GOOD > /dev/null\n"
                      "witness > /run/before\n"
-                     "$TOPO apply " + bad + " 2>&1 | tail -1\n"
+                     "$TOPO apply $BAD 2>&1 | tail -1\n"
                      "witness > /run/after\n"
                      "diff /run/before /run/after && echo same\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
-        "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
-        "rolled back: the kernel is as it was.\n"
-        "exit 1\n"
-        "same\n"
-        "rolled back: the kernel is as it was.\n"
-        "same\n");
+  check_prints(r,
+               "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
+               "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
+               "rolled back: the kernel is as it was.\n"
+               "exit 1\n"
+               "same\n"
+               "rolled back: the kernel is as it was.\n"
+               "same\n");
 }
 
 TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) +
+  Run r = in_sandbox({{"L", kRedAndBlueLab}},
+                     std::string(kWitness) +
                      "ip link add keep0 type bridge\n"
                      "ip netns add other\n"
                      "witness > /run/before\n"
-                     "$TOPO apply " + file + " > /dev/null\n"
-                     "$TOPO destroy " + file + " | sed 's/in [0-9.]* s/in T s/'\n"
-
+                     "$TOPO apply $L > /dev/null\n"
+                     "$TOPO destroy $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "witness > /run/after\n"
                      "diff /run/before /run/after && echo same\n"
-                     "$TOPO apply " + file + " > /dev/null\n"
+                     "$TOPO apply $L > /dev/null\n"
                      "$TOPO destroy --lab web > /dev/null && $TOPO destroy --lab web\n"
                      "$TOPO destroy --lab Web || echo \"exit $?\"\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Destroyed lab 'web': 6 removed (6 steps in T s).\n"
-        "same\n"
-        "No changes. The kernel matches the lab.\n"
-        "topo destroy: --lab Web: must start with a lowercase letter\n"
-        "exit 2\n");
+  check_prints(r,
+               "Destroyed lab 'web': 6 removed (6 steps in T s).\n"
+               "same\n"
+               "No changes. The kernel matches the lab.\n"
+               "topo destroy: --lab Web: must start with a lowercase letter\n"
+               "exit 2\n");
 }
 
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
   // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
-  TempDir dir;
-  std::string file = dir.write("star.toml", star_lab(30));
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nwitness > /run/pristine\n"
+  Run r = in_sandbox({{"L", star_lab(30)}}, std::string(kWitness) + "witness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
                      "for d in 0.005 0.01 0.02 0.03 0.05 0.08; do\n"
                      "  (timeout -s KILL $d $TOPO apply $L) > /dev/null 2>&1 || true\n"
@@ -168,16 +111,13 @@ TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy conve
                      "  witness > /run/now\n"
                      "  diff /run/pristine /run/now > /dev/null || echo \"left behind after $d\"\n"
                      "done\necho done\n");
-  INFO(r.output);
-  CHECK(r.output == "done\n");
+  check_prints(r, "done\n");
 }
 
 TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then apply converges or destroy leaves "
           "the pristine state",
           "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("star.toml", star_lab(30));
-  Run count = in_sandbox("$TOPO plan --format json " + file + " | grep -c '\"action\"'\n");
+  Run count = in_sandbox({{"L", star_lab(30)}}, "$TOPO plan --format json $L | grep -c '\"action\"'\n");
   INFO(count.output);
   REQUIRE(count.status == 0);
   const int steps = std::stoi(count.output);
@@ -196,8 +136,8 @@ TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then appl
   // Each kill starts from the pristine sandbox. After every other one the next run is an
   // apply, which must converge, then a destroy; after the others it is a destroy straight
   // away, which must take back what the killed run left half made.
-  std::string script = std::string(kFullDump) + "L=" + file +
-                       "\nfull_dump > /run/pristine\n"
+  std::string script = std::string(kFullDump) +
+                       "full_dump > /run/pristine\n"
                        "exec 2>/dev/null  # bash's 'Killed' notices\n"
                        "killed() {\n"
                        "  local st=0\n"
@@ -229,10 +169,7 @@ TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then appl
       want += fmt::format("step {}: apply exit 137, destroy exit 0, pristine\n", k);
     }
   }
-  Run r = in_sandbox(script);
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output == want);
+  check_prints(in_sandbox({{"L", star_lab(30)}}, script), want);
 }
 
 // The machine's own objects, made by hand in the sandbox's host namespace before a lab: a
@@ -292,10 +229,7 @@ via = "10.20.0.1"
 
 TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are untouched by apply and destroy",
           "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kHostRoutesLab);
-  Run r = in_sandbox(std::string(kFullDump) + kSettle + kForeign + "L=" + file +
-                     "\nsettle\n"
+  Run r = in_sandbox({{"L", kHostRoutesLab}}, std::string(kFullDump) + kSettle + kForeign + "settle\n"
                      "ip route; ip -6 route show dev keep0 | grep -v fe80; ip -br addr show dev lo\n"
                      "foreign > /run/before\nfull_dump > /run/pristine\n"
                      "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
@@ -308,22 +242,20 @@ TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are
                      "diff -u /run/before /run/destroyed && echo 'after destroy: the same'\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
-        "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
-        "10.11.0.0/24 dev keep0 scope link \n"
-        "fd09::/64 proto kernel metric 256 pref medium\n"
-        "fd10::/64 via fd09::2 metric 1024 pref medium\n"
-        "lo               UNKNOWN        127.0.0.1/8 10.77.0.1/32 fd77::1/128 ::1/128 \n"
-        "Applied lab 'keep': 7 added, 1 changed, 0 destroyed (7 steps in T s).\n"
-        "10.30.0.0/24 via 10.20.0.2 dev br0 proto 122 \n"
-        "fd30::/64 via fd20::2 dev br0 proto 122 metric 1024 pref medium\n"
-        "after apply: the same\n"
-        "Destroyed lab 'keep': 5 removed (5 steps in T s).\n"
-        "after destroy: the same\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
+               "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
+               "10.11.0.0/24 dev keep0 scope link \n"
+               "fd09::/64 proto kernel metric 256 pref medium\n"
+               "fd10::/64 via fd09::2 metric 1024 pref medium\n"
+               "lo               UNKNOWN        127.0.0.1/8 10.77.0.1/32 fd77::1/128 ::1/128 \n"
+               "Applied lab 'keep': 7 added, 1 changed, 0 destroyed (7 steps in T s).\n"
+               "10.30.0.0/24 via 10.20.0.2 dev br0 proto 122 \n"
+               "fd30::/64 via fd20::2 dev br0 proto 122 metric 1024 pref medium\n"
+               "after apply: the same\n"
+               "Destroyed lab 'keep': 5 removed (5 steps in T s).\n"
+               "after destroy: the same\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: the lab's host routes through a machine interface are removed by destroy and when dropped",
@@ -332,16 +264,14 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
   // machine's may be named in host"), by dev or by a gateway on the machine's subnet. apply
   // adds such routes with topo's protocol; destroy must take them away again, as must an
   // apply of the file without them, or destroy does not give back the state before apply.
-  TempDir dir;
   const std::string lab = "lab = \"uses\"\n[[netns]]\nname = \"red\"\n"
                           "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n"
                           "[[route]]\nto = \"10.32.0.0/24\"\nvia = \"10.9.0.2\"\n";
-  std::string file = dir.write("lab.toml", lab);
-  std::string dropped = dir.write("dropped.toml", with(lab, "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n", ""));
   // keep0 up gets an IPv6 link-local address, tentative for a second or two: the pristine
   // dump waits for that to end, or it differs from the last by the address's flags.
-  Run r = in_sandbox(std::string(kFullDump) + kSettle + "L=" + file + " D=" + dropped +
-                     "\nip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\nip link set keep0 up\n"
+  Run r = in_sandbox({{"L", lab}, {"D", edited(lab, "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n", "")}},
+                     std::string(kFullDump) + kSettle +
+                     "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\nip link set keep0 up\n"
                      "settle\nfull_dump > /run/pristine\n"
                      "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
                      "ip route | grep 'proto 122'\n"
@@ -351,17 +281,15 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
                      "ip route | grep 'proto 122' || echo 'no route of the lab is left'\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
-        "10.31.0.0/24 dev keep0 proto 122 scope link \n"
-        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
-        "Applied lab 'uses': 0 added, 0 changed, 1 destroyed (1 step in T s).\n"
-        "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
-        "Destroyed lab 'uses': 2 removed (2 steps in T s).\n"
-        "no route of the lab is left\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
+               "10.31.0.0/24 dev keep0 proto 122 scope link \n"
+               "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+               "Applied lab 'uses': 0 added, 0 changed, 1 destroyed (1 step in T s).\n"
+               "10.32.0.0/24 via 10.9.0.2 dev keep0 proto 122 \n"
+               "Destroyed lab 'uses': 2 removed (2 steps in T s).\n"
+               "no route of the lab is left\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine interface that ip_forward overwrote",
@@ -370,13 +298,12 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
   // conf.default and every interface's conf.IF.forwarding. A machine that forwards on
   // keep0 only must forward on keep0 only again once the lab that set ip_forward is gone,
   // or once an apply that set it is rolled back.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                                           "[[netns]]\nname = \"red\"\n"
-                                           "[[veth]]\na = { netns = \"red\", name = \"a0\" }\n"
-                                           "b = { netns = \"red\", name = \"b0\" }\n");
-  Run r = in_sandbox(std::string(kFullDump) + "L=" + file +
-                     "\nip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
+  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                            "[[netns]]\nname = \"red\"\n"
+                            "[[veth]]\na = { netns = \"red\", name = \"a0\" }\n"
+                            "b = { netns = \"red\", name = \"b0\" }\n"}},
+                     std::string(kFullDump) +
+                     "ip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
                      "full_dump > /run/pristine\n"
                      "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
                      "TOPO_TEST_FAIL_STEP=$n $TOPO apply $L 2>&1 | tail -1\n"
@@ -387,26 +314,23 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
                      "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
                      "full_dump > /run/now\n"
                      "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.ip_forward = 1\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.conf.default.forwarding = 1\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "everything as before apply\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.ip_forward = 1\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.conf.default.forwarding = 1\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "everything as before apply\n");
 }
 
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
-  TempDir dir;
-  for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kLab)}) {
-    std::string file = dir.write("lab.toml", lab);
-    Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                       "\nip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"
+  for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kRedAndBlueLab)}) {
+    Run r = in_sandbox({{"L", lab}},
+                       std::string(kWitness) +
+                       "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"
                        "witness > /run/before\n"
                        "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
                        "for k in $(seq 1 $n); do\n"
@@ -415,9 +339,7 @@ TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was"
                        "  witness > /run/after\n"
                        "  diff /run/before /run/after > /dev/null || echo \"step $k: not as it was\"\n"
                        "done\necho \"$n steps\"\n");
-    INFO(r.output);
-    CHECK(r.status == 0);
-    CHECK(r.output == "11 steps\n");  // each lab
+    check_prints(r, "11 steps\n");  // each lab
   }
 }
 
@@ -429,10 +351,9 @@ TEST_CASE("kernel: a failure injected at every step of destroy leaves the lab as
   // IPv6 link-local addresses, which the kernel derives from whatever MAC a bridge had when
   // it came up (its ports come and go here), and the bridge's carrier flag: put back up by
   // a rollback, br0 gets carrier through linkwatch, up to a second later.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nstable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
+  Run r = in_sandbox({{"L", kRedAndBlueLab}},
+                     std::string(kWitness) +
+                     "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
                      "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
                      "k=1\n"
                      "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
@@ -442,16 +363,12 @@ TEST_CASE("kernel: a failure injected at every step of destroy leaves the lab as
                      "  k=$((k + 1))\n"
                      "done\n"
                      "echo \"destroyed at the $k-th try\"\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output == "destroyed at the 7-th try\n");
+  check_prints(r, "destroyed at the 7-th try\n");
 }
 
 TEST_CASE("kernel: killed before any step, the next apply converges and destroy leaves nothing", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kWitness) + "L=" + file +
-                     "\nip link add keep0 type bridge\nwitness > /run/pristine\n"
+  Run r = in_sandbox({{"L", kRedAndBlueLab}},
+                     std::string(kWitness) + "ip link add keep0 type bridge\nwitness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
                      "for k in 1 2 3 4 5 6 7 8 9 10; do\n"
                      "  TOPO_TEST_KILL_STEP=$k $TOPO apply $L > /dev/null && echo \"step $k: not killed\"\n"
@@ -464,18 +381,15 @@ TEST_CASE("kernel: killed before any step, the next apply converges and destroy 
                      "  witness > /run/now\n"
                      "  diff /run/pristine /run/now > /dev/null || echo \"step $k: left behind\"\n"
                      "done\necho done\n");
-  INFO(r.output);
-  CHECK(r.output == "done\n");
+  check_prints(r, "done\n");
 }
 
 TEST_CASE("kernel: apply makes the same state as the shell plan run by bash", "[kernel]") {
-  TempDir dir;
-  std::vector<std::string> labs = {std::string(kLab)};
+  std::vector<std::string> labs = {std::string(kRedAndBlueLab)};
   for (const auto& path : files_in(source_dir() / "topologies", ".toml")) labs.push_back(read_file(path));
   for (const std::string& lab : labs) {
-    std::string file = dir.write("lab.toml", lab);
-    Run by_topo = in_sandbox(std::string(kDump) + "$TOPO apply " + file + " > /dev/null\ndump\n");
-    Run by_ip = in_sandbox(std::string(kDump) + "$TOPO plan --format shell " + file + " | bash\ndump\n");
+    Run by_topo = in_sandbox({{"L", lab}}, std::string(kDump) + "$TOPO apply $L > /dev/null\ndump\n");
+    Run by_ip = in_sandbox({{"L", lab}}, std::string(kDump) + "$TOPO plan --format shell $L | bash\ndump\n");
     INFO(lab);
     CHECK(by_topo.status == 0);
     CHECK(by_topo.output.size() > 100);
@@ -488,13 +402,12 @@ TEST_CASE("kernel: a foreign link in the lab's interface group survives destroy,
   // Destroy deletes the host ends of the veths by interface group. Someone else's bridge put
   // in that group (534363281, lab "web"), and a lab veth moved out of it by hand, make the
   // executor move exactly the lab's links to a scratch group first.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kLab);
-  Run r = in_sandbox("$TOPO apply " + file + " > /dev/null\n"
+  Run r = in_sandbox({{"L", kRedAndBlueLab}},
+                     "$TOPO apply $L > /dev/null\n"
                      "ip -br link show group 534363281 | cut -d@ -f1 | cut -d' ' -f1 | sort | tr '\\n' ' '; echo\n"
                      "ip link add keep0 type bridge\nip link set keep0 group 534363281\n"
                      "ip link set red-p group 7\n"
-                     "$TOPO destroy " + file + " | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                     "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
                      "ip -br link | cut -d' ' -f1 | sort | tr '\\n' ' '; echo\n"
                      "ip -d link show keep0 | grep -o 'group [0-9]*'\n");
   INFO(r.output);

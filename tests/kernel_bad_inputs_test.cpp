@@ -3,55 +3,19 @@
 // lab "web" is applied first (a namespace, a bridge, a veth, a route, NAT, /etc/netns files)
 // next to things that are no lab's: a destroy that got past a bad file would take the lab
 // away, an apply would add to it. One sandbox for the whole corpus keeps this to seconds.
-#include <catch2/catch.hpp>
+#include "tests/kernel_harness.h"
 
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
-
-using namespace topo;
 using namespace topo::test;
 
 namespace {
 
-const char* kWebLab = R"(lab = "web"
-[[netns]]
-name = "red"
-dns = ["10.0.0.1"]
-hosts = { db = "10.0.0.2" }
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[route]]
-netns = "red"
-to = "default"
-via = "10.0.0.1"
-[[nat]]
-kind = "masquerade"
-source = "10.0.0.0/24"
-)";
-
-// Bash: `state` prints what a bad file could change: every link with its details (bridge
-// timers left out: they run down by themselves), address and route, in host and in each
-// named namespace; the namespaces; the nftables ruleset; and every file under /run/topo and
-// /etc/netns with its contents.
+// Bash: `state` prints what a bad file could change: the full dump (tests/kernel_scripts.h)
+// and, as it leaves them out, the directories and lock files under /run/topo and /etc/netns,
+// which a bad file must not make or change either.
 const char* kState = R"sh(state() {
-  local ns x
-  for ns in '' $(ip netns list | cut -d' ' -f1 | sort); do
-    x=${ns:+ip netns exec $ns}
-    echo "== netns ${ns:-host}"
-    $x ip -d -j -p link | grep -vE '_timer": ' || true
-    $x ip -d -j -p addr | grep -vE '_timer": ' || true
-    $x ip -d -j -p -4 route show table all
-    $x ip -d -j -p -6 route show table all
-    $x nft list ruleset
-  done
-  echo "== ip netns"; ip netns list
-  echo "== files"
+  full_dump
   find /run/topo /etc/netns -exec ls -ld {} + 2>/dev/null | awk '{print $1, $5, $NF}' || true
-  find /run/topo /etc/netns -type f -exec md5sum {} + 2>/dev/null || true
+  find /run/topo -name lock -exec md5sum {} + 2>/dev/null || true
 }
 )sh";
 
@@ -60,9 +24,9 @@ const char* kState = R"sh(state() {
 TEST_CASE("kernel: apply and destroy of every bad input exit 1 and change nothing", "[kernel][corpus]") {
   auto files = files_in(source_dir() / "tests/bad", ".toml");
   REQUIRE(files.size() >= 150);
-  TempDir dir;
-  std::string web = dir.write("web.toml", kWebLab);
-  std::string script = std::string(kState) + kSettle + "$TOPO apply -q '" + web + "' > /dev/null\n" +
+  // lab "web" with NAT too: every kind of thing a run could touch is there.
+  std::string web = std::string(kWebLab) + "[[nat]]\nkind = \"masquerade\"\nsource = \"10.0.0.0/24\"\n";
+  std::string script = std::string(kFullDump) + kState + kSettle + "$TOPO apply -q $WEB > /dev/null\n" +
                        "ip link add foreign0 type veth peer name foreign1 && ip addr add 192.0.2.1/24 dev foreign0\n"
                        "ip netns add blue\n"
                        "nft add table inet theirs\n"
@@ -83,7 +47,7 @@ TEST_CASE("kernel: apply and destroy of every bad input exit 1 and change nothin
                        "state > /run/after\n"
                        "diff /run/before /run/after && echo SAME\n"
                        "grep -q '\"ifname\": \"red-p\"' /run/after && echo LAB-STILL-THERE\n";
-  Run r = in_sandbox(script);
+  Run r = in_sandbox({{"WEB", web}}, script);
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("WRONG EXIT") == std::string::npos);

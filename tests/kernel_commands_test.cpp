@@ -2,16 +2,11 @@
 // topo test on every topologies/ lab and after a route is removed by hand, apply --test,
 // show against the `ip -j` and `nft -j` witnesses, exec, list, and completion of the names
 // those find.
-#include <catch2/catch.hpp>
-#include <fmt/format.h>
-
 #include <regex>
 
 #include "parser/load.h"
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
@@ -41,6 +36,18 @@ std::string part(const std::string& output, const std::string& name) {
   start += name.size() + 4;
   size_t end = output.find("\n== ", start - 1);
   return output.substr(start, end == std::string::npos ? std::string::npos : end + 1 - start);
+}
+
+// Lab NAME: namespaces a and b on one veth, both families; the caller adds its [[expect]]s.
+std::string a_and_b(const std::string& name) {
+  return "lab = \"" + name + "\"\n" + R"([[netns]]
+name = "a"
+[[netns]]
+name = "b"
+[[veth]]
+a = { netns = "a", name = "eth0", addresses = ["10.9.0.1/24", "fd00:9::1/64"] }
+b = { netns = "b", name = "eth0", addresses = ["10.9.0.2/24", "fd00:9::2/64"] }
+)";
 }
 
 }  // namespace
@@ -120,16 +127,7 @@ TEST_CASE("kernel: topo test on the router lab, and after its default route is r
 }
 
 TEST_CASE("kernel: topo test over tcp and udp", "[kernel][expect]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", R"(lab = "probes"
-[[netns]]
-name = "a"
-[[netns]]
-name = "b"
-[[veth]]
-a = { netns = "a", name = "eth0", addresses = ["10.9.0.1/24", "fd00:9::1/64"] }
-b = { netns = "b", name = "eth0", addresses = ["10.9.0.2/24", "fd00:9::2/64"] }
-[[expect]]
+  std::string lab = a_and_b("probes") + R"([[expect]]
 from = "a"
 to = "b"
 proto = "tcp"
@@ -157,7 +155,8 @@ reach = false
 from = "b"
 to = "fd00:9::1"
 reach = true
-)");
+)";
+
   // b listens on tcp 7000 and answers udp 7002; nothing is on 7001 or 7003.
   const char* servers = R"(ip netns exec b python3 -c '
 import socket, threading
@@ -169,7 +168,7 @@ while True:
 listening b 7000
 listening b 7002 udp
 )";
-  Run r = in_sandbox(std::string(kSettle) + kListening + "L=" + lab + "\n$TOPO apply -q $L\nsettle\n" + servers +
+  Run r = in_sandbox({{"L", lab}}, std::string(kSettle) + kListening + "$TOPO apply -q $L\nsettle\n" + servers +
                      "echo '== test'\n$TOPO test $L" + kMaskTimes + "\n"
                      "kill %1\n");
   INFO(r.output);
@@ -185,16 +184,7 @@ listening b 7002 udp
 }
 
 TEST_CASE("kernel: apply --test applies, then tests at once", "[kernel][expect]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", R"(lab = "now"
-[[netns]]
-name = "a"
-[[netns]]
-name = "b"
-[[veth]]
-a = { netns = "a", name = "eth0", addresses = ["10.9.0.1/24", "fd00:9::1/64"] }
-b = { netns = "b", name = "eth0", addresses = ["10.9.0.2/24", "fd00:9::2/64"] }
-[[expect]]
+  std::string lab = a_and_b("now") + R"([[expect]]
 from = "a"
 to = "b"
 reach = true
@@ -206,21 +196,21 @@ reach = true
 from = "a"
 to = "10.8.0.1"
 reach = false
-)");
-  Run r = in_sandbox("$TOPO apply --test " + lab + " | sed -E 's/in [0-9.]+ s\\)/in T s)/; s/[0-9]+\\.[0-9] ms$/T/'\n"
+)";
+
+  Run r = in_sandbox({{"L", lab}},
+                     "$TOPO apply --test $L | sed -E 's/in [0-9.]+ s\\)/in T s)/; s/[0-9]+\\.[0-9] ms$/T/'\n"
                      "echo \"exit ${PIPESTATUS[0]}\"\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
   // The IPv6 addresses are still tentative when apply ends: topo test waits for duplicate
   // address detection to end before it probes.
-  CHECK(r.output ==
-        "Applied lab 'now': 4 added, 0 changed, 0 destroyed (3 steps in T s).\n"
-        "    FROM  TO            PROTO  EXPECT    GOT                  TIME\n"
-        "ok  a     10.9.0.2 (b)  icmp   reach     reply                T\n"
-        "ok  b     fd00:9::1     icmp   reach     reply                T\n"
-        "ok  a     10.8.0.1      icmp   no reach  network unreachable  T\n"
-        "3 expectations: 3 hold, 0 fail.\n"
-        "exit 0\n");
+  check_prints(r,
+               "Applied lab 'now': 4 added, 0 changed, 0 destroyed (3 steps in T s).\n"
+               "    FROM  TO            PROTO  EXPECT    GOT                  TIME\n"
+               "ok  a     10.9.0.2 (b)  icmp   reach     reply                T\n"
+               "ok  b     fd00:9::1     icmp   reach     reply                T\n"
+               "ok  a     10.8.0.1      icmp   no reach  network unreachable  T\n"
+               "3 expectations: 3 hold, 0 fail.\n"
+               "exit 0\n");
 }
 
 // Python over `topo show --format json` and the witnesses: for each namespace shown, every
@@ -310,17 +300,15 @@ TEST_CASE("kernel: show --format json agrees with ip -j and nft -j", "[kernel][s
 TEST_CASE("kernel: show as text", "[kernel][show]") {
   std::string path = (source_dir() / "topologies/veth-pair.toml").string();
   Run r = in_sandbox("$TOPO apply -q " + path + "\n$TOPO show " + path + " | sed -E 's/mac [0-9a-f:]+/mac M/'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "lab pair\n"
-        "netns host\n"
-        "netns ns1 (topo:pair)\n"
-        "  veth veth-a peer ns2/veth-b up mtu 1500 mac M 10.0.0.1/24\n"
-        "  route 10.0.0.0/24 dev veth-a proto kernel\n"
-        "netns ns2 (topo:pair)\n"
-        "  veth veth-b peer ns1/veth-a up mtu 1500 mac M 10.0.0.2/24\n"
-        "  route 10.0.0.0/24 dev veth-b proto kernel\n");
+  check_prints(r,
+               "lab pair\n"
+               "netns host\n"
+               "netns ns1 (topo:pair)\n"
+               "  veth veth-a peer ns2/veth-b up mtu 1500 mac M 10.0.0.1/24\n"
+               "  route 10.0.0.0/24 dev veth-a proto kernel\n"
+               "netns ns2 (topo:pair)\n"
+               "  veth veth-b peer ns1/veth-a up mtu 1500 mac M 10.0.0.2/24\n"
+               "  route 10.0.0.0/24 dev veth-b proto kernel\n");
 }
 
 TEST_CASE("kernel: show of a lab that is not applied says so and exits 2, by file and by name", "[kernel][show]") {
@@ -395,8 +383,7 @@ st $TOPO list
 $TOPO exec ns150 -- sh -c 'ulimit -Sn'
 st $TOPO destroy -q $L
 )sh");
-  INFO(r.output);
-  CHECK(r.output == "exit 0\nexit 0\nexit 0\n256\nexit 0\n");
+  check_prints(r, "exit 0\nexit 0\nexit 0\n256\nexit 0\n");
 }
 
 TEST_CASE("kernel: list finds the labs from their marks, and completion offers their names and namespaces",

@@ -2,12 +2,7 @@
 // TCP between the lab's own namespaces decides who reaches whom; `nft` is the witness that
 // foreign tables stay byte-identical, that a refused batch leaves the old rules in force,
 // and that topo's rules are the very rules nft makes from the shell plan.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 #include "tests/rule_shapes.h"
 
 using namespace topo::test;
@@ -36,10 +31,6 @@ const std::string kTcp = std::string(kListening) +
     "' $2 $3 $1; }\n"
     "stop_servers() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; }\n";
 
-const char* kRules =
-    "rules() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do echo \"== $ns\";"
-    " ${ns:+ip netns exec $ns} nft list ruleset; done; }\n";
-
 const std::string kRule =
     "[[filter]]                               # DOCKER-USER: -i eth0 ! -s 192.168.1.0/24 -j DROP\n"
     "chain = \"forward\"\naction = \"drop\"\nin = \"lan\"\nsource = \"!192.168.1.0/24\"\n";
@@ -48,15 +39,11 @@ const std::string kRule =
 
 TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published port, and without the rule both do",
           "[kernel][filter]") {
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/docker-user.toml");
-  std::string file = dir.write("lab.toml", lab);
   REQUIRE(lab.find(kRule) != std::string::npos);
-  std::string without = lab;
-  without.erase(without.find(kRule), kRule.size());
-  std::string file2 = dir.write("without.toml", without);
-  Run r = in_sandbox(kTcp + "L=" + file + "; L2=" + file2 +
-                     "\n$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", lab}, {"L2", edited(lab, kRule, "")}},
+                     kTcp +
+                     "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "server web\n"
                      "client trusted 192.168.1.1 8080\n"
@@ -70,28 +57,24 @@ TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published por
                      "stop_servers\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "nft list ruleset | wc -c\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "trusted -> web sees 192.168.1.2\n"
-        "stranger -> 192.168.2.1 unreachable\n"
-        "namespace host\n"
-        "  - filter forward: drop from !192.168.1.0/24 in lan\n"
-        "\n"
-        "Plan: 0 to add, 0 to change, 1 to destroy.\n"
-        "trusted -> web sees 192.168.1.2\n"
-        "stranger -> web sees 192.168.2.2\n"
-        "stranger -> 192.168.2.1 unreachable\n"
-        "0\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "trusted -> web sees 192.168.1.2\n"
+               "stranger -> 192.168.2.1 unreachable\n"
+               "namespace host\n"
+               "  - filter forward: drop from !192.168.1.0/24 in lan\n"
+               "\n"
+               "Plan: 0 to add, 0 to change, 1 to destroy.\n"
+               "trusted -> web sees 192.168.1.2\n"
+               "stranger -> web sees 192.168.2.2\n"
+               "stranger -> 192.168.2.1 unreachable\n"
+               "0\n");
 }
 
 TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's own ports and outside still do",
           "[kernel][filter]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/isolated-bridges.toml"));
-  Run r = in_sandbox(kTcp + "L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/isolated-bridges.toml")}},
+                     kTcp + "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "for ns in a1 a2 b1 b2 outside; do server $ns; done\n"
                      "client a1 172.21.0.3 80\n"      // same bridge
@@ -104,29 +87,25 @@ TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's o
                      "stop_servers\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "nft list ruleset | wc -c\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "a1 -> a2 sees 172.21.0.2\n"
-        "b2 -> b1 sees 172.22.0.3\n"
-        "a1 -> 172.22.0.2 unreachable\n"
-        "b1 -> 172.21.0.2 unreachable\n"
-        "a2 -> 172.22.0.3 unreachable\n"
-        "a1 -> outside sees 203.0.113.1\n"
-        "b1 -> outside sees 203.0.113.1\n"
-        "0\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "a1 -> a2 sees 172.21.0.2\n"
+               "b2 -> b1 sees 172.22.0.3\n"
+               "a1 -> 172.22.0.2 unreachable\n"
+               "b1 -> 172.21.0.2 unreachable\n"
+               "a2 -> 172.22.0.3 unreachable\n"
+               "a1 -> outside sees 203.0.113.1\n"
+               "b1 -> outside sees 203.0.113.1\n"
+               "0\n");
 }
 
 TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refused batch leaves the old rules",
           "[kernel][filter]") {
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/docker-user.toml");
-  std::string file = dir.write("lab.toml", lab);
-  std::string edited = lab + "[[filter]]\nchain = \"input\"\naction = \"reject\"\nproto = \"tcp\"\nport = 22\n"
-                             "[host.policy]\nforward = \"drop\"\n";
-  std::string file2 = dir.write("edited.toml", edited);
-  Run r = in_sandbox(std::string(kRules) +
+  Run r = in_sandbox({{"L", lab},
+                      {"E", lab + "[[filter]]\nchain = \"input\"\naction = \"reject\"\nproto = \"tcp\"\nport = 22\n"
+                                  "[host.policy]\nforward = \"drop\"\n"}},
+                     std::string(kRules) +
                      "nft -f - <<'EOF'\n"
                      "table ip filter {\n"
                      "  chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }\n"
@@ -138,44 +117,31 @@ TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refus
                      "EOF\n"
                      "rules > /run/before\n"
                      "for t in 'ip filter' 'inet firewalld'; do nft list table $t; done > /run/foreign\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file + " 2>&1 | tail -1\n"
+                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply $L 2>&1 | tail -1\n"
                      "rules | cmp - /run/before && echo 'nothing made'\n"
-                     "$TOPO apply " + file + " > /dev/null\n"
+                     "$TOPO apply $L > /dev/null\n"
                      "for t in 'ip filter' 'inet firewalld'; do nft list table $t; done | cmp - /run/foreign && echo 'same after apply'\n"
                      "rules > /run/applied\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file2 + " 2>&1 | grep -e failed -e 'rolled back'\n"
+                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply $E 2>&1 | grep -e failed -e 'rolled back'\n"
                      "rules | cmp - /run/applied && echo 'old rules in force'\n"
-                     "$TOPO plan --detailed-exitcode " + file + "\n"
-                     "$TOPO apply " + file2 + " > /dev/null && $TOPO plan --detailed-exitcode " + file2 + "\n"
-                     "$TOPO destroy " + file2 + " > /dev/null\n"
+                     "$TOPO plan --detailed-exitcode $L\n"
+                     "$TOPO apply $E > /dev/null && $TOPO plan --detailed-exitcode $E\n"
+                     "$TOPO destroy $E > /dev/null\n"
                      "rules | cmp - /run/before && echo 'same after destroy'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "nothing made\n"
-        "same after apply\n"
-        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-dockeruser: 1 rule added, 0 removed\n"
-        "rolled back: the kernel is as it was.\n"
-        "old rules in force\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n"
-        "same after destroy\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "nothing made\n"
+               "same after apply\n"
+               "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-dockeruser: 1 rule added, 0 removed\n"
+               "rolled back: the kernel is as it was.\n"
+               "old rules in force\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n"
+               "same after destroy\n");
 }
 
 TEST_CASE("kernel: topo makes the very filter rules nft makes from the shell plan, every shape", "[kernel][filter]") {
-  std::string lab = kFilterShapes;
-  TempDir dir;
-  std::string file = dir.write("lab.toml", lab);
-  std::string dump =
-      "dump() { for ns in '' r; do ${ns:+ip netns exec $ns} nft --debug=netlink list ruleset; done"
-      " | sed -E 's/^(inet [^ ]+ [^ ]+) [0-9]+( [0-9]+)?$/\\1/'; }\n";
-  Run by_topo = in_sandbox(dump + "$TOPO apply " + file + " > /dev/null\ndump\n$TOPO plan " + file + "\n");
-  Run by_nft = in_sandbox(dump + "$TOPO plan --format shell " + file + " | bash\ndump\n$TOPO plan " + file + "\n");
-  INFO(by_topo.output);
-  CHECK(by_topo.status == 0);
-  CHECK(by_topo.output.find("[ cmp gte reg 1 0x00008813 ]") != std::string::npos);
-  CHECK(by_topo.output.find("[ reject type 2 code 1 ]") != std::string::npos);
-  CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
-  CHECK(by_topo.output == by_nft.output);
+  check_rules_as_nft_makes(kFilterShapes,
+                           {"[ cmp gte reg 1 0x00008813 ]",
+                            "[ reject type 2 code 1 ]"});
 }

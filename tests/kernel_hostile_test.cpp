@@ -1,37 +1,11 @@
 // topo against a hostile machine (docs/security.md), each case in its own sandbox: links
 // planted where topo writes, no capabilities, runs racing each other and other processes,
 // and the kernel refusing. Each case fails if the protection it stands for is taken out.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
-#include <string>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
 namespace {
-
-const char* kLab = R"(lab = "web"
-[host]
-sysctl = { "net.ipv4.ip_forward" = 1 }
-[[netns]]
-name = "red"
-hosts = { blue = "10.0.0.3" }
-dns = ["10.0.0.1"]
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[route]]
-netns = "red"
-to = "default"
-via = "10.0.0.1"
-)";
 
 // Bash: /run/outside holds what a planted link points at; `outside` shows it, to be
 // compared before and after. `refused CMD...` runs topo and prints its exit status and
@@ -47,9 +21,7 @@ refused() { local s=0 out; out=$("$@" 2>&1) || s=$?; echo "exit $s"; echo "$out"
 
 TEST_CASE("kernel: a link planted where topo keeps its lab's files is refused, and what it points at is untouched",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kOutside) + "L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", kWebLab}}, std::string(kOutside) + R"sh(
 # planted LINK TARGET: apply, then what the target holds; the link goes and the lab with it.
 planted() {
   rm -rf $1; mkdir -p "$(dirname $1)"; ln -s $2 $1
@@ -91,9 +63,7 @@ outside
 TEST_CASE("kernel: a link planted under /etc/netns, before the plan or between the plan and its steps, is refused, "
           "and what it points at is untouched",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kOutside) + "L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", kWebLab}}, std::string(kOutside) + R"sh(
 # Between the plan and its steps (TOPO_TEST_AFTER_PLAN): the step writing the file fails
 # and everything is undone.
 TOPO_TEST_AFTER_PLAN='ln -s /run/outside /etc/netns/red' refused $TOPO apply $L
@@ -151,10 +121,8 @@ TEST_CASE("kernel: without CAP_NET_ADMIN and CAP_SYS_ADMIN every command that to
           "saying what it needs, "
           "and validate and graph need neither",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", kLab);
-  std::string edited = dir.write("edited.toml", std::string(kLab) + "[[netns]]\nname = \"blue\"\n");
-  Run r = in_sandbox(std::string(kFullDump) + kSettle + "L=" + lab + " E=" + edited + R"sh(
+  Run r = in_sandbox({{"L", kWebLab}, {"E", std::string(kWebLab) + "[[netns]]\nname = \"blue\"\n"}},
+                     std::string(kFullDump) + kSettle + R"sh(
 drop() { setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-net_admin,-sys_admin "$@"; }
 tried() { local s=0 out; out=$("$@" 2>&1) || s=$?; echo "$s ${out:0:50}"; }
 full_dump > /run/before; ls -R /run/topo >> /run/before 2>&1 || true
@@ -176,34 +144,30 @@ diff /run/before /run/after && echo "nothing changed"
 drop $TOPO apply $L 2>&1 || true
 drop $TOPO validate -q $L && drop $TOPO graph $L | head -1
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-        "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-        "1 topo: plan needs CAP_SYS_ADMIN (to enter network n\n"
-        "1 topo: show needs CAP_SYS_ADMIN (to enter network n\n"
-        "1 topo: list needs CAP_SYS_ADMIN (to enter network n\n"
-        "1 topo: test needs CAP_SYS_ADMIN (to enter network n\n"
-        "1 topo: exec needs CAP_SYS_ADMIN (to enter the names\n"
-        "nothing changed\n"
-        "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-        "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-        "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-        "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-        "nothing changed\n"
-        "topo: apply needs CAP_NET_ADMIN (to change links, addresses, routes and nftables tables) and "
-        "CAP_SYS_ADMIN (to make, enter and unmount network namespaces), which this process does not have: run it "
-        "as root. Nothing was changed.\n"
-        "lab web\n");
+  check_prints(r,
+               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+               "1 topo: plan needs CAP_SYS_ADMIN (to enter network n\n"
+               "1 topo: show needs CAP_SYS_ADMIN (to enter network n\n"
+               "1 topo: list needs CAP_SYS_ADMIN (to enter network n\n"
+               "1 topo: test needs CAP_SYS_ADMIN (to enter network n\n"
+               "1 topo: exec needs CAP_SYS_ADMIN (to enter the names\n"
+               "nothing changed\n"
+               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+               "nothing changed\n"
+               "topo: apply needs CAP_NET_ADMIN (to change links, addresses, routes and nftables tables) and "
+               "CAP_SYS_ADMIN (to make, enter and unmount network namespaces), which this process does not have: run it "
+               "as root. Nothing was changed.\n"
+               "lab web\n");
 }
 
 TEST_CASE("kernel: two applies of one lab at once: the second waits, saying so, then finds nothing to do, "
           "and with --no-wait it fails at once",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", kLab);
-  Run r = in_sandbox("L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", kWebLab}}, R"sh(
 # await FILE [GREP]: waits (at most 10 s) for FILE to exist, or to hold GREP.
 await() {
   for i in $(seq 500); do
@@ -227,23 +191,20 @@ wait $first && echo "first: exit 0: $(cat /run/first)"
 wait $second && echo "second: exit 0: $(cat /run/second)"
 $TOPO plan --detailed-exitcode $L
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "no-wait: exit 1: topo: error: locking lab web: another topo apply or destroy of this lab is running\n"
-        "first: exit 0: \n"
-        "second: exit 0: topo: waiting for another apply or destroy of lab 'web' to finish\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "no-wait: exit 1: topo: error: locking lab web: another topo apply or destroy of this lab is running\n"
+               "first: exit 0: \n"
+               "second: exit 0: topo: waiting for another apply or destroy of lab 'web' to finish\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: two labs applied and destroyed in parallel 20 times: both succeed, neither touches the other",
           "[kernel][hostile]") {
-  TempDir dir;
   // Each lab has host objects (a bridge, a veth end, routes, its NAT table) next to the
   // other's, and a namespace of its own.
-  auto lab = [&](const std::string& name, int n) {
-    return dir.write(name + ".toml", fmt::format(R"(lab = "{0}"
+  auto lab = [](const std::string& name, int n) {
+    return fmt::format(R"(lab = "{0}"
 [[netns]]
 name = "{0}-ns"
 [[bridge]]
@@ -260,10 +221,9 @@ via = "10.{1}.0.1"
 kind = "masquerade"
 source = "10.{1}.0.0/24"
 )",
-                                                 name, n));
+                       name, n);
   };
-  std::string a = lab("left", 1), b = lab("right", 2);
-  Run r = in_sandbox("A=" + a + " B=" + b + R"sh(
+  Run r = in_sandbox({{"A", lab("left", 1)}, {"B", lab("right", 2)}}, R"sh(
 ok=0
 for i in $(seq 20); do
   $TOPO apply -q $A & pa=$!
@@ -284,9 +244,7 @@ done
 echo "$ok rounds"
 ip -br link | grep -v '^lo' || true; ip netns; nft list tables
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output == "20 rounds\n");
+  check_prints(r, "20 rounds\n");
 }
 
 // CI saw the test above fail once with "opening namespace file /run/netns/left-ns: it is not a
@@ -296,9 +254,7 @@ ip -br link | grep -v '^lo' || true; ip netns; nft list tables
 TEST_CASE("kernel: plan and list do not stop at another run's namespace file that is not yet, or no longer, a "
           "namespace",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", "lab = \"mine\"\n[[netns]]\nname = \"mine-ns\"\n");
-  Run r = in_sandbox("L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", "lab = \"mine\"\n[[netns]]\nname = \"mine-ns\"\n"}}, R"sh(
 mkdir -p /run/netns
 perl -e 'my $end = time + 2; while (time < $end) {
   for my $i (0..2) { open(my $f, ">", "/run/netns/other$i") or die; close $f; unlink "/run/netns/other$i" } }' &
@@ -310,15 +266,13 @@ while kill -0 $p 2>/dev/null; do
 done
 echo "$failed failed"; sort /run/errors | uniq -c
 )sh");
-  CHECK(r.output == "0 failed\n");
+  check_prints(r, "0 failed\n");
 }
 
 TEST_CASE("kernel: an interface made by another process between the plan and its step: the step fails with the "
           "kernel's EEXIST, the rest is undone, the other interface is left alone",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", kLab);
-  Run r = in_sandbox(std::string(kFullDump) + "L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", kWebLab}}, std::string(kFullDump) + R"sh(
 full_dump > /run/before
 # A bridge of the very name and kind the lab makes: without NLM_F_EXCL the kernel would take
 # the request as a change of it, and topo would mark someone else's bridge as the lab's.
@@ -328,30 +282,27 @@ ip link del br0
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 3 of 7: host: + bridge br0 10.0.0.1/24 mtu 1500\n"
-        "  creating interface host/br0: File exists\n"
-        "  it was not there when the plan was made: something else made it since; topo left it alone\n"
-        "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
-        "  namespace host: interface br0 is new, not the lab's\n"
-        "0\n"
-        "nothing changed\n");
+  check_prints(r,
+               "topo: apply failed at step 3 of 7: host: + bridge br0 10.0.0.1/24 mtu 1500\n"
+               "  creating interface host/br0: File exists\n"
+               "  it was not there when the plan was made: something else made it since; topo left it alone\n"
+               "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
+               "  namespace host: interface br0 is new, not the lab's\n"
+               "0\n"
+               "nothing changed\n");
 }
 
 TEST_CASE("kernel: EBUSY, a macvlan on a machine interface that became a bridge port: the kernel's words, "
           "the step, rollback",
           "[kernel][hostile]") {
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", std::string(kLab) + R"([[netns]]
+  Run r = in_sandbox({{"L", std::string(kWebLab) + R"([[netns]]
 name = "blue"
 [[macvlan]]
 name = "mv0"
 netns = "blue"
 parent = "eth9"
-)");
-  Run r = in_sandbox(std::string(kFullDump) + "L=" + lab + R"sh(
+)"}},
+                     std::string(kFullDump) + R"sh(
 ip link add eth9 type veth peer name eth9-peer
 ip link add other-br type bridge
 ip link set eth9 master other-br
@@ -360,38 +311,33 @@ $TOPO apply $L 2>&1 | grep -v '^    with' || true
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 4 of 9: blue: + macvlan mv0 parent host/eth9 mode bridge mtu 1500\n"
-        "  creating interface blue/mv0: Device or resource busy\n"
-        "rolled back: the kernel is as it was.\n"
-        "nothing changed\n");
+  check_prints(r,
+               "topo: apply failed at step 4 of 9: blue: + macvlan mv0 parent host/eth9 mode bridge mtu 1500\n"
+               "  creating interface blue/mv0: Device or resource busy\n"
+               "rolled back: the kernel is as it was.\n"
+               "nothing changed\n");
 }
 
 TEST_CASE("kernel: ENOBUFS, 3000 filter rules in one nftables batch: every answer has room, apply and destroy succeed",
           "[kernel][hostile]") {
-  TempDir dir;
   std::string ports;
   for (int p = 1; p <= 3000; ++p) ports += (p > 1 ? ", " : "") + std::to_string(p);
   // Each message of the batch is answered; without a receive buffer sized for all the
   // answers the kernel drops those that do not fit (ENOBUFS) after committing the batch.
-  std::string lab = dir.write("lab.toml", "lab = \"many\"\n[[filter]]\nchain = \"input\"\naction = \"drop\"\n"
-                                          "proto = \"tcp\"\nport = [" + ports + "]\n");
-  Run r = in_sandbox("L=" + lab + R"sh(
+  std::string lab = "lab = \"many\"\n[[filter]]\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [" +
+                    ports + "]\n";
+  Run r = in_sandbox({{"L", lab}}, R"sh(
 $TOPO apply $L | sed 's/in [0-9.]* s/in T s/'
 nft list table inet topo-many | grep -c dport
 $TOPO plan --detailed-exitcode $L
 $TOPO destroy $L | sed 's/in [0-9.]* s/in T s/'
 nft list tables
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'many': 3001 added, 0 changed, 0 destroyed (1 step in T s).\n"
-        "3000\n"
-        "No changes. The kernel matches the lab.\n"
-        "Destroyed lab 'many': 3001 removed (1 step in T s).\n");
+  check_prints(r,
+               "Applied lab 'many': 3001 added, 0 changed, 0 destroyed (1 step in T s).\n"
+               "3000\n"
+               "No changes. The kernel matches the lab.\n"
+               "Destroyed lab 'many': 3001 removed (1 step in T s).\n");
 }
 
 TEST_CASE("kernel: an adopted namespace whose process exits between the plan and its steps: the step names it, "
@@ -421,15 +367,13 @@ TOPO_TEST_AFTER_PLAN="kill $box; while [ -e /proc/$box/ns/net ]; do sleep 0.02; 
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 2 of 2: box: + veth eth0 peer host/box-p 10.5.0.2/24 & host: veth box-p peer "
-        "box/eth0 master br0\n"
-        "  opening namespace box: it does not exist\n"
-        "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
-        "  namespace box is gone (it is not the lab's: it went with its process)\n"
-        "nothing changed\n");
+  check_prints(r,
+               "topo: apply failed at step 2 of 2: box: + veth eth0 peer host/box-p 10.5.0.2/24 & host: veth box-p peer "
+               "box/eth0 master br0\n"
+               "  opening namespace box: it does not exist\n"
+               "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
+               "  namespace box is gone (it is not the lab's: it went with its process)\n"
+               "nothing changed\n");
 }
 
 TEST_CASE("kernel: adopting the namespace topo runs in, or one namespace under two names, is refused by name",
@@ -468,22 +412,20 @@ $TOPO apply $D/lab.toml 2>&1 | sed "s/$box/BOX/g"; echo "exit ${PIPESTATUS[0]}"
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
-        "\"host\" instead of adopting it\n"
-        "exit 1\n"
-        "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
-        "\"host\" instead of adopting it\n"
-        "exit 1\n"
-        "topo: error: adopting netns 'ctr' (/proc/self/ns/net): it is the namespace topo runs in: put its links in "
-        "\"host\" instead of adopting it\n"
-        "exit 1\n"
-        "topo: error: adopting netns 'other' (/proc/BOX/ns/net): it is the same namespace as netns 'ctr' "
-        "(/proc/BOX/ns/net): a namespace is adopted once\n"
-        "exit 1\n"
-        "nothing changed\n");
+  check_prints(r,
+               "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+               "\"host\" instead of adopting it\n"
+               "exit 1\n"
+               "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+               "\"host\" instead of adopting it\n"
+               "exit 1\n"
+               "topo: error: adopting netns 'ctr' (/proc/self/ns/net): it is the namespace topo runs in: put its links in "
+               "\"host\" instead of adopting it\n"
+               "exit 1\n"
+               "topo: error: adopting netns 'other' (/proc/BOX/ns/net): it is the same namespace as netns 'ctr' "
+               "(/proc/BOX/ns/net): a namespace is adopted once\n"
+               "exit 1\n"
+               "nothing changed\n");
 }
 
 TEST_CASE("kernel: a route made by another process between the plan and its step: the kernel's own words, "
@@ -491,21 +433,9 @@ TEST_CASE("kernel: a route made by another process between the plan and its step
           "[kernel][hostile]") {
   // Routes go through topo's own reading of the kernel's answer (errno and extended ack),
   // not libnl's paraphrase ("Object exists").
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", R"(lab = "web"
-[[netns]]
-name = "red"
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-b = { name = "red-p", master = "br0" }
-[[route]]
-to = "10.9.0.0/16"
-via = "10.0.0.2"
-)");
-  Run r = in_sandbox(std::string(kFullDump) + "L=" + lab + R"sh(
+  Run r = in_sandbox({{"L", "lab = \"web\"\n[[netns]]\nname = \"red\"\n" + std::string(kRedOnBridge) +
+                                "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.0.0.2\"\n"}},
+                     std::string(kFullDump) + R"sh(
 full_dump > /run/before
 TOPO_TEST_AFTER_PLAN='ip route add blackhole 10.9.0.0/16' $TOPO apply $L 2>&1 || echo "exit $?"
 ip route show 10.9.0.0/16
@@ -513,14 +443,12 @@ ip route del blackhole 10.9.0.0/16
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 4 of 4: host: + route 10.9.0.0/16 via 10.0.0.2\n"
-        "  adding route 10.9.0.0/16 via 10.0.0.2 in host: File exists\n"
-        "  it was not there when the plan was made: something else made it since; topo left it alone\n"
-        "rolled back: the kernel is as it was.\n"
-        "exit 1\n"
-        "blackhole 10.9.0.0/16 \n"
-        "nothing changed\n");
+  check_prints(r,
+               "topo: apply failed at step 4 of 4: host: + route 10.9.0.0/16 via 10.0.0.2\n"
+               "  adding route 10.9.0.0/16 via 10.0.0.2 in host: File exists\n"
+               "  it was not there when the plan was made: something else made it since; topo left it alone\n"
+               "rolled back: the kernel is as it was.\n"
+               "exit 1\n"
+               "blackhole 10.9.0.0/16 \n"
+               "nothing changed\n");
 }

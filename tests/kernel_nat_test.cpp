@@ -2,12 +2,7 @@
 // and the masquerade, `nft` as the independent witness that foreign tables stay
 // byte-identical, that a batch refused in flight leaves nothing half-made, and that the
 // rules topo makes are the very rules nft makes from the shell plan.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 #include "tests/rule_shapes.h"
 
 using namespace topo::test;
@@ -120,18 +115,13 @@ source = "fd00::/64"
 out = "out0"
 )";
 
-// Every namespace's whole ruleset, as nft lists it.
-const char* kRules =
-    "rules() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do echo \"== $ns\";"
-    " ${ns:+ip netns exec $ns} nft list ruleset; done; }\n";
+// port-mapping.toml with its port mapped from 8081 instead of 8080: an edit of the lab's table.
+std::string edited_port(const std::string& lab) { return edited(lab, "port = 8080", "port = 8081"); }
 
 }  // namespace
 
 TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and from host", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kPortMap);
-  Run r = in_sandbox(kTcp + "L=" + file +
-                     "\n$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+  Run r = in_sandbox({{"L", kPortMap}}, kTcp + "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "server web\n"
                      "client client 10.1.0.1 8080\n"         // host's address on client's link
@@ -142,62 +132,56 @@ TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and f
                      "stop_servers\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "nft list ruleset | wc -c\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "Applied lab 'web': 14 added, 2 changed, 0 destroyed (12 steps in T s).\n"
-        "No changes. The kernel matches the lab.\n"
-        "web sees 10.1.0.2\n"
-        "web sees fd01::2\n"
-        "web sees 10.1.0.1\n"
-        "web sees fd00::1\n"
-        "10.1.0.1 8081 Connection refused\n"
-        "0\n");
+  check_prints(r,
+               "Applied lab 'web': 14 added, 2 changed, 0 destroyed (12 steps in T s).\n"
+               "No changes. The kernel matches the lab.\n"
+               "web sees 10.1.0.2\n"
+               "web sees fd01::2\n"
+               "web sees 10.1.0.1\n"
+               "web sees fd00::1\n"
+               "10.1.0.1 8081 Connection refused\n"
+               "0\n");
 }
 
 TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kMasquerade);
-  std::string without = kMasquerade;
-  without.erase(without.find("[[nat]]"));
-  std::string bare = dir.write("bare.toml", without);
-  Run r = in_sandbox(kTcp + "L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  std::string bare = kMasquerade;
+  bare.erase(bare.find("[[nat]]"));
+  Run r = in_sandbox({{"L", kMasquerade}, {"BARE", bare}},
+                     kTcp +
+                     "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list ruleset\n"
                      "server outside\n"
                      "client inside 192.168.100.2 80\n"
                      "client inside fd01::2 80\n"
-                     "$TOPO plan " + bare + " | grep -E 'nat|nft'\n"
-                     "$TOPO apply " + bare + " > /dev/null\n"  // without it, outside cannot answer
+                     "$TOPO plan $BARE | grep -E 'nat|nft'\n"
+                     "$TOPO apply $BARE > /dev/null\n"  // without it, outside cannot answer
                      "client inside 192.168.100.2 80\n"
                      "stop_servers\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "table inet topo-masq {\n"
-        "\tcomment \"topo:masq\"\n"
-        "\tchain prerouting {\n"
-        "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-        "\t}\n"
-        "\n"
-        "\tchain output {\n"
-        "\t\ttype nat hook output priority -100; policy accept;\n"
-        "\t}\n"
-        "\n"
-        "\tchain postrouting {\n"
-        "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-        "\t\tip saddr 10.0.0.0/24 oifname \"out0\" masquerade\n"
-        "\t\tip6 saddr fd00::/64 oifname \"out0\" masquerade\n"
-        "\t}\n"
-        "}\n"
-        "outside sees 192.168.100.1\n"
-        "outside sees fd01::1\n"
-        "  - nft table inet topo-masq\n"
-        "  - nat masquerade 10.0.0.0/24 out out0 (postrouting)\n"
-        "  - nat masquerade fd00::/64 out out0 (postrouting)\n"
-        "192.168.100.2 80 timed out\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "table inet topo-masq {\n"
+               "\tcomment \"topo:masq\"\n"
+               "\tchain prerouting {\n"
+               "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+               "\t}\n"
+               "\n"
+               "\tchain output {\n"
+               "\t\ttype nat hook output priority -100; policy accept;\n"
+               "\t}\n"
+               "\n"
+               "\tchain postrouting {\n"
+               "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+               "\t\tip saddr 10.0.0.0/24 oifname \"out0\" masquerade\n"
+               "\t\tip6 saddr fd00::/64 oifname \"out0\" masquerade\n"
+               "\t}\n"
+               "}\n"
+               "outside sees 192.168.100.1\n"
+               "outside sees fd01::1\n"
+               "  - nft table inet topo-masq\n"
+               "  - nat masquerade 10.0.0.0/24 out out0 (postrouting)\n"
+               "  - nat masquerade fd00::/64 out out0 (postrouting)\n"
+               "192.168.100.2 80 timed out\n");
 }
 
 TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other interface", "[kernel][nat]") {
@@ -205,32 +189,26 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
   // containers that leaves by another interface than their bridge. Here the bridge side is in0.
   std::string negated = kMasquerade;
   for (size_t at; (at = negated.find("out = \"out0\"")) != std::string::npos;) negated.replace(at, 12, "out = \"!in0\"");
-  TempDir dir;
-  std::string file = dir.write("lab.toml", negated);
-  Run r = in_sandbox(std::string(kTcp) + "L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", negated}}, std::string(kTcp) + "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list chain inet topo-masq postrouting | grep masquerade\n"
                      "server outside\n"
                      "client inside 192.168.100.2 80\n"
                      "client inside fd01::2 80\n"
                      "stop_servers\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "\t\tip saddr 10.0.0.0/24 oifname != \"in0\" masquerade\n"
-        "\t\tip6 saddr fd00::/64 oifname != \"in0\" masquerade\n"
-        "outside sees 192.168.100.1\n"
-        "outside sees fd01::1\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "\t\tip saddr 10.0.0.0/24 oifname != \"in0\" masquerade\n"
+               "\t\tip6 saddr fd00::/64 oifname != \"in0\" masquerade\n"
+               "outside sees 192.168.100.1\n"
+               "outside sees fd01::1\n");
 }
 
 TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
   // What Docker (iptables-nft), firewalld and a hand-made inet table leave in host.
-  Run r = in_sandbox(std::string(kRules) + "L=" + file +
-                     "\nnft -f - <<'EOF'\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                     std::string(kRules) +
+                     "nft -f - <<'EOF'\n"
                      "table ip nat {\n"
                      "  chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type local counter jump DOCKER; }\n"
                      "  chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; ip saddr 172.17.0.0/16 oifname != \"docker0\" counter masquerade; }\n"
@@ -249,22 +227,18 @@ TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy"
                      "nft list tables\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "rules | cmp - /run/before && echo 'same after destroy'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "same after apply\n"
-        "table ip nat\n"
-        "table inet firewalld\n"
-        "table inet topo-other\n"
-        "table inet topo-portmap\n"
-        "same after destroy\n");
+  check_prints(r,
+               "same after apply\n"
+               "table ip nat\n"
+               "table inet firewalld\n"
+               "table inet topo-other\n"
+               "table inet topo-portmap\n"
+               "same after destroy\n");
 }
 
 TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict, untouched", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
-  Run r = in_sandbox("L=" + file +
-                     "\nnft add table inet topo-portmap\nnft add chain inet topo-portmap mine\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                     "nft add table inet topo-portmap\nnft add chain inet topo-portmap mine\n"
                      "nft list ruleset > /run/before\n"
                      "$TOPO apply $L 2>&1 | grep -e conflict -e refused\n"
                      "nft list ruleset | cmp - /run/before && echo same\n"
@@ -273,126 +247,91 @@ TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict
                      "$TOPO plan $L | grep conflict\n"
                      "$TOPO destroy $L\n"
                      "nft list tables\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "  ! conflict: nftables table inet topo-portmap exists and is not the lab's (no comment)\n"
-        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
-        "topo: apply refused: nothing was changed.\n"
-        "same\n"
-        "  ! conflict: nftables table inet topo-portmap belongs to lab 'db'\n"
-        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
-        "No changes. The kernel matches the lab.\n"
-        "table inet topo-portmap\n");
+  check_prints(r,
+               "  ! conflict: nftables table inet topo-portmap exists and is not the lab's (no comment)\n"
+               "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+               "topo: apply refused: nothing was changed.\n"
+               "same\n"
+               "  ! conflict: nftables table inet topo-portmap belongs to lab 'db'\n"
+               "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+               "No changes. The kernel matches the lab.\n"
+               "table inet topo-portmap\n");
 }
 
 TEST_CASE("kernel: a batch refused in flight leaves no table half-made, and the old one in force", "[kernel][nat]") {
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
-  std::string file = dir.write("lab.toml", lab);
-  std::string edited = lab;
-  edited.replace(edited.find("port = 8080"), 11, "port = 8081");
-  edited += "[[nat]]\nkind = \"snat\"\nsource = \"172.19.1.0/24\"\nto = \"172.19.0.1\"\n";
-  std::string file2 = dir.write("edited.toml", edited);
-  Run r = in_sandbox(std::string(kRules) +
-                     "nft add table ip keep\n"
-                     "rules > /run/before\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file + " 2>&1 | tail -1\n"
-                     "rules | cmp - /run/before && echo 'nothing made'\n"
-                     "$TOPO apply " + file + " > /dev/null\n"
-                     "rules > /run/applied\n"
-                     "TOPO_TEST_FAIL_NFT=1 $TOPO apply " + file2 + " 2>&1 | grep -e failed -e refuses -e 'rolled back'\n"
-                     "rules | cmp - /run/applied && echo 'old table in force'\n"
-                     "$TOPO plan --detailed-exitcode " + file + "\n"
-                     "$TOPO apply " + file2 + " > /dev/null && $TOPO plan --detailed-exitcode " + file2 + "\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "nothing made\n"
-        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 2 rules added, 1 removed\n"
-        "rolled back: the kernel is as it was.\n"
-        "old table in force\n"
-        "No changes. The kernel matches the lab.\n"
-        "No changes. The kernel matches the lab.\n");
+  std::string edited = edited_port(lab) + "[[nat]]\nkind = \"snat\"\nsource = \"172.19.1.0/24\"\nto = \"172.19.0.1\"\n";
+  Run r = in_sandbox({{"L", lab}, {"E", edited}}, std::string(kRules) + R"sh(nft add table ip keep
+rules > /run/before
+TOPO_TEST_FAIL_NFT=1 $TOPO apply $L 2>&1 | tail -1
+rules | cmp - /run/before && echo 'nothing made'
+$TOPO apply $L > /dev/null
+rules > /run/applied
+TOPO_TEST_FAIL_NFT=1 $TOPO apply $E 2>&1 | grep -e failed -e refuses -e 'rolled back'
+rules | cmp - /run/applied && echo 'old table in force'
+$TOPO plan --detailed-exitcode $L
+$TOPO apply $E > /dev/null && $TOPO plan --detailed-exitcode $E
+)sh");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "nothing made\n"
+               "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 2 rules added, 1 removed\n"
+               "rolled back: the kernel is as it was.\n"
+               "old table in force\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in after the plan is left alone",
           "[kernel][nat]") {
   // Deleted by name, a table of the same name and mark made between the plan and its step
   // (another run, a person) was deleted in its place, whatever it held.
-  TempDir dir;
   std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
-  std::string file = dir.write("lab.toml", lab);
-  std::string edited = lab;
-  edited.replace(edited.find("port = 8080"), 11, "port = 8081");
-  std::string file2 = dir.write("edited.toml", edited);
-  Run r = in_sandbox("$TOPO apply " + file + " > /dev/null\n"
+  Run r = in_sandbox({{"L", lab}, {"E", edited_port(lab)}},
+                     "$TOPO apply $L > /dev/null\n"
                      "TOPO_TEST_AFTER_PLAN='nft delete table inet topo-portmap &&"
                      " nft add table inet topo-portmap \"{ comment \\\"topo:portmap\\\"; }\" &&"
                      " nft add chain inet topo-portmap swapped'"
-                     " $TOPO apply " + file2 + " 2>&1 | grep -e failed -e deleting\n"
+                     " $TOPO apply $E 2>&1 | grep -e failed -e deleting\n"
                      "nft list table inet topo-portmap | grep -c 'chain swapped'\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
-        "  deleting nftables table inet topo-portmap in namespace host: No such file or directory; the kernel took "
-        "none of the batch\n"
-        "1\n");
+  check_prints(r,
+               "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
+               "  deleting nftables table inet topo-portmap in namespace host: No such file or directory; the kernel took "
+               "none of the batch\n"
+               "1\n");
 }
 
 TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply puts the table right", "[kernel][nat]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/port-mapping.toml"));
-  Run r = in_sandbox("L=" + file +
-                     "\n$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}}, "$TOPO apply $L > /dev/null\n"
                      "nft add rule inet topo-portmap postrouting ip saddr 10.9.0.0/16 counter masquerade\n"
                      "nft insert rule inet topo-portmap prerouting tcp dport 22 dnat ip to 10.9.0.1\n"
                      "$TOPO plan --detailed-exitcode $L || echo \"exit $?\"\n"
                      "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan $L\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "namespace host\n"
-        "  - nat rule topo does not make: [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ] "
-        "[ payload load 2b @ transport header + 2 => reg 1 ] [ cmp eq reg 1 0x00001600 ] "
-        "[ immediate reg 1 0x0100090a ] [ nat dnat ip addr_min reg 1 addr_max reg 1 flags 0x1 ] (prerouting)\n"
-        "  - nat rule topo does not make: [ meta load nfproto => reg 1 ] [ cmp eq reg 1 0x00000002 ] "
-        "[ payload load 2b @ network header + 12 => reg 1 ] [ cmp eq reg 1 0x0000090a ] "
-        "[ counter pkts 0 bytes 0 ] [ masq ] (postrouting)\n"
-        "\n"
-        "Plan: 0 to add, 0 to change, 2 to destroy.\n"
-        "exit 2\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "namespace host\n"
+               "  - nat rule topo does not make: [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ] "
+               "[ payload load 2b @ transport header + 2 => reg 1 ] [ cmp eq reg 1 0x00001600 ] "
+               "[ immediate reg 1 0x0100090a ] [ nat dnat ip addr_min reg 1 addr_max reg 1 flags 0x1 ] (prerouting)\n"
+               "  - nat rule topo does not make: [ meta load nfproto => reg 1 ] [ cmp eq reg 1 0x00000002 ] "
+               "[ payload load 2b @ network header + 12 => reg 1 ] [ cmp eq reg 1 0x0000090a ] "
+               "[ counter pkts 0 bytes 0 ] [ masq ] (postrouting)\n"
+               "\n"
+               "Plan: 0 to add, 0 to change, 2 to destroy.\n"
+               "exit 2\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: topo makes the very rules nft makes from the shell plan, every shape", "[kernel][nat]") {
-  std::string lab = kNatShapes;
-  TempDir dir;
-  std::string file = dir.write("lab.toml", lab);
-  // The expressions the kernel holds, handles left out (they number objects as made).
-  std::string dump =
-      "dump() { for ns in '' r; do ${ns:+ip netns exec $ns} nft --debug=netlink list ruleset; done"
-      " | sed -E 's/^(inet [^ ]+ [^ ]+) [0-9]+( [0-9]+)?$/\\1/'; }\n";
-  Run by_topo = in_sandbox(dump + "$TOPO apply " + file + " > /dev/null\ndump\n$TOPO plan " + file + "\n");
-  Run by_nft = in_sandbox(dump + "$TOPO plan --format shell " + file + " | bash\ndump\n$TOPO plan " + file + "\n");
-  INFO(by_topo.output);
-  CHECK(by_topo.status == 0);
-  CHECK(by_topo.output.find("[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]") != std::string::npos);
-  CHECK(by_topo.output.find("[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]") !=
-        std::string::npos);
-  CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
-  CHECK(by_topo.output == by_nft.output);
+  check_rules_as_nft_makes(kNatShapes,
+                           {"[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]",
+                            "[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]"});
 }
 
 TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leaving anything behind", "[kernel][nat]") {
   // bridge.toml: its NAT step comes before a file step, so a failure there undoes a batch.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", read_file(source_dir() / "topologies/bridge.toml"));
-  Run r = in_sandbox(std::string(kRules) + "L=" + file +
-                     "\nnft add table ip keep\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}},
+                     std::string(kRules) + "nft add table ip keep\n"
                      "witness() { rules; ip -br link; ip netns; ls -R /etc/netns; }\n"
                      "witness > /run/pristine\n"
                      "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
@@ -419,16 +358,14 @@ TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leavin
                      "  $TOPO destroy $L > /dev/null\n"
                      "  witness | cmp -s - /run/pristine || echo \"step $k: left behind\"\n"
                      "done\necho \"$n steps\"\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "exit 3\n"
-        "topo: undoing step 10 failed: adding the rule a test asks the kernel to refuse to nftables table "
-        "inet topo-bridge in namespace host: No such file or directory; the kernel took none of the batch\n"
-        "topo: the rollback is incomplete; left behind:\n"
-        "  namespace host:\n"
-        "table ip keep\n"
-        "table inet topo-bridge\n"
-        "11 steps\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "exit 3\n"
+               "topo: undoing step 10 failed: adding the rule a test asks the kernel to refuse to nftables table "
+               "inet topo-bridge in namespace host: No such file or directory; the kernel took none of the batch\n"
+               "topo: the rollback is incomplete; left behind:\n"
+               "  namespace host:\n"
+               "table ip keep\n"
+               "table inet topo-bridge\n"
+               "11 steps\n");
 }

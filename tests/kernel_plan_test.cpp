@@ -1,62 +1,32 @@
 // topo plan against a real kernel, each case in its own sandbox: `plan --format shell | bash`
 // builds the lab, after which the plan is empty; edits to the file give exactly their change;
 // what is not the lab's is a conflict. `ip` is the independent witness.
-#include <catch2/catch.hpp>
-
-#include "tests/files.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
 namespace {
 
-const char* kStar = R"(lab = "web"
-[host]
-sysctl = { "net.ipv4.ip_forward" = 1 }
-[[netns]]
-name = "red"
-dns = ["10.0.0.1"]
-[[netns]]
-name = "blue"
-hosts = { red = "10.0.0.2" }
-[[bridge]]
-name = "br0"
-addresses = ["10.0.0.1/24", "fd00::1/64"]
-[[veth]]
-a = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24", "fd00::2/64"] }
-b = { name = "red-p", master = "br0" }
-[[veth]]
-a = { netns = "blue", name = "eth0", addresses = ["10.0.0.3/24"] }
-b = { name = "blue-p", master = "br0" }
-[[vxlan]]
-name = "vx42"
-id = 42
-local = "10.0.0.1"
-remote = "10.0.0.9"
-master = "br0"
-[[veth]]
-a = { name = "up0" }
-b = { name = "up1", netns = "blue" }
-[[macvlan]]
-name = "mv0"
-netns = "blue"
-parent = "up0"
-addresses = ["10.1.0.5/24"]
-[[route]]
-netns = "red"
-to = "default"
-via = "10.0.0.1"
-[[route]]
-netns = "red"
-to = "::/0"
-via = "fd00::1"
-)";
+// kRedAndBlueLab (tests/labs.h) with a VXLAN on br0, an IPv6 default route for red, and
+// files in /etc/netns: red's resolv.conf and blue's hosts.
+const std::string kStar =
+    edited(edited(kRedAndBlueLab, "hosts = { blue = \"10.0.0.3\" }\n[[netns]]\nname = \"blue\"\n",
+                  "dns = [\"10.0.0.1\"]\n[[netns]]\nname = \"blue\"\nhosts = { red = \"10.0.0.2\" }\n"),
+           "[[veth]]\na = { name = \"up0\" }",
+           "[[vxlan]]\nname = \"vx42\"\nid = 42\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.9\"\nmaster = \"br0\"\n"
+           "[[veth]]\na = { name = \"up0\" }") +
+    "[[route]]\nnetns = \"red\"\nto = \"::/0\"\nvia = \"fd00::1\"\n";
 
-// Builds `lab` with the shell plan, then runs `then` (bash) in the same sandbox.
-Run built(const std::string& lab, const std::string& then) {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", lab);
-  return in_sandbox("L=" + file + "\n$TOPO plan --format shell $L | bash\n" + then);
+// Builds `lab` ($L) with the shell plan, then runs `then` (bash) in the same sandbox, with
+// the other lab files `more`.
+Run built(const std::string& lab, const std::string& then, LabFiles more = {}) {
+  more.insert(more.begin(), {"L", lab});
+  return in_sandbox(more, "$TOPO plan --format shell $L | bash\n" + then);
 }
+
+// Bash: the plan of $E, its exit status, MACs (the kernel's choice) masked.
+const char* kPlanOfEdit = "$TOPO plan --detailed-exitcode $E > /run/out || echo \"exit $?\"\n"
+                          "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n";
 
 }  // namespace
 
@@ -67,103 +37,79 @@ TEST_CASE("kernel: plan --format shell | bash builds the lab and then nothing is
                 "ip -n blue -d link show mv0 | grep -o 'macvlan mode bridge'\n"
                 "ip -br link show master br0 | cut -d' ' -f1 | cut -d@ -f1 | sort | tr '\\n' ' '\n"
                 "cat /etc/netns/red/resolv.conf\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "No changes. The kernel matches the lab.\n"
-        "default via 10.0.0.1 dev eth0 proto 122 \n"
-        "macvlan mode bridge\n"
-        "blue-p red-p vx42 "
-        "# written by topo for lab web\n"
-        "nameserver 10.0.0.1\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "default via 10.0.0.1 dev eth0 proto 122 \n"
+               "macvlan mode bridge\n"
+               "blue-p red-p vx42 "
+               "# written by topo for lab web\n"
+               "nameserver 10.0.0.1\n");
 }
 
 TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
-  std::string lab = kStar;
-  std::string edited = lab;
-  edited.replace(edited.find("b = { name = \"blue-p\", master = \"br0\" }"),
-                 std::string("b = { name = \"blue-p\", master = \"br0\" }").size(),
-                 "b = { name = \"blue-p\", master = \"br0\", mtu = 1400 }");
-  edited += "[[netns]]\nname = \"green\"\n";
-  edited.replace(edited.find("[[veth]]\na = { name = \"up0\" }"), std::string("[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\", netns = \"blue\" }\n").size(),
-                 "[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\" }\n");
-  TempDir dir;
-  std::string file = dir.write("edited.toml", edited);
-  // MACs are the kernel's choice: masked.
-  Run r = built(lab, "$TOPO plan --detailed-exitcode " + file + " > /run/out || echo \"exit $?\"\n"
-                     "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n");
-  INFO(r.output);
-  CHECK(r.output ==
-        "exit 2\n"
-        "namespace host\n"
-        "  ~ bridge br0: mtu 1500 -> 1400\n"  // without an mtu of its own: its smallest port's
-        "  ~ veth blue-p: mtu 1500 -> 1400\n"
-        "  -/+ veth up0 peer host/up1 (peer blue/up1 -> host/up1)\n"
-        "  + veth up1 peer host/up0\n"
-        "namespace blue\n"
-        "  - veth up1 peer host/up0 mtu 1500 mac M\n"
-        "  -/+ macvlan mv0 parent host/up0 mode bridge 10.1.0.5/24 (its parent up0 is made again)\n"
-        "namespace green\n"
-        "  + netns green\n"
-        "\n"
-        "Plan: 4 to add, 2 to change, 3 to destroy.\n");
+  std::string edit = edited(kStar, "b = { name = \"blue-p\", master = \"br0\" }",
+                            "b = { name = \"blue-p\", master = \"br0\", mtu = 1400 }");
+  edit = edited(edit, "b = { name = \"up1\", netns = \"blue\" }", "b = { name = \"up1\" }") +
+         "[[netns]]\nname = \"green\"\n";
+  Run r = built(kStar, kPlanOfEdit, {{"E", edit}});
+  check_prints(r,
+               "exit 2\n"
+               "namespace host\n"
+               "  ~ bridge br0: mtu 1500 -> 1400\n"  // without an mtu of its own: its smallest port's
+               "  ~ veth blue-p: mtu 1500 -> 1400\n"
+               "  -/+ veth up0 peer host/up1 (peer blue/up1 -> host/up1)\n"
+               "  + veth up1 peer host/up0\n"
+               "namespace blue\n"
+               "  - veth up1 peer host/up0 mtu 1500 mac M\n"
+               "  -/+ macvlan mv0 parent host/up0 mode bridge 10.1.0.5/24 (its parent up0 is made again)\n"
+               "namespace green\n"
+               "  + netns green\n"
+               "\n"
+               "Plan: 4 to add, 2 to change, 3 to destroy.\n");
 }
 
 TEST_CASE("kernel: a veth removed from the file is removed, both ends", "[kernel]") {
-  std::string lab = kStar;
-  std::string edited = lab;
   std::string veth = "[[veth]]\na = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
                      "b = { name = \"blue-p\", master = \"br0\" }\n";
-  edited.erase(edited.find(veth), veth.size());
-  TempDir dir;
-  std::string file = dir.write("edited.toml", edited);
-  Run r = built(lab, "$TOPO plan --detailed-exitcode " + file + " > /run/out || echo \"exit $?\"\n"
-                     "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n");
-  INFO(r.output);
-  CHECK(r.output ==
-        "exit 2\n"
-        "namespace host\n"
-        "  - veth blue-p peer blue/eth0 mtu 1500 mac M master br0\n"
-        "namespace blue\n"
-        "  - veth eth0 peer host/blue-p 10.0.0.3/24 mtu 1500 mac M\n"
-        "\n"
-        "Plan: 0 to add, 0 to change, 2 to destroy.\n");
+  Run r = built(kStar, kPlanOfEdit, {{"E", edited(kStar, veth, "")}});
+  check_prints(r,
+               "exit 2\n"
+               "namespace host\n"
+               "  - veth blue-p peer blue/eth0 mtu 1500 mac M master br0\n"
+               "namespace blue\n"
+               "  - veth eth0 peer host/blue-p 10.0.0.3/24 mtu 1500 mac M\n"
+               "\n"
+               "Plan: 0 to add, 0 to change, 2 to destroy.\n");
 }
 
 TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bridge before its ports", "[kernel]") {
   // br0 goes down first; going down, the kernel drops its IPv6 address, so the script does
   // not delete that one itself (ip would fail: the address is gone). The batch and the
   // namespaces list their contents on lines of their own, commented like the first.
-  TempDir dir;
-  std::string empty = dir.write("empty.toml", "lab = \"web\"\n");
-  Run r = built(kStar, "$TOPO plan --format shell " + empty + " > /run/down.sh\n"
+  Run r = built(kStar, "$TOPO plan --format shell $EMPTY > /run/down.sh\n"
                        "grep -E 'br0 (down|up)|addr del' /run/down.sh\n"
                        "bash -e /run/down.sh || echo \"script exit $?\"\n"
                        // up0 dies with blue, which the kernel reaps a moment after `ip netns delete`
                        "for i in $(seq 50); do [ \"$(ip -br link | wc -l)\" = 1 ] && break; sleep 0.1; done\n"
-                       "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "ip link set dev br0 down\n"
-        "lo \n");
+                       "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n",
+                {{"EMPTY", "lab = \"web\"\n"}});
+  check_prints(r,
+               "ip link set dev br0 down\n"
+               "lo \n");
 }
 
 TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
-  TempDir dir;
-  std::string file = dir.write("lab.toml", kStar);
-  Run r = in_sandbox("ip link add br0 type bridge\n"
-                     "$TOPO plan " + file + " > /run/out || echo \"exit $?\"\n"
-                     "grep -e conflict -e Plan: /run/out\n"
-                     "$TOPO plan --format shell " + file + " > /dev/null || echo \"shell exit $?\"\n");
-  INFO(r.output);
-  CHECK(r.output ==
-        "exit 1\n"
-        "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
-        "Plan: 14 to add, 1 to change, 0 to destroy.\n"
-        "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
-        "topo: conflict in host: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
-        "shell exit 1\n");
+  Run r = in_sandbox({{"L", kStar}}, "ip link add br0 type bridge\n"
+                                     "$TOPO plan $L > /run/out || echo \"exit $?\"\n"
+                                     "grep -e conflict -e Plan: /run/out\n"
+                                     "$TOPO plan --format shell $L > /dev/null || echo \"shell exit $?\"\n");
+  check_prints(r,
+               "exit 1\n"
+               "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
+               "Plan: 14 to add, 1 to change, 0 to destroy.\n"
+               "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+               "topo: conflict in host: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
+               "shell exit 1\n");
 }
 
 TEST_CASE("kernel: every topologies/ lab builds from its shell plan", "[kernel][topologies]") {
@@ -171,9 +117,7 @@ TEST_CASE("kernel: every topologies/ lab builds from its shell plan", "[kernel][
     DYNAMIC_SECTION(path.filename().string()) {
       Run r = in_sandbox("L=" + path.string() +
                          "\n$TOPO plan --format shell $L | bash\n$TOPO plan --detailed-exitcode $L\n");
-      INFO(r.output);
-      CHECK(r.status == 0);
-      CHECK(r.output == "No changes. The kernel matches the lab.\n");
+      check_prints(r, "No changes. The kernel matches the lab.\n");
     }
   }
 }

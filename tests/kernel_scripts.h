@@ -11,8 +11,9 @@ namespace topo::test {
 
 /// Bash: `full_dump` prints everything about the sandbox's network that a lab could change,
 /// host first, then every named namespace by name: links with their kind details, addresses,
-/// routes of every table in both families, bridge ports and the namespace's net.* sysctls,
-/// then the namespaces, /etc/netns, and what topo keeps in /run/topo. JSON is used where ip
+/// routes of every table in both families, bridge ports, the nftables ruleset and the
+/// namespace's net.* sysctls, then the namespaces, /etc/netns, and the files under /etc/netns
+/// and /run/topo with their modes, sizes, link targets and contents. JSON is used where ip
 /// has it so that every field is there; two dumps are compared as text.
 ///
 /// Left out, and why:
@@ -34,11 +35,14 @@ inline const char* kFullDump = R"sh(full_dump() {
     $x ip -4 -j -p route show table all
     $x ip -6 -j -p route show table all
     $x bridge -j -p link
+    $x nft list ruleset
     $x sysctl -a -r '^net\.' 2>/dev/null
   done
   echo "== ip netns"; ip netns
   echo "== /etc/netns"; ls -R /etc/netns
-  echo "== /run/topo"; find /run/topo -type f ! -name lock 2>/dev/null | sort || true
+  echo "== files"
+  find /etc/netns /run/topo ! -type d ! -name lock -printf '%M %s %p %l\n' 2>/dev/null | sort || true
+  find /etc/netns /run/topo -type f ! -name lock -exec md5sum {} + 2>/dev/null | sort || true
 }
 )sh";
 
@@ -51,6 +55,11 @@ inline const char* kWitness =
     "witness() { br -br link; br -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
     " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route; done;"
     " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
+
+/// Bash: `rules` prints every namespace's whole nftables ruleset, host first, as nft lists it.
+inline const char* kRules =
+    "rules() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do echo \"== $ns\";"
+    " ${ns:+ip netns exec $ns} nft list ruleset; done; }\n";
 
 /// Bash: `settle` waits (at most 10 s) until the links and IPv6 addresses of host and every
 /// named namespace stop changing by themselves:
@@ -99,6 +108,11 @@ inline std::string star_lab(int n) {
                        "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
                        i);
   return lab;
+}
+
+/// Bash: prints "converged" when the plan of FILE is empty.
+inline std::string converged(const std::string& file) {
+  return "$TOPO plan --detailed-exitcode " + file + " > /dev/null && echo converged\n";
 }
 
 /// Bash: applies FILE with its step k failing, for k = 1, 2, … (at most `max`), until it

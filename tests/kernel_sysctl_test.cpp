@@ -2,12 +2,7 @@
 // when it goes (host, adopted namespaces, its own), plan shows every put-back that apply
 // makes, labs share the host's, and nothing forwards after destroy that did not before.
 // `sysctl` and `nsenter` are the independent witnesses.
-#include <catch2/catch.hpp>
-
-#include <string>
-
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
 using namespace topo::test;
 
@@ -103,22 +98,18 @@ values 'destroyed by name'
 find /run/topo/adopt -type f ! -name lock
 kill $pid
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "applied: pid 1 1, path 1\n"
-        "destroyed: pid 0 0, path 0\n"
-        "destroyed by name: pid 0 0, path 0\n");
+  check_prints(r,
+               "applied: pid 1 1, path 1\n"
+               "destroyed: pid 0 0, path 0\n"
+               "destroyed by name: pid 0 0, path 0\n");
 }
 
 TEST_CASE("kernel: plan shows the host sysctl that apply puts back when the file drops it", "[kernel]") {
   // A CI check "is the lab up to date?" (plan --detailed-exitcode) must see what apply is
   // about to do: here, ip_forward going back to 0.
-  TempDir dir;
-  std::string with = dir.write("with.toml", "lab = \"web\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                                            "[[netns]]\nname = \"red\"\n");
-  std::string without = dir.write("without.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n");
-  Run r = in_sandbox("$TOPO apply -q " + with + "\nW=" + without + R"sh(
+  Run r = in_sandbox({{"WITH", "lab = \"web\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"red\"\n"},
+                      {"W", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"}},
+                     R"sh($TOPO apply -q $WITH
 $TOPO plan $W
 $TOPO plan --format json $W | grep -o '"object":"sysctl"[^}]*'
 $TOPO plan --format shell $W | grep -A1 sysctl
@@ -127,29 +118,26 @@ $TOPO apply -q $W
 sysctl net.ipv4.ip_forward
 $TOPO plan --detailed-exitcode $W
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "namespace host\n"
-        "  ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
-        "\n"
-        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
-        "\"object\":\"sysctl\",\"key\":\"net.ipv4.ip_forward\",\"before\":\"1\",\"after\":\"0\"\n"
-        "# host: ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
-        "echo '0' > /proc/sys/net/ipv4/ip_forward\n"
-        "exit 2\n"
-        "net.ipv4.ip_forward = 0\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "namespace host\n"
+               "  ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+               "\n"
+               "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+               "\"object\":\"sysctl\",\"key\":\"net.ipv4.ip_forward\",\"before\":\"1\",\"after\":\"0\"\n"
+               "# host: ~ sysctl net.ipv4.ip_forward: 1 -> 0\n"
+               "echo '0' > /proc/sys/net/ipv4/ip_forward\n"
+               "exit 2\n"
+               "net.ipv4.ip_forward = 0\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: after destroy no interface forwards that did not before, one made meanwhile included", "[kernel]") {
   // An interface made while ip_forward (and conf.all.forwarding in IPv6) was 1 takes 1 from
   // conf.default; the host must not go on routing through it once the lab is gone. keep0
   // forwarded before the lab, in IPv4 only, and must again.
-  TempDir dir;
-  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
-                                           "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n");
-  Run r = in_sandbox(std::string(kForwarding) + "L=" + file + R"sh(
+  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
+                            "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n"}},
+                     std::string(kForwarding) + R"sh(
 ip link add keep0 type bridge
 sysctl -qw net.ipv4.conf.keep0.forwarding=1
 forwarding > /run/before
@@ -162,23 +150,20 @@ ip link add new0 type bridge && $TOPO apply -q $L && ip link del new0 && ip link
 $TOPO destroy -q $L
 sysctl net.ipv4.conf.new1.forwarding net.ipv6.conf.new1.forwarding
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv4.conf.new0.forwarding = 1\n"
-        "net.ipv6.conf.new0.forwarding = 1\n"
-        "every forwarding switch as before\n"
-        "net.ipv4.conf.new1.forwarding = 0\n"
-        "net.ipv6.conf.new1.forwarding = 0\n");
+  check_prints(r,
+               "net.ipv4.conf.new0.forwarding = 1\n"
+               "net.ipv6.conf.new0.forwarding = 1\n"
+               "every forwarding switch as before\n"
+               "net.ipv4.conf.new1.forwarding = 0\n"
+               "net.ipv6.conf.new1.forwarding = 0\n");
 }
 
 TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwards no more after destroy", "[kernel]") {
   // The kernel does not copy conf.default to the interfaces there, but those made meanwhile
   // take its value; putting it back must reach them too (those from before keep theirs).
-  TempDir dir;
-  std::string file = dir.write("lab.toml", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
-                                           "\"net.ipv6.conf.default.forwarding\" = 1 }\n");
-  Run r = in_sandbox(std::string(kForwarding) + "L=" + file + R"sh(
+  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
+                            "\"net.ipv6.conf.default.forwarding\" = 1 }\n"}},
+                     std::string(kForwarding) + R"sh(
 ip link add keep0 type bridge
 sysctl -qw net.ipv4.conf.keep0.forwarding=1
 $TOPO apply -q $L
@@ -187,17 +172,15 @@ sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
 $TOPO destroy -q $L
 forwarding | grep -E 'default|keep0|new0'
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv4.conf.new0.forwarding = 1\n"
-        "net.ipv6.conf.new0.forwarding = 1\n"
-        "net.ipv4.conf.default.forwarding = 0\n"
-        "net.ipv4.conf.keep0.forwarding = 1\n"
-        "net.ipv4.conf.new0.forwarding = 0\n"
-        "net.ipv6.conf.default.forwarding = 0\n"
-        "net.ipv6.conf.keep0.forwarding = 0\n"
-        "net.ipv6.conf.new0.forwarding = 0\n");
+  check_prints(r,
+               "net.ipv4.conf.new0.forwarding = 1\n"
+               "net.ipv6.conf.new0.forwarding = 1\n"
+               "net.ipv4.conf.default.forwarding = 0\n"
+               "net.ipv4.conf.keep0.forwarding = 1\n"
+               "net.ipv4.conf.new0.forwarding = 0\n"
+               "net.ipv6.conf.default.forwarding = 0\n"
+               "net.ipv6.conf.keep0.forwarding = 0\n"
+               "net.ipv6.conf.new0.forwarding = 0\n");
 }
 
 TEST_CASE("kernel: two labs that set the same host sysctls apply and destroy in every order", "[kernel]") {
@@ -227,24 +210,21 @@ for order in "one two one two" "one two two one" "two one one two" "two one two 
   forwarding | diff /run/before - && echo "$order: every forwarding switch as before"
 done
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "one two one two: every forwarding switch as before\n"
-        "one two two one: every forwarding switch as before\n"
-        "two one one two: every forwarding switch as before\n"
-        "two one two one: every forwarding switch as before\n");
+  check_prints(r,
+               "one two one two: every forwarding switch as before\n"
+               "one two two one: every forwarding switch as before\n"
+               "two one one two: every forwarding switch as before\n"
+               "two one two one: every forwarding switch as before\n");
 }
 
 TEST_CASE("kernel: a host sysctl another lab holds at another value is a conflict and so is a forward drop under its routing",
           "[kernel]") {
   // nftables drops a packet that any base chain drops: one lab's forward policy "drop" in
   // host would drop what another lab routes there. Each is refused, whichever comes second.
-  TempDir dir;
-  std::string one = dir.write("one.toml", router_lab("one", 1));
-  std::string off = dir.write("off.toml", "lab = \"off\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 0 }\n");
-  std::string drop = dir.write("drop.toml", "lab = \"drop\"\n[host.policy]\nforward = \"drop\"\n");
-  Run r = in_sandbox("ONE=" + one + "\nOFF=" + off + "\nDROP=" + drop + R"sh(
+  Run r = in_sandbox({{"ONE", router_lab("one", 1)},
+                      {"OFF", "lab = \"off\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 0 }\n"},
+                      {"DROP", "lab = \"drop\"\n[host.policy]\nforward = \"drop\"\n"}},
+                     R"sh(
 conflicts() { s=0; $TOPO plan $1 > /run/out || s=$?; echo "plan exit $s"; grep '!' /run/out; }
 $TOPO apply -q $ONE
 conflicts $OFF
@@ -255,87 +235,77 @@ $TOPO destroy -q $ONE
 $TOPO apply -q $DROP
 conflicts $ONE
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "plan exit 1\n"
-        "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
-        "apply exit 1: topo: apply refused: nothing was changed.\n"
-        "plan exit 1\n"
-        "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
-        "drop its traffic\n"
-        "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
-        "would drop its traffic\n"
-        "net.ipv4.ip_forward = 1\n"
-        "plan exit 1\n"
-        "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
-        "there (net.ipv4.ip_forward = 1)\n");
+  check_prints(r,
+               "plan exit 1\n"
+               "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
+               "apply exit 1: topo: apply refused: nothing was changed.\n"
+               "plan exit 1\n"
+               "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
+               "drop its traffic\n"
+               "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
+               "would drop its traffic\n"
+               "net.ipv4.ip_forward = 1\n"
+               "plan exit 1\n"
+               "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
+               "there (net.ipv4.ip_forward = 1)\n");
 }
 
 TEST_CASE("kernel: a sysctl dropped from a namespace the lab made goes back to the kernel's default", "[kernel]") {
   // For what the lab makes, a key left out means the kernel's value: the file, not its
   // history, says what the kernel has.
-  TempDir dir;
-  std::string with = dir.write("with.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                                            "sysctl = { \"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.log_martians\" = 1 }\n");
-  std::string without = dir.write("without.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                                                  "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n");
-  Run r = in_sandbox("$TOPO apply -q " + with + "\nW=" + without + R"sh(
+  Run r = in_sandbox({{"WITH", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                               "sysctl = { \"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.log_martians\" = 1 }\n"},
+                      {"W", "lab = \"web\"\n[[netns]]\nname = \"red\"\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"}},
+                     R"sh($TOPO apply -q $WITH
 $TOPO plan $W
 $TOPO apply -q $W
 ip netns exec red sysctl net.ipv4.conf.all.log_martians
 $TOPO plan $W
 find /run/topo/web -type f ! -name lock | sort
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "namespace red\n"
-        "  ~ sysctl net.ipv4.conf.all.log_martians: 1 -> 0\n"
-        "\n"
-        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
-        "net.ipv4.conf.all.log_martians = 0\n"
-        "No changes. The kernel matches the lab.\n"
-        "/run/topo/web/sysctl-originals\n"
-        "/run/topo/web/sysctl-overwritten\n");
+  check_prints(r,
+               "namespace red\n"
+               "  ~ sysctl net.ipv4.conf.all.log_martians: 1 -> 0\n"
+               "\n"
+               "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+               "net.ipv4.conf.all.log_martians = 0\n"
+               "No changes. The kernel matches the lab.\n"
+               "/run/topo/web/sysctl-originals\n"
+               "/run/topo/web/sysctl-overwritten\n");
 }
 
 TEST_CASE("kernel: rolling back a namespace's removal gives it back its sysctls", "[kernel]") {
   // The kernel's values die with the namespace; the rollback makes it again and must set
   // them, and its check that the kernel is as it was must look at them.
-  TempDir dir;
-  std::string both = dir.write("both.toml", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                                            "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n");
-  std::string renamed = dir.write("renamed.toml", "lab = \"web\"\n[[netns]]\nname = \"green\"\n"
-                                                  "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"
-                                                  "sysctl = { \"net.ipv4.conf.all.log_martians\" = 1 }\n");
-  Run r = in_sandbox("$TOPO apply -q " + both + "\nR=" + renamed + R"sh(
+  Run r = in_sandbox({{"BOTH", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                               "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"},
+                      {"R", "lab = \"web\"\n[[netns]]\nname = \"green\"\n"
+                            "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"
+                            "sysctl = { \"net.ipv4.conf.all.log_martians\" = 1 }\n"}},
+                     R"sh($TOPO apply -q $BOTH
 n=$($TOPO plan --format json $R | grep -o '"action"' | wc -l)
 TOPO_TEST_FAIL_STEP=$n $TOPO apply $R 2>&1 | tail -1
 ip netns exec red sysctl net.ipv4.ip_forward
 ip netns exec blue sysctl net.ipv4.conf.all.log_martians
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "rolled back: the kernel is as it was.\n"
-        "net.ipv4.ip_forward = 1\n"
-        "net.ipv4.conf.all.log_martians = 0\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "net.ipv4.ip_forward = 1\n"
+               "net.ipv4.conf.all.log_martians = 0\n");
 }
 
 TEST_CASE("kernel: disable_ipv6 set as the namespace's IPv6 addresses go and later dropped gives IPv6 back", "[kernel]") {
   // Disabling IPv6 makes the kernel drop the namespace's IPv6 addresses itself; the lab's
   // removal of them must not fail for it, and the key left out later means IPv6 again.
-  TempDir dir;
   auto lab = [](const std::string& sysctl, const std::string& v6) {
     return "lab = \"web\"\n[[netns]]\nname = \"red\"\n" + sysctl +
            "[[veth]]\na = { netns = \"red\", name = \"eth0\", addresses = [\"10.0.0.2/24\"" + v6 +
            "] }\nb = { name = \"red-p\", addresses = [\"10.0.0.1/24\"] }\n";
   };
-  std::string v6 = dir.write("v6.toml", lab("", ", \"fd00::2/64\""));
-  std::string off = dir.write("off.toml", lab("sysctl = { \"net.ipv6.conf.all.disable_ipv6\" = 1 }\n", ""));
-  std::string plain = dir.write("plain.toml", lab("", ""));
-  Run r = in_sandbox("$TOPO apply -q " + v6 + "\nOFF=" + off + "\nP=" + plain + R"sh(
+  Run r = in_sandbox({{"V6", lab("", ", \"fd00::2/64\"")},
+                      {"OFF", lab("sysctl = { \"net.ipv6.conf.all.disable_ipv6\" = 1 }\n", "")},
+                      {"P", lab("", "")}},
+                     R"sh($TOPO apply -q $V6
 $TOPO apply -q $OFF
 ip netns exec red sysctl net.ipv6.conf.all.disable_ipv6
 $TOPO plan --detailed-exitcode $OFF
@@ -343,21 +313,18 @@ $TOPO apply -q $P
 ip netns exec red sysctl net.ipv6.conf.all.disable_ipv6
 $TOPO plan --detailed-exitcode $P
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "net.ipv6.conf.all.disable_ipv6 = 1\n"
-        "No changes. The kernel matches the lab.\n"
-        "net.ipv6.conf.all.disable_ipv6 = 0\n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "net.ipv6.conf.all.disable_ipv6 = 1\n"
+               "No changes. The kernel matches the lab.\n"
+               "net.ipv6.conf.all.disable_ipv6 = 0\n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: destroy and an apply that no longer adopts a namespace take the lab's part out of it", "[kernel]") {
   // The lab keeps where it adopted what (/run/topo/LAB/adopted): its links, its nft table,
   // its /etc/netns files and its sysctls there go with it even when the file no longer
   // names the namespace. What was there before the lab stays.
-  TempDir dir;
-  std::string lab = dir.write("lab.toml", R"(lab = "ev"
+  Run r = in_sandbox({{"L", R"(lab = "ev"
 [[netns]]
 name = "c1"
 path = "/run/c1"
@@ -368,9 +335,9 @@ policy = { forward = "drop" }
 name = "br1"
 netns = "c1"
 addresses = ["10.49.0.1/24"]
-)");
-  std::string none = dir.write("none.toml", "lab = \"ev\"\n");
-  Run r = in_sandbox("L=" + lab + "\nN=" + none + R"sh(
+)"},
+                      {"N", "lab = \"ev\"\n"}},
+                     R"sh(
 touch /run/c1 && unshare --net=/run/c1 true
 nsenter --net=/run/c1 ip link add own0 type bridge
 c1() { echo "$(nsenter --net=/run/c1 ip -br link | cut -d' ' -f1 | sort | xargs)" \
@@ -382,20 +349,17 @@ $TOPO destroy -q $L && c1
 $TOPO apply -q $L && $TOPO apply -q $N && c1
 $TOPO plan $N
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "br1 lo own0 tables: 1 forward: 1 files: c1\n"
-        "lo own0 tables: 0 forward: 0 files: \n"
-        "lo own0 tables: 0 forward: 0 files: \n"
-        "No changes. The kernel matches the lab.\n");
+  check_prints(r,
+               "br1 lo own0 tables: 1 forward: 1 files: c1\n"
+               "lo own0 tables: 0 forward: 0 files: \n"
+               "lo own0 tables: 0 forward: 0 files: \n"
+               "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("kernel: a destroy killed after a namespace went leaves no originals once the next one ends", "[kernel]") {
   // The next destroy no longer sees the namespace; what the lab kept for it must go anyway
   // (found by tests/evolve, seed 21).
-  TempDir dir;
-  std::string file = dir.write("lab.toml", R"(lab = "ev"
+  Run r = in_sandbox({{"L", R"(lab = "ev"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1, "net.ipv4.ip_default_ttl" = 32 }
 [[netns]]
@@ -405,8 +369,8 @@ sysctl = { "net.ipv4.ip_forward" = 1 }
 kind = "snat"
 source = "10.168.0.0/24"
 to = "10.168.0.99"
-)");
-  Run r = in_sandbox("L=" + file + R"sh(
+)"}},
+                     R"sh(
 $TOPO apply -q $L
 exec 2>/dev/null  # bash's 'Killed' notice
 TOPO_TEST_KILL_STEP=4 $TOPO destroy -q $L && echo 'not killed'
@@ -415,18 +379,15 @@ $TOPO destroy -q $L
 find /run/topo -type f ! -name lock
 sysctl net.ipv4.ip_forward net.ipv4.ip_default_ttl
 )sh");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "n1 is gone\n"
-        "net.ipv4.ip_forward = 0\n"
-        "net.ipv4.ip_default_ttl = 64\n");
+  check_prints(r,
+               "n1 is gone\n"
+               "net.ipv4.ip_forward = 0\n"
+               "net.ipv4.ip_default_ttl = 64\n");
 }
 
 TEST_CASE("kernel: a sysctl of the lab's own host link goes with the link, by edit or destroy, and comes back with an undo",
           "[kernel][sysctl]") {
-  TempDir dir;
-  std::string with = dir.write("with.toml", R"(lab = "own"
+  Run r = in_sandbox({{"WITH", R"(lab = "own"
 [host]
 sysctl = { "net.ipv4.conf.v0.forwarding" = 1, "net.ipv4.conf.v0.rp_filter" = 2 }
 [[netns]]
@@ -434,27 +395,26 @@ name = "red"
 [[veth]]
 a = { name = "v0", addresses = ["10.0.0.1/24"] }
 b = { netns = "red", name = "eth0", addresses = ["10.0.0.2/24"] }
-)");
-  std::string without = dir.write("without.toml", "lab = \"own\"\n[[netns]]\nname = \"red\"\n");
-  Run r = in_sandbox(
-      "$TOPO apply -q " + with + " && $TOPO apply -q " + without + " && echo edited\n"
-      "$TOPO plan --detailed-exitcode " + without + " > /dev/null && echo 'nothing left to put back'\n"
-      "cat /run/topo/own/original /run/topo/.host/sysctls 2>/dev/null || true\n"
-      "$TOPO apply -q " + with + "\n"
-      "for i in 1 2 3; do code=0; TOPO_TEST_FAIL_STEP=$i $TOPO destroy -q " + with + " 2>/dev/null || code=$?\n"
-      "  echo \"fail at $i: exit $code\"\n"
-      "  sysctl -n net.ipv4.conf.v0.forwarding net.ipv4.conf.v0.rp_filter | tr '\\n' ' '; echo\n"
-      "  $TOPO plan --detailed-exitcode " + with + " > /dev/null || echo 'plan not empty'; done\n"
-      "$TOPO destroy -q " + with + " && echo destroyed\n"
-      "ip -o link show v0 2>/dev/null || ls /run/topo; cat /run/topo/.host/sysctls 2>/dev/null || true\n");
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output ==
-        "edited\n"
-        "nothing left to put back\n"
-        "fail at 1: exit 1\n1 2 \n"
-        "fail at 2: exit 1\n1 2 \n"
-        "fail at 3: exit 1\n1 2 \n"
-        "destroyed\n"
-        "own\n");  // the lab's directory keeps its lock file alone
+)"},
+                      {"WITHOUT", "lab = \"own\"\n[[netns]]\nname = \"red\"\n"}},
+                     R"sh($TOPO apply -q $WITH && $TOPO apply -q $WITHOUT && echo edited
+$TOPO plan --detailed-exitcode $WITHOUT > /dev/null && echo 'nothing left to put back'
+cat /run/topo/own/original /run/topo/.host/sysctls 2>/dev/null || true
+$TOPO apply -q $WITH
+for i in 1 2 3; do code=0; TOPO_TEST_FAIL_STEP=$i $TOPO destroy -q $WITH 2>/dev/null || code=$?
+  echo "fail at $i: exit $code"
+  sysctl -n net.ipv4.conf.v0.forwarding net.ipv4.conf.v0.rp_filter | tr '\n' ' '; echo
+  $TOPO plan --detailed-exitcode $WITH > /dev/null || echo 'plan not empty'; done
+$TOPO destroy -q $WITH && echo destroyed
+ip -o link show v0 2>/dev/null || ls /run/topo; cat /run/topo/.host/sysctls 2>/dev/null || true
+)sh");
+  // The lab's directory keeps its lock file alone: "own" is left in /run/topo.
+  check_prints(r,
+               "edited\n"
+               "nothing left to put back\n"
+               "fail at 1: exit 1\n1 2 \n"
+               "fail at 2: exit 1\n1 2 \n"
+               "fail at 3: exit 1\n1 2 \n"
+               "destroyed\n"
+               "own\n");
 }

@@ -5,22 +5,15 @@
 // other as the lab's header comment says, and no further; a second apply has nothing to do;
 // destroy gives back the sandbox exactly as it was before, down to the last JSON field.
 // Labs with [[nat]] are left out: apply does not do NAT yet.
-#include <catch2/catch.hpp>
-
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
-#include <string>
 #include <vector>
 
 #include "parser/load.h"
-#include "tests/files.h"
-#include "tests/kernel_scripts.h"
+#include "tests/kernel_harness.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

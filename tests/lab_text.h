@@ -11,6 +11,9 @@
 
 namespace topo::test {
 
+// A test that uses topo::test uses topo's own names too: `using namespace topo::test` is enough.
+using namespace topo;
+
 inline std::vector<std::string> error_lines(const LoadedLab& loaded) {
   std::vector<std::string> out;
   for (const Diagnostic& d : loaded.errors)

@@ -1,17 +1,11 @@
 // NAT in the pure core: the lab's [[nat]] entries as the content of its nftables table, the
 // differ's changes and conflicts, the plan's lines and steps, and the shell and JSON faces.
 // Inline TOML in, exact text out; no kernel.
-#include "planner/diff.h"
-#include "planner/expected.h"
 #include "planner/nat.h"
-#include "planner/plan.h"
 #include "planner/render_json.h"
 #include "planner/render_shell.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
@@ -44,14 +38,6 @@ netns = "red"
 kind = "masquerade"
 out = "up0"
 )";
-
-Plan plan_for(const State& expected, const State& observed) { return make_plan(diff(expected, observed, "web")); }
-
-std::string steps_text(const Plan& p) {
-  std::string out;
-  for (const Step& s : p.steps) out += describe(s) + "\n";
-  return out;
-}
 
 // The table in one line per chain and rule, for exact comparisons.
 std::string table_text(const std::optional<NftTable>& t) {

@@ -15,7 +15,6 @@
 #include "tests/lab_text.h"
 #include "tests/rule_shapes.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

@@ -4,14 +4,9 @@
 
 #include <random>
 
-#include "planner/diff.h"
-#include "planner/expected.h"
-#include "planner/plan.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/labs.h"
+#include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
@@ -51,21 +46,8 @@ to = "10.9.0.0/16"
 dev = "eth0"
 )";
 
-Plan plan_for(const std::string& toml, const State& observed) {
-  return make_plan(diff(expected_state(lab(toml)), observed, "web"));
-}
-
-std::string steps_text(const Plan& p) {
-  std::string out;
-  for (const Step& s : p.steps) out += describe(s) + "\n";
-  return out;
-}
-
-std::string inverses_text(const Plan& p) {
-  std::string out;
-  for (auto s = p.steps.rbegin(); s != p.steps.rend(); ++s) out += describe(s->inverse()) + "\n";
-  return out;
-}
+// The plan from `observed` to the lab of `toml`.
+Plan plan_for(const std::string& toml, const State& observed) { return topo::test::plan_for(expected_state(lab(toml)), observed); }
 
 }  // namespace
 
@@ -528,20 +510,8 @@ b = { name = "vb", master = "br0" }
 }
 
 TEST_CASE("plan: a macvlan's mtu goes down before its parent's, and comes back up after it", "[plan]") {
-  std::string before = R"(lab = "web"
-[[netns]]
-name = "red"
-[[bridge]]
-name = "br0"
-[[macvlan]]
-name = "mv0"
-parent = "br0"
-netns = "red"
-)";
-  std::string after = before + R"([[veth]]
-a = { netns = "red", name = "eth0", mtu = 1280 }
-b = { name = "red-p", master = "br0", mtu = 1280 }
-)";
+  std::string before = kMacvlanOnBridge;
+  std::string after = before + kLoweringPort;
   Plan p = plan_for(after, applied(expected_state(lab(before))));
   // Lowered after br0, the kernel would lower mv0 itself; if a later step then failed, undoing
   // br0 would leave mv0 at 1280, and undoing mv0's own step first would ask for 1500 above

@@ -11,7 +11,6 @@
 #include "planner/probe.h"
 #include "tests/lab_text.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {

@@ -4,7 +4,6 @@
 
 #include "parser/describe.h"
 
-using namespace topo;
 using namespace topo::test;
 
 TEST_CASE("the smallest lab is its name", "[reader]") {

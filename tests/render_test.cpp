@@ -1,15 +1,9 @@
 // The plan's other two faces: the JSON for programs and the shell script for people, exact.
-#include "planner/diff.h"
-#include "planner/expected.h"
-#include "planner/plan.h"
 #include "planner/render_json.h"
 #include "planner/render_shell.h"
 #include "planner/render_show.h"
-#include "planner/render_text.h"
-#include "tests/lab_text.h"
-#include "tests/state_fixtures.h"
+#include "tests/plans.h"
 
-using namespace topo;
 using namespace topo::test;
 
 namespace {
@@ -38,10 +32,6 @@ to = "fd01::/64"
 via = "fd00::1"
 )";
 
-Plan planned(const State& expected, const State& observed) {
-  return make_plan(diff(expected, observed, "web"));
-}
-
 State with_c1() {
   State s = empty_kernel();
   s.namespaces["c1"].exists = true;  // the container's, adopted
@@ -52,7 +42,7 @@ State with_c1() {
 
 TEST_CASE("shell: the ip commands that make the same state, marks included", "[render]") {
   State expected = expected_state(lab(kLab));
-  CHECK(plan_shell(planned(expected, with_c1()), expected, "web") == R"(#!/bin/bash
+  CHECK(plan_shell(plan_for(expected, with_c1()), expected, "web") == R"(#!/bin/bash
 # made by `topo plan --format shell`: run as root, in the namespace topo runs in
 set -euo pipefail
 
@@ -104,12 +94,12 @@ mtu = 9000
   State expected = expected_state(lab(toml));
   State observed = applied(expected);
   link(observed, "host", "br0").mtu = 1500;
-  CHECK(plan_json(planned(expected, observed), "web") ==
+  CHECK(plan_json(plan_for(expected, observed), "web") ==
         R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"steps":[
 {"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]}}
 ]}
 )");
-  CHECK(plan_json(planned(expected, applied(expected)), "web") ==
+  CHECK(plan_json(plan_for(expected, applied(expected)), "web") ==
         "{\"format_version\":1,\"lab\":\"web\",\"summary\":{\"add\":0,\"change\":0,\"destroy\":0},"
         "\"conflicts\":[],\"steps\":[\n]}\n");
 }
@@ -150,7 +140,7 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
   renamed.kind = kind_named("dummy");
   renamed.alias = "topo:web";
   observed.namespaces["host"].links.push_back(renamed);
-  Plan p = planned(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n")), observed);
+  Plan p = plan_for(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n")), observed);
   CHECK(plan_text(p) ==
         "namespace host\n"
         "  - dummy red<U+001B>[2J\n"
@@ -176,7 +166,7 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
   observed.namespaces["host"].links.push_back(gone);
   std::string toml = "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
                      "b = { name = \"red-p\" }\n";
-  Plan p = planned(expected_state(lab(toml)), observed);
+  Plan p = plan_for(expected_state(lab(toml)), observed);
   CHECK(plan_text(p) ==
         "namespace host\n"
         "  -/+ veth red-p peer red/eth0 (peer in another namespace -> red/eth0)\n"
@@ -185,12 +175,12 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
         "  + veth eth0 peer host/red-p\n"
         "\n"
         "Plan: 3 to add, 0 to change, 1 to destroy.\n");
-  CHECK(plan_text(planned(expected_state(lab("lab = \"web\"\n")), observed)) ==
+  CHECK(plan_text(plan_for(expected_state(lab("lab = \"web\"\n")), observed)) ==
         "namespace host\n"
         "  - veth red-p peer in another namespace\n"
         "\n"
         "Plan: 0 to add, 0 to change, 1 to destroy.\n");
-  CHECK(plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web").find(
+  CHECK(plan_json(plan_for(expected_state(lab("lab = \"web\"\n")), observed), "web").find(
             R"("peer":{"netns":null,"name":null})") != std::string::npos);
 }
 
@@ -212,7 +202,7 @@ mac = "02:00:00:00:00:07"
 )"));
   };
   State blue = with("blue"), green = with("green");
-  std::string sh = plan_shell(planned(green, applied(blue)), green, "web");
+  std::string sh = plan_shell(plan_for(green, applied(blue)), green, "web");
   CHECK(sh.substr(sh.find("ip -n blue"), sh.find("\n# green") - sh.find("ip -n blue")) ==
         "ip -n blue link del dev mv0\n"
         "ip netns delete blue\n"
@@ -234,11 +224,11 @@ dev = "up0"
 mtu = )" + mtu + "\naddresses = [" + addresses + "]\n"));
   };
   State before = with("1450", R"("10.10.0.2/24", "fd00:10::2/64")"), after = with("1230", R"("10.10.0.2/24")");
-  std::string sh = plan_shell(planned(after, applied(before)), after, "web");
+  std::string sh = plan_shell(plan_for(after, applied(before)), after, "web");
   CHECK(sh.find("ip link set dev vx0 mtu 1230\n") != std::string::npos);
   CHECK(sh.find("addr del") == std::string::npos);
   // Back: the mtu first, then the address, which IPv6 takes again.
-  std::string back = plan_shell(planned(before, applied(after)), before, "web");
+  std::string back = plan_shell(plan_for(before, applied(after)), before, "web");
   size_t mtu = back.find("ip link set dev vx0 mtu 1450\n"), add = back.find("ip addr add fd00:10::2/64 dev vx0");
   CHECK(mtu != std::string::npos);
   CHECK(add != std::string::npos);
@@ -252,7 +242,7 @@ TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives 
   renamed.kind = kind_named("dummy");
   renamed.alias = "topo:web";
   observed.namespaces["host"].links.push_back(renamed);
-  std::string json = plan_json(planned(expected_state(lab("lab = \"web\"\n")), observed), "web");
+  std::string json = plan_json(plan_for(expected_state(lab("lab = \"web\"\n")), observed), "web");
   // DEL, CSI (C1) and RLO escaped; a stray byte, a surrogate and an overlong '/' each U+FFFD
   // per byte; é as it is.
   CHECK(json.find(R"("name":"r\u007f\u009b\u202e\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd-é")") != std::string::npos);

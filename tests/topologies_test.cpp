@@ -4,7 +4,6 @@
 #include "tests/files.h"
 #include "tests/lab_text.h"
 
-using namespace topo;
 using namespace topo::test;
 
 TEST_CASE("every topologies/ lab is valid and has the model its golden file shows", "[topologies]") {

@@ -1,7 +1,6 @@
 // Checks across the whole lab: duplicates, references, and what the kernel would refuse.
 #include "tests/lab_text.h"
 
-using namespace topo;
 using namespace topo::test;
 
 TEST_CASE("duplicates point back at the first definition", "[validate]") {

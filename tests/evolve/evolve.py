@@ -548,6 +548,12 @@ def mac_set(lab):
     return out
 
 
+def replaced_address(i, d, a, na, what):
+    """Puts address na in the place of a on interface i (its keys d), and says so."""
+    d["addresses"] = [na if x == a else x for x in d["addresses"]]
+    return "%s of %s/%s: %s -> %s" % (what, i[0], i[1], a, na)
+
+
 def find_by_id(lab, uid):
     for kind in KINDS:
         for e in lab[kind]:
@@ -779,12 +785,18 @@ class Gen:
         lab["netns"].append(n)
         return n
 
+    def new_link(self, lab, ns, prefix):
+        """A new interface's keys, named PREFIXn, in namespace ns (a random one of the lab's if
+        None): the namespace and the keys."""
+        ns = ns or self.rng.choice(ns_names(lab))
+        d = new({"name": self.fresh(prefix)})
+        if ns != "host":
+            d["netns"] = ns
+        return ns, d
+
     def add_bridge(self, lab, ns=None):
         r = self.rng
-        ns = ns or r.choice(ns_names(lab))
-        b = new({"name": self.fresh("br")})
-        if ns != "host":
-            b["netns"] = ns
+        ns, b = self.new_link(lab, ns, "br")
         if r.random() < 0.7:
             b["addresses"] = self.addrs(self.subnet(lab), 1)
         if r.random() < 0.15 and self.on("bridge-mtu"):
@@ -856,10 +868,7 @@ class Gen:
 
     def add_vxlan(self, lab, ns=None):
         r = self.rng
-        ns = ns or r.choice(ns_names(lab))
-        x = new({"name": self.fresh("vx")})
-        if ns != "host":
-            x["netns"] = ns
+        ns, x = self.new_link(lab, ns, "vx")
         used = {(v.get("netns", "host"), v.get("port", 4789), v["id"]) for v in lab["vxlan"]}
         while True:
             x["id"] = r.randrange(0, 1 << 24) if r.random() < 0.5 else r.randrange(1, 100)
@@ -892,13 +901,10 @@ class Gen:
 
     def add_macvlan(self, lab, ns=None):
         r = self.rng
-        ns = ns or r.choice(ns_names(lab))
+        ns, m = self.new_link(lab, ns, "mv")
         pns = r.choice(ns_names(lab))
         parents = [i for i in interfaces(lab) if i[0] == pns
                    and not iface_dict(i[3], i[4]).get("master") and i[2] != "macvlan"]
-        m = new({"name": self.fresh("mv")})
-        if ns != "host":
-            m["netns"] = ns
         if pns == "host" and (not parents or r.random() < 0.4):
             m["parent"] = "eth9"
         elif parents:
@@ -1161,11 +1167,10 @@ class Gen:
         return "remove %s %s" % (kind, e.get("name") or e["a"]["name"])
 
     def e_rename_link(self, lab):
-        ifs = interfaces(lab)
-        if not ifs:
+        picked = self.pick_interface(lab)
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         newname = self.fresh(name.rstrip("0123456789")[:4] or "x")
         d["name"] = newname
         for i in interfaces(lab):
@@ -1187,15 +1192,29 @@ class Gen:
                 holder["sysctl"]["net.ipv4.conf.%s.%s" % (newname, k.rsplit(".", 1)[1])] = holder["sysctl"].pop(k)
         return "rename %s %s/%s -> %s" % (kind, ns, name, newname)
 
-    def addressed(self, lab):
-        return [(i, a) for i in interfaces(lab) for a in iface_dict(i[3], i[4]).get("addresses", [])]
-
-    def e_change_address(self, lab):
-        c = self.addressed(lab)
+    def pick_address(self, lab):
+        """A random address of one of the lab's interfaces: the interface (as interfaces()
+        gives it), the address and the dict of the interface's keys; None when there is none."""
+        c = [(i, a) for i in interfaces(lab) for a in iface_dict(i[3], i[4]).get("addresses", [])]
         if not c:
             return None
         i, a = self.rng.choice(c)
-        d = iface_dict(i[3], i[4])
+        return i, a, iface_dict(i[3], i[4])
+
+    def pick_interface(self, lab, but=None):
+        """A random interface of the lab, of any kind but `but`: its namespace, name and kind,
+        the entry that holds it and the dict of its keys; None when there is none."""
+        ifs = [i for i in interfaces(lab) if i[2] != but]
+        if not ifs:
+            return None
+        ns, name, kind, holder, end = self.rng.choice(ifs)
+        return ns, name, kind, holder, iface_dict(holder, end)
+
+    def e_change_address(self, lab):
+        picked = self.pick_address(lab)
+        if not picked:
+            return None
+        i, a, d = picked
         ip, plen = a.split("/")
         h = self.rng.randrange(2, 250)
         if ":" in ip:
@@ -1204,27 +1223,23 @@ class Gen:
             na = "%s.%d/%s" % (ip.rsplit(".", 1)[0], h, plen)
         if na in all_addresses(lab):
             return None
-        d["addresses"] = [na if x == a else x for x in d["addresses"]]
-        return "change address of %s/%s: %s -> %s" % (i[0], i[1], a, na)
+        return replaced_address(i, d, a, na, "change address")
 
     def e_change_prefix(self, lab):
-        c = self.addressed(lab)
-        if not c:
+        picked = self.pick_address(lab)
+        if not picked:
             return None
-        i, a = self.rng.choice(c)
-        d = iface_dict(i[3], i[4])
-        ip, plen = a.split("/")
+        i, a, d = picked
+        ip = a.split("/")[0]
         np = self.rng.choice([16, 20, 24, 25, 28]) if ":" not in ip else self.rng.choice([48, 56, 64, 80])
         na = "%s/%d" % (ip, np)
-        d["addresses"] = [na if x == a else x for x in d["addresses"]]
-        return "change prefix of %s/%s: %s -> %s" % (i[0], i[1], a, na)
+        return replaced_address(i, d, a, na, "change prefix")
 
     def e_add_address(self, lab):
-        ifs = interfaces(lab)
-        if not ifs:
+        picked = self.pick_interface(lab)
+        if not picked:
             return None
-        i = self.rng.choice(ifs)
-        d = iface_dict(i[3], i[4])
+        ns, name, _, _, d = picked
         if d.get("master"):
             return None
         same = [a for a in d.get("addresses", []) if ":" not in a]
@@ -1238,25 +1253,23 @@ class Gen:
         if na in all_addresses(lab):
             return None
         d["addresses"] = d.get("addresses", []) + [na]
-        return "add address %s to %s/%s" % (na, i[0], i[1])
+        return "add address %s to %s/%s" % (na, ns, name)
 
     def e_remove_address(self, lab):
-        c = self.addressed(lab)
-        if not c:
+        picked = self.pick_address(lab)
+        if not picked:
             return None
-        i, a = self.rng.choice(c)
-        d = iface_dict(i[3], i[4])
+        i, a, d = picked
         d["addresses"] = [x for x in d["addresses"] if x != a]
         return "remove address %s from %s/%s" % (a, i[0], i[1])
 
     def e_change_kind(self, lab):
         """A single interface keeps its name, namespace, addresses and master, and becomes
         another kind: veth end -> macvlan or vxlan, macvlan/vxlan -> veth to host."""
-        ifs = [i for i in interfaces(lab) if i[2] != "bridge"]
-        if not ifs:
+        picked = self.pick_interface(lab, but="bridge")
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         keep = {k: d[k] for k in ("addresses", "master", "mtu", "mac") if k in d}
         remove_element(lab, kind, holder)
         targets = [k for k in ("veth", "macvlan", "vxlan") if k != kind]
@@ -1294,11 +1307,10 @@ class Gen:
         return "change kind of %s/%s: %s -> %s" % (ns, name, kind, target)
 
     def e_move_port(self, lab):
-        ifs = [i for i in interfaces(lab) if i[2] != "bridge"]
-        if not ifs:
+        picked = self.pick_interface(lab, but="bridge")
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         brs = [b for b in bridges_in(lab, ns) if b != d.get("master")]
         if brs and self.rng.random() < 0.7:
             old = d.get("master")
@@ -1310,11 +1322,10 @@ class Gen:
         return None
 
     def e_move_netns(self, lab):
-        ifs = interfaces(lab)
-        if not ifs:
+        picked = self.pick_interface(lab)
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         other = [n for n in ns_names(lab) if n != ns]
         if not other:
             return None
@@ -1334,11 +1345,10 @@ class Gen:
         return "move %s %s from %s to %s" % (kind, name, ns, to)
 
     def e_mtu(self, lab):
-        ifs = interfaces(lab)
-        if not ifs:
+        picked = self.pick_interface(lab)
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         if kind == "bridge" and not self.on("bridge-mtu"):
             return None
         if kind == "vxlan" and d.get("dev") and not self.on("vxlan-mtu"):
@@ -1361,11 +1371,10 @@ class Gen:
         return "set mtu %d on %s/%s" % (d["mtu"], ns, name)
 
     def e_mac(self, lab):
-        ifs = interfaces(lab)
-        if not ifs:
+        picked = self.pick_interface(lab)
+        if not picked:
             return None
-        ns, name, kind, holder, end = self.rng.choice(ifs)
-        d = iface_dict(holder, end)
+        ns, name, kind, holder, d = picked
         if "mac" in d and self.rng.random() < 0.5:
             old = d.pop("mac")
             return "remove mac %s of %s/%s" % (old, ns, name)

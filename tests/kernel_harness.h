@@ -1,0 +1,59 @@
+// The kernel tests' harness: what every kernel_*_test.cpp needs to run a bash script in a
+// sandbox (tests/files.h, in_sandbox) over lab files of its own, and to check what it printed.
+// The bash helpers are in tests/kernel_scripts.h, the labs several files share in tests/labs.h.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/files.h"
+#include "tests/kernel_scripts.h"
+#include "tests/labs.h"
+
+namespace topo::test {
+
+/// Lab files for one sandbox script: each text goes to a file of its own, whose path the
+/// script finds in the shell variable of its name ({"L", lab} gives $L).
+using LabFiles = std::vector<std::pair<std::string, std::string>>;
+
+/// Runs `script` in a sandbox (in_sandbox) with `files` written beside it.
+inline Run in_sandbox(const LabFiles& files, const std::string& script) {
+  TempDir dir;
+  std::string vars;
+  for (const auto& [var, text] : files) vars += var + "=" + dir.write(var + ".toml", text) + "\n";
+  return in_sandbox(vars + script);
+}
+
+/// The script ran to its end (exit 0) and printed exactly `want`; what it printed is shown
+/// when not.
+inline void check_prints(const Run& r, const std::string& want) {
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == want);
+}
+
+/// The rules topo makes for `lab` are the very rules nft makes from its shell plan: the
+/// expressions the kernel holds in host and in namespace r (handles left out: they number
+/// objects as made), each way in a sandbox of its own, then the plan, which must be empty.
+/// Each of `expressions` must be among topo's, so that the comparison is of something.
+inline void check_rules_as_nft_makes(const std::string& lab, const std::vector<std::string>& expressions) {
+  std::string dump =
+      "dump() { for ns in '' r; do ${ns:+ip netns exec $ns} nft --debug=netlink list ruleset; done"
+      " | sed -E 's/^(inet [^ ]+ [^ ]+) [0-9]+( [0-9]+)?$/\\1/'; }\n";
+  Run by_topo = in_sandbox({{"L", lab}}, dump + "$TOPO apply $L > /dev/null\ndump\n$TOPO plan $L\n");
+  Run by_nft = in_sandbox({{"L", lab}}, dump + "$TOPO plan --format shell $L | bash\ndump\n$TOPO plan $L\n");
+  INFO(by_topo.output);
+  CHECK(by_topo.status == 0);
+  for (const std::string& e : expressions) {
+    INFO("expression " << e);
+    CHECK(by_topo.output.find(e) != std::string::npos);
+  }
+  CHECK(by_topo.output.substr(by_topo.output.size() - 40) == "No changes. The kernel matches the lab.\n");
+  CHECK(by_topo.output == by_nft.output);
+}
+
+}  // namespace topo::test
