@@ -49,6 +49,7 @@ class Validator {
       if (auto* v = std::get_if<Vxlan>(&i.spec)) check_vxlan(i, *v);
       if (auto* m = std::get_if<Macvlan>(&i.spec)) check_macvlan(i, *m);
     }
+    check_lower_loops();
     check_vxlan_ids();
     check_isolation();
     check_routes();
@@ -312,6 +313,34 @@ class Validator {
     if (const auto* v = std::get_if<Vxlan>(&i.spec)) return v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
     if (const auto* m = std::get_if<Macvlan>(&i.spec)) return find_interface(m->parent_netns.value, m->parent.value);
     return nullptr;
+  }
+
+  // A VXLAN or macvlan that runs, through others, over itself: none of them can be made
+  // first. Said once, at the loop's first link in the file.
+  void check_lower_loops() {
+    for (const Interface& i : lab_.interfaces) {
+      std::vector<const Interface*> chain = {&i};
+      for (const Interface* l = lower(i); l && chain.size() <= lab_.interfaces.size(); l = lower(*l)) {
+        if (l == &i) {
+          bool first = std::all_of(chain.begin(), chain.end(), [&](const Interface* x) { return &i <= x; });
+          if (first) loop_error(chain);
+          break;
+        }
+        chain.push_back(l);
+      }
+    }
+  }
+
+  void loop_error(const std::vector<const Interface*>& chain) {
+    const Interface& i = *chain.front();
+    std::string path;
+    for (const Interface* x : chain) path += fmt::format("'{}' over ", x->name.value);
+    const Located<std::string>& under = std::holds_alternative<Vxlan>(i.spec) ? *std::get<Vxlan>(i.spec).dev
+                                                                               : std::get<Macvlan>(i.spec).parent;
+    d_.error(under.pos,
+             fmt::format("{} '{}' runs over itself ({}'{}'): none of them can be made first",
+                         to_string(i.kind()), i.name.value, path, i.name.value),
+             width(under.value));
   }
 
   // A link over the bridge (a VXLAN whose dev it is, a macvlan on it, or on a link over it)

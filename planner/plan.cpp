@@ -609,6 +609,10 @@ std::map<LinkKey, LinkState*> bridges_that_can_wait(Phases& ordered) {
 // when it checks an IPv4 gateway); an IPv6 gateway must be on the prefix of a link that is up
 // ("No route to host" otherwise), so no port is held down at either end where the plan makes
 // an IPv6 route through a gateway.
+// A port with an address of its own is not held down: the kernel gives a link that is down
+// no route to its subnet, and a route through a gateway there would be refused (evolve seed 60).
+bool can_wait_down(const LinkState& l) { return l.up && !l.master.empty() && l.addresses.empty(); }
+
 void defer_carrier(Phases& ordered) {
   std::set<std::string> routed6;  // namespaces where an IPv6 route through a gateway is made
   for (const Step& s : ordered[Phase::route_make]) {
@@ -620,9 +624,9 @@ void defer_carrier(Phases& ordered) {
     auto& d = std::get<LinkDelta>(s.subject);
     if (s.action != Action::create || !d.after->is(LinkKind::veth)) continue;
     if (routed6.count(s.netns) || routed6.count(peer_netns(*d.after))) continue;
-    if (d.after->up && !d.after->master.empty())
+    if (can_wait_down(*d.after))
       ports[s.netns].push_back(&*d.after);
-    else if (s.peer && s.peer->after && s.peer->after->up && !s.peer->after->master.empty())
+    else if (s.peer && s.peer->after && can_wait_down(*s.peer->after))
       ports[peer_netns(*d.after)].push_back(&*s.peer->after);  // one end without carrier is enough
   }
   std::map<LinkKey, LinkState*> waiting = bridges_that_can_wait(ordered);

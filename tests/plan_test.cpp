@@ -507,6 +507,14 @@ b = { name = "vb", master = "br0" }
   };
   CHECK(carrier_steps(plan_for(star, empty_kernel())) == 1);
   CHECK(carrier_steps(plan_for(routed, empty_kernel())) == 0);
+  // A port with an address of its own stays up: the kernel has no route to its subnet while
+  // it is down, and refuses one through a gateway there (evolve seed 60). Here vb waits alone.
+  std::string addressed = star;
+  addressed.replace(addressed.find("name = \"va\""), 11, "name = \"va\", addresses = [\"10.1.0.2/24\"]");
+  std::string routed4 = addressed + "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.1.0.1\"\n";
+  Plan p = plan_for(routed4, empty_kernel());
+  INFO(steps_text(p));
+  CHECK(carrier_steps(p) == 0);
 }
 
 TEST_CASE("plan: a macvlan's mtu goes down before its parent's, and comes back up after it", "[plan]") {

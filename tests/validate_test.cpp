@@ -352,6 +352,25 @@ parent_netns = "red"
              "'host' instead (name that as the parent)"});
 }
 
+TEST_CASE("a VXLAN or macvlan does not run over itself", "[validate]") {
+  // Neither could be made first (evolve seed 55).
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "n62"
+[[vxlan]]
+name = "vx60"
+netns = "n62"
+id = 13724056
+group = "239.1.1.116"
+dev = "eth0"
+[[macvlan]]
+name = "eth0"
+netns = "n62"
+parent = "vx60"
+parent_netns = "n62"
+)") == Lines{"9:7: vxlan 'vx60' runs over itself ('vx60' over 'eth0' over 'vx60'): none of them can be made first"});
+}
+
 TEST_CASE("a VXLAN or macvlan is not a port of the bridge it runs over", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[bridge]]
