@@ -316,14 +316,15 @@ class Validator {
   }
 
   // A VXLAN or macvlan that runs, through others, over itself: none of them can be made
-  // first. Said once, at the loop's first link in the file.
+  // first. Said once, at the loop's first link in the file; a link that is its own lower
+  // one has been told so.
   void check_lower_loops() {
     for (const Interface& i : lab_.interfaces) {
       std::vector<const Interface*> chain = {&i};
       for (const Interface* l = lower(i); l && chain.size() <= lab_.interfaces.size(); l = lower(*l)) {
         if (l == &i) {
           bool first = std::all_of(chain.begin(), chain.end(), [&](const Interface* x) { return &i <= x; });
-          if (first) loop_error(chain);
+          if (first && chain.size() > 1) loop_error(chain);
           break;
         }
         chain.push_back(l);
