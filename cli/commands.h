@@ -16,9 +16,11 @@ namespace topo::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes pending
-inline constexpr int kExitNotApplied = 2;  // test, show: the lab is not applied
+// Each code means one thing (docs/cli.md): 2 is Terraform's "changes pending", which CI
+// scripts test for; usage errors are sysexits.h's EX_USAGE.
+inline constexpr int kExitChanges = 2;     // plan --detailed-exitcode: changes pending
+inline constexpr int kExitNotApplied = 4;  // test, show: the lab is not applied
+inline constexpr int kExitUsage = 64;      // an unknown option, a missing argument
 
 inline constexpr size_t kDefaultProbeJobs = 32;
 

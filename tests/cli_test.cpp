@@ -35,11 +35,11 @@ TEST_CASE("topo --version and --help", "[cli]") {
   CHECK(h.output.find("graph") != std::string::npos);
 }
 
-TEST_CASE("usage errors exit 2", "[cli]") {
-  CHECK(run_topo("").status == 2);
-  CHECK(run_topo("frobnicate").status == 2);
-  CHECK(run_topo("validate").status == 2);
-  CHECK(run_topo("validate --bogus x.toml").status == 2);
+TEST_CASE("usage errors exit 64", "[cli]") {
+  CHECK(run_topo("").status == 64);
+  CHECK(run_topo("frobnicate").status == 64);
+  CHECK(run_topo("validate").status == 64);
+  CHECK(run_topo("validate --bogus x.toml").status == 64);
 }
 
 TEST_CASE("validate: ok line, errors with caret, exit 1", "[cli]") {

@@ -95,7 +95,7 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
                "same\n"
                "No changes. The kernel matches the lab.\n"
                "topo destroy: --lab Web: must start with a lowercase letter\n"
-               "exit 2\n");
+               "exit 64\n");
 }
 
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {

@@ -52,7 +52,7 @@ b = { netns = "b", name = "eth0", addresses = ["10.9.0.2/24", "fd00:9::2/64"] }
 
 }  // namespace
 
-TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and exits 2 before", "[kernel][expect]") {
+TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and exits 4 before", "[kernel][expect]") {
   auto labs = files_in(source_dir() / "topologies", ".toml");
   REQUIRE(labs.size() >= 7);
   for (const auto& path : labs) {
@@ -74,7 +74,7 @@ TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and ex
       INFO(r.output);
       CHECK(r.status == 0);
       CHECK(part(r.output, "before") ==
-            fmt::format("topo test: lab '{}' is not applied: {}; run topo apply {} first\nexit 2\n", lab.name.value,
+            fmt::format("topo test: lab '{}' is not applied: {}; run topo apply {} first\nexit 4\n", lab.name.value,
                         fmt::format("namespace '{}' does not exist", lab.netns.at(0).name.value),
                         path.string()));
       std::vector<std::string> got = lines_of(part(r.output, "test"));
@@ -311,7 +311,7 @@ TEST_CASE("kernel: show as text", "[kernel][show]") {
                "  route 10.0.0.0/24 dev veth-b proto kernel\n");
 }
 
-TEST_CASE("kernel: show of a lab that is not applied says so and exits 2, by file and by name", "[kernel][show]") {
+TEST_CASE("kernel: show of a lab that is not applied says so and exits 4, by file and by name", "[kernel][show]") {
   std::string path = (source_dir() / "topologies/veth-pair.toml").string();
   Run r = in_sandbox("st() { \"$@\" > /dev/null && echo \"exit 0\" || echo \"exit $?\"; }\n"
                      "echo '== before'; st $TOPO show " + path + "; st $TOPO show --lab pair\n"
@@ -324,13 +324,13 @@ TEST_CASE("kernel: show of a lab that is not applied says so and exits 2, by fil
   INFO(r.output);
   CHECK(r.status == 0);
   std::string by_file = "topo show: lab 'pair' is not applied: namespace 'ns1' does not exist; run topo apply " +
-                        path + " first\nexit 2\n";
-  std::string by_name = "topo show: lab 'pair' is not applied: no namespace or link carries its mark (topo:pair)\nexit 2\n";
+                        path + " first\nexit 4\n";
+  std::string by_name = "topo show: lab 'pair' is not applied: no namespace or link carries its mark (topo:pair)\nexit 4\n";
   CHECK(part(r.output, "before") == by_file + by_name);
   CHECK(part(r.output, "applied") == "exit 0\nexit 0\n");
   CHECK(part(r.output, "half") ==
         "topo show: lab 'pair' is not applied: namespace 'ns2' does not exist; run topo apply " + path +
-            " first\nexit 2\n");
+            " first\nexit 4\n");
   CHECK(part(r.output, "after destroy") == by_name);
 }
 
@@ -361,7 +361,7 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
   CHECK(part(r.output, "no such namespace") == "topo: error: opening namespace nosuch: it does not exist\nexit 1\n");
   CHECK(part(r.output, "not a lab namespace") ==
         "topo exec: namespace 'foreign' is not a lab's (its lo has no topo: mark); use ip netns exec\nexit 1\n");
-  CHECK(part(r.output, "no command") == "topo exec: give the command after the namespace, as in topo exec web ip addr\nexit 2\n");
+  CHECK(part(r.output, "no command") == "topo exec: give the command after the namespace, as in topo exec web ip addr\nexit 64\n");
   // Everything after NS is the command's, options and a -- after the command's name too.
   CHECK(part(r.output, "options without --") == "172.18.0.2/24\nx --help -n -- y\n-- x\nexec -v\n");
   CHECK(part(r.output, "machine mounts untouched") == "0\n");
