@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   cmake g++ make pkg-config
+  # strings, for the check that the release binary has no test hooks
+  binutils
   # the fuzz target (scripts/fuzz.sh): clang, and libFuzzer's and the sanitizers' runtimes
   # (clang only recommends them)
   clang libclang-rt-14-dev
