@@ -9,10 +9,7 @@
 
 #include "cli/commands.h"
 #include "executor/apply.h"
-#ifdef TOPO_TEST_HOOKS
-#include "executor/fault_injection.h"
-#endif
-#include "executor/netlink_kernel.h"
+#include "executor/open_kernel.h"
 #include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "parser/diagnostics.h"
@@ -87,18 +84,14 @@ class Printer : public ApplyObserver {
     fmt::print(stderr, "topo: an earlier run of lab '{}' was interrupted; taking back what it made\n", how_.lab);
   }
   void planned(const Plan& plan) override {
-#ifdef TOPO_TEST_HOOKS
-    run_after_plan_hook();
-#endif
+    after_plan_hook();
     progress_.emplace(how_.output, plan.steps.size());
     signals_.emplace();
   }
   bool should_stop() override { return signals_ && signals_->pending(); }
   void step(size_t i, const Step& s) override { progress_->step(i, s); }
   void note(const std::string& text) override { fmt::print(stderr, "topo: {}\n", text); }
-#ifdef TOPO_TEST_HOOKS
-  void after_last_step() override { run_after_last_step_hook(); }
-#endif
+  void after_last_step() override { after_last_step_hook(); }
   // The run is over: the progress line goes, and signals are no longer held.
   void done() {
     progress_.reset();
@@ -111,17 +104,6 @@ class Printer : public ApplyObserver {
   std::optional<HeldSignals> signals_;
 };
 
-// The kernel the steps run in: netlink; in a test build, wrapped for the faults a test asks for.
-std::unique_ptr<LabKernel> open_kernel(const State& expected, const std::string& lab) {
-  auto netlink = std::make_unique<NetlinkKernel>(expected, lab);
-#ifdef TOPO_TEST_HOOKS
-  netlink->refuse_nft_batch(FaultInjectingKernel::fail_nft_from_env());
-  return std::make_unique<FaultInjectingKernel>(std::move(netlink), FaultInjectingKernel::fail_step_from_env(),
-                                                FaultInjectingKernel::kill_step_from_env());
-#else
-  return netlink;
-#endif
-}
 
 int report(const ApplyResult& r, const CarryOut& how, double seconds) {
   const Plan& plan = r.plan;
@@ -193,7 +175,7 @@ int carry_out(State expected, const CarryOut& how) {
   Printer printer(how);
   ApplyRequest request{how.lab, how.wait};
   ApplyResult result = apply(std::move(expected), request, reader,
-                             [&](const State& e) { return open_kernel(e, how.lab); }, printer);
+                             [&](const State& e) { return open_lab_kernel(e, how.lab); }, printer);
   printer.done();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report(result, how, seconds);

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "executor/kernel_error.h"
+#include "executor/netlink_kernel.h"
+#include "executor/open_kernel.h"
 
 namespace topo {
 namespace {
@@ -37,9 +39,17 @@ void run_hook(const char* variable) {
 
 }  // namespace
 
-void run_after_plan_hook() { run_hook("TOPO_TEST_AFTER_PLAN"); }
+// executor/open_kernel.h for test builds: netlink, wrapped for the faults a test asks for.
+std::unique_ptr<LabKernel> open_lab_kernel(const State& expected, const std::string& lab) {
+  auto netlink = std::make_unique<NetlinkKernel>(expected, lab);
+  netlink->refuse_nft_batch(FaultInjectingKernel::fail_nft_from_env());
+  return std::make_unique<FaultInjectingKernel>(std::move(netlink), FaultInjectingKernel::fail_step_from_env(),
+                                                FaultInjectingKernel::kill_step_from_env());
+}
 
-void run_after_last_step_hook() { run_hook("TOPO_TEST_AFTER_LAST_STEP"); }
+void after_plan_hook() { run_hook("TOPO_TEST_AFTER_PLAN"); }
+
+void after_last_step_hook() { run_hook("TOPO_TEST_AFTER_LAST_STEP"); }
 
 void FaultInjectingKernel::run(const Step& step) {
   ++count_;

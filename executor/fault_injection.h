@@ -1,6 +1,7 @@
 // Test-only fault injection (docs/design.md): a Kernel that wraps another and, when asked
 // through the environment, fails step K with an injected error, or kills topo with SIGKILL
-// just before step K. The CLI wraps the real kernel in it only when a variable is set.
+// just before step K. Test builds' open_lab_kernel (executor/open_kernel.h) wraps the real
+// kernel in it; its hooks run the commands the variables below give.
 //
 //   TOPO_TEST_FAIL_STEP=K   step K (1-based, in plan order) fails, changing nothing
 //   TOPO_TEST_KILL_STEP=K   topo dies (SIGKILL) before step K
@@ -49,9 +50,5 @@ class FaultInjectingKernel : public LabKernel {
   long count_ = 0;  // steps asked for so far, undo steps included
 };
 
-/// Runs TOPO_TEST_AFTER_PLAN, when set, and waits for it.
-void run_after_plan_hook();
-/// Runs TOPO_TEST_AFTER_LAST_STEP, when set, and waits for it.
-void run_after_last_step_hook();
 
 }  // namespace topo
