@@ -616,9 +616,9 @@ void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, co
   if (any) {
     nl_msg* raw = nullptr;
     check(rtnl_link_build_change_request(orig.get(), change.get(), 0, &raw), "building", object);
-    Batch b;
-    b.add(nl::Msg(raw), "changing", object);
-    send(netns, b);
+    Batch changing;
+    changing.add(nl::Msg(raw), "changing", object);
+    send(netns, changing);
   }
   AddressChange addresses = address_change(b, a);  // its order, and why, in state.h
   for (const IpPrefix& p : addresses.first) address(netns, a.name, p, false);

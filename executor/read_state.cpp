@@ -37,7 +37,10 @@ struct RawLink {
   LinkState state;
   int ifindex = 0;
   int link_ifindex = 0;  // IFLA_LINK: a veth's peer, a macvlan's parent
-  int link_nsid = -1;    // IFLA_LINK_NETNSID: where that one lives; -1 here
+  // IFLA_LINK_NETNSID: where that one lives; absent when here. Negative when the kernel has
+  // no id for it from here: a namespace being deleted (evolve seed 64: a veth whose other
+  // end's namespace a killed run had just deleted was read as joined to a bridge here).
+  std::optional<int> link_nsid;
   int master_ifindex = 0;
   int vxlan_dev_ifindex = 0;
 };
@@ -236,7 +239,7 @@ void read_files(Reading& ns) {
 void resolve_nsids(Reading& ns, const std::vector<Reading*>& all) {
   std::set<int> wanted;
   for (const RawLink& l : ns.links)
-    if (l.link_nsid >= 0) wanted.insert(l.link_nsid);
+    if (l.link_nsid && *l.link_nsid >= 0) wanted.insert(*l.link_nsid);
   for (const Reading* other : all) {
     if (wanted.empty()) return;
     if (other == &ns) continue;
@@ -259,9 +262,9 @@ void name_references(Reading& ns, const std::vector<Reading*>& all) {
     if (l.vxlan_dev_ifindex && s.vxlan()) s.vxlan()->dev = name_of(ns, l.vxlan_dev_ifindex);
     if (!s.veth() && !s.macvlan()) continue;
     std::string other_ns(kUnknownNetns);  // a namespace topo did not read: never the lab's
-    if (l.link_nsid < 0) {
+    if (!l.link_nsid) {
       other_ns = ns.name;
-    } else if (auto it = ns.nsid_names.find(l.link_nsid); it != ns.nsid_names.end()) {
+    } else if (auto it = ns.nsid_names.find(*l.link_nsid); it != ns.nsid_names.end()) {
       other_ns = it->second;
     }
     const Reading* other = find(all, other_ns);

@@ -39,15 +39,15 @@ std::optional<Family> Nat::family() const {
   return std::nullopt;
 }
 
-const Netns* Lab::find_netns(std::string_view name) const {
+const Netns* Lab::find_netns(std::string_view wanted) const {
   for (const Netns& n : netns)
-    if (n.name.value == name) return &n;
+    if (n.name.value == wanted) return &n;
   return nullptr;
 }
 
-const Interface* Lab::find_interface(std::string_view ns, std::string_view name) const {
+const Interface* Lab::find_interface(std::string_view ns, std::string_view wanted) const {
   for (const Interface& i : interfaces)
-    if (i.netns.value == ns && i.name.value == name) return &i;
+    if (i.netns.value == ns && i.name.value == wanted) return &i;
   return nullptr;
 }
 

@@ -99,8 +99,8 @@ std::vector<Entry> entries(const NftTable& t) {
   std::vector<Entry> out;
   for (const NftChain& c : t.chains)
     for (const NftRule& r : c.rules) {
-      auto e = std::find_if(out.begin(), out.end(), [&](const Entry& e) {
-        return e.rule == r && !r.is_filter() && std::find(e.chains.begin(), e.chains.end(), c.name) == e.chains.end();
+      auto e = std::find_if(out.begin(), out.end(), [&](const Entry& x) {
+        return x.rule == r && !r.is_filter() && std::find(x.chains.begin(), x.chains.end(), c.name) == x.chains.end();
       });
       if (e == out.end())
         out.push_back({r, {c.name}});

@@ -333,18 +333,18 @@ void absorb_into_namespaces(Phases& ordered) {
       moved = true;
     }
   }
-  std::vector<Step> kept;
+  std::vector<Step> stay;
   for (size_t i = 0; i < removed.size(); ++i)
     if (home[i]) links[*home[i]].push_back(std::move(removed[i]));
-    else kept.push_back(std::move(removed[i]));
-  removed = std::move(kept);
+    else stay.push_back(std::move(removed[i]));
+  removed = std::move(stay);
   for (auto [phase, into] : {std::pair{Phase::nat_remove, &nats}, std::pair{Phase::route_remove, &routes},
                              std::pair{Phase::file_remove, &files}}) {
     std::vector<Step> kept;
     for (Step& s : ordered[phase]) {
-      auto home = home_of(s);
-      if (home && s.netns == namespaces[*home].netns)
-        (*into)[*home].push_back(std::move(s));
+      auto h = home_of(s);
+      if (h && s.netns == namespaces[*h].netns)
+        (*into)[*h].push_back(std::move(s));
       else
         kept.push_back(std::move(s));
     }

@@ -268,7 +268,7 @@ std::string describe(const Step& s) {
     out += fmt::format(" & {}: {}", there, describe(first, there));
   }
   if (s.half_of_replace) out += " (replace)";
-  for (const Step& c : s.contents) out += "\n    with " + describe(c);
+  for (const Step& content : s.contents) out += "\n    with " + describe(content);
   return shown(out);
 }
 

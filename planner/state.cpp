@@ -48,9 +48,9 @@ std::string sysctl_interface(const std::string& key) {
 
 std::string nat_table_name(std::string_view lab) { return "topo-" + std::string(lab); }
 
-const NftChain* NftTable::find_chain(std::string_view name) const {
+const NftChain* NftTable::find_chain(std::string_view wanted) const {
   for (const NftChain& c : chains)
-    if (c.name == name) return &c;
+    if (c.name == wanted) return &c;
   return nullptr;
 }
 

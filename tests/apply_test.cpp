@@ -280,7 +280,7 @@ struct Bench {
       // The transaction owns what it is given: a forwarder to the one fake.
       struct Forward : LabKernel {
         FakeKernel& k;
-        explicit Forward(FakeKernel& k) : k(k) {}
+        explicit Forward(FakeKernel& fake) : k(fake) {}
         void run(const Step& s) override { k.run(s); }
         void settle_deletions() override {}
         bool claim(const std::string& n, const std::string& l) override { return k.claim(n, l); }
