@@ -7,15 +7,18 @@
 
 #include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <netlink/route/addr.h>
 
 #include <random>
 #include <vector>
 
 #include "executor/decode_state.h"
 #include "executor/netlink.h"
+#include "executor/transport.h"
 
 using namespace topo;
 
@@ -323,6 +326,56 @@ TEST_CASE("decode_dump: bad messages are told, and what is good is still read", 
     CHECK(d.errors == std::vector<DumpError>{{DumpError::Kind::error, 0, -EPERM},
                                              {DumpError::Kind::unexpected, err.size()}});
   }
+}
+
+// The kernel's own answers, in the namespace the test runs in (dumps need no privilege, and
+// change nothing): decode_dump makes of their bytes what read_state makes of libnl's caches
+// of the same dumps. Whatever links the machine has, lo at least.
+TEST_CASE("decode_dump: the kernel's own answers decode as the reader reads them", "[decode]") {
+  nl::Socket sock = nl::route_socket_here("the test's namespace");
+  Bytes bytes;
+  auto ask = [&](int type, auto header) {
+    nl::Msg request(nlmsg_alloc_simple(type, NLM_F_REQUEST | NLM_F_DUMP));
+    REQUIRE(request);
+    REQUIRE(nlmsg_append(request.get(), &header, sizeof header, NLMSG_ALIGNTO) == 0);
+    nl::dump(nl_socket_get_fd(sock.get()), nlmsg_hdr(request.get()), "the test's namespace", [&](const nlmsghdr* h) {
+      const auto* p = reinterpret_cast<const std::byte*>(h);
+      bytes.insert(bytes.end(), p, p + h->nlmsg_len);
+      bytes.resize(NLMSG_ALIGN(bytes.size()));
+    });
+  };
+  ask(RTM_GETLINK, ifinfomsg{});
+  ask(RTM_GETADDR, ifaddrmsg{});
+  ask(RTM_GETROUTE, rtmsg{});
+  DecodedDump d = decode_dump(bytes, "here");
+
+  // As read_state reads: links and addresses from libnl's caches, routes one by one.
+  RawNamespace cached;
+  nl_cache* raw = nullptr;
+  REQUIRE(rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw) == 0);
+  nl::Cache links(raw);
+  for (nl_object* o = nl_cache_get_first(links.get()); o; o = nl_cache_get_next(o))
+    cached.add_link(reinterpret_cast<rtnl_link*>(o));
+  REQUIRE(rtnl_addr_alloc_cache(sock.get(), &raw) == 0);
+  nl::Cache addresses(raw);
+  for (nl_object* o = nl_cache_get_first(addresses.get()); o; o = nl_cache_get_next(o))
+    cached.add_address(reinterpret_cast<rtnl_addr*>(o));
+  cached.order_addresses();
+  nl::each_route(sock.get(), "the test's namespace", [&](rtnl_route* r) { cached.add_route(r); });
+  cached.order_routes();
+  cached.name_local_references("here");
+
+  CHECK(d.errors.empty());
+  CHECK(d.ns.mark == cached.mark);
+  REQUIRE(d.ns.links.size() == cached.links.size());
+  for (size_t i = 0; i < cached.links.size(); ++i) {
+    INFO(cached.links[i].state.name);
+    CHECK(d.ns.links[i].state == cached.links[i].state);
+    CHECK(d.ns.links[i].ifindex == cached.links[i].ifindex);
+    CHECK(d.ns.links[i].link_ifindex == cached.links[i].link_ifindex);
+    CHECK(d.ns.links[i].link_nsid == cached.links[i].link_nsid);
+  }
+  CHECK(d.ns.routes == cached.routes);
 }
 
 // Found by the garbling below: libnl 3.7 reads through a null pointer on these, or leaves
