@@ -201,16 +201,14 @@ bool sound_link_message(const nlmsghdr* h) {
   if (!tb[IFLA_LINKINFO]) return true;
   nlattr* info[IFLA_INFO_MAX + 1];
   if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) < 0 || !info[IFLA_INFO_KIND]) return true;
-  if (!info[IFLA_INFO_DATA]) {
-    if (info[IFLA_INFO_XSTATS]) return false;
-  }
+  if (!info[IFLA_INFO_DATA] && info[IFLA_INFO_XSTATS]) return false;  // io_parse(link, NULL, xstats)
   const char* kind = static_cast<const char*>(nla_data(info[IFLA_INFO_KIND]));
   std::string_view name(kind, strnlen(kind, static_cast<size_t>(nla_len(info[IFLA_INFO_KIND]))));
-  if (name == "vxlan" || name == "macvlan") return info[IFLA_INFO_DATA] != nullptr;
+  if (name == "vxlan" || name == "macvlan") return info[IFLA_INFO_DATA] != nullptr;  // no l_info
   if (name == "veth" && info[IFLA_INFO_DATA]) {
     nlattr* data[VETH_INFO_MAX + 1];
     if (nla_parse_nested(data, VETH_INFO_MAX, info[IFLA_INFO_DATA], nullptr) < 0) return true;
-    return data[VETH_INFO_PEER] == nullptr;
+    return data[VETH_INFO_PEER] == nullptr;  // veth_parse fills a peer it has just freed
   }
   return true;
 }
