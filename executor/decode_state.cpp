@@ -213,6 +213,25 @@ bool sound_link_message(const nlmsghdr* h) {
   return true;
 }
 
+bool sound_route_message(const nlmsghdr* h) {
+  nlattr* tb[RTA_MAX + 1];
+  if (nlmsg_parse(const_cast<nlmsghdr*>(h), sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0 || !tb[RTA_MULTIPATH]) return true;
+  // parse_multipath's own walk: it moves on by RTNH_ALIGN(rtnh_len), which 0 leaves in place.
+  const auto* at = static_cast<const char*>(nla_data(tb[RTA_MULTIPATH]));
+  size_t left = static_cast<size_t>(nla_len(tb[RTA_MULTIPATH]));
+  while (left >= sizeof(rtnexthop)) {
+    rtnexthop nh;
+    std::memcpy(&nh, at, sizeof nh);
+    if (left < nh.rtnh_len) break;
+    if (nh.rtnh_len == 0) return false;
+    size_t step = RTNH_ALIGN(nh.rtnh_len);
+    if (step > left) return false;  // its size_t count wraps, and it walks on past the attribute
+    left -= step;
+    at += step;
+  }
+  return true;
+}
+
 DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& netns) {
   DecodedDump out;
   // Every object first, each kind apart: addresses and routes name links by ifindex, and
@@ -260,7 +279,8 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
     if (!msg) throw std::bad_alloc();
     std::memcpy(nlmsg_hdr(msg.get()), bytes.data() + offset, h.nlmsg_len);
     nlmsg_set_proto(msg.get(), NETLINK_ROUTE);
-    if (h.nlmsg_type == RTM_NEWLINK && !sound_link_message(nlmsg_hdr(msg.get()))) {
+    if ((h.nlmsg_type == RTM_NEWLINK && !sound_link_message(nlmsg_hdr(msg.get()))) ||
+        (h.nlmsg_type == RTM_NEWROUTE && !sound_route_message(nlmsg_hdr(msg.get())))) {
       out.errors.push_back({DumpError::Kind::unsound, offset});
       continue;
     }

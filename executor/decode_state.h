@@ -67,7 +67,7 @@ struct DumpError {
   enum class Kind {
     truncated,    // a header or length that runs past the bytes (the rest is not read)
     unparsable,   // a link, address or route that libnl refuses (nl_error says why)
-    unsound,      // a link libnl 3.7 would crash on or leave without its data (see below)
+    unsound,      // a link or route libnl 3.7 would crash or hang on (see below)
     error,        // an NLMSG_ERROR: the kernel refused the dump (nl_error is its errno, negated)
     unexpected,   // another type of message, skipped
   };
@@ -90,6 +90,12 @@ struct DecodedDump {
 /// the others; read_state gets its messages from libnl's cache, decode_dump checks here.
 /// The message's length must have been checked against its bytes.
 bool sound_link_message(const nlmsghdr* h);
+
+/// Whether libnl can be given this RTM_NEWROUTE message. libnl 3.7 walks RTA_MULTIPATH's
+/// nexthops by their own lengths: on one of length 0 it loops for ever, making nexthops
+/// until memory runs out, and past the attribute's end when the last one's padding is not
+/// there (its count of what is left wraps). The kernel never sends either. The message's length must have been checked against its bytes.
+bool sound_route_message(const nlmsghdr* h);
 
 /// Decodes the answers to link, address and route dumps of the namespace `netns`: a
 /// sequence of netlink messages (RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, NLMSG_DONE) as the

@@ -378,9 +378,10 @@ TEST_CASE("decode_dump: the kernel's own answers decode as the reader reads them
   CHECK(d.ns.routes == cached.routes);
 }
 
-// Found by the garbling below: libnl 3.7 reads through a null pointer on these, or leaves
-// the link without its data for topo's getters to read through one (sound_link_message).
-TEST_CASE("decode_dump: link shapes the kernel never sends, which libnl cannot take, are refused", "[decode]") {
+// Found by the garbling below and by fuzz_state: libnl 3.7 reads through a null pointer on
+// these, leaves the link without its data for topo's getters to read through one, or walks
+// a route's nexthops for ever or past their end (sound_link_message, sound_route_message).
+TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libnl cannot take, are refused", "[decode]") {
   Bytes good = link(2, "eth0").bytes();
   auto refused = [&](const Bytes& b) {
     DecodedDump d = decode_dump(joined({b, good}));
@@ -403,6 +404,32 @@ TEST_CASE("decode_dump: link shapes the kernel never sends, which libnl cannot t
     ifinfomsg peer{};
     peer.ifi_index = 3;
     refused(link(2, "eth9").linkinfo("veth", [&](Message& m) { m.raw(VETH_INFO_PEER, &peer, sizeof peer); }).bytes());
+  }
+  SECTION("a multipath route with a nexthop of length 0, or one whose padding is not there") {
+    for (auto [len, pad] : {std::pair{0, 0}, {9, 0}}) {
+      std::vector<uint8_t> hops(sizeof(rtnexthop) + pad + 1);
+      rtnexthop nh{};
+      nh.rtnh_len = static_cast<unsigned short>(len);
+      std::memcpy(hops.data(), &nh, sizeof nh);
+      Bytes r = route("10.0.9.0", 24).raw(RTA_MULTIPATH, hops.data(), static_cast<int>(hops.size())).bytes();
+      DecodedDump d = decode_dump(joined({good, r}));
+      CHECK(d.errors == std::vector<DumpError>{{DumpError::Kind::unsound, good.size()}});
+    }
+  }
+  SECTION("a multipath route is read by its first nexthop") {
+    std::vector<uint8_t> hops;
+    for (int ifindex : {2, 3}) {
+      rtnexthop nh{};
+      nh.rtnh_len = sizeof nh;
+      nh.rtnh_ifindex = ifindex;
+      const auto* p = reinterpret_cast<const uint8_t*>(&nh);
+      hops.insert(hops.end(), p, p + sizeof nh);
+    }
+    Bytes r = route("10.0.9.0", 24).raw(RTA_MULTIPATH, hops.data(), static_cast<int>(hops.size())).bytes();
+    DecodedDump d = decode_dump(joined({good, r}));
+    CHECK(d.errors.empty());
+    REQUIRE(d.ns.routes.size() == 1);
+    CHECK(d.ns.routes[0].dev == "eth0");
   }
   SECTION("a veth with data but no peer, and a bridge without data, are read") {
     DecodedDump d = decode_dump(joined({link(3, "eth1").linkinfo("veth", [](Message&) {}).bytes(),
