@@ -31,16 +31,20 @@ lab_seconds=$(((seconds + 1) / 2))
 state_seconds=$((seconds - lab_seconds))
 (( state_seconds > 0 )) || state_seconds=1
 failed=0
+# A run that outlives its time by two minutes is killed, and fails: libFuzzer's handler for
+# a slow input can deadlock in the sanitizer's allocator when the input is allocating (as
+# libnl's endless multipath walk was), and would otherwise hang CI.
+limit() { timeout -k 10 $(($1 + 120)) "${@:2}"; }
 
 # -max_len: the largest example lab is 2 KiB; 64 KiB leaves room for deep nesting and long
 # names while keeping each run fast (tests/huge_inputs_test.cpp covers the 8 MiB limit).
 # -timeout: a lab of 64 KiB that takes 10 s is a finding too.
-"$dir/fuzz/fuzz_lab" "$corpus/lab" -dict=fuzz/lab.dict -max_len=65536 -timeout=10 \
+limit "$lab_seconds" "$dir/fuzz/fuzz_lab" "$corpus/lab" -dict=fuzz/lab.dict -max_len=65536 -timeout=10 \
   -rss_limit_mb=2048 -max_total_time="$lab_seconds" -print_final_stats=1 \
   -artifact_prefix="$dir/findings/" || failed=1
 
 # -max_len: a whole seed answer is under 2 KiB; a kernel's read is at most 32 KiB.
-"$dir/fuzz/fuzz_state" "$corpus/state" -max_len=32768 -timeout=10 \
+limit "$state_seconds" "$dir/fuzz/fuzz_state" "$corpus/state" -max_len=32768 -timeout=10 \
   -rss_limit_mb=2048 -max_total_time="$state_seconds" -print_final_stats=1 \
   -artifact_prefix="$dir/findings/" || failed=1
 
