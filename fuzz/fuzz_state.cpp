@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 
 #include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
@@ -26,7 +25,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -130,9 +128,6 @@ NftRule round_trip(const NftRule& r) {
   return nft::decode(in.get());
 }
 
-// Whether libnftnl 1.2.4 can be given this rule message: it reads through a null pointer
-// on an expression without NFTA_EXPR_NAME (nftnl_expr_parse), which the kernel always sends.
-// The reader parses only the kernel's messages (executor/nft.cpp); the fuzzer skips these.
 // A rule built from the bytes (fuzz/rule_program.h), decoded as the reader decodes the
 // lab's table.
 void decode_rule(std::span<const std::byte> bytes) {
