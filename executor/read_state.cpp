@@ -2,12 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
-#include <net/if.h>
 #include <netlink/route/addr.h>
-#include <netlink/route/link/macvlan.h>
-#include <netlink/route/link/vxlan.h>
 #include <netlink/route/route.h>
 #include <unistd.h>
 
@@ -23,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "executor/decode_state.h"
 #include "executor/etc_netns.h"
 #include "executor/kernel_error.h"
 #include "executor/netlink.h"
@@ -32,109 +28,24 @@
 namespace topo {
 namespace {
 
-// A link as dumped, before its references (peer, master, parent, underlay) are names.
-struct RawLink {
-  LinkState state;
-  int ifindex = 0;
-  int link_ifindex = 0;  // IFLA_LINK: a veth's peer, a macvlan's parent
-  // IFLA_LINK_NETNSID: where that one lives; absent when here. Negative when the kernel has
-  // no id for it from here: a namespace being deleted (evolve seed 64: a veth whose other
-  // end's namespace a killed run had just deleted was read as joined to a bridge here).
-  std::optional<int> link_nsid;
-  int master_ifindex = 0;
-  int vxlan_dev_ifindex = 0;
-};
-
 struct Reading {
   std::string name;
   Fd fd;
   nl::Socket sock;
   nft::Socket nft;  // null when this kernel has no nfnetlink (and so no table)
   NamespaceState state;
-  std::vector<RawLink> links;
+  RawNamespace raw;                       // its dumps, decoded (executor/decode_state.h)
   std::map<int, std::string> nsid_names;  // this namespace's ids for the others
 };
-
-std::optional<IpAddress> ip_of(nl_addr* a) {
-  if (!a) return std::nullopt;
-  IpAddress ip;
-  int family = nl_addr_get_family(a);
-  if (family == AF_INET && nl_addr_get_len(a) == 4) {
-    ip.family = Family::v4;
-  } else if (family == AF_INET6 && nl_addr_get_len(a) == 16) {
-    ip.family = Family::v6;
-  } else {
-    return std::nullopt;
-  }
-  std::memcpy(ip.bytes.data(), nl_addr_get_binary_addr(a), ip.size());
-  return ip;
-}
-
-std::optional<IpAddress> take_ip(int (*get)(rtnl_link*, nl_addr**), rtnl_link* l) {
-  nl_addr* raw = nullptr;
-  if (get(l, &raw) < 0 || !raw) return std::nullopt;
-  nl::Addr owned(raw);
-  return ip_of(owned.get());
-}
-
-void read_vxlan(rtnl_link* l, RawLink& r) {
-  VxlanState& x = *r.state.vxlan();
-  uint32_t v = 0;
-  if (rtnl_link_vxlan_get_id(l, &v) == 0) x.id = v;
-  if (rtnl_link_vxlan_get_port(l, &v) == 0) x.port = v;
-  if (rtnl_link_vxlan_get_link(l, &v) == 0) r.vxlan_dev_ifindex = static_cast<int>(v);
-  x.local = take_ip(rtnl_link_vxlan_get_local, l);
-  // The kernel keeps a unicast remote and a multicast group in one attribute.
-  if (auto g = take_ip(rtnl_link_vxlan_get_group, l)) {
-    bool multicast = g->family == Family::v4 ? (g->bytes[0] & 0xf0) == 0xe0 : g->bytes[0] == 0xff;
-    (multicast ? x.group : x.remote) = g;
-  }
-}
-
-RawLink raw_link(rtnl_link* l) {
-  RawLink r;
-  r.ifindex = rtnl_link_get_ifindex(l);
-  r.link_ifindex = rtnl_link_get_link(l);
-  int32_t nsid = -1;
-  if (rtnl_link_get_link_netnsid(l, &nsid) == 0) r.link_nsid = nsid;
-  r.master_ifindex = rtnl_link_get_master(l);
-  LinkState& s = r.state;
-  s.name = rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "";
-  s.kind = kind_named(rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "");
-  s.alias = rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "";
-  s.mtu = rtnl_link_get_mtu(l);
-  s.group = rtnl_link_get_group(l);
-  s.up = rtnl_link_get_flags(l) & IFF_UP;
-  if (nl_addr* mac = rtnl_link_get_addr(l); mac && nl_addr_get_len(mac) == 6) {
-    MacAddress m;
-    std::memcpy(m.bytes.data(), nl_addr_get_binary_addr(mac), 6);
-    s.mac = m;
-  }
-  if (s.vxlan()) read_vxlan(l, r);
-  if (MacvlanState* m = s.macvlan()) {
-    char mode[32];
-    m->mode = rtnl_link_macvlan_mode2str(rtnl_link_macvlan_get_mode(l), mode, sizeof mode);
-  }
-  return r;
-}
 
 void read_links(Reading& ns) {
   nl_cache* raw = nullptr;
   if (int err = rtnl_link_alloc_cache(ns.sock.get(), AF_UNSPEC, &raw); err < 0)
     throw KernelError("reading links in", "namespace " + ns.name, nl::error_text(err));
   nl::Cache cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    RawLink r = raw_link(reinterpret_cast<rtnl_link*>(o));
-    if (r.state.name == "lo") {
-      ns.state.mark = r.state.alias;
-      continue;
-    }
-    ns.links.push_back(std::move(r));
-  }
-}
-
-bool link_local(const IpPrefix& p) {
-  return p.address.family == Family::v6 && p.address.bytes[0] == 0xfe && (p.address.bytes[1] & 0xc0) == 0x80;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
+    ns.raw.add_link(reinterpret_cast<rtnl_link*>(o));
+  ns.state.mark = ns.raw.mark;
 }
 
 void read_addresses(Reading& ns) {
@@ -142,54 +53,15 @@ void read_addresses(Reading& ns) {
   if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
     throw KernelError("reading addresses in", "namespace " + ns.name, nl::error_text(err));
   nl::Cache cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* a = reinterpret_cast<rtnl_addr*>(o);
-    auto ip = ip_of(rtnl_addr_get_local(a));
-    if (!ip) continue;
-    IpPrefix p{*ip, rtnl_addr_get_prefixlen(a)};
-    if (link_local(p)) continue;  // the kernel's own, made for every IPv6 link
-    for (RawLink& l : ns.links)
-      if (l.ifindex == rtnl_addr_get_ifindex(a)) l.state.addresses.push_back(p);
-  }
-  // The dump lists a link's addresses in the kernel's order (each IPv4 subnet's primary first).
-  for (RawLink& l : ns.links) l.state.addresses = in_address_order(l.state.addresses);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
+    ns.raw.add_address(reinterpret_cast<rtnl_addr*>(o));
+  ns.raw.order_addresses();
 }
 
-std::string name_of(const Reading& ns, int ifindex) {
-  for (const RawLink& l : ns.links)
-    if (l.ifindex == ifindex) return l.state.name;
-  return ifindex == 1 ? "lo" : "";
-}
-
-// Two routes of one key (destination, metric) but for their device, as two links of the
-// namespace on one subnet have, are both read, in the device's name order: their order in
-// the kernel follows which link got its address first, which a rollback that makes them
-// again need not keep.
 void read_routes(Reading& ns) {
-  nl::each_route(ns.sock.get(), "namespace " + ns.name, [&](rtnl_route* r) {
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_type(r) != RTN_UNICAST) return;
-    nl_addr* dst = rtnl_route_get_dst(r);
-    RouteState route;
-    int family = rtnl_route_get_family(r);
-    route.to.address.family = family == AF_INET6 ? Family::v6 : Family::v4;
-    if (auto ip = ip_of(dst)) route.to.address = *ip;
-    route.to.length = dst ? static_cast<int>(nl_addr_get_prefixlen(dst)) : 0;
-    if (link_local(route.to)) return;
-    route.metric = rtnl_route_get_priority(r);
-    route.protocol = rtnl_route_get_protocol(r);
-    if (rtnl_route_get_nnexthops(r) > 0) {
-      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
-      route.via = ip_of(rtnl_route_nh_get_gateway(nh));
-      route.dev = name_of(ns, rtnl_route_nh_get_ifindex(nh));
-    }
-    ns.state.routes.push_back(route);
-  });
-  auto key = [](const RouteState& r) { return std::tie(r.to, r.metric); };
-  for (auto first = ns.state.routes.begin(); first != ns.state.routes.end();) {
-    auto last = std::find_if(first, ns.state.routes.end(), [&](const RouteState& r) { return key(r) != key(*first); });
-    std::sort(first, last, [](const RouteState& a, const RouteState& b) { return a.dev < b.dev; });
-    first = last;
-  }
+  nl::each_route(ns.sock.get(), "namespace " + ns.name, [&](rtnl_route* r) { ns.raw.add_route(r); });
+  ns.raw.order_routes();
+  ns.state.routes = std::move(ns.raw.routes);
 }
 
 std::optional<std::string> read_small_file(const std::string& path, int dir = AT_FDCWD) {
@@ -238,7 +110,7 @@ void read_files(Reading& ns) {
 // namespace tried, so host (the usual other end) goes first and asking stops once all are known.
 void resolve_nsids(Reading& ns, const std::vector<Reading*>& all) {
   std::set<int> wanted;
-  for (const RawLink& l : ns.links)
+  for (const RawLink& l : ns.raw.links)
     if (l.link_nsid && *l.link_nsid >= 0) wanted.insert(*l.link_nsid);
   for (const Reading* other : all) {
     if (wanted.empty()) return;
@@ -254,28 +126,16 @@ const Reading* find(const std::vector<Reading*>& all, const std::string& name) {
   return nullptr;
 }
 
-// Turns ifindexes and namespace ids into the names the planner compares.
+// Turns ifindexes and namespace ids into the names the planner compares: those of the
+// namespace itself, then the other ends that are in another.
 void name_references(Reading& ns, const std::vector<Reading*>& all) {
-  for (RawLink& l : ns.links) {
-    LinkState& s = l.state;
-    if (l.master_ifindex) s.master = name_of(ns, l.master_ifindex);
-    if (l.vxlan_dev_ifindex && s.vxlan()) s.vxlan()->dev = name_of(ns, l.vxlan_dev_ifindex);
-    if (!s.veth() && !s.macvlan()) continue;
+  ns.raw.name_local_references(ns.name);
+  for (RawLink& l : ns.raw.links) {
+    if (!l.link_nsid || (!l.state.veth() && !l.state.macvlan())) continue;
     std::string other_ns(kUnknownNetns);  // a namespace topo did not read: never the lab's
-    if (!l.link_nsid) {
-      other_ns = ns.name;
-    } else if (auto it = ns.nsid_names.find(*l.link_nsid); it != ns.nsid_names.end()) {
-      other_ns = it->second;
-    }
+    if (auto it = ns.nsid_names.find(*l.link_nsid); it != ns.nsid_names.end()) other_ns = it->second;
     const Reading* other = find(all, other_ns);
-    std::string other_name = other ? name_of(*other, l.link_ifindex) : "";
-    if (VethState* v = s.veth()) {
-      v->peer_netns = other_ns;
-      v->peer_name = other_name;
-    } else {
-      s.macvlan()->parent_netns = other_ns;
-      s.macvlan()->parent = other_name;
-    }
+    set_other_end(l.state, other_ns, other ? other->raw.name_of(l.link_ifindex) : "");
   }
 }
 
@@ -409,7 +269,7 @@ State read_state(const State& expected, std::string_view lab,
   });
   for (Reading* r : all) name_references(*r, all);
   for (Reading* r : all) {
-    for (RawLink& l : r->links) r->state.links.push_back(std::move(l.state));
+    for (RawLink& l : r->raw.links) r->state.links.push_back(std::move(l.state));
     // By name, not by ifindex: a link made again (by a rollback) is the same link.
     std::sort(r->state.links.begin(), r->state.links.end(),
               [](const LinkState& a, const LinkState& b) { return a.name < b.name; });
