@@ -455,9 +455,10 @@ netns = "NS"
 a = { name = "eth0", netns = "NS" }
 b = { name = "vp21", netns = "c2" }
 )";
-  auto named = [&](const char* ns) {
-    std::string quoted = std::string("\"") + ns + "\"";
-    return edited(edited(edited(lab, "\"NS\"", quoted), "\"NS\"", quoted), "\"NS\"", quoted);
+  auto named = [&](const std::string& ns) {  // the lab with its namespace NS named ns
+    std::string out = lab;
+    for (size_t at; (at = out.find("\"NS\"")) != std::string::npos;) out.replace(at, 4, "\"" + ns + "\"");
+    return out;
   };
   Run r = in_sandbox({{"FIRST", named("n20")}, {"EDIT", named("n33")}},
                      "mkdir -p /run/adopt && touch /run/adopt/c2 && unshare --net=/run/adopt/c2 true\n"
