@@ -334,6 +334,37 @@ mtu = 1450
         "than its parent's\n");
 }
 
+TEST_CASE("diff: IPv6 on a link whose default mtu, from a machine's link, is below 1280 is a conflict", "[diff]") {
+  // Evolve seed 68, with the machine holding the link of 1280 the VXLAN runs over.
+  std::string toml = R"(lab = "web"
+[[vxlan]]
+name = "vx0"
+id = 1
+remote = "192.0.2.2"
+dev = "uplink"
+[[macvlan]]
+name = "mv0"
+parent = "vx0"
+addresses = ["fd00::1/64"]
+[[macvlan]]
+name = "mv1"
+parent = "uplink"
+addresses = ["10.0.0.1/24"]
+)";
+  State s = empty_kernel();
+  LinkState uplink;
+  uplink.name = "uplink";
+  uplink.kind = VethState{};
+  uplink.mtu = 1280;
+  s.namespaces["host"].links.push_back(uplink);
+  CHECK(diff_text(toml, s) ==
+        "host: + vxlan vx0 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1230\n"
+        "host: + macvlan mv0 parent host/vx0 mode bridge fd00::1/64 mtu 1230\n"
+        "host: + macvlan mv1 parent host/uplink mode bridge 10.0.0.1/24 mtu 1280\n"
+        "conflict: 'mv0' has IPv6 address fd00::1/64 but its mtu would be 1230, from the machine's link it runs "
+        "over, below 1280, the least IPv6 needs; set its mtu\n");
+}
+
 TEST_CASE("diff: a sysctl put back on a link the diff deletes is kept, not set", "[diff]") {
   const char* with_link = R"(lab = "web"
 [host]

@@ -256,6 +256,56 @@ mtu = 1000
              "address fd00::1/64"});
 }
 
+TEST_CASE("a link whose default mtu is below 1280 takes no IPv6 address", "[validate]") {
+  // Evolve seed 68: the macvlan eth1 left without mtu would be 1280 - 50, and the kernel
+  // refuses its IPv6 address in the middle of the apply.
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "a"
+[[macvlan]]
+name = "mv0"
+netns = "a"
+parent = "eth0"
+parent_netns = "host"
+mtu = 1280
+[[vxlan]]
+name = "vx0"
+netns = "a"
+id = 5
+remote = "192.0.2.1"
+dev = "mv0"
+[[macvlan]]
+name = "mv1"
+netns = "a"
+parent = "vx0"
+parent_netns = "a"
+addresses = ["fd00::1/64"]
+[[bridge]]
+name = "br0"
+addresses = ["fd00:1::1/64"]
+[[veth]]
+a = { name = "p0", master = "br0", mtu = 1200 }
+b = { name = "p1", netns = "a" }
+)") == Lines{"21:14: 'mv1' has IPv6 address fd00::1/64 but its mtu would be 1230 (that of its parent 'vx0'), "
+             "below 1280, the least IPv6 needs; set its mtu or that of the link it comes from",
+             "24:14: 'br0' has IPv6 address fd00:1::1/64 but its mtu would be 1200 (that of its smallest port), "
+             "below 1280, the least IPv6 needs; set its mtu or that of the link it comes from"});
+  CHECK(errors(R"(lab = "t"
+[[macvlan]]
+name = "mv0"
+parent = "eth0"
+mtu = 1300
+[[vxlan]]
+name = "vx0"
+id = 5
+remote = "192.0.2.1"
+dev = "mv0"
+addresses = ["fd00::1/64"]
+)") == Lines{"11:14: 'vx0' has IPv6 address fd00::1/64 but its mtu would be 1250 (its underlay 'mv0' has "
+             "mtu 1300, less 50 for the VXLAN headers), below 1280, the least IPv6 needs; set its mtu or "
+             "that of the link it comes from"});
+}
+
 TEST_CASE("a port is mapped once per namespace and protocol", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[nat]]
