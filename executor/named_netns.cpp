@@ -18,7 +18,7 @@
 namespace topo {
 namespace {
 
-constexpr const char* kRunDir = "/run/netns";
+constexpr const char* kNetnsDir = "/run/netns";
 
 [[noreturn]] void fail(const std::string& step, const std::string& name, int error) {
   throw KernelError(step, "namespace " + name, no_follow_reason(error), error);
@@ -29,12 +29,12 @@ constexpr const char* kRunDir = "/run/netns";
 // A link planted at /run/netns is refused (open_dir_at): mounting and making files through
 // it would put them wherever it points.
 void prepare_run_dir(const std::string& name) {
-  open_dir_at(AT_FDCWD, kRunDir, kRunDir, true, 0755);
-  if (::mount("", kRunDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return;
+  open_dir_at(AT_FDCWD, kNetnsDir, kNetnsDir, true, 0755);
+  if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return;
   if (errno != EINVAL) fail("sharing /run/netns for", name, errno);
   // Not a mount point yet: bind it on itself, then share it.
-  if (::mount(kRunDir, kRunDir, "none", MS_BIND | MS_REC, nullptr) != 0) fail("mounting /run/netns for", name, errno);
-  if (::mount("", kRunDir, "none", MS_SHARED | MS_REC, nullptr) != 0) fail("sharing /run/netns for", name, errno);
+  if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) != 0) fail("mounting /run/netns for", name, errno);
+  if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) != 0) fail("sharing /run/netns for", name, errno);
 }
 
 }  // namespace

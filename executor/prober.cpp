@@ -97,12 +97,12 @@ uint16_t next_echo_id() {
   return static_cast<uint16_t>((static_cast<uint32_t>(::getpid()) * 2654435761u) + counter++);
 }
 
-struct Outcome {
+struct ProbeOutcome {
   bool reached = false;
   std::string detail;
 };
 
-Outcome icmp(const Probe& p, Clock::time_point deadline) {
+ProbeOutcome icmp(const Probe& p, Clock::time_point deadline) {
   bool v4 = p.to.family == Family::v4;
   Fd fd = socket_in(p, SOCK_RAW, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
   if (v4) {
@@ -152,7 +152,7 @@ Outcome icmp(const Probe& p, Clock::time_point deadline) {
   }
 }
 
-Outcome tcp(const Probe& p, Clock::time_point deadline) {
+ProbeOutcome tcp(const Probe& p, Clock::time_point deadline) {
   Fd fd = socket_in(p, SOCK_STREAM, 0);
   Target t = target_of(p.to, p.port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&t.addr), t.len) == 0) return {true, "connected"};
@@ -162,10 +162,10 @@ Outcome tcp(const Probe& p, Clock::time_point deadline) {
   int error = 0;
   socklen_t len = sizeof error;
   ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len);
-  return error == 0 ? Outcome{true, "connected"} : Outcome{false, why(error)};
+  return error == 0 ? ProbeOutcome{true, "connected"} : ProbeOutcome{false, why(error)};
 }
 
-Outcome udp(const Probe& p, Clock::time_point deadline) {
+ProbeOutcome udp(const Probe& p, Clock::time_point deadline) {
   Fd fd = socket_in(p, SOCK_DGRAM, 0);
   Target t = target_of(p.to, p.port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&t.addr), t.len) != 0) return {false, why(errno)};
@@ -223,7 +223,7 @@ void wait_for_addresses(const std::vector<std::string>& paths, double max_second
 ProbeResult KernelProber::probe(const Probe& p) {
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(p.timeout));
-  Outcome o = p.proto == ProbeProto::icmp ? icmp(p, deadline) : p.proto == ProbeProto::tcp ? tcp(p, deadline)
+  ProbeOutcome o = p.proto == ProbeProto::icmp ? icmp(p, deadline) : p.proto == ProbeProto::tcp ? tcp(p, deadline)
                                                                                             : udp(p, deadline);
   return {o.reached, o.detail, std::chrono::duration<double>(Clock::now() - start).count()};
 }

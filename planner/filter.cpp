@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "planner/nat.h"
+
 namespace topo {
 namespace {
 
@@ -54,11 +56,6 @@ std::string negated(bool neg, const std::string& s) { return (neg ? "!" : "") + 
 
 std::string ports(const NftRule& r) {
   return r.port_max ? fmt::format("{}-{}", r.port, r.port_max) : fmt::format("{}", r.port);
-}
-
-std::optional<std::string> nft_name(const std::string& name) {
-  if (name.find_first_of("\"\\*") != std::string::npos) return std::nullopt;
-  return "\"" + name + "\"";
 }
 
 // What one namespace's chains are made of: its policy, its [[filter]] entries and its bridges.

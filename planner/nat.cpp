@@ -42,13 +42,6 @@ std::string destination(const NftRule& r) {
   return fmt::format(" -> {}:{}", *r.to, r.to_port);
 }
 
-// An interface name in nft's syntax: quoted, and only when nft reads it back unchanged
-// (it has no escapes inside quotes, and a trailing '*' would make the match a prefix match).
-std::optional<std::string> nft_name(const std::string& name) {
-  if (name.find_first_of("\"\\*") != std::string::npos) return std::nullopt;
-  return "\"" + name + "\"";
-}
-
 std::string chain_text(const NftChain& c) {
   return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook.empty() ? "none" : c.hook,
                      c.priority, c.policy);
@@ -130,6 +123,11 @@ std::vector<Entry> missing_from(std::vector<Entry> from, std::vector<Entry> othe
 }
 
 }  // namespace
+
+std::optional<std::string> nft_name(const std::string& name) {
+  if (name.find_first_of("\"\\*") != std::string::npos) return std::nullopt;
+  return "\"" + name + "\"";
+}
 
 std::vector<NftChain> nat_chains() {
   return {chain("prerouting", -100), chain("output", -100), chain("postrouting", 100)};

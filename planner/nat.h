@@ -35,6 +35,10 @@ std::string describe(const NftRule& r);
 /// when an interface name cannot be written exactly in nft's syntax (a '"', '\' or '*').
 std::optional<std::string> nft_syntax(const NftRule& r);
 
+/// An interface name in nft's syntax: quoted, and only when nft reads it back unchanged
+/// (it has no escapes inside quotes, and a trailing '*' would make the match a prefix match).
+std::optional<std::string> nft_name(const std::string& name);
+
 /// One line of a NAT change in the plan: a rule made or deleted (with the chains it is in,
 /// since a dnat rule is in two), or the table itself.
 struct NatLine {

@@ -16,7 +16,6 @@ std::string sq(std::string_view s) {
   return out + "'";
 }
 
-std::string destination(const IpPrefix& p) { return p.length == 0 ? "default" : to_string(p); }
 
 class Shell {
  public:
@@ -148,7 +147,7 @@ class Shell {
     const RouteState& r = d.after ? *d.after : *d.before;
     const char* family = r.to.address.family == Family::v6 ? "-6" : "-4";
     std::string verb = s.action == Action::remove ? "del" : s.action == Action::modify ? "replace" : "add";
-    std::string cmd = ip(s.netns, family) + " route " + verb + " " + destination(r.to);
+    std::string cmd = ip(s.netns, family) + " route " + verb + " " + ip_destination(r.to);
     if (r.via) cmd += fmt::format(" via {}", *r.via);
     if (!r.dev.empty()) cmd += " dev " + r.dev;
     line(cmd + fmt::format(" metric {} proto {}", r.metric, kRouteProtocol));

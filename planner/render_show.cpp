@@ -20,11 +20,6 @@ std::vector<std::string> order(const State& s) {
   return out;
 }
 
-std::string destination(const IpPrefix& p) {
-  if (p.length == 0) return "default";
-  return to_string(p);
-}
-
 std::string protocol_name(int protocol) {
   switch (protocol) {
     case 2: return "kernel";
@@ -45,7 +40,7 @@ std::string link_line(const LinkState& l) {
 }
 
 std::string route_line(const RouteState& r) {
-  std::string out = "route " + destination(r.to);
+  std::string out = "route " + ip_destination(r.to);
   if (r.via) out += fmt::format(" via {}", *r.via);
   if (!r.dev.empty()) out += " dev " + r.dev;
   if (r.metric) out += fmt::format(" metric {}", r.metric);

@@ -11,7 +11,9 @@
 namespace topo {
 namespace {
 
-std::string destination(const IpPrefix& p) {
+// A plan says "default" of IPv4 only: "route ::/0" keeps an IPv6 default route apart from
+// the IPv4 one beside it.
+std::string plan_destination(const IpPrefix& p) {
   return p.length == 0 && p.address.family == Family::v4 ? "default" : to_string(p);
 }
 
@@ -98,7 +100,7 @@ std::string route_fields(const RouteState& b, const RouteState& a) {
   std::vector<std::string> parts;
   if (a.via != b.via) parts.push_back(fmt::format("via {} -> {}", show(b.via), show(a.via)));
   if (!a.dev.empty() && a.dev != b.dev) parts.push_back(fmt::format("dev {} -> {}", show(b.dev), show(a.dev)));
-  return fmt::format("route {}: {}", destination(a.to), fmt::join(parts, ", "));
+  return fmt::format("route {}: {}", plan_destination(a.to), fmt::join(parts, ", "));
 }
 
 std::string rules(size_t n) { return fmt::format("{} rule{}", n, n == 1 ? "" : "s"); }
@@ -172,6 +174,8 @@ std::string subject_text(const Change& c) {
 
 }  // namespace
 
+std::string ip_destination(const IpPrefix& p) { return p.length == 0 ? "default" : to_string(p); }
+
 std::string link_identity(const LinkState& l) {
   std::string out = fmt::format("{} {}", l.kind_name().empty() ? "link" : l.kind_name(), l.name);
   if (const VethState* v = l.veth()) out += " peer " + end_of(v->peer_netns, v->peer_name);
@@ -199,7 +203,7 @@ std::string describe(const LinkState& l, std::string_view netns) {
 }
 
 std::string describe(const RouteState& r) {
-  std::string out = "route " + destination(r.to);
+  std::string out = "route " + plan_destination(r.to);
   if (r.via) out += fmt::format(" via {}", *r.via);
   if (!r.dev.empty()) out += fmt::format(" dev {}", r.dev);
   if (r.metric) out += fmt::format(" metric {}", r.metric);

@@ -14,6 +14,9 @@ namespace topo {
 /// host/eth9 mode bridge"; a link of no kind the kernel names is a "link".
 std::string link_identity(const LinkState& l);
 
+/// A route's destination in `ip route`'s words: "default" for 0.0.0.0/0 and ::/0.
+std::string ip_destination(const IpPrefix& p);
+
 /// "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000". Given the link's namespace, a bridge's
 /// mac is left out when it is the one topo derives (bridge_mac): it says nothing the file did.
 std::string describe(const LinkState& l, std::string_view netns = {});

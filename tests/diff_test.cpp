@@ -11,7 +11,7 @@ using namespace topo::test;
 namespace {
 
 // Red on host bridge br0 (tests/labs.h), a VXLAN on br0, red's default route.
-const std::string kLab = std::string(R"(lab = "web"
+const std::string kDiffLab = std::string(R"(lab = "web"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
@@ -32,16 +32,16 @@ std::string diff_text(const std::string& toml, const State& observed) {
   return describe(diff(expected_state(lab(toml)), observed, "web"));
 }
 
-State applied_lab() { return applied(expected_state(lab(kLab))); }
+State applied_lab() { return applied(expected_state(lab(kDiffLab))); }
 
 }  // namespace
 
 TEST_CASE("diff: the lab as applied gives no changes", "[diff]") {
-  CHECK(diff_text(kLab, applied_lab()) == "");
+  CHECK(diff_text(kDiffLab, applied_lab()) == "");
 }
 
 TEST_CASE("diff: an empty kernel gets everything created, in the file's order", "[diff]") {
-  CHECK(diff_text(kLab, empty_kernel()) ==
+  CHECK(diff_text(kDiffLab, empty_kernel()) ==
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
         "host: + bridge br0 10.0.0.1/24 mtu 1500\n"
         "host: + veth red-p peer red/eth0 master br0\n"
@@ -58,11 +58,11 @@ TEST_CASE("diff: fields the kernel can change are modified in place", "[diff]") 
   link(s, "host", "red-p").master = "";
   link(s, "red", "eth0").addresses = {*parse_prefix("10.0.0.9/24")};
   link(s, "red", "eth0").up = false;
-  CHECK(diff_text(kLab, s) ==
+  CHECK(diff_text(kDiffLab, s) ==
         "host: ~ bridge br0: mtu 1400 -> 1500\n"
         "host: ~ veth red-p: master none -> br0\n"
         "red: ~ veth eth0: down -> up, +10.0.0.2/24, -10.0.0.9/24\n");
-  std::string with_mtu = std::string(kLab) + "[[bridge]]\nname = \"br1\"\nmtu = 9000\n";
+  std::string with_mtu = std::string(kDiffLab) + "[[bridge]]\nname = \"br1\"\nmtu = 9000\n";
   State t = applied(expected_state(lab(with_mtu)));
   link(t, "host", "br1").mtu = 1500;
   CHECK(diff_text(with_mtu, t) == "host: ~ bridge br1: mtu 1500 -> 9000\n");
@@ -72,7 +72,7 @@ TEST_CASE("diff: what the kernel cannot change is replaced", "[diff]") {
   State s = applied_lab();
   link(s, "host", "vx42").vxlan()->id = 41;
   link(s, "red", "eth0").veth()->peer_netns = "blue";
-  CHECK(diff_text(kLab, s) ==
+  CHECK(diff_text(kDiffLab, s) ==
         "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0 (id 41 -> 42)\n"
         "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (peer blue/red-p -> host/red-p)\n");
 }
@@ -90,7 +90,7 @@ TEST_CASE("diff: the lab's objects that the file no longer has are removed", "[d
   s.namespaces["gone"].exists = true;
   s.namespaces["gone"].mark = "topo:web";
   s.namespaces["red"].files["resolv.conf"] = "nameserver 10.0.0.1\n";
-  CHECK(diff_text(kLab, s) ==
+  CHECK(diff_text(kDiffLab, s) ==
         "host: - bridge br9 mtu 1500 mac 8e:51:40:92:56:83\n"  // br0's address, not br9's own
         "red: - route 10.8.0.0/16 dev eth0\n"
         "red: - file resolv.conf\n"
@@ -114,7 +114,7 @@ TEST_CASE("diff: what is not the lab's is never changed", "[diff]") {
   other_labs.to = *parse_prefix("10.7.0.0/16");
   other_labs.dev = "uplink";
   s.namespaces["host"].routes.push_back(other_labs);
-  CHECK(diff_text(kLab, s) == "");
+  CHECK(diff_text(kDiffLab, s) == "");
 }
 
 TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
@@ -126,7 +126,7 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
   uplink.kind = OtherLinkState{};
   uplink.addresses = {*parse_prefix("10.0.0.1/8")};
   s.namespaces["host"].links.push_back(uplink);
-  CHECK(diff_text(kLab, s) ==
+  CHECK(diff_text(kDiffLab, s) ==
         "conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
         "conflict: address 10.0.0.1 is already on interface 'uplink', which is not the lab's\n"
         "conflict: namespace 'red' belongs to lab 'db'\n");
@@ -138,11 +138,11 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
   r.via = parse_ip("10.0.0.1");
   r.protocol = 4;  // static, added by hand
   t.namespaces["red"].routes.clear();
-  CHECK(diff_text(kLab, t) ==
+  CHECK(diff_text(kDiffLab, t) ==
         "conflict: namespace 'red' exists and is not the lab's (no topo mark on its lo)\n");
   t.namespaces["red"].mark = "topo:web";
   t.namespaces["red"].routes.push_back(r);
-  CHECK(diff_text(kLab, t) ==
+  CHECK(diff_text(kDiffLab, t) ==
         "conflict: a route to 0.0.0.0/0 with metric 0 exists and is not the lab's (protocol 4)\n");
 }
 
@@ -159,9 +159,9 @@ TEST_CASE("diff: a macvlan or VXLAN of someone else's over a link the lab delete
   nine.dev = "eth0";
   vx.kind = nine;
   s.namespaces["red"].links.push_back(vx);
-  CHECK(diff_text(kLab, s) == "");
+  CHECK(diff_text(kDiffLab, s) == "");
   // The veth goes: both ends, and what is over either.
-  std::string without = kLab;
+  std::string without = kDiffLab;
   without.replace(without.find("[[veth]]"), without.find("[[vxlan]]") - without.find("[[veth]]"), "");
   without.erase(without.find("[[route]]"));
   std::string conflicts;
@@ -194,14 +194,14 @@ TEST_CASE("diff: the same state read in another order gives the same diff", "[di
     l.name = fmt::format("old{}", i);
     s.namespaces["host"].links.push_back(l);
   }
-  std::string first = diff_text(kLab, s);
+  std::string first = diff_text(kDiffLab, s);
   std::mt19937 rng(7);
   for (int round = 0; round < 20; ++round) {
     for (auto& [name, ns] : s.namespaces) {
       std::shuffle(ns.links.begin(), ns.links.end(), rng);
       std::shuffle(ns.routes.begin(), ns.routes.end(), rng);
     }
-    CHECK(diff_text(kLab, s) == first);
+    CHECK(diff_text(kDiffLab, s) == first);
   }
 }
 

@@ -12,7 +12,7 @@ namespace {
 // A TCP server on port 80 (both families) that tells each client the address it sees, and
 // a client that prints what it is told. Python, because Debian has it everywhere
 // (scripts/deps.sh installs python3); the servers are killed before the sandbox ends.
-const std::string kTcp = std::string(kListening) +
+const std::string kTcpBothFamilies = std::string(kListening) +
     "server() { ip netns exec $1 timeout 60 python3 -c '\n"
     "import socket\n"
     "s = socket.socket(socket.AF_INET6)\n"
@@ -121,7 +121,7 @@ std::string edited_port(const std::string& lab) { return edited(lab, "port = 808
 }  // namespace
 
 TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and from host", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", kPortMap}}, kTcp + "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+  Run r = in_sandbox({{"L", kPortMap}}, kTcpBothFamilies + "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "server web\n"
                      "client client 10.1.0.1 8080\n"         // host's address on client's link
@@ -147,7 +147,7 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
   std::string bare = kMasquerade;
   bare.erase(bare.find("[[nat]]"));
   Run r = in_sandbox({{"L", kMasquerade}, {"BARE", bare}},
-                     kTcp +
+                     kTcpBothFamilies +
                      "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list ruleset\n"
@@ -189,7 +189,7 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
   // containers that leaves by another interface than their bridge. Here the bridge side is in0.
   std::string negated = kMasquerade;
   for (size_t at; (at = negated.find("out = \"out0\"")) != std::string::npos;) negated.replace(at, 12, "out = \"!in0\"");
-  Run r = in_sandbox({{"L", negated}}, std::string(kTcp) + "$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", negated}}, std::string(kTcpBothFamilies) + "$TOPO apply $L > /dev/null\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip netns exec router nft list chain inet topo-masq postrouting | grep masquerade\n"
                      "server outside\n"

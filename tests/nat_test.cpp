@@ -10,7 +10,7 @@ using namespace topo::test;
 
 namespace {
 
-const char* kLab = R"(lab = "web"
+const char* kNatLab = R"(lab = "web"
 [[netns]]
 name = "red"
 [[nat]]
@@ -59,7 +59,7 @@ NftRule foreign_rule() {
 }  // namespace
 
 TEST_CASE("nat: each rule goes to its chains, in the file's order, in the table of its namespace", "[nat]") {
-  State s = expected_state(lab(kLab));
+  State s = expected_state(lab(kNatLab));
   CHECK(table_text(s.namespaces.at("host").nat) ==
         "table inet topo-web comment topo:web\n"
         "  chain prerouting type nat hook prerouting priority -100 policy accept\n"
@@ -80,7 +80,7 @@ TEST_CASE("nat: each rule goes to its chains, in the file's order, in the table 
 }
 
 TEST_CASE("nat: the plan shows the table and each rule once, with its chains", "[nat]") {
-  State expected = expected_state(lab(kLab));
+  State expected = expected_state(lab(kNatLab));
   Plan p = plan_for(expected, empty_kernel());
   CHECK(plan_text(p) ==
         "namespace host\n"
@@ -104,9 +104,9 @@ TEST_CASE("nat: the plan shows the table and each rule once, with its chains", "
 }
 
 TEST_CASE("nat: an edited rule is one rule out and one in, in a single step", "[nat]") {
-  State expected = expected_state(lab(kLab));
+  State expected = expected_state(lab(kNatLab));
   State observed = applied(expected);
-  std::string edited = kLab;
+  std::string edited = kNatLab;
   edited.replace(edited.find("port = 8080"), 11, "port = 8081");
   Plan p = plan_for(expected_state(lab(edited)), observed);
   CHECK(plan_text(p) ==
@@ -125,7 +125,7 @@ TEST_CASE("nat: an edited rule is one rule out and one in, in a single step", "[
 }
 
 TEST_CASE("nat: rules in another order, or a table not as topo makes it, are rewritten", "[nat]") {
-  State expected = expected_state(lab(kLab));
+  State expected = expected_state(lab(kNatLab));
   State observed = applied(expected);
   auto& post = observed.namespaces.at("red").nat->chains[2].rules;
   std::swap(post[0], post[1]);
@@ -146,7 +146,7 @@ TEST_CASE("nat: rules in another order, or a table not as topo makes it, are rew
 }
 
 TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and never touched", "[nat]") {
-  State expected = expected_state(lab(kLab));
+  State expected = expected_state(lab(kNatLab));
   State observed = applied(expected);
   observed.namespaces.at("host").nat->mark = "";
   observed.namespaces.at("red").nat->mark = "topo:db";
@@ -161,7 +161,7 @@ TEST_CASE("nat: a table of the lab's name without its mark is a conflict, and ne
 }
 
 TEST_CASE("nat: NAT dropped from the file is removed first, and a namespace takes its table along", "[nat]") {
-  State observed = applied(expected_state(lab(std::string(kLab) + "[[bridge]]\nname = \"br0\"\n")));
+  State observed = applied(expected_state(lab(std::string(kNatLab) + "[[bridge]]\nname = \"br0\"\n")));
   Plan p = plan_for(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n[[bridge]]\nname = \"br1\"\n")),
                     observed);
   CHECK(plan_text(p) ==
@@ -248,7 +248,7 @@ EOF
 }
 
 TEST_CASE("nat: --format shell deletes a table the file no longer has, in one nft -f file", "[nat][render]") {
-  State observed = applied(expected_state(lab(kLab)));
+  State observed = applied(expected_state(lab(kNatLab)));
   observed.namespaces.erase("red");
   State expected = expected_state(lab("lab = \"web\"\n"));
   std::string shell = plan_shell(plan_for(expected, observed), expected, "web");

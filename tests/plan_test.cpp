@@ -11,7 +11,7 @@ using namespace topo::test;
 
 namespace {
 
-const char* kLab = R"(lab = "web"
+const char* kPlanLab = R"(lab = "web"
 [host]
 sysctl = { "net.ipv4.ip_forward" = 1 }
 [[netns]]
@@ -52,7 +52,7 @@ Plan plan_for(const std::string& toml, const State& observed) { return topo::tes
 }  // namespace
 
 TEST_CASE("plan: what a link needs is made before it, whatever the file's order", "[plan]") {
-  Plan p = plan_for(kLab, empty_kernel());
+  Plan p = plan_for(kPlanLab, empty_kernel());
   CHECK(steps_text(p) ==
         "red: + netns red\n"
         "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
@@ -72,7 +72,7 @@ TEST_CASE("plan: what a link needs is made before it, whatever the file's order"
 }
 
 TEST_CASE("plan: a namespace goes at once with all that dies with it and each step undoes exactly", "[plan]") {
-  State applied_state = applied(expected_state(lab(kLab)));
+  State applied_state = applied(expected_state(lab(kPlanLab)));
   applied_state.namespaces["red"].sysctls.clear();  // a namespace the file drops is not read for them
   Plan p = plan_for(R"(lab = "web")", applied_state);
   CHECK(steps_text(p) ==
@@ -195,9 +195,9 @@ via = "10.0.0.1"
 }
 
 TEST_CASE("plan: a replace is a remove early and a create late, and ports follow", "[plan]") {
-  State s = applied(expected_state(lab(kLab)));
+  State s = applied(expected_state(lab(kPlanLab)));
   link(s, "host", "br0").kind = kind_named("dummy");  // must become a bridge: only a new link can
-  Plan p = plan_for(kLab, s);
+  Plan p = plan_for(kPlanLab, s);
   // The port is released first, so that the inverse attaches it to the old br0 again.
   CHECK(steps_text(p) ==
         "host: ~ veth red-p: master br0 -> none\n"
@@ -237,11 +237,11 @@ b = { name = "b0" }
 }
 
 TEST_CASE("plan: text groups changes by namespace, host first, with the summary", "[plan]") {
-  State s = applied(expected_state(lab(kLab)));
+  State s = applied(expected_state(lab(kPlanLab)));
   link(s, "host", "br0").addresses.clear();
   link(s, "host", "br1").alias = "";  // someone else's bridge of the same name
   s.namespaces["red"].files.erase("hosts");
-  CHECK(plan_text(plan_for(kLab, s)) ==
+  CHECK(plan_text(plan_for(kPlanLab, s)) ==
         "namespace host\n"
         "  ~ bridge br0: +10.0.0.1/24\n"
         "  ! conflict: interface 'br1' exists and is not the lab's (a bridge, no topo mark)\n"
@@ -250,20 +250,20 @@ TEST_CASE("plan: text groups changes by namespace, host first, with the summary"
         "\n"
         "Plan: 1 to add, 1 to change, 0 to destroy.\n"
         "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n");
-  CHECK(plan_text(plan_for(kLab, applied(expected_state(lab(kLab))))) ==
+  CHECK(plan_text(plan_for(kPlanLab, applied(expected_state(lab(kPlanLab))))) ==
         "No changes. The kernel matches the lab.\n");
 }
 
 TEST_CASE("plan: the same kernel state read in any order gives the same plan bytes", "[plan]") {
-  State s = applied(expected_state(lab(kLab)));
+  State s = applied(expected_state(lab(kPlanLab)));
   link(s, "host", "br0").kind = kind_named("dummy");
   link(s, "red", "eth0").up = false;
   s.namespaces["red"].routes.clear();
-  std::string first = steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s));
+  std::string first = steps_text(plan_for(kPlanLab, s)) + plan_text(plan_for(kPlanLab, s));
   std::mt19937 rng(11);
   for (int i = 0; i < 20; ++i) {
     for (auto& [name, ns] : s.namespaces) std::shuffle(ns.links.begin(), ns.links.end(), rng);
-    CHECK(steps_text(plan_for(kLab, s)) + plan_text(plan_for(kLab, s)) == first);
+    CHECK(steps_text(plan_for(kPlanLab, s)) + plan_text(plan_for(kPlanLab, s)) == first);
   }
 }
 
@@ -413,10 +413,10 @@ via = "10.0.0.1"
 }
 
 TEST_CASE("plan: routes and sysctls of a link made again go before it and come back after it", "[plan]") {
-  State s = applied(expected_state(lab(kLab)));
+  State s = applied(expected_state(lab(kPlanLab)));
   for (RouteState& r : s.namespaces["red"].routes) r.dev = "eth0";  // as the kernel says
   link(s, "red", "eth0").kind = kind_named("dummy");  // must become a veth again: made again, peer too
-  Plan p = plan_for(kLab, s);
+  Plan p = plan_for(kPlanLab, s);
   CHECK(plan_text(p) ==
         "namespace red\n"
         "  -/+ veth eth0 peer host/red-p 10.0.0.2/24 (kind dummy -> veth)\n"

@@ -8,7 +8,7 @@ using namespace topo::test;
 
 namespace {
 
-const char* kLab = R"(lab = "web"
+const char* kRenderLab = R"(lab = "web"
 [[netns]]
 name = "red"
 sysctl = { "net.ipv4.conf.all.forwarding" = 1 }
@@ -41,7 +41,7 @@ State with_c1() {
 }  // namespace
 
 TEST_CASE("shell: the ip commands that make the same state, marks included", "[render]") {
-  State expected = expected_state(lab(kLab));
+  State expected = expected_state(lab(kRenderLab));
   CHECK(plan_shell(plan_for(expected, with_c1()), expected, "web") == R"(#!/bin/bash
 # made by `topo plan --format shell`: run as root, in the namespace topo runs in
 set -euo pipefail

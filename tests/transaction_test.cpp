@@ -10,7 +10,7 @@ using namespace topo;
 namespace {
 
 // Records what it is asked to do; fails the steps whose description is in `refuse`.
-class FakeKernel : public Kernel {
+class RecordingKernel : public Kernel {
  public:
   std::vector<std::string> refuse;
   std::vector<std::string> log;
@@ -38,7 +38,7 @@ const std::vector<Step> kSteps = {namespace_step("a"), sysctl_step("host", "0", 
 }  // namespace
 
 TEST_CASE("transaction: all steps run in order when none fails", "[transaction]") {
-  FakeKernel k;
+  RecordingKernel k;
   Outcome o = run_transaction(kSteps, k);
   CHECK(o.ok());
   CHECK(o.done == 3);
@@ -47,7 +47,7 @@ TEST_CASE("transaction: all steps run in order when none fails", "[transaction]"
 }
 
 TEST_CASE("transaction: a failed step undoes the ones before it, last first", "[transaction]") {
-  FakeKernel k;
+  RecordingKernel k;
   k.refuse = {"b: + netns b"};
   Outcome o = run_transaction(kSteps, k);
   CHECK_FALSE(o.ok());
@@ -60,7 +60,7 @@ TEST_CASE("transaction: a failed step undoes the ones before it, last first", "[
 }
 
 TEST_CASE("transaction: an undo that fails is reported and the others still run", "[transaction]") {
-  FakeKernel k;
+  RecordingKernel k;
   k.refuse = {"b: + netns b", "host: ~ sysctl net.ipv4.ip_forward: 1 -> 0"};
   Outcome o = run_transaction(kSteps, k);
   CHECK_FALSE(o.rolled_back());
@@ -70,7 +70,7 @@ TEST_CASE("transaction: an undo that fails is reported and the others still run"
 }
 
 TEST_CASE("transaction: a signal between steps stops and undoes", "[transaction]") {
-  FakeKernel k;
+  RecordingKernel k;
   int asked = 0;
   Outcome o = run_transaction(kSteps, k, [&] { return ++asked == 2; });
   CHECK(o.interrupted);

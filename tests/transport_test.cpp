@@ -22,15 +22,15 @@ using namespace topo::nl;
 namespace {
 
 // A socketpair: `topo` is the end the transport uses, `kernel` the one the test plays.
-struct FakeKernel {
+struct SocketPair {
   int topo = -1, kernel = -1;
-  FakeKernel() {
+  SocketPair() {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) == 0);
     topo = fds[0];
     kernel = fds[1];
   }
-  ~FakeKernel() {
+  ~SocketPair() {
     ::close(topo);
     ::close(kernel);
   }
@@ -124,7 +124,7 @@ TEST_CASE("transport: an ACK's errno and the kernel's words, with the request ec
 
 TEST_CASE("transport: every request's ACK is matched by its number, answers of an earlier exchange are passed over",
           "[transport]") {
-  FakeKernel k;
+  SocketPair k;
   auto sent = requests({10, 11, 12}, {true, true, true});
   std::vector<std::string> others;
   // An ACK left from an abandoned exchange (9), an echo, and the answers out of order.
@@ -142,7 +142,7 @@ TEST_CASE("transport: every request's ACK is matched by its number, answers of a
 }
 
 TEST_CASE("transport: a batch refused whole at a message that asked for no ACK ends the wait", "[transport]") {
-  FakeKernel k;
+  SocketPair k;
   // begin (no ACK), two messages, end (no ACK): the kernel refuses the batch at its begin and
   // answers nothing else. Waiting for the two ACKs would hang.
   auto sent = requests({1, 2, 3, 4}, {false, true, true, false});
@@ -155,7 +155,7 @@ TEST_CASE("transport: a batch refused whole at a message that asked for no ACK e
 }
 
 TEST_CASE("transport: a dump is read whole, and one the kernel marks interrupted says so", "[transport]") {
-  FakeKernel k;
+  SocketPair k;
   std::vector<char> messages;
   // The end of an answer abandoned earlier (seq 4), then the answer: two objects and DONE.
   k.answer({message(RTM_NEWLINK, 4), done(4)});
@@ -171,7 +171,7 @@ TEST_CASE("transport: a dump is read whole, and one the kernel marks interrupted
 }
 
 TEST_CASE("transport: a dump that fails says why, with the kernel's errno", "[transport]") {
-  FakeKernel k;
+  SocketPair k;
   std::vector<char> messages;
   k.answer({message(RTM_NEWLINK, 5), done(5, -EMSGSIZE)});
   try {
