@@ -104,7 +104,6 @@ class Printer : public ApplyObserver {
   std::optional<HeldSignals> signals_;
 };
 
-
 int report(const ApplyResult& r, const CarryOut& how, double seconds) {
   const Plan& plan = r.plan;
   const std::string& verb = how.verb;
@@ -122,11 +121,10 @@ int report(const ApplyResult& r, const CarryOut& how, double seconds) {
         fmt::print("Destroyed lab '{}': {} removed ({} in {:.2f} s).\n", how.lab, plan.to_destroy,
                    steps(plan.steps.size()), seconds);
       else
-        fmt::print("Applied lab '{}': {} added, {} changed, {} destroyed ({} in {:.2f} s).\n", how.lab,
-                   plan.to_add, plan.to_change, plan.to_destroy, steps(plan.steps.size()), seconds);
+        fmt::print("Applied lab '{}': {} added, {} changed, {} destroyed ({} in {:.2f} s).\n", how.lab, plan.to_add,
+                   plan.to_change, plan.to_destroy, steps(plan.steps.size()), seconds);
       return kExitOk;
-    default:
-      break;
+    default: break;
   }
   const Outcome& outcome = r.outcome;
   if (outcome.unverified(plan.steps.size())) {
@@ -136,7 +134,8 @@ int report(const ApplyResult& r, const CarryOut& how, double seconds) {
     fmt::print(stderr, "topo: {} failed at step {} of {}: {}\n  {}\n", verb, f.index + 1, plan.steps.size(),
                describe(plan.steps[f.index]), f.error.what());
     if (f.error.error() == EEXIST && plan.steps[f.index].action == Action::create)
-      fmt::print(stderr, "  it was not there when the plan was made: something else made it since; topo left it alone\n");
+      fmt::print(stderr,
+                 "  it was not there when the plan was made: something else made it since; topo left it alone\n");
   } else {
     fmt::print(stderr, "topo: {} interrupted after {} of {} steps\n", verb, outcome.done, plan.steps.size());
   }
@@ -161,10 +160,10 @@ int report(const ApplyResult& r, const CarryOut& how, double seconds) {
 }  // namespace
 
 void add_output_flags(CLI::App& sub, CarryOut::Output& output) {
-  auto* verbose = sub.add_flag_callback("-v,--verbose", [&output] { output = CarryOut::Output::verbose; },
-                                        "Print each step as it runs");
-  auto* quiet = sub.add_flag_callback("-q,--quiet", [&output] { output = CarryOut::Output::quiet; },
-                                      "Print nothing but errors");
+  auto* verbose = sub.add_flag_callback(
+      "-v,--verbose", [&output] { output = CarryOut::Output::verbose; }, "Print each step as it runs");
+  auto* quiet = sub.add_flag_callback(
+      "-q,--quiet", [&output] { output = CarryOut::Output::quiet; }, "Print nothing but errors");
   verbose->excludes(quiet);
 }
 
@@ -174,8 +173,8 @@ int carry_out(State expected, const CarryOut& how) {
   KernelReader reader(how.lab);
   Printer printer(how);
   ApplyRequest request{how.lab, how.wait};
-  ApplyResult result = apply(std::move(expected), request, reader,
-                             [&](const State& e) { return open_lab_kernel(e, how.lab); }, printer);
+  ApplyResult result = apply(
+      std::move(expected), request, reader, [&](const State& e) { return open_lab_kernel(e, how.lab); }, printer);
   printer.done();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report(result, how, seconds);

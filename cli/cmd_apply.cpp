@@ -12,9 +12,9 @@ namespace topo::cli {
 
 void register_apply(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand(
-      "apply", "Make the kernel match the lab file: the plan's steps in order; if one fails,\n"
-               "every step already done is undone.");
+  CLI::App* sub = app.add_subcommand("apply",
+                                     "Make the kernel match the lab file: the plan's steps in order; if one fails,\n"
+                                     "every step already done is undone.");
   auto no_wait = std::make_shared<bool>(false);
   auto test = std::make_shared<bool>(false);
   auto output = std::make_shared<CarryOut::Output>(CarryOut::Output::normal);

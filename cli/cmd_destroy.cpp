@@ -5,9 +5,9 @@
 
 #include "cli/carry_out.h"
 #include "cli/commands.h"
-#include "planner/expected.h"
 #include "parser/load.h"
 #include "parser/names.h"
+#include "planner/expected.h"
 
 namespace topo::cli {
 namespace {
@@ -23,9 +23,9 @@ struct DestroyOptions {
 
 void register_destroy(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<DestroyOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "destroy", "Remove every namespace, link and route the lab owns (found by its marks in the\n"
-                 "kernel), and nothing else.");
+  CLI::App* sub = app.add_subcommand("destroy",
+                                     "Remove every namespace, link and route the lab owns (found by its marks in the\n"
+                                     "kernel), and nothing else.");
   auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, when the file is gone")->type_name("NAME");
   file->excludes(lab);

@@ -57,9 +57,10 @@ void register_exec(CLI::App& app, int& exit_code, const rlimit& files, std::vect
   auto opts = std::make_shared<ExecOptions>();
   opts->files = files;
   opts->command = std::move(command);
-  CLI::App* sub = app.add_subcommand(
-      "exec", "Run a command inside a lab namespace, with its /etc/netns/NS files over /etc, as\n"
-              "ip netns exec does.");
+  CLI::App* sub =
+      app.add_subcommand("exec",
+                         "Run a command inside a lab namespace, with its /etc/netns/NS files over /etc, as\n"
+                         "ip netns exec does.");
   sub->add_option("netns", opts->netns, "A namespace a lab made (see topo list)")->required()->type_name("NS");
   sub->footer(
       "Everything after NS is the command and its arguments, options included; a -- right\n"

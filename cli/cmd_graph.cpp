@@ -13,8 +13,8 @@ namespace topo::cli {
 void register_graph(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("text");
-  CLI::App* sub = app.add_subcommand(
-      "graph", "Print the lab's namespaces, interfaces, routes and NAT as the file describes them.");
+  CLI::App* sub =
+      app.add_subcommand("graph", "Print the lab's namespaces, interfaces, routes and NAT as the file describes them.");
   sub->add_option("file", *file, "Lab file (TOML)")->required()->type_name("FILE");
   sub->add_option("--format", *format, "text (default), dot (Graphviz) or mermaid")
       ->check(CLI::IsMember({"text", "dot", "mermaid"}))

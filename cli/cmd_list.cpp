@@ -92,9 +92,9 @@ int run(const ListOptions& o) {
 
 void register_list(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ListOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "list", "List the labs on this machine, found from the marks topo leaves in the kernel:\n"
-              "name, namespaces, links, and when last applied.");
+  CLI::App* sub = app.add_subcommand("list",
+                                     "List the labs on this machine, found from the marks topo leaves in the kernel:\n"
+                                     "name, namespaces, links, and when last applied.");
   auto* names = sub->add_flag("--names", opts->names, "Print only the labs' names, one a line");
   sub->add_flag("--namespaces", opts->namespaces, "Print only the labs' namespaces, one a line")->excludes(names);
   sub->footer(

@@ -54,9 +54,10 @@ int run(const PlanOptions& o) {
 
 void register_plan(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<PlanOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "plan", "Read the kernel, compare it with the lab file, and print the ordered changes that\n"
-              "apply would make. Changes nothing.");
+  CLI::App* sub =
+      app.add_subcommand("plan",
+                         "Read the kernel, compare it with the lab file, and print the ordered changes that\n"
+                         "apply would make. Changes nothing.");
   sub->add_option("file", opts->file, "Lab file (TOML)")->required()->type_name("FILE");
   sub->add_option("--format", opts->format, "text (default), json, or shell (ip commands for bash)")
       ->check(CLI::IsMember({"text", "json", "shell"}))

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "executor/privilege.h"
 #include "executor/apply.h"
+#include "executor/privilege.h"
 #include "executor/read_state.h"
 #include "parser/load.h"
 #include "parser/names.h"
@@ -67,9 +67,9 @@ int run(const ShowOptions& o) {
 
 void register_show(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ShowOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "show", "Print the applied lab as the kernel has it: per namespace its interfaces (kind,\n"
-              "peer, master, state, mtu), addresses, routes and NAT table.");
+  CLI::App* sub = app.add_subcommand("show",
+                                     "Print the applied lab as the kernel has it: per namespace its interfaces (kind,\n"
+                                     "peer, master, state, mtu), addresses, routes and NAT table.");
   auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, without its file")->type_name("NAME");
   file->excludes(lab);

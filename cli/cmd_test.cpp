@@ -40,7 +40,8 @@ std::string not_applied(const Lab& lab) {
   for (const Interface& i : lab.interfaces) {
     const NamespaceState* ns = now.find(i.netns.value);
     const LinkState* l = ns ? ns->find_link(i.name.value) : nullptr;
-    if (!l || l->alias != mark) return fmt::format("interface '{}' of namespace '{}' is missing", i.name.value, i.netns.value);
+    if (!l || l->alias != mark)
+      return fmt::format("interface '{}' of namespace '{}' is missing", i.name.value, i.netns.value);
   }
   return "";
 }
@@ -82,9 +83,10 @@ int test_lab(const LoadedLab& loaded, size_t jobs) {
 
 void register_test(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<TestOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "test", "Check the applied lab against its [[expect]] entries: who reaches whom, over ICMP,\n"
-              "TCP or UDP, probed from inside the namespaces, in parallel.");
+  CLI::App* sub =
+      app.add_subcommand("test",
+                         "Check the applied lab against its [[expect]] entries: who reaches whom, over ICMP,\n"
+                         "TCP or UDP, probed from inside the namespaces, in parallel.");
   sub->add_option("file", opts->file, "Lab file (TOML)")->required()->type_name("FILE");
   sub->add_option("-j,--jobs", opts->jobs, "Probes run at once (default 32)")
       ->check(CLI::Range(1, 1024))

@@ -14,15 +14,13 @@ struct ValidateOptions {
   bool quiet = false;
 };
 
-std::string plural(size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
-}
+std::string plural(size_t n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
 std::string summary(const Lab& lab) {
   size_t links = lab.interfaces.size();
-  std::string out = fmt::format("lab '{}': {}, {}, {}, {}", lab.name.value, plural(lab.netns.size(), "namespace"),
-                                plural(links, "interface"), plural(lab.routes.size(), "route"),
-                                plural(lab.nats.size(), "NAT rule"));
+  std::string out =
+      fmt::format("lab '{}': {}, {}, {}, {}", lab.name.value, plural(lab.netns.size(), "namespace"),
+                  plural(links, "interface"), plural(lab.routes.size(), "route"), plural(lab.nats.size(), "NAT rule"));
   if (!lab.filters.empty()) out += ", " + plural(lab.filters.size(), "filter rule");
   return out;
 }
@@ -47,8 +45,7 @@ int run(const ValidateOptions& o) {
 
 void register_validate(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ValidateOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "validate", "Check lab files and report every problem at once; changes nothing.");
+  CLI::App* sub = app.add_subcommand("validate", "Check lab files and report every problem at once; changes nothing.");
   sub->add_option("files", opts->files, "Lab files (TOML); - reads standard input")->required()->type_name("FILE...");
   sub->add_flag("-q,--quiet", opts->quiet, "Print only the errors, not the 'ok' lines");
   sub->footer(

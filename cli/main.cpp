@@ -16,9 +16,10 @@
 int main(int argc, char** argv) noexcept {
   using namespace topo::cli;
   try {
-    CLI::App app{"topo: build network labs (namespaces, bridges, veths, VXLAN, macvlan, routes,\n"
-                 "sysctls, NAT) from one TOML file.",
-                 "topo"};
+    CLI::App app{
+        "topo: build network labs (namespaces, bridges, veths, VXLAN, macvlan, routes,\n"
+        "sysctls, NAT) from one TOML file.",
+        "topo"};
     app.set_version_flag("--version", "topo " TOPO_VERSION);
     app.require_subcommand(1);
     app.footer("Run 'topo COMMAND --help' for a command's options. Docs: docs/cli.md, docs/format.md");

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "executor/host_sysctls.h"
-#include "executor/lab_dir.h"
 #include "executor/journal.h"
+#include "executor/lab_dir.h"
 #include "executor/lab_lock.h"
 #include "executor/lab_record.h"
 #include "executor/left_behind.h"
@@ -183,7 +183,8 @@ ApplyResult apply(State expected, const ApplyRequest& request, StateReader& read
         throw KernelError("checking", "the kernel after the last step",
                           "it is not in the file's state; still to do:\n" + indented(describe(left)));
     };
-    result.outcome = run_transaction(plan.steps, *kernel, [&] { return observer.should_stop(); }, before_step, verify);
+    result.outcome = run_transaction(
+        plan.steps, *kernel, [&] { return observer.should_stop(); }, before_step, verify);
     if (result.outcome.rolled_back()) record.undo();
     if (result.outcome.ok()) {
       record.keep_routes(routes_in(expected, keep));

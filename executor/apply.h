@@ -14,9 +14,9 @@
 #include <set>
 #include <string>
 
-#include "executor/lab_record.h"
 #include "executor/lab_dir.h"
 #include "executor/lab_kernel.h"
+#include "executor/lab_record.h"
 #include "executor/read_state.h"
 #include "executor/transaction.h"
 #include "planner/plan.h"
@@ -33,14 +33,14 @@ class ApplyObserver {
   virtual void recovering() {}        // an earlier run was killed: its leftovers are claimed
   virtual void planned(const Plan&) {}
   virtual bool should_stop() { return false; }  // asked before each step (SIGINT, SIGTERM)
-  virtual void step(size_t, const Step&) {}    // just before step i runs
-  virtual void note(const std::string&) {}     // a remark that changes nothing
-  virtual void after_last_step() {}            // before the check (a test hook's place)
+  virtual void step(size_t, const Step&) {}     // just before step i runs
+  virtual void note(const std::string&) {}      // a remark that changes nothing
+  virtual void after_last_step() {}             // before the check (a test hook's place)
 };
 
 struct ApplyRequest {
   std::string lab;
-  bool wait = true;      // for another run of the same lab; false: fail at once
+  bool wait = true;               // for another run of the same lab; false: fail at once
   std::string run_dir = kRunDir;  // where the labs' directories are (executor/lab_dir.h)
 };
 
@@ -56,9 +56,9 @@ struct ApplyResult {
   Plan plan;
   Outcome outcome;
   bool exactly_as_it_was = false;  // rolled_back: the whole kernel too, not just the lab's part
-  std::string left_behind;  // rollback_incomplete: what differs, a line each
-  std::string others;       // rolled_back: what else changed meanwhile, not the lab's
-  std::string unreadable;   // unchecked: why the kernel could not be read
+  std::string left_behind;         // rollback_incomplete: what differs, a line each
+  std::string others;              // rolled_back: what else changed meanwhile, not the lab's
+  std::string unreadable;          // unchecked: why the kernel could not be read
 };
 
 using KernelFactory = std::function<std::unique_ptr<LabKernel>(const State& expected)>;

@@ -261,17 +261,15 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
         continue;
       case NLMSG_ERROR: {
         int error = 0;
-        if (h.nlmsg_len >= NLMSG_LENGTH(sizeof error)) std::memcpy(&error, bytes.data() + offset + NLMSG_HDRLEN, sizeof error);
+        if (h.nlmsg_len >= NLMSG_LENGTH(sizeof error))
+          std::memcpy(&error, bytes.data() + offset + NLMSG_HDRLEN, sizeof error);
         out.errors.push_back({DumpError::Kind::error, offset, error});
         continue;
       }
       case RTM_NEWLINK:
       case RTM_NEWADDR:
-      case RTM_NEWROUTE:
-        break;
-      default:
-        out.errors.push_back({DumpError::Kind::unexpected, offset});
-        continue;
+      case RTM_NEWROUTE: break;
+      default: out.errors.push_back({DumpError::Kind::unexpected, offset}); continue;
     }
     // The message alone in a buffer of its exact length, aligned, as libnl reads it from a
     // socket: whatever libnl reads past it is a read past an allocation.

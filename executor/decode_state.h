@@ -36,8 +36,8 @@ struct RawLink {
 /// One namespace as its dumps say it, each part added as the reader reads it: links first
 /// (addresses and routes name them by ifindex), then addresses, then routes.
 struct RawNamespace {
-  std::string mark;              // alias of its lo: which lab created it
-  std::vector<RawLink> links;    // every link but lo, in the dump's order
+  std::string mark;            // alias of its lo: which lab created it
+  std::vector<RawLink> links;  // every link but lo, in the dump's order
   std::vector<RouteState> routes;
 
   /// A link of the dump; lo gives the mark instead.
@@ -68,11 +68,11 @@ void set_other_end(LinkState& s, const std::string& netns, const std::string& na
 /// A message of a dump that decode_dump() could not use, and why.
 struct DumpError {
   enum class Kind {
-    truncated,    // a header or length that runs past the bytes (the rest is not read)
-    unparsable,   // a link, address or route that libnl refuses (nl_error says why)
-    unsound,      // a link or route libnl 3.7 would crash or hang on (see below)
-    error,        // an NLMSG_ERROR: the kernel refused the dump (nl_error is its errno, negated)
-    unexpected,   // another type of message, skipped
+    truncated,   // a header or length that runs past the bytes (the rest is not read)
+    unparsable,  // a link, address or route that libnl refuses (nl_error says why)
+    unsound,     // a link or route libnl 3.7 would crash or hang on (see below)
+    error,       // an NLMSG_ERROR: the kernel refused the dump (nl_error is its errno, negated)
+    unexpected,  // another type of message, skipped
   };
   Kind kind;
   size_t offset = 0;  // of the message in the bytes
@@ -97,7 +97,8 @@ bool sound_link_message(const nlmsghdr* h);
 /// Whether libnl can be given this RTM_NEWROUTE message. libnl 3.7 walks RTA_MULTIPATH's
 /// nexthops by their own lengths: on one of length 0 it loops for ever, making nexthops
 /// until memory runs out, and past the attribute's end when the last one's padding is not
-/// there (its count of what is left wraps). The kernel never sends either. The message's length must have been checked against its bytes.
+/// there (its count of what is left wraps). The kernel never sends either. The message's length must have been checked
+/// against its bytes.
 bool sound_route_message(const nlmsghdr* h);
 
 /// Decodes the answers to link, address and route dumps of the namespace `netns`: a

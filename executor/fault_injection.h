@@ -50,5 +50,4 @@ class FaultInjectingKernel : public LabKernel {
   long count_ = 0;  // steps asked for so far, undo steps included
 };
 
-
 }  // namespace topo

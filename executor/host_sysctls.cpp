@@ -74,7 +74,8 @@ void HostSysctls::add_put_backs(State& expected, const std::string& lab) const {
   NamespaceState& host = expected.namespaces[std::string(kHostNetns)];
   for (const auto& [key, labs] : held) {
     if (key.rfind("net.", 0) != 0 || labs.size() != 1 || !labs.count(lab) || host.sysctls.count(key)) continue;
-    if (auto o = originals.find(key); o != originals.end()) host.sysctls.emplace(key, o->second), host.put_backs.insert(key);
+    if (auto o = originals.find(key); o != originals.end())
+      host.sysctls.emplace(key, o->second), host.put_backs.insert(key);
   }
 }
 
@@ -88,8 +89,8 @@ std::vector<Conflict> HostSysctls::conflicts(const State& expected, const std::s
     if (h == held.end()) continue;
     for (const auto& [other, theirs] : h->second)
       if (other != lab && normalize_sysctl(theirs) != normalize_sysctl(value))
-        out.push_back({where, fmt::format("sysctl {} is {} for lab '{}', which holds it; this lab sets {}", key,
-                                          theirs, other, value)});
+        out.push_back({where, fmt::format("sysctl {} is {} for lab '{}', which holds it; this lab sets {}", key, theirs,
+                                          other, value)});
   }
   std::string forwarding;  // this lab's first forwarding key, as "key = value"
   for (const auto& [key, value] : host->sysctls)

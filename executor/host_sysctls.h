@@ -21,16 +21,16 @@
 #include <string>
 #include <vector>
 
-#include "executor/lab_dir.h"
 #include "executor/fd.h"
+#include "executor/lab_dir.h"
 #include "planner/diff.h"
 #include "planner/state.h"
 
 namespace topo {
 
 struct HostSysctls {
-  std::map<std::string, std::string> originals;    // key -> its value before the first lab
-  std::map<std::string, std::string> overwritten;  // interface key -> its value before that
+  std::map<std::string, std::string> originals;                    // key -> its value before the first lab
+  std::map<std::string, std::string> overwritten;                  // interface key -> its value before that
   std::map<std::string, std::map<std::string, std::string>> held;  // key -> lab -> value
 
   /// /run/topo/.host, made when missing (apply, destroy) or found (plan). Throws KernelError.

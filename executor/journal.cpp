@@ -31,7 +31,8 @@ void Journal::before(const Step& step) {
   if (step.action == Action::create) {
     if (const auto* l = std::get_if<LinkDelta>(&step.subject)) {
       append("claim\t" + step.netns + "\t" + l->after->name);
-      if (const VethState* v = l->after->veth(); v && step.peer) append("claim\t" + v->peer_netns + "\t" + v->peer_name);
+      if (const VethState* v = l->after->veth(); v && step.peer)
+        append("claim\t" + v->peer_netns + "\t" + v->peer_name);
     }
   }
 }

@@ -11,7 +11,10 @@ class KernelError : public std::runtime_error {
  public:
   KernelError(std::string step, std::string object, std::string reason, int error = 0)
       : std::runtime_error(step + " " + object + ": " + reason),
-        step_(std::move(step)), object_(std::move(object)), reason_(std::move(reason)), error_(error) {}
+        step_(std::move(step)),
+        object_(std::move(object)),
+        reason_(std::move(reason)),
+        error_(error) {}
 
   const std::string& step() const { return step_; }      // "reading links in"
   const std::string& object() const { return object_; }  // "namespace red"

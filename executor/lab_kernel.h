@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "executor/lab_record.h"
 #include "executor/kernel.h"
+#include "executor/lab_record.h"
 
 namespace topo {
 

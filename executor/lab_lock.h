@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "executor/lab_dir.h"
 #include "executor/fd.h"
+#include "executor/lab_dir.h"
 
 namespace topo {
 

@@ -25,7 +25,8 @@ void save(const LabDir& dir, const SysctlOriginals& originals, const char* file 
 void save_routes(const LabDir& dir, const std::set<RouteKey>& routes) {
   if (routes.empty()) return dir.remove("routes");
   std::string text;
-  for (const auto& [netns, to, metric] : routes) text += netns + "\t" + to_string(to) + "\t" + std::to_string(metric) + "\n";
+  for (const auto& [netns, to, metric] : routes)
+    text += netns + "\t" + to_string(to) + "\t" + std::to_string(metric) + "\n";
   dir.write("routes", text);
 }
 
@@ -80,7 +81,8 @@ SysctlOriginals with_renames(const SysctlOriginals& records, const Renames& rena
 }
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat x {}, y {};
+  struct stat x {
+  }, y{};
   return ::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
@@ -103,7 +105,7 @@ LabRecords LabRecords::read(const LabDir& dir, const State& expected) {
 }
 
 LabRecord::LabRecord(const LabDir& dir, HostSysctls* host, const LabDir* host_dir, std::string lab,
-                 const Renames& renames)
+                     const Renames& renames)
     : dir_(dir),
       host_(host_dir ? host : nullptr),
       host_dir_(host_dir),
@@ -136,7 +138,7 @@ void LabRecord::before(const Step& step, const std::vector<std::string>& lasting
 }
 
 bool LabRecord::keep_original(const std::string& netns, const std::string& key, const std::string& value,
-                            const std::string& after) {
+                              const std::string& after) {
   // A step that changes nothing (a namespace made in this run already has the value) leaves
   // nothing to put back, as when the plan had no step for it.
   if (normalize_sysctl(value) == normalize_sysctl(after)) return false;

@@ -16,7 +16,7 @@ namespace topo {
 namespace {
 
 struct Marks {
-  std::string lo;                        // the lab of the namespace's lo ("" none)
+  std::string lo;                       // the lab of the namespace's lo ("" none)
   std::map<std::string, size_t> links;  // links (lo aside) by the lab that marked them
 };
 

@@ -30,9 +30,12 @@ std::vector<std::string> changed_links(const NamespaceState& before, const Names
   for (const std::string& name : names) {
     const LinkState* b = before.find_link(name);
     const LinkState* a = now.find_link(name);
-    if (!b) out.push_back("interface " + name + " is new");
-    else if (!a) out.push_back("interface " + name + " is gone");
-    else if (!(*a == *b)) out.push_back("interface " + name + " changed");
+    if (!b)
+      out.push_back("interface " + name + " is new");
+    else if (!a)
+      out.push_back("interface " + name + " is gone");
+    else if (!(*a == *b))
+      out.push_back("interface " + name + " changed");
   }
   return out;
 }
@@ -49,9 +52,12 @@ std::string what_differs(const NamespaceState& was, const NamespaceState& now) {
   for (const std::string& name : names) {
     const LinkState* b = was.find_link(name);
     const LinkState* a = now.find_link(name);
-    if (!a) line(fmt::format("{} is gone", describe(*b)));
-    else if (!b) line(fmt::format("{} is new", describe(*a)));
-    else if (!(*a == *b)) line(fmt::format("{} was {}", describe(*a), describe(*b)));
+    if (!a)
+      line(fmt::format("{} is gone", describe(*b)));
+    else if (!b)
+      line(fmt::format("{} is new", describe(*a)));
+    else if (!(*a == *b))
+      line(fmt::format("{} was {}", describe(*a), describe(*b)));
   }
   for (const RouteState& r : was.routes)
     if (std::find(now.routes.begin(), now.routes.end(), r) == now.routes.end()) line(describe(r) + " is gone");
@@ -97,6 +103,5 @@ Differences differences(const State& expected, const State& before, const State&
     if (!before.find(name)) out.lab += fmt::format("  namespace {} is new\n", name);
   return out;
 }
-
 
 }  // namespace topo

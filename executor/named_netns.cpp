@@ -33,7 +33,8 @@ void prepare_run_dir(const std::string& name) {
   if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return;
   if (errno != EINVAL) fail("sharing /run/netns for", name, errno);
   // Not a mount point yet: bind it on itself, then share it.
-  if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) != 0) fail("mounting /run/netns for", name, errno);
+  if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) != 0)
+    fail("mounting /run/netns for", name, errno);
   if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) != 0) fail("sharing /run/netns for", name, errno);
 }
 

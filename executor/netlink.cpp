@@ -49,7 +49,8 @@ Socket route_socket_here(const std::string& what) {
     // libnl says "Unspecific failure" for errors it has no code of its own for, EMFILE
     // among them: the system's words are more use.
     int sys = errno;
-    if (err == -NLE_FAILURE && sys != 0) throw KernelError("opening a netlink socket in", what, std::strerror(sys), sys);
+    if (err == -NLE_FAILURE && sys != 0)
+      throw KernelError("opening a netlink socket in", what, std::strerror(sys), sys);
     throw KernelError("opening a netlink socket in", what, error_text(err));
   }
   // Large labs dump thousands of objects: give the kernel room rather than lose messages.

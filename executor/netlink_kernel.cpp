@@ -113,7 +113,8 @@ nl::Msg address_request(int index, const IpPrefix& a, bool add) {
   // No duplicate address detection: the lab's address is usable at once (as with nodad).
   if (a.address.family == Family::v6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
   nl_msg* raw = nullptr;
-  int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw) : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
+  int err = add ? rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &raw)
+                : rtnl_addr_build_delete_request(addr.get(), 0, &raw);
   if (err < 0) throw std::bad_alloc();
   return nl::Msg(raw);
 }
@@ -168,8 +169,9 @@ std::pair<int, int> announced(const nlmsghdr* h, const std::string& name) {
   if (h->nlmsg_type != RTM_NEWLINK) return {0, 0};
   const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
   nlattr* attrs[IFLA_MAX + 1];
-  if (ifi->ifi_family != AF_UNSPEC || nlmsg_parse(const_cast<nlmsghdr*>(h), sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 ||
-      !attrs[IFLA_IFNAME] || name != nla_get_string(attrs[IFLA_IFNAME]))
+  if (ifi->ifi_family != AF_UNSPEC ||
+      nlmsg_parse(const_cast<nlmsghdr*>(h), sizeof(ifinfomsg), attrs, IFLA_MAX, nullptr) < 0 || !attrs[IFLA_IFNAME] ||
+      name != nla_get_string(attrs[IFLA_IFNAME]))
     return {0, 0};
   return {ifi->ifi_index, attrs[IFLA_LINK] ? static_cast<int>(nla_get_u32(attrs[IFLA_LINK])) : 0};
 }
@@ -232,7 +234,8 @@ void NetlinkKernel::settle_deletions() {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + seconds(30);
   for (const auto& [netns, name] : vanishing_) {
-    if (!open_.count(netns) && netns != "host" && !open_netns(paths_.count(netns) && !paths_[netns].empty() ? paths_[netns] : named_netns_path(netns)))
+    if (!open_.count(netns) && netns != "host" &&
+        !open_netns(paths_.count(netns) && !paths_[netns].empty() ? paths_[netns] : named_netns_path(netns)))
       continue;  // its namespace went too
     for (;;) {
       rtnl_link* raw = nullptr;
@@ -365,9 +368,8 @@ void NetlinkKernel::run_batch(const Step& s, const LinkBatchDelta& d) {
   if (moving.empty()) return;  // all gone already (with a namespace a killed run deleted)
   // Usually they are all in the lab's group already (apply put them there) and nothing
   // else is: one request. Otherwise they move to a scratch group first.
-  bool grouped = !taken.count(group_) && std::all_of(moving.begin(), moving.end(), [&](const auto& m) {
-    return m.second == group_;
-  });
+  bool grouped = !taken.count(group_) &&
+                 std::all_of(moving.begin(), moving.end(), [&](const auto& m) { return m.second == group_; });
   if (grouped) return delete_group(s, group_, moving.size());
   uint32_t scratch = group_ + 1;
   while (taken.count(scratch) || scratch == 0) ++scratch;
@@ -587,7 +589,8 @@ void NetlinkKernel::settle(const std::string& netns, const LinkState& l, bool bo
 void NetlinkKernel::set_master(const std::string& netns, const std::string& dev, const std::string& master) {
   Batch b;
   b.add(master_request(ifindex(netns, dev), master.empty() ? 0 : ifindex(netns, master)),
-        master.empty() ? "releasing from its bridge" : "attaching to bridge " + master, "interface " + where(netns, dev));
+        master.empty() ? "releasing from its bridge" : "attaching to bridge " + master,
+        "interface " + where(netns, dev));
   send(netns, b);
 }
 
@@ -644,8 +647,8 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   // Deleting matches any scope; a route without a gateway is on the link.
   rtnl_route_set_scope(route.get(), s.action == Action::remove ? RT_SCOPE_NOWHERE
-                                    : r.via                   ? RT_SCOPE_UNIVERSE
-                                                              : RT_SCOPE_LINK);
+                                    : r.via                    ? RT_SCOPE_UNIVERSE
+                                                               : RT_SCOPE_LINK);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   if (!r.dev.empty()) rtnl_route_nh_set_ifindex(nh, ifindex(s.netns, r.dev));
   if (r.via) rtnl_route_nh_set_gateway(nh, nl_ip(*r.via).get());
@@ -654,12 +657,15 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
   // libnl builds the request; send_all reads the answer, so that a refusal carries the
   // kernel's own words (errno and extended ack), not libnl's paraphrase.
   nl_msg* raw = nullptr;
-  check(s.action == Action::remove ? rtnl_route_build_del_request(route.get(), 0, &raw)
-                                   : rtnl_route_build_add_request(
-                                         route.get(), s.action == Action::modify ? NLM_F_REPLACE : NLM_F_EXCL, &raw),
+  check(s.action == Action::remove
+            ? rtnl_route_build_del_request(route.get(), 0, &raw)
+            : rtnl_route_build_add_request(route.get(), s.action == Action::modify ? NLM_F_REPLACE : NLM_F_EXCL, &raw),
         "building", object);
   Batch b;
-  b.add(nl::Msg(raw), s.action == Action::remove ? "deleting" : s.action == Action::modify ? "replacing" : "adding",
+  b.add(nl::Msg(raw),
+        s.action == Action::remove   ? "deleting"
+        : s.action == Action::modify ? "replacing"
+                                     : "adding",
         object);
   send(s.netns, b);
 }
@@ -706,7 +712,8 @@ std::map<std::string, std::string> NetlinkKernel::overwritten_by(const Step& ste
     Fd fd(::open(("/proc/sys/" + dir + "/" + dev + "/forwarding").c_str(), O_RDONLY | O_CLOEXEC));
     char buf[16];
     ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf) : -1;
-    if (n > 0) out[key_prefix(dir) + dev + ".forwarding"] = std::string(buf, static_cast<size_t>(n) - (buf[n - 1] == '\n'));
+    if (n > 0)
+      out[key_prefix(dir) + dev + ".forwarding"] = std::string(buf, static_cast<size_t>(n) - (buf[n - 1] == '\n'));
   }
   return out;
 }
@@ -745,7 +752,8 @@ void NetlinkKernel::run_sysctl(const Step& s, const SysctlDelta& d) {
   std::string object = "sysctl " + d.key + " in " + s.netns;
   if (!fd) throw KernelError("setting", object, std::strerror(errno), errno);
   std::string value = *d.after + "\n";
-  if (::write(fd.get(), value.data(), value.size()) < 0) throw KernelError("setting", object, std::strerror(errno), errno);
+  if (::write(fd.get(), value.data(), value.size()) < 0)
+    throw KernelError("setting", object, std::strerror(errno), errno);
   put_back_overwritten(s.netns, d);
 }
 

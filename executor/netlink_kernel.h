@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "executor/lab_record.h"
+#include "executor/fd.h"
 #include "executor/lab_kernel.h"
+#include "executor/lab_record.h"
 #include "executor/named_netns.h"
 #include "executor/netlink.h"
-#include "executor/fd.h"
 #include "planner/state.h"
 
 namespace topo {
@@ -97,7 +97,7 @@ class NetlinkKernel : public LabKernel {
   std::map<std::string, Namespace> open_;
   std::map<std::pair<std::string, std::string>, int> ifindexes_;
   // Namespaces unmounted with the batch of their far ends, held open until their own step.
-  std::map<std::string, Fd> detached_;  // (namespace, link) -> index
+  std::map<std::string, Fd> detached_;                          // (namespace, link) -> index
   std::vector<std::pair<std::string, std::string>> vanishing_;  // (namespace, link) being reaped
   long nft_batches_ = 0, refused_nft_batch_ = 0;
 };

@@ -20,12 +20,13 @@
 namespace topo::nft {
 namespace {
 
-
 // Hooks by name, as the state values and `nft` call them.
 const std::vector<std::pair<std::string, uint32_t>>& hooks() {
-  static const std::vector<std::pair<std::string, uint32_t>> all = {
-      {"prerouting", NF_INET_PRE_ROUTING}, {"input", NF_INET_LOCAL_IN},        {"forward", NF_INET_FORWARD},
-      {"output", NF_INET_LOCAL_OUT},       {"postrouting", NF_INET_POST_ROUTING}};
+  static const std::vector<std::pair<std::string, uint32_t>> all = {{"prerouting", NF_INET_PRE_ROUTING},
+                                                                    {"input", NF_INET_LOCAL_IN},
+                                                                    {"forward", NF_INET_FORWARD},
+                                                                    {"output", NF_INET_LOCAL_OUT},
+                                                                    {"postrouting", NF_INET_POST_ROUTING}};
   return all;
 }
 
@@ -77,8 +78,8 @@ void set_comment(nftnl_table* t, const std::string& comment) {
 }
 
 // One dump request of nfnetlink for the inet family, with `payload` added to it.
-void dump(mnl_socket* sock, uint16_t type, const std::function<void(nlmsghdr*)>& payload,
-          const nl::OnMessage& each, const std::string& what) {
+void dump(mnl_socket* sock, uint16_t type, const std::function<void(nlmsghdr*)>& payload, const nl::OnMessage& each,
+          const std::string& what) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* request = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_INET, NLM_F_DUMP, 0);
   if (payload) payload(request);
@@ -115,7 +116,8 @@ std::optional<NftTable> read_table(mnl_socket* sock, const std::string& name, co
     table.name = name;
     table.flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
     table.mark = comment_of(t.get());
-    if (nftnl_table_is_set(t.get(), NFTNL_TABLE_HANDLE)) table.handle = nftnl_table_get_u64(t.get(), NFTNL_TABLE_HANDLE);
+    if (nftnl_table_is_set(t.get(), NFTNL_TABLE_HANDLE))
+      table.handle = nftnl_table_get_u64(t.get(), NFTNL_TABLE_HANDLE);
     out = table;
   };
   try {
@@ -129,37 +131,42 @@ std::optional<NftTable> read_table(mnl_socket* sock, const std::string& name, co
   if (!out) return out;
   std::string object = "nftables table inet " + name + " in " + where;
   // Chains are dumped for the whole family (the kernel has no filter for them) and picked.
-  dump(sock, NFT_MSG_GETCHAIN, nullptr, [&](const nlmsghdr* h) {
-    Chain c(nftnl_chain_alloc());
-    if (!c) throw std::bad_alloc();
-    if (nftnl_chain_nlmsg_parse(h, c.get()) < 0) throw KernelError("decoding", "a chain of " + object, "malformed");
-    if (str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) != name) return;
-    NftChain chain;
-    chain.name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)) chain.type = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE));
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
-      chain.hook = hook_name(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
-      chain.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-    }
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
-      chain.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? "accept" : "drop";
-    out->chains.push_back(std::move(chain));
-  }, "the chains of " + object);
+  dump(
+      sock, NFT_MSG_GETCHAIN, nullptr,
+      [&](const nlmsghdr* h) {
+        Chain c(nftnl_chain_alloc());
+        if (!c) throw std::bad_alloc();
+        if (nftnl_chain_nlmsg_parse(h, c.get()) < 0) throw KernelError("decoding", "a chain of " + object, "malformed");
+        if (str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) != name) return;
+        NftChain chain;
+        chain.name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE))
+          chain.type = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE));
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+          chain.hook = hook_name(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+          chain.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+        }
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
+          chain.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? "accept" : "drop";
+        out->chains.push_back(std::move(chain));
+      },
+      "the chains of " + object);
   // Rules: the kernel dumps only those of the table named in the request.
   Rule filter(nftnl_rule_alloc());
   if (!filter) throw std::bad_alloc();
   nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, name.c_str());
-  dump(sock, NFT_MSG_GETRULE, [&](nlmsghdr* h) { nftnl_rule_nlmsg_build_payload(h, filter.get()); },
-       [&](const nlmsghdr* h) {
-         Rule r(nftnl_rule_alloc());
-         if (!r) throw std::bad_alloc();
-         if (nftnl_rule_nlmsg_parse(h, r.get()) < 0) throw KernelError("decoding", "a rule of " + object, "malformed");
-         if (str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != name) return;
-         std::string chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
-         for (NftChain& c : out->chains)
-           if (c.name == chain) c.rules.push_back(decode(r.get()));
-       },
-       "the rules of " + object);
+  dump(
+      sock, NFT_MSG_GETRULE, [&](nlmsghdr* h) { nftnl_rule_nlmsg_build_payload(h, filter.get()); },
+      [&](const nlmsghdr* h) {
+        Rule r(nftnl_rule_alloc());
+        if (!r) throw std::bad_alloc();
+        if (nftnl_rule_nlmsg_parse(h, r.get()) < 0) throw KernelError("decoding", "a rule of " + object, "malformed");
+        if (str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != name) return;
+        std::string chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+        for (NftChain& c : out->chains)
+          if (c.name == chain) c.rules.push_back(decode(r.get()));
+      },
+      "the rules of " + object);
   return out;
 }
 
@@ -230,8 +237,7 @@ TableBatch table_batch(const std::optional<NftTable>& before, const std::optiona
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, after->name.c_str());
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         encode(c.rules[i], rule.get());
-        std::string step = fmt::format("adding rule {} of chain {} ({}) to", i + 1, c.name,
-                                       to_string(c.rules[i].kind));
+        std::string step = fmt::format("adding rule {} of chain {} ({}) to", i + 1, c.name, to_string(c.rules[i].kind));
         nftnl_rule_nlmsg_build_payload(message(NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, step), rule.get());
         next();
       }

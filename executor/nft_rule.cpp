@@ -203,8 +203,10 @@ int prefix_length(const Bytes& mask) {
     for (int bit = 7; bit >= 0; --bit) {
       bool one = byte & (1 << bit);
       if (one && ended) return -1;
-      if (one) ++len;
-      else ended = true;
+      if (one)
+        ++len;
+      else
+        ended = true;
     }
   return len;
 }
@@ -272,13 +274,15 @@ std::optional<NftRule> topo_shape(const Exprs& x) {
   if (x.is(i, "fib")) {
     auto d = x.cmp_eq(i + 1);
     uint32_t local_type = RTN_LOCAL;
-    if (x.u32(i, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE || x.u32(i, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR ||
-        x.u32(i, NFTNL_EXPR_FIB_DREG) != NFT_REG_1 || !d || d->size() != 4 || std::memcmp(d->data(), &local_type, 4) != 0)
+    if (x.u32(i, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE ||
+        x.u32(i, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR || x.u32(i, NFTNL_EXPR_FIB_DREG) != NFT_REG_1 || !d ||
+        d->size() != 4 || std::memcmp(d->data(), &local_type, 4) != 0)
       return std::nullopt;
     local = true;
     i += 2;
   }
-  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
+  for (auto [key, name, neg] :
+       {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
     if (!x.meta(i, key)) continue;
     auto c = x.cmp(i + 1);
     if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || (*name = ifname_of(c->second)).empty())
@@ -356,7 +360,8 @@ void encode_filter(const NftRule& r, Builder& b) {
   if (r.source) match_prefix(b, *r.source, v4 ? kSaddrOffset4 : kSaddrOffset6, r.not_source ? NFT_CMP_NEQ : NFT_CMP_EQ);
   if (r.destination)
     match_prefix(b, *r.destination, v4 ? kDaddrOffset4 : kDaddrOffset6, r.not_destination ? NFT_CMP_NEQ : NFT_CMP_EQ);
-  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
+  for (auto [key, name, neg] :
+       {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto n = ifname(*name);
     b.meta(key);
@@ -370,7 +375,9 @@ void encode_filter(const NftRule& r, Builder& b) {
     b.meta(NFT_META_L4PROTO);
     b.cmp_eq(&proto, 1);
     if (r.port) {
-      auto be = [](int64_t v) { return std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v & 0xff)}; };
+      auto be = [](int64_t v) {
+        return std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v & 0xff)};
+      };
       b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2);
       if (r.port_max) {
         b.cmp_eq(be(r.port).data(), 2, NFT_CMP_GTE);
@@ -405,7 +412,6 @@ void encode_filter(const NftRule& r, Builder& b) {
   }
 }
 
-
 std::optional<NftRule> filter_shape(const Exprs& x) {
   NftRule r;
   size_t i = 0;
@@ -422,7 +428,8 @@ std::optional<NftRule> filter_shape(const Exprs& x) {
       std::tie(r.destination, r.not_destination) = *p;
     if (!r.source && !r.destination) return std::nullopt;  // topo's family comes from a prefix
   }
-  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
+  for (auto [key, name, neg] :
+       {std::tuple{NFT_META_IIFNAME, &r.in, &r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, &r.not_out}}) {
     if (!x.meta(i, key)) continue;
     auto c = x.cmp(i + 1);
     if (!c || (c->first != NFT_CMP_EQ && c->first != NFT_CMP_NEQ) || (*name = ifname_of(c->second)).empty())
@@ -479,7 +486,8 @@ std::optional<NftRule> filter_shape(const Exprs& x) {
         nftnl_expr_get_u8(x.at(i), NFTNL_EXPR_REJECT_CODE) != NFT_REJECT_ICMPX_PORT_UNREACH)
       return std::nullopt;
     r.kind = RuleKind::reject;
-  } else if (x.is(i, "immediate") && x.u32(i, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT && !x.has(i, NFTNL_EXPR_IMM_CHAIN)) {
+  } else if (x.is(i, "immediate") && x.u32(i, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT &&
+             !x.has(i, NFTNL_EXPR_IMM_CHAIN)) {
     uint32_t v = x.u32(i, NFTNL_EXPR_IMM_VERDICT);
     if (v != NF_ACCEPT && v != NF_DROP) return std::nullopt;
     r.kind = v == NF_ACCEPT ? RuleKind::accept : RuleKind::drop;
@@ -506,7 +514,8 @@ void encode(const NftRule& r, nftnl_rule* into) {
     b.fib_daddr_type();
     b.cmp_eq(&local, sizeof local);
   }
-  for (auto [key, name, neg] : {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
+  for (auto [key, name, neg] :
+       {std::tuple{NFT_META_IIFNAME, &r.in, r.not_in}, std::tuple{NFT_META_OIFNAME, &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto n = ifname(*name);
     b.meta(key);
@@ -524,7 +533,8 @@ void encode(const NftRule& r, nftnl_rule* into) {
     b.add(expr("masq"));
     return;
   }
-  if (!r.to || !r.family) throw std::invalid_argument(fmt::format("a {} rule needs an address and a family", to_string(r.kind)));
+  if (!r.to || !r.family)
+    throw std::invalid_argument(fmt::format("a {} rule needs an address and a family", to_string(r.kind)));
   b.immediate(NFT_REG_1, r.to->bytes.data(), static_cast<uint32_t>(r.to->size()));
   uint32_t flags = NF_NAT_RANGE_MAP_IPS;
   if (r.to_port) {

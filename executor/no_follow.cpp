@@ -24,7 +24,8 @@ Fd open_dir_at(int at, const std::string& name, const std::string& shown, bool c
   int error = errno;
   // O_DIRECTORY is looked at first: a link gives ENOTDIR, which says nothing of the link.
   struct stat st {};
-  if (error == ENOTDIR && ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) error = ELOOP;
+  if (error == ENOTDIR && ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+    error = ELOOP;
   throw KernelError("opening", shown, no_follow_reason(error), error);
 }
 

@@ -23,7 +23,8 @@ Capability net_admin_to_change() {
   return {CAP_NET_ADMIN, "CAP_NET_ADMIN", "to change links, addresses, routes and nftables tables"};
 }
 Capability net_admin_to_read_nftables() {
-  return {CAP_NET_ADMIN, "CAP_NET_ADMIN", "to read the lab's nftables tables: the kernel answers no nftables request without it"};
+  return {CAP_NET_ADMIN, "CAP_NET_ADMIN",
+          "to read the lab's nftables tables: the kernel answers no nftables request without it"};
 }
 Capability sys_admin_to_make_namespaces() {
   return {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "to make, enter and unmount network namespaces"};

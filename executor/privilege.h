@@ -12,7 +12,7 @@
 namespace topo {
 
 struct Capability {
-  int number;       // CAP_NET_ADMIN, ...
+  int number;        // CAP_NET_ADMIN, ...
   const char* name;  // "CAP_NET_ADMIN"
   const char* why;   // "to change links, addresses, routes and nftables tables"
 };

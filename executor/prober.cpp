@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
-#include <netlink/route/addr.h>
 #include <netinet/in.h>
+#include <netlink/route/addr.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -202,7 +202,8 @@ void wait_for_addresses(const std::vector<std::string>& paths, double max_second
     Fd fd = open_netns(path);
     if (fd) all.push_back({path, nl::route_socket_in(fd, "namespace " + (path.empty() ? "host" : path))});
   }
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(max_seconds));
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(max_seconds));
   auto tentative = [](Ns& ns) {
     nl_cache* raw = nullptr;
     if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
@@ -223,8 +224,9 @@ void wait_for_addresses(const std::vector<std::string>& paths, double max_second
 ProbeResult KernelProber::probe(const Probe& p) {
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(p.timeout));
-  ProbeOutcome o = p.proto == ProbeProto::icmp ? icmp(p, deadline) : p.proto == ProbeProto::tcp ? tcp(p, deadline)
-                                                                                            : udp(p, deadline);
+  ProbeOutcome o = p.proto == ProbeProto::icmp  ? icmp(p, deadline)
+                   : p.proto == ProbeProto::tcp ? tcp(p, deadline)
+                                                : udp(p, deadline);
   return {o.reached, o.detail, std::chrono::duration<double>(Clock::now() - start).count()};
 }
 

@@ -1,9 +1,9 @@
 #include "executor/read_state.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -215,13 +215,12 @@ void refuse_aliases(const std::vector<Candidate>& candidates, const std::vector<
     if (a.name == "host" || b.name == "host") {
       const Candidate& adopted = a.name == "host" ? b : a;
       throw KernelError("adopting", fmt::format("netns '{}' ({})", adopted.name, adopted.path),
-                        "it is the namespace topo runs in: put its links in \"host\" instead of adopting it",
-                        EINVAL);
+                        "it is the namespace topo runs in: put its links in \"host\" instead of adopting it", EINVAL);
     }
-    throw KernelError("adopting", fmt::format("netns '{}' ({})", b.name, b.path),
-                      fmt::format("it is the same namespace as netns '{}' ({}): a namespace is adopted once", a.name,
-                                  a.path),
-                      EINVAL);
+    throw KernelError(
+        "adopting", fmt::format("netns '{}' ({})", b.name, b.path),
+        fmt::format("it is the same namespace as netns '{}' ({}): a namespace is adopted once", a.name, a.path),
+        EINVAL);
   }
 }
 
@@ -252,7 +251,8 @@ State read_state(const State& expected, std::string_view lab,
   std::vector<std::unique_ptr<Reading>> readings;
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (!opened[i] && candidates[i].expected) out.namespaces[candidates[i].name].exists = false;
-    if (opened[i] && (candidates[i].expected || opened[i]->state.mark == mark)) readings.push_back(std::move(opened[i]));
+    if (opened[i] && (candidates[i].expected || opened[i]->state.mark == mark))
+      readings.push_back(std::move(opened[i]));
   }
   // Host first: the other end of most links, so nsid resolution usually stops at once.
   std::vector<Reading*> all;

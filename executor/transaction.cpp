@@ -19,10 +19,8 @@ bool already_gone(const Step& undo, const KernelError& e) {
 
 }  // namespace
 
-Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel,
-                        const std::function<bool()>& should_stop,
-                        const std::function<void(size_t)>& before_step,
-                        const std::function<void()>& verify) {
+Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel, const std::function<bool()>& should_stop,
+                        const std::function<void(size_t)>& before_step, const std::function<void()>& verify) {
   Outcome out;
   for (; out.done < steps.size(); ++out.done) {
     if (should_stop && should_stop()) {

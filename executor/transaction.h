@@ -18,9 +18,9 @@ struct StepFailure {
 };
 
 struct Outcome {
-  size_t done = 0;                     // steps that ran (before any undo)
-  std::optional<StepFailure> failure;  // the step that failed, when one did
-  bool interrupted = false;            // stopped by a signal before the plan's end
+  size_t done = 0;                         // steps that ran (before any undo)
+  std::optional<StepFailure> failure;      // the step that failed, when one did
+  bool interrupted = false;                // stopped by a signal before the plan's end
   std::vector<StepFailure> undo_failures;  // inverses that failed too: what remains
 
   bool ok() const { return !failure && !interrupted; }
@@ -34,9 +34,7 @@ struct Outcome {
 /// run's successor to claim). `verify()` runs once the last step is done: a KernelError from
 /// it (the kernel is not in the state the steps were to make) is a failure at index
 /// steps.size(), and every step is undone.
-Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel,
-                        const std::function<bool()>& should_stop = {},
-                        const std::function<void(size_t)>& before_step = {},
-                        const std::function<void()>& verify = {});
+Outcome run_transaction(const std::vector<Step>& steps, Kernel& kernel, const std::function<bool()>& should_stop = {},
+                        const std::function<void(size_t)>& before_step = {}, const std::function<void()>& verify = {});
 
 }  // namespace topo

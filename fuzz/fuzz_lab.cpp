@@ -76,8 +76,7 @@ void plan_everything(const Lab& lab) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   LoadedLab loaded = load_lab_text("fuzz.toml", std::string(reinterpret_cast<const char*>(data), size));
   std::string report = loaded.report();
-  require(loaded.ok() == report.empty(), "a refused lab says why, an accepted one says nothing",
-          report);
+  require(loaded.ok() == report.empty(), "a refused lab says why, an accepted one says nothing", report);
   if (!loaded.ok()) return 0;
 
   const Lab& lab = *loaded.lab;

@@ -1,12 +1,11 @@
 // Writes the starting corpus of fuzz_state into DIR: what a namespace's dumps hold when a
 // lab is applied (lo with its mark, a veth pair, a bridge, a VXLAN, a macvlan, addresses of
 // both families, routes), each message alone and all of them as one answer, and every
-// nftables rule shape topo makes (tests/rule_shapes.h), spelled as fuzz_state reads a rule. Netlink is all lengths and nested attributes: from these the fuzzer reaches every
-// decoder at once, where from nothing it would spend its minute finding the first header.
-// The messages are built with libnl's own request builders, as `ip` would send them; the
-// unit tests (tests/decode_state_test.cpp) build them as the kernel does.
-// Usage: fuzz_state_seeds DIR (scripts/fuzz.sh runs it).
-// glibc's headers first: they tell the kernel's headers which definitions they already have.
+// nftables rule shape topo makes (tests/rule_shapes.h), spelled as fuzz_state reads a rule. Netlink is all lengths and
+// nested attributes: from these the fuzzer reaches every decoder at once, where from nothing it would spend its minute
+// finding the first header. The messages are built with libnl's own request builders, as `ip` would send them; the unit
+// tests (tests/decode_state_test.cpp) build them as the kernel does. Usage: fuzz_state_seeds DIR (scripts/fuzz.sh runs
+// it). glibc's headers first: they tell the kernel's headers which definitions they already have.
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -63,7 +62,8 @@ nl_addr* addr(const char* text) {
 struct Link {
   rtnl_link* l;
   bool veth;
-  Link(int ifindex, const char* name, const char* kind) : l(rtnl_link_alloc()), veth(kind && kind == std::string("veth")) {
+  Link(int ifindex, const char* name, const char* kind)
+      : l(rtnl_link_alloc()), veth(kind && kind == std::string("veth")) {
     rtnl_link_set_ifindex(l, ifindex);
     rtnl_link_set_name(l, name);
     rtnl_link_set_mtu(l, 1500);
@@ -146,7 +146,8 @@ std::vector<Bytes> links() {
 
 std::vector<Bytes> addresses() {
   std::vector<Bytes> out;
-  for (auto [ifindex, text] : {std::pair{2, "10.0.0.2/24"}, {2, "2001:db8::2/64"}, {2, "fe80::2/64"}, {4, "10.0.1.1/24"}}) {
+  for (auto [ifindex, text] :
+       {std::pair{2, "10.0.0.2/24"}, {2, "2001:db8::2/64"}, {2, "fe80::2/64"}, {4, "10.0.1.1/24"}}) {
     rtnl_addr* a = rtnl_addr_alloc();
     nl_addr* local = addr(text);
     rtnl_addr_set_ifindex(a, ifindex);

@@ -9,18 +9,13 @@ namespace topo {
 
 std::string_view family_name(Family f) { return f == Family::v4 ? "IPv4" : "IPv6"; }
 
-bool IpAddress::is_multicast() const {
-  return family == Family::v4 ? (bytes[0] & 0xF0) == 0xE0 : bytes[0] == 0xFF;
-}
+bool IpAddress::is_multicast() const { return family == Family::v4 ? (bytes[0] & 0xF0) == 0xE0 : bytes[0] == 0xFF; }
 
 bool IpAddress::is_unspecified() const {
-  return std::all_of(bytes.begin(), bytes.begin() + static_cast<long>(size()),
-                     [](uint8_t b) { return b == 0; });
+  return std::all_of(bytes.begin(), bytes.begin() + static_cast<long>(size()), [](uint8_t b) { return b == 0; });
 }
 
-bool IpAddress::is_link_local() const {
-  return family == Family::v6 && bytes[0] == 0xFE && (bytes[1] & 0xC0) == 0x80;
-}
+bool IpAddress::is_link_local() const { return family == Family::v6 && bytes[0] == 0xFE && (bytes[1] & 0xC0) == 0x80; }
 
 namespace {
 
@@ -110,8 +105,8 @@ std::string to_string(const IpAddress& a) {
 std::string to_string(const IpPrefix& p) { return to_string(p.address) + "/" + std::to_string(p.length); }
 
 std::string to_string(const MacAddress& m) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m.bytes[0], m.bytes[1],
-                     m.bytes[2], m.bytes[3], m.bytes[4], m.bytes[5]);
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
+                     m.bytes[4], m.bytes[5]);
 }
 
 }  // namespace topo

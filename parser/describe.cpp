@@ -28,8 +28,7 @@ std::string kind_attributes(const Lab& lab, const Interface& i) {
     return out + fmt::format(" port {}", v->port.value);
   }
   if (const auto* m = std::get_if<Macvlan>(&i.spec))
-    return fmt::format(" parent {}/{} mode {}", m->parent_netns.value, m->parent.value,
-                       to_string(m->mode));
+    return fmt::format(" parent {}/{} mode {}", m->parent_netns.value, m->parent.value, to_string(m->mode));
   if (const auto* b = std::get_if<Bridge>(&i.spec)) {
     std::string out = b->isolate ? " isolated" : "";
     for (size_t k = 0; k < b->isolate_from.size(); ++k) out += (k ? "," : " isolated from ") + b->isolate_from[k].value;
@@ -58,7 +57,8 @@ void describe_namespace(const Lab& lab, const std::string& ns, std::string& out)
   for (const Nat& nat : lab.nats)
     if (nat.netns.value == ns) out += "  " + describe(nat) + "\n";
   const FilterPolicy& p = n ? n->policy : lab.host_policy;
-  for (auto [chain, policy] : {std::pair{"forward", &p.forward}, std::pair{"input", &p.input}, std::pair{"output", &p.output}})
+  for (auto [chain, policy] :
+       {std::pair{"forward", &p.forward}, std::pair{"input", &p.input}, std::pair{"output", &p.output}})
     if (*policy) out += fmt::format("  policy {} {}\n", chain, (*policy)->value);
   for (const Filter& f : lab.filters)
     if (f.netns.value == ns) out += "  " + describe(f) + "\n";
@@ -74,8 +74,7 @@ void describe_namespace(const Lab& lab, const std::string& ns, std::string& out)
 }  // namespace
 
 std::string describe(const Lab& lab, const Interface& i) {
-  return fmt::format("{} {}{}{}", to_string(i.kind()), i.name.value, kind_attributes(lab, i),
-                     common_attributes(i));
+  return fmt::format("{} {}{}{}", to_string(i.kind()), i.name.value, kind_attributes(lab, i), common_attributes(i));
 }
 
 std::string describe(const Route& r) {
@@ -120,9 +119,7 @@ std::string describe(const Filter& f) {
   return out;
 }
 
-std::string describe(const Sysctl& s) {
-  return fmt::format("sysctl {} = {}", s.key.value, s.value.value);
-}
+std::string describe(const Sysctl& s) { return fmt::format("sysctl {} = {}", s.key.value, s.value.value); }
 
 std::string describe(const Lab& lab) {
   std::string out = fmt::format("lab {}\n", lab.name.value);

@@ -22,12 +22,9 @@ void Diagnostics::note(SourcePos pos, std::string message) {
 
 std::vector<Diagnostic> Diagnostics::sorted() const {
   std::vector<Diagnostic> out = errors_;
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) { return a.pos < b.pos; });
+  std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.pos < b.pos; });
   // The same problem can be reached twice (e.g. a name checked as a key and as a value).
-  auto same = [](const Diagnostic& a, const Diagnostic& b) {
-    return a.pos == b.pos && a.message == b.message;
-  };
+  auto same = [](const Diagnostic& a, const Diagnostic& b) { return a.pos == b.pos && a.message == b.message; };
   out.erase(std::unique(out.begin(), out.end(), same), out.end());
   return out;
 }

@@ -32,8 +32,7 @@ std::string_view type_name(const toml::node& n) {
   }
 }
 
-Fields::Fields(const toml::table& table, const TableSpec& spec, std::string where,
-               Diagnostics& diags)
+Fields::Fields(const toml::table& table, const TableSpec& spec, std::string where, Diagnostics& diags)
     : table_(table), spec_(spec), where_(std::move(where)), diags_(diags), pos_(pos_of(table)) {}
 
 SourcePos Fields::key_pos(std::string_view key) const {
@@ -46,8 +45,7 @@ const toml::node* Fields::typed(std::string_view key, toml::node_type want, std:
   const toml::node* n = table_.get(key);
   if (!n) return nullptr;
   if (n->type() != want) {
-    diags_.error(pos_of(*n),
-                 fmt::format("'{}' in {} must be {}, not {}", key, where_, what, type_name(*n)),
+    diags_.error(pos_of(*n), fmt::format("'{}' in {} must be {}, not {}", key, where_, what, type_name(*n)),
                  width_of(*n));
     return nullptr;
   }
@@ -71,9 +69,7 @@ std::optional<Located<int64_t>> Fields::integer(std::string_view key, int64_t mi
   if (!n) return std::nullopt;
   int64_t v = n->as_integer()->get();
   if (v < min || v > max) {
-    diags_.error(pos_of(*n),
-                 fmt::format("'{}' in {} is {}; it must be between {} and {}", key, where_, v,
-                             min, max),
+    diags_.error(pos_of(*n), fmt::format("'{}' in {} is {}; it must be between {} and {}", key, where_, v, min, max),
                  width_of(*n));
     return std::nullopt;
   }
@@ -106,16 +102,15 @@ std::optional<Located<MacAddress>> Fields::mac(std::string_view key) {
   int width = width_of(*table_.get(key));
   auto m = parse_mac(s->value);
   if (!m) {
-    diags_.error(s->pos,
-                 fmt::format("mac {} is not a MAC address like 02:00:00:00:00:01", quoted(s->value)),
-                 width);
+    diags_.error(s->pos, fmt::format("mac {} is not a MAC address like 02:00:00:00:00:01", quoted(s->value)), width);
     return std::nullopt;
   }
   if (m->is_multicast() || m->is_zero()) {
     diags_.error(s->pos,
                  fmt::format("mac {} cannot be an interface's address: it is {}", s->value,
-                             m->is_zero() ? "all zeros" : "a multicast address (low bit of the "
-                                                          "first octet set)"),
+                             m->is_zero() ? "all zeros"
+                                          : "a multicast address (low bit of the "
+                                            "first octet set)"),
                  width);
     return std::nullopt;
   }
@@ -141,8 +136,7 @@ std::optional<Located<std::string>> Fields::interface_name(std::string_view key)
   if (!s) return std::nullopt;
   std::string why = check_interface_name(s->value);
   if (!why.empty()) {
-    diags_.error(s->pos, fmt::format("interface name {} {}", quoted(s->value), why),
-                 width_of(*table_.get(key)));
+    diags_.error(s->pos, fmt::format("interface name {} {}", quoted(s->value), why), width_of(*table_.get(key)));
     return std::nullopt;
   }
   return s;
@@ -155,25 +149,22 @@ void Fields::missing(std::string_view key) {
 void Fields::reject_unknown() {
   for (auto&& [k, v] : table_) {
     if (spec_.has(k.str())) continue;
-    diags_.error(pos_of(k.source()),
-                 fmt::format("unknown key {} in {}{}", quoted(k.str()), where_,
-                             did_you_mean(k.str(), spec_.key_names())),
-                 static_cast<int>(k.str().size()));
+    diags_.error(
+        pos_of(k.source()),
+        fmt::format("unknown key {} in {}{}", quoted(k.str()), where_, did_you_mean(k.str(), spec_.key_names())),
+        static_cast<int>(k.str().size()));
   }
 }
 
-std::optional<Located<std::string>> string_value(const toml::node& n, std::string_view what,
-                                                 Diagnostics& diags) {
+std::optional<Located<std::string>> string_value(const toml::node& n, std::string_view what, Diagnostics& diags) {
   if (!n.is_string()) {
-    diags.error(pos_of(n), fmt::format("{} must be a string, not {}", what, type_name(n)),
-                width_of(n));
+    diags.error(pos_of(n), fmt::format("{} must be a string, not {}", what, type_name(n)), width_of(n));
     return std::nullopt;
   }
   return Located<std::string>{std::string(n.as_string()->get()), pos_of(n)};
 }
 
-std::optional<Located<IpAddress>> address_value(const toml::node& n, std::string_view what,
-                                                Diagnostics& diags) {
+std::optional<Located<IpAddress>> address_value(const toml::node& n, std::string_view what, Diagnostics& diags) {
   auto s = string_value(n, what, diags);
   if (!s) return std::nullopt;
   if (s->value.find_first_of("\r\n") != std::string::npos) {
@@ -186,8 +177,7 @@ std::optional<Located<IpAddress>> address_value(const toml::node& n, std::string
   }
   auto a = parse_ip(s->value);
   if (!a) {
-    diags.error(s->pos,
-                fmt::format("{} is {}, which is not an IPv4 or IPv6 address", what, quoted(s->value)),
+    diags.error(s->pos, fmt::format("{} is {}, which is not an IPv4 or IPv6 address", what, quoted(s->value)),
                 width_of(n));
     return std::nullopt;
   }
@@ -201,8 +191,8 @@ std::optional<Located<IpPrefix>> interface_address_value(const toml::node& n, Di
   if (!p) {
     auto bare = parse_ip(s->value);
     diags.error(s->pos,
-                bare ? fmt::format("address {} needs a prefix length, like {}/{}", quoted(s->value),
-                                   s->value, bare->family == Family::v4 ? 24 : 64)
+                bare ? fmt::format("address {} needs a prefix length, like {}/{}", quoted(s->value), s->value,
+                                   bare->family == Family::v4 ? 24 : 64)
                      : fmt::format("address {} is not an IPv4 or IPv6 address with a prefix "
                                    "length, like 10.0.0.2/24 or fd00::2/64",
                                    quoted(s->value)),
@@ -212,14 +202,13 @@ std::optional<Located<IpPrefix>> interface_address_value(const toml::node& n, Di
   if (p->is_network_or_broadcast_host()) {
     bool net = p->is_network();
     diags.error(s->pos,
-                fmt::format("address {} is the {} address of its subnet, not a host's",
-                            s->value, net ? "network" : "broadcast"),
+                fmt::format("address {} is the {} address of its subnet, not a host's", s->value,
+                            net ? "network" : "broadcast"),
                 width_of(n));
     return std::nullopt;
   }
   if (p->address.is_multicast() || p->address.is_unspecified()) {
-    diags.error(s->pos,
-                fmt::format("address {} cannot be an interface's address", s->value), width_of(n));
+    diags.error(s->pos, fmt::format("address {} cannot be an interface's address", s->value), width_of(n));
     return std::nullopt;
   }
   return Located<IpPrefix>{*p, s->pos};

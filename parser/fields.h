@@ -41,10 +41,10 @@ class Fields {
   std::optional<Located<std::string>> string(std::string_view key);
   std::optional<Located<bool>> boolean(std::string_view key);
   std::optional<Located<int64_t>> integer(std::string_view key, int64_t min, int64_t max);
-  std::optional<Located<IpAddress>> address(std::string_view key);   // "10.0.0.1"
-  std::optional<Located<IpPrefix>> prefix(std::string_view key);     // "10.0.0.0/24"
+  std::optional<Located<IpAddress>> address(std::string_view key);  // "10.0.0.1"
+  std::optional<Located<IpPrefix>> prefix(std::string_view key);    // "10.0.0.0/24"
   std::optional<Located<MacAddress>> mac(std::string_view key);
-  std::vector<Located<IpPrefix>> addresses(std::string_view key);    // interface addresses
+  std::vector<Located<IpPrefix>> addresses(std::string_view key);  // interface addresses
   /// The key's value as a table ("sysctl = { ... }" or a dotted key); nullptr if absent
   /// or of another type (reported).
   const toml::table* table(std::string_view key);
@@ -67,11 +67,9 @@ class Fields {
 };
 
 /// A string value held in a node, or a type error.
-std::optional<Located<std::string>> string_value(const toml::node& n, std::string_view what,
-                                                 Diagnostics& diags);
+std::optional<Located<std::string>> string_value(const toml::node& n, std::string_view what, Diagnostics& diags);
 /// An IP address held in a string node; `what` names it in messages ("dns entry").
-std::optional<Located<IpAddress>> address_value(const toml::node& n, std::string_view what,
-                                                Diagnostics& diags);
+std::optional<Located<IpAddress>> address_value(const toml::node& n, std::string_view what, Diagnostics& diags);
 /// An interface address ("10.0.0.2/24") held in a string node.
 std::optional<Located<IpPrefix>> interface_address_value(const toml::node& n, Diagnostics& diags);
 

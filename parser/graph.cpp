@@ -22,8 +22,7 @@ std::vector<Edge> edges(const Lab& lab) {
   std::vector<Edge> out;
   for (size_t i = 0; i < lab.interfaces.size(); ++i) {
     const Interface& itf = lab.interfaces[i];
-    if (const auto* v = std::get_if<VethEnd>(&itf.spec); v && v->end == 'a')
-      out.push_back({i, v->peer, "veth", false});
+    if (const auto* v = std::get_if<VethEnd>(&itf.spec); v && v->end == 'a') out.push_back({i, v->peer, "veth", false});
     if (itf.master)
       if (int m = index_of(lab, itf.netns.value, itf.master->value); m >= 0)
         out.push_back({i, static_cast<size_t>(m), "port", true});
@@ -76,7 +75,8 @@ bool drawn(const Lab& lab, const std::string& ns) { return ns != kHostNetns || h
 }  // namespace
 
 std::string graph_dot(const Lab& lab) {
-  std::string out = fmt::format("graph {} {{\n  node [shape=box, fontname=\"monospace\"];\n", dot_quote("lab " + lab.name.value));
+  std::string out =
+      fmt::format("graph {} {{\n  node [shape=box, fontname=\"monospace\"];\n", dot_quote("lab " + lab.name.value));
   std::vector<std::string> names = lab.namespace_names();
   for (size_t n = 0; n < names.size(); ++n) {
     if (!drawn(lab, names[n])) continue;
@@ -93,7 +93,8 @@ std::string graph_dot(const Lab& lab) {
     out += "  }\n";
   }
   for (const Edge& e : edges(lab))
-    out += fmt::format("  if{} -- if{} [label={}{}];\n", e.from, e.to, dot_quote(e.label), e.dashed ? ", style=dashed" : "");
+    out += fmt::format("  if{} -- if{} [label={}{}];\n", e.from, e.to, dot_quote(e.label),
+                       e.dashed ? ", style=dashed" : "");
   return out + "}\n";
 }
 

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "parser/toml_reader.h"
 #include "parser/validate.h"
@@ -50,8 +50,7 @@ std::string read_bounded(std::istream& in) {
 
 LoadedLab load_read(const std::string& path, std::string text, bool bad) {
   if (text.size() > kMaxLabFileBytes)
-    return failed(path, fmt::format("the lab file is larger than {} MiB, the most topo reads",
-                                    kMaxLabFileBytes >> 20));
+    return failed(path, fmt::format("the lab file is larger than {} MiB, the most topo reads", kMaxLabFileBytes >> 20));
   if (bad) return failed(path, "cannot read the lab file: read error");
   return load_lab_text(path, std::move(text));
 }
@@ -63,13 +62,13 @@ LoadedLab load_lab_file(const std::string& path) {
     std::string text = read_bounded(std::cin);
     return load_read(kStdinName, std::move(text), std::cin.bad());
   }
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0)
     return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) return failed(path, "cannot read the lab file: it is a directory");
   if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kMaxLabFileBytes)
-    return failed(path, fmt::format("the lab file is {} bytes; topo reads at most {} MiB",
-                                    st.st_size, kMaxLabFileBytes >> 20));
+    return failed(
+        path, fmt::format("the lab file is {} bytes; topo reads at most {} MiB", st.st_size, kMaxLabFileBytes >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in) return failed(path, fmt::format("cannot read the lab file: {}", std::strerror(errno)));
   std::string text = read_bounded(in);

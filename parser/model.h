@@ -53,8 +53,8 @@ struct Netns {
 struct Bridge {
   // Forwarding between two isolated bridges of one namespace is dropped (Docker's network
   // isolation); ports of one bridge still reach each other, and the world through NAT.
-  bool isolate = false;                                 // isolate = true
-  std::vector<Located<std::string>> isolate_from;       // isolate = ["br-b"]: from these only
+  bool isolate = false;                            // isolate = true
+  std::vector<Located<std::string>> isolate_from;  // isolate = ["br-b"]: from these only
 };
 
 struct VethEnd {
@@ -143,8 +143,8 @@ inline constexpr double kDefaultProbeTimeout = 3.0;
 
 /// One expectation of `topo test`: whether `from` reaches `to`.
 struct Expect {
-  Located<std::string> from;  // a namespace of the lab, or "host"
-  Located<std::string> to;    // as written: an address, or a namespace name
+  Located<std::string> from;            // a namespace of the lab, or "host"
+  Located<std::string> to;              // as written: an address, or a namespace name
   std::optional<IpAddress> to_address;  // set when `to` is an address
   Located<bool> reach;
   Located<ProbeProto> proto{ProbeProto::icmp, {}};
@@ -161,8 +161,8 @@ struct PortRange {
 /// One [[filter]] rule. A list of ports is one rule per element, in order.
 struct Filter {
   Located<std::string> netns{std::string(kHostNetns), {}};
-  Located<std::string> chain;   // "forward", "input", "output"
-  Located<std::string> action;  // "accept", "drop", "reject"
+  Located<std::string> chain;                   // "forward", "input", "output"
+  Located<std::string> action;                  // "accept", "drop", "reject"
   std::optional<Located<std::string>> in, out;  // interface names
   bool not_in = false, not_out = false;
   std::optional<Located<IpPrefix>> source, destination;

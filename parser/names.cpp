@@ -43,11 +43,16 @@ std::string quoted(std::string_view s) {
   std::string out = "'";
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\\') out += "\\\\";
-    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
-    else out += c;  // UTF-8 passes through: toml++ has already checked it is valid
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (u < 0x20 || u == 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;  // UTF-8 passes through: toml++ has already checked it is valid
   }
   return out + (cut ? "\u2026'" : "'");
 }
@@ -86,8 +91,7 @@ std::string check_interface_name(std::string_view s) {
 }
 
 std::string check_sysctl_key(std::string_view s) {
-  if (s.substr(0, 4) != "net.")
-    return "is not a network sysctl: only net.* sysctls belong to a namespace";
+  if (s.substr(0, 4) != "net.") return "is not a network sysctl: only net.* sysctls belong to a namespace";
   size_t start = 0;
   while (start <= s.size()) {
     size_t dot = s.find('.', start);

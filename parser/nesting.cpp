@@ -6,8 +6,7 @@ namespace topo {
 namespace {
 
 bool is_bare_key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 // Reads a dotted key's parts off the text, a string or a bare word at a time, skipping
@@ -39,8 +38,7 @@ class Scanner {
       }
       if (parts_ > kMaxKeyParts) {
         diags.error(position(start_),
-                    fmt::format("a dotted key of more than {} parts; a lab file's deepest has 2",
-                                kMaxKeyParts));
+                    fmt::format("a dotted key of more than {} parts; a lab file's deepest has 2", kMaxKeyParts));
         return false;
       }
     }
@@ -109,9 +107,9 @@ class Scanner {
 
   std::string_view text_;
   size_t i_ = 0;
-  int parts_ = 0;       // parts of the dotted key being read, 0 outside one
+  int parts_ = 0;  // parts of the dotted key being read, 0 outside one
   bool after_dot_ = false;
-  size_t start_ = 0;    // where that key began
+  size_t start_ = 0;  // where that key began
 };
 
 }  // namespace

@@ -11,8 +11,7 @@ namespace {
 // Optimal string alignment distance, case-insensitive: "Adress" is one edit from "address".
 size_t distance(std::string_view a, std::string_view b) {
   auto eq = [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
   };
   std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
   for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
@@ -30,8 +29,7 @@ size_t distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::optional<std::string> closest(std::string_view word,
-                                   const std::vector<std::string_view>& candidates) {
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string_view>& candidates) {
   // Short words tolerate one edit, longer ones half their length: "sctp" must not suggest
   // "tcp", but "adress" (three edits away) should suggest "addresses".
   size_t limit = word.size() <= 4 ? 1 : word.size() / 2;
@@ -40,8 +38,7 @@ std::optional<std::string> closest(std::string_view word,
   for (std::string_view c : candidates) {
     size_t dist = distance(word, c);
     // A prefix typed in full ("addr" for "addresses") is also a good guess.
-    if (word.size() >= 3 && c.size() > word.size() && c.substr(0, word.size()) == word)
-      dist = std::min(dist, limit);
+    if (word.size() >= 3 && c.size() > word.size() && c.substr(0, word.size()) == word) dist = std::min(dist, limit);
     if (dist < best_distance) {
       best_distance = dist;
       best = std::string(c);

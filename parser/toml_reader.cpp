@@ -15,7 +15,7 @@ namespace {
 
 constexpr int64_t kMinMtu = 68;  // the least IPv4 allows; the kernel refuses less
 constexpr int64_t kMaxMtu = 65535;
-constexpr int64_t kMaxPid = 4194304;  // PID_MAX_LIMIT on 64-bit
+constexpr int64_t kMaxPid = 4194304;   // PID_MAX_LIMIT on 64-bit
 constexpr size_t kMaxNameservers = 3;  // glibc reads no more (MAXNS)
 
 template <class E>
@@ -32,9 +32,8 @@ std::optional<Located<E>> choice(Fields& f, std::string_view key, const Choices<
     words.push_back(word);
   }
   f.diags().error(s->pos,
-                  fmt::format("'{}' in {} is {}; it must be one of {}{}", key, f.where(),
-                              quoted(s->value), fmt::join(words, ", "),
-                              did_you_mean(s->value, words)),
+                  fmt::format("'{}' in {} is {}; it must be one of {}{}", key, f.where(), quoted(s->value),
+                              fmt::join(words, ", "), did_you_mean(s->value, words)),
                   width_of(*f.node(key)));
   return std::nullopt;
 }
@@ -44,10 +43,10 @@ std::optional<Located<IpPrefix>> network(Fields& f, std::string_view key) {
   auto p = f.prefix(key);
   if (p && !p->value.is_network()) {
     IpPrefix fixed{p->value.network(), p->value.length};
-    f.diags().error(p->pos,
-                    fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}?)",
-                                key, f.where(), p->value, fixed),
-                    width_of(*f.node(key)));
+    f.diags().error(
+        p->pos,
+        fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}?)", key, f.where(), p->value, fixed),
+        width_of(*f.node(key)));
     return std::nullopt;
   }
   return p;
@@ -61,25 +60,21 @@ Located<std::string> netns_ref(Fields& f) {
 
 void excludes(Fields& f, std::string_view a, std::string_view b, std::string_view why) {
   if (f.has(a) && f.has(b))
-    f.diags().error(f.key_pos(b),
-                    fmt::format("'{}' and '{}' cannot both be set in {}: {}", a, b, f.where(), why),
+    f.diags().error(f.key_pos(b), fmt::format("'{}' and '{}' cannot both be set in {}: {}", a, b, f.where(), why),
                     static_cast<int>(b.size()));
 }
 
 // The array of tables at `key` ([[netns]] ...); any other shape is reported.
-std::vector<const toml::table*> tables_of(const toml::table& root, std::string_view key,
-                                          Diagnostics& d) {
+std::vector<const toml::table*> tables_of(const toml::table& root, std::string_view key, Diagnostics& d) {
   std::vector<const toml::table*> out;
   const toml::node* n = root.get(key);
   if (!n) return out;
   if (n->is_table()) {
-    d.error(pos_of(*n), fmt::format("'{}' must be an array of tables: write [[{}]], not [{}]", key,
-                                    key, key));
+    d.error(pos_of(*n), fmt::format("'{}' must be an array of tables: write [[{}]], not [{}]", key, key, key));
     return out;
   }
   if (!n->is_array()) {
-    d.error(pos_of(*n),
-            fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key, key, type_name(*n)),
+    d.error(pos_of(*n), fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key, key, type_name(*n)),
             width_of(*n));
     return out;
   }
@@ -87,9 +82,7 @@ std::vector<const toml::table*> tables_of(const toml::table& root, std::string_v
     if (const toml::table* t = e.as_table())
       out.push_back(t);
     else
-      d.error(pos_of(e),
-              fmt::format("each [[{}]] entry must be a table, not {}", key, type_name(e)),
-              width_of(e));
+      d.error(pos_of(e), fmt::format("each [[{}]] entry must be a table, not {}", key, type_name(e)), width_of(e));
   }
   return out;
 }
@@ -140,8 +133,8 @@ void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
       }
     } else {
       d.error(pos_of(v),
-              fmt::format("value of sysctl '{}' must be an integer or a string, not {}{}", k.str(),
-                          type_name(v), v.is_boolean() ? " (write 1 or 0)" : ""),
+              fmt::format("value of sysctl '{}' must be an integer or a string, not {}{}", k.str(), type_name(v),
+                          v.is_boolean() ? " (write 1 or 0)" : ""),
               width_of(v));
       continue;
     }
@@ -154,8 +147,7 @@ void read_dns(Fields& f, Netns& ns) {
   if (!n) return;
   if (!n->is_array()) {
     f.diags().error(pos_of(*n),
-                    fmt::format("'dns' in {} must be an array of strings, not {}", f.where(),
-                                type_name(*n)),
+                    fmt::format("'dns' in {} must be an array of strings, not {}", f.where(), type_name(*n)),
                     width_of(*n));
     return;
   }
@@ -177,14 +169,12 @@ void read_hosts(Fields& f, Netns& ns) {
     HostsEntry entry{{std::string(k.str()), pos_of(k.source())}, {}};
     std::string why = check_hostname(k.str());
     if (!why.empty()) {
-      d.error(entry.name.pos, fmt::format("host name {} {}", quoted(k.str()), why),
-              static_cast<int>(k.str().size()));
+      d.error(entry.name.pos, fmt::format("host name {} {}", quoted(k.str()), why), static_cast<int>(k.str().size()));
       continue;
     }
     std::string what = fmt::format("address of host '{}'", k.str());
     if (const toml::array* list = v.as_array()) {
-      if (list->empty())
-        d.error(pos_of(v), fmt::format("host '{}' has no address", k.str()), width_of(v));
+      if (list->empty()) d.error(pos_of(v), fmt::format("host '{}' has no address", k.str()), width_of(v));
       for (const toml::node& e : *list)
         if (auto a = address_value(e, what, d)) entry.addresses.push_back(*a);
     } else if (auto a = address_value(v, what, d)) {
@@ -203,8 +193,7 @@ Netns read_netns(const toml::table& t, Diagnostics& d) {
     if (why.empty())
       f.set_where(fmt::format("[[netns]] '{}'", name->value));
     else
-      d.error(name->pos, fmt::format("netns name {} {}", quoted(name->value), why),
-              width_of(*f.node("name")));
+      d.error(name->pos, fmt::format("netns name {} {}", quoted(name->value), why), width_of(*f.node("name")));
     ns.name = *name;
   } else if (!f.has("name")) {
     f.missing("name");
@@ -215,8 +204,7 @@ Netns read_netns(const toml::table& t, Diagnostics& d) {
     if (why.empty())
       ns.path = path;
     else
-      d.error(path->pos, fmt::format("path {} {}", quoted(path->value), why),
-              width_of(*f.node("path")));
+      d.error(path->pos, fmt::format("path {} {}", quoted(path->value), why), width_of(*f.node("path")));
   }
   excludes(f, "pid", "path", "a namespace is adopted by one or the other");
   read_sysctls(f, ns.sysctls);
@@ -327,10 +315,9 @@ void check_vxlan_addresses(Fields& f, const Vxlan& v) {
     d.error(v.local->pos, fmt::format("'local' in {} must be a unicast address", f.where()));
   const auto& peer = v.remote ? v.remote : v.group;
   if (v.local && peer && v.local->value.family != peer->value.family)
-    d.error(peer->pos, fmt::format("'{}' {} is {} but 'local' {} is {}",
-                                   v.remote ? "remote" : "group", peer->value,
-                                   family_name(peer->value.family), v.local->value,
-                                   family_name(v.local->value.family)));
+    d.error(peer->pos,
+            fmt::format("'{}' {} is {} but 'local' {} is {}", v.remote ? "remote" : "group", peer->value,
+                        family_name(peer->value.family), v.local->value, family_name(v.local->value.family)));
 }
 
 void read_vxlan(const toml::table& t, Lab& lab, Diagnostics& d) {
@@ -399,12 +386,10 @@ void read_route(const toml::table& t, Lab& lab, Diagnostics& d) {
   auto to = route_to(f, r.via);
   if (!f.has("via") && !f.has("dev")) d.error(r.pos, "[[route]] needs 'via', 'dev' or both");
   if (to && r.via && to->value.address.family != r.via->value.family)
-    d.error(r.via->pos, fmt::format("'via' {} is {} but 'to' {} is {}", r.via->value,
-                                    family_name(r.via->value.family), to->value,
-                                    family_name(to->value.address.family)));
+    d.error(r.via->pos, fmt::format("'via' {} is {} but 'to' {} is {}", r.via->value, family_name(r.via->value.family),
+                                    to->value, family_name(to->value.address.family)));
   if (r.via && r.via->value.is_link_local() && !f.has("dev"))
-    d.error(r.via->pos, fmt::format("'via' {} is link-local: the route needs 'dev' too",
-                                    r.via->value));
+    d.error(r.via->pos, fmt::format("'via' {} is link-local: the route needs 'dev' too", r.via->value));
   if (r.via && (r.via->value.is_multicast() || r.via->value.is_unspecified()))
     d.error(r.via->pos, fmt::format("'via' {} cannot be a gateway", r.via->value));
   f.reject_unknown();
@@ -431,8 +416,7 @@ bool read_dnat_to(Fields& f, Nat& nat) {
   }
   auto ip = parse_ip(addr);
   int64_t p = 0;
-  bool port_ok = port.empty() || (port.size() <= 5 && port.find_first_not_of("0123456789") ==
-                                                          std::string::npos &&
+  bool port_ok = port.empty() || (port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
                                   (p = std::stoll(port)) >= 1 && p <= 65535);
   if (!ip || !port_ok || ip->is_unspecified() || ip->is_multicast()) {
     f.diags().error(s->pos,
@@ -463,13 +447,12 @@ void reject_keys_of_other_kinds(Fields& f, NatKind kind) {
     std::vector<std::string> takers;
     for (NatKind k : {NatKind::masquerade, NatKind::snat, NatKind::dnat}) {
       const auto& keys = nat_keys(k);
-      if (std::find(keys.begin(), keys.end(), key) != keys.end())
-        takers.emplace_back(to_string(k));
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) takers.emplace_back(to_string(k));
     }
-    f.diags().error(f.key_pos(key),
-                    fmt::format("'{}' does not apply to a {} rule (only to {})", key,
-                                to_string(kind), fmt::join(takers, " and ")),
-                    static_cast<int>(key.size()));
+    f.diags().error(
+        f.key_pos(key),
+        fmt::format("'{}' does not apply to a {} rule (only to {})", key, to_string(kind), fmt::join(takers, " and ")),
+        static_cast<int>(key.size()));
   }
 }
 
@@ -509,8 +492,9 @@ void read_nat_fields(Fields& f, Nat& nat) {
     read_nat_name(f, "out", nat.out, nat.not_out);
   }
   if (kind == NatKind::masquerade && !f.has("source") && !f.has("out"))
-    d.error(f.pos(), "a masquerade rule needs 'source', 'out' or both; without them it would "
-                     "rewrite every connection");
+    d.error(f.pos(),
+            "a masquerade rule needs 'source', 'out' or both; without them it would "
+            "rewrite every connection");
   if (kind == NatKind::snat) {
     nat.to = f.address("to");
     if (!f.has("to")) f.missing("to");
@@ -525,15 +509,14 @@ void read_nat_fields(Fields& f, Nat& nat) {
     read_dnat_to(f, nat);
   }
   if (nat.source && nat.to && nat.source->value.address.family != nat.to->value.family)
-    d.error(nat.to->pos, fmt::format("'to' {} is {} but 'source' {} is {}", nat.to->value,
-                                     family_name(nat.to->value.family), nat.source->value,
-                                     family_name(nat.source->value.address.family)));
+    d.error(nat.to->pos,
+            fmt::format("'to' {} is {} but 'source' {} is {}", nat.to->value, family_name(nat.to->value.family),
+                        nat.source->value, family_name(nat.source->value.address.family)));
 }
 
 void read_nat(const toml::table& t, Lab& lab, Diagnostics& d) {
-  static const Choices<NatKind> kinds = {{"masquerade", NatKind::masquerade},
-                                         {"snat", NatKind::snat},
-                                         {"dnat", NatKind::dnat}};
+  static const Choices<NatKind> kinds = {
+      {"masquerade", NatKind::masquerade}, {"snat", NatKind::snat}, {"dnat", NatKind::dnat}};
   Fields f(t, table_spec("[[nat]]"), "[[nat]]", d);
   Nat nat;
   nat.pos = f.pos();
@@ -563,15 +546,14 @@ std::optional<Located<double>> seconds(Fields& f, std::string_view key) {
     v = x->get();
   else {
     f.diags().error(pos_of(*n),
-                    fmt::format("'{}' in {} must be a number of seconds, not {}", key, f.where(),
-                                type_name(*n)),
+                    fmt::format("'{}' in {} must be a number of seconds, not {}", key, f.where(), type_name(*n)),
                     width_of(*n));
     return std::nullopt;
   }
   if (!(v >= kMinProbeTimeout && v <= kMaxProbeTimeout)) {
     f.diags().error(pos_of(*n),
-                    fmt::format("'{}' in {} is {} seconds; it must be between {} and {}", key,
-                                f.where(), v, kMinProbeTimeout, kMaxProbeTimeout),
+                    fmt::format("'{}' in {} is {} seconds; it must be between {} and {}", key, f.where(), v,
+                                kMinProbeTimeout, kMaxProbeTimeout),
                     width_of(*n));
     return std::nullopt;
   }
@@ -595,8 +577,7 @@ void read_expect(const toml::table& t, Lab& lab, Diagnostics& d) {
     // An address, or else a namespace name (which the validator checks against the lab).
     if (auto ip = parse_ip(to->value)) {
       if (ip->is_multicast() || ip->is_unspecified()) {
-        d.error(to->pos, fmt::format("'to' in {} is {}: a probe needs a unicast address",
-                                     f.where(), to->value),
+        d.error(to->pos, fmt::format("'to' in {} is {}: a probe needs a unicast address", f.where(), to->value),
                 width_of(*f.node("to")));
         ok = false;
       }
@@ -607,8 +588,7 @@ void read_expect(const toml::table& t, Lab& lab, Diagnostics& d) {
     if (auto b = n->as_boolean())
       e.reach = {b->get(), pos_of(*n)};
     else {
-      d.error(pos_of(*n),
-              fmt::format("'reach' in {} must be true or false, not {}", f.where(), type_name(*n)),
+      d.error(pos_of(*n), fmt::format("'reach' in {} must be true or false, not {}", f.where(), type_name(*n)),
               width_of(*n));
       ok = false;
     }
@@ -653,9 +633,10 @@ void read_filter_name(Fields& f, std::string_view key, std::optional<Located<std
   auto [name, neg] = negation(s->value);
   std::string why = check_interface_name(name);
   if (!why.empty()) {
-    f.diags().error(s->pos, fmt::format("'{}' in {} is {}: interface name {}{}", key, f.where(), quoted(s->value),
-                                        quoted(name), " " + why),
-                    width_of(*f.node(key)));
+    f.diags().error(
+        s->pos,
+        fmt::format("'{}' in {} is {}: interface name {}{}", key, f.where(), quoted(s->value), quoted(name), " " + why),
+        width_of(*f.node(key)));
     return;
   }
   into = Located<std::string>{name, s->pos};
@@ -677,8 +658,8 @@ void read_filter_prefix(Fields& f, std::string_view key, std::optional<Located<I
   }
   if (!p->is_network()) {
     f.diags().error(s->pos,
-                    fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}{}?)", key, f.where(),
-                                *p, neg ? "!" : "", IpPrefix{p->network(), p->length}),
+                    fmt::format("'{}' in {} is {}, which has host bits set (did you mean {}{}?)", key, f.where(), *p,
+                                neg ? "!" : "", IpPrefix{p->network(), p->length}),
                     width_of(*f.node(key)));
     return;
   }
@@ -689,10 +670,10 @@ void read_filter_prefix(Fields& f, std::string_view key, std::optional<Located<I
 // One element of `port`: 80 or "1000-2000".
 std::optional<Located<PortRange>> port_value(Fields& f, const toml::node& n) {
   auto bad = [&](const std::string& what) {
-    f.diags().error(pos_of(n),
-                    fmt::format("'port' in {} is {}; a port is an integer 1-65535 or a range like \"1000-2000\"",
-                                f.where(), what),
-                    width_of(n));
+    f.diags().error(
+        pos_of(n),
+        fmt::format("'port' in {} is {}; a port is an integer 1-65535 or a range like \"1000-2000\"", f.where(), what),
+        width_of(n));
     return std::nullopt;
   };
   if (auto i = n.as_integer()) {
@@ -735,15 +716,15 @@ void read_filter(const toml::table& t, Lab& lab, Diagnostics& d) {
   r.proto = choice(f, "proto", protos);
   if (const toml::node* n = f.node("port")) {
     if (auto a = n->as_array()) {
-      if (a->empty())
-        d.error(pos_of(*n), fmt::format("'port' in {} is an empty list", f.where()), width_of(*n));
+      if (a->empty()) d.error(pos_of(*n), fmt::format("'port' in {} is an empty list", f.where()), width_of(*n));
       for (const toml::node& e : *a)
         if (auto p = port_value(f, e)) r.ports.push_back(*p);
     } else if (auto p = port_value(f, *n)) {
       r.ports.push_back(*p);
     }
     if (r.proto && r.proto->value != "tcp" && r.proto->value != "udp")
-      d.error(f.key_pos("port"), fmt::format("'port' in {} needs proto tcp or udp, not {}", f.where(), r.proto->value), 4);
+      d.error(f.key_pos("port"), fmt::format("'port' in {} needs proto tcp or udp, not {}", f.where(), r.proto->value),
+              4);
     else if (!f.has("proto"))
       d.error(f.key_pos("port"), fmt::format("'port' in {} needs 'proto' (tcp or udp)", f.where()), 4);
   }
@@ -769,19 +750,21 @@ void read_filter(const toml::table& t, Lab& lab, Diagnostics& d) {
   }
   auto fam = [](const std::optional<Located<IpPrefix>>& p) { return p->value.address.family; };
   if (r.source && r.destination && fam(r.source) != fam(r.destination))
-    d.error(r.destination->pos, fmt::format("'destination' {} is {} but 'source' {} is {}", r.destination->value,
-                                            family_name(fam(r.destination)), r.source->value,
-                                            family_name(fam(r.source))));
+    d.error(r.destination->pos,
+            fmt::format("'destination' {} is {} but 'source' {} is {}", r.destination->value,
+                        family_name(fam(r.destination)), r.source->value, family_name(fam(r.source))));
   for (auto* p : {&r.source, &r.destination}) {
     if (!*p || !r.proto) continue;
     if ((r.proto->value == "icmp" && fam(*p) == Family::v6) || (r.proto->value == "icmpv6" && fam(*p) == Family::v4))
-      d.error(r.proto->pos, fmt::format("'proto' {} in {} does not go with the {} prefix {}", r.proto->value,
-                                        f.where(), family_name(fam(*p)), (*p)->value));
+      d.error(r.proto->pos, fmt::format("'proto' {} in {} does not go with the {} prefix {}", r.proto->value, f.where(),
+                                        family_name(fam(*p)), (*p)->value));
   }
   if (chain && chain->value == "input" && r.out)
-    d.error(f.key_pos("out"), "'out' does not apply to the input chain: packets for the namespace itself have no output interface", 3);
+    d.error(f.key_pos("out"),
+            "'out' does not apply to the input chain: packets for the namespace itself have no output interface", 3);
   if (chain && chain->value == "output" && r.in)
-    d.error(f.key_pos("in"), "'in' does not apply to the output chain: packets the namespace makes have no input interface", 2);
+    d.error(f.key_pos("in"),
+            "'in' does not apply to the output chain: packets the namespace makes have no input interface", 2);
   f.reject_unknown();
   if (chain && action) {
     r.chain = *chain;
@@ -795,8 +778,7 @@ void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   if (auto name = f.string("lab")) {
     std::string why = check_lab_name(name->value);
     if (!why.empty())
-      d.error(name->pos, fmt::format("lab name {} {}", quoted(name->value), why),
-              width_of(*f.node("lab")));
+      d.error(name->pos, fmt::format("lab name {} {}", quoted(name->value), why), width_of(*f.node("lab")));
     lab.name = *name;
   } else if (!f.has("lab")) {
     d.error({1, 1}, "missing required key 'lab' (the lab's name, like lab = \"web\")");

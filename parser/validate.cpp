@@ -20,9 +20,7 @@ constexpr int64_t kMinMtuIpv6 = 1280;
 int width(const std::string& s) { return static_cast<int>(s.size()) + 2; }
 int digits(int64_t n) { return static_cast<int>(std::to_string(n).size()); }
 
-std::vector<std::string_view> views(const std::vector<std::string>& v) {
-  return {v.begin(), v.end()};
-}
+std::vector<std::string_view> views(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 class Validator {
  public:
@@ -74,9 +72,7 @@ class Validator {
     return it == m.end() ? none : it->second;
   }
 
-  bool ns_exists(const std::string& ns) const {
-    return ns == kHostNetns || find_netns(ns) != nullptr;
-  }
+  bool ns_exists(const std::string& ns) const { return ns == kHostNetns || find_netns(ns) != nullptr; }
 
   // In a namespace the lab creates, every interface but lo is the lab's, so a reference to
   // anything else is a mistake; in the host and in adopted namespaces it may be the
@@ -101,13 +97,12 @@ class Validator {
   }
 
   // A reference to an interface of namespace `ns` that the lab must define there.
-  void check_interface_ref(const Located<std::string>& ref, const std::string& ns,
-                           std::string_view role) {
+  void check_interface_ref(const Located<std::string>& ref, const std::string& ns, std::string_view role) {
     if (!ns_exists(ns) || !lab_owns(ns)) return;
     if (ref.value == "lo" || find_interface(ns, ref.value)) return;
     d_.error(ref.pos,
-             fmt::format("{} {} is not an interface of namespace '{}'{}", role, quoted(ref.value),
-                         ns, did_you_mean(ref.value, views(interfaces_in(ns)))),
+             fmt::format("{} {} is not an interface of namespace '{}'{}", role, quoted(ref.value), ns,
+                         did_you_mean(ref.value, views(interfaces_in(ns)))),
              width(ref.value));
   }
 
@@ -118,19 +113,18 @@ class Validator {
       if (ns.name.value.empty()) continue;
       auto [it, fresh] = by_name.emplace(ns.name.value, &ns);
       if (!fresh) {
-        d_.error(ns.name.pos, fmt::format("netns '{}' is defined twice", ns.name.value),
-                 width(ns.name.value));
+        d_.error(ns.name.pos, fmt::format("netns '{}' is defined twice", ns.name.value), width(ns.name.value));
         d_.note(it->second->name.pos, "first defined here");
       }
-      std::string target = ns.pid ? fmt::format("pid {}", ns.pid->value)
+      std::string target = ns.pid    ? fmt::format("pid {}", ns.pid->value)
                            : ns.path ? fmt::format("path {}", ns.path->value)
                                      : "";
       if (target.empty()) continue;
       auto [jt, new_target] = by_target.emplace(target, &ns);
       if (!new_target) {
         SourcePos pos = ns.pid ? ns.pid->pos : ns.path->pos;
-        d_.error(pos, fmt::format("netns '{}' adopts {}, which netns '{}' adopts already",
-                                  ns.name.value, target, jt->second->name.value));
+        d_.error(pos, fmt::format("netns '{}' adopts {}, which netns '{}' adopts already", ns.name.value, target,
+                                  jt->second->name.value));
       }
     }
   }
@@ -139,16 +133,14 @@ class Validator {
     std::map<std::pair<std::string, std::string>, const Interface*> seen;
     for (const Interface& i : lab_.interfaces) {
       if (i.name.value == "lo") {
-        d_.error(i.name.pos,
-                 fmt::format("interface name 'lo' is taken: every namespace has its loopback"),
+        d_.error(i.name.pos, fmt::format("interface name 'lo' is taken: every namespace has its loopback"),
                  width(i.name.value));
         continue;
       }
       auto [it, fresh] = seen.emplace(std::pair(i.netns.value, i.name.value), &i);
       if (!fresh) {
         d_.error(i.name.pos,
-                 fmt::format("interface '{}' is defined twice in namespace '{}'", i.name.value,
-                             i.netns.value),
+                 fmt::format("interface '{}' is defined twice in namespace '{}'", i.name.value, i.netns.value),
                  width(i.name.value));
         d_.note(it->second->name.pos, "first defined here");
       }
@@ -164,8 +156,8 @@ class Validator {
         if (!fresh) {
           const Interface& other = *it->second.first;
           d_.error(a.pos,
-                   fmt::format("address {} is already on interface '{}' in namespace '{}'",
-                               a.value.address, other.name.value, other.netns.value),
+                   fmt::format("address {} is already on interface '{}' in namespace '{}'", a.value.address,
+                               other.name.value, other.netns.value),
                    width(to_string(a.value)));
           d_.note(it->second.second, "first assigned here");
         }
@@ -231,8 +223,7 @@ class Validator {
     if (i.mtu) return i.mtu->value;
     if (depth > 8) return 0;  // a loop of references, reported elsewhere
     switch (i.kind()) {
-      case LinkKind::veth:
-        return 1500;
+      case LinkKind::veth: return 1500;
       case LinkKind::bridge: {
         int64_t least = 1500;
         bool any = false;
@@ -281,11 +272,10 @@ class Validator {
     if (const auto* v = std::get_if<Vxlan>(&i.spec)) {
       const Interface* dev = v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
       if (dev)
-        return fmt::format("its underlay '{}' has mtu {}, less {} for the VXLAN headers", dev->name.value,
-                           mtu_of(*dev), vxlan_headers(*v));
+        return fmt::format("its underlay '{}' has mtu {}, less {} for the VXLAN headers", dev->name.value, mtu_of(*dev),
+                           vxlan_headers(*v));
     }
-    if (const auto* m = std::get_if<Macvlan>(&i.spec))
-      return fmt::format("that of its parent '{}'", m->parent.value);
+    if (const auto* m = std::get_if<Macvlan>(&i.spec)) return fmt::format("that of its parent '{}'", m->parent.value);
     return "that of its smallest port";
   }
 
@@ -304,23 +294,27 @@ class Validator {
         const Interface* o = find_interface(i.netns.value, other.value);
         if (o && o->kind() == LinkKind::bridge && o != &i) continue;
         if (o == &i) {
-          d_.error(other.pos, fmt::format("bridge '{}' cannot be isolated from itself", i.name.value), width(other.value));
+          d_.error(other.pos, fmt::format("bridge '{}' cannot be isolated from itself", i.name.value),
+                   width(other.value));
           continue;
         }
         std::vector<std::string> bridges;
         for (const Interface& x : lab_.interfaces)
-          if (x.kind() == LinkKind::bridge && x.netns.value == i.netns.value && &x != &i) bridges.push_back(x.name.value);
-        d_.error(other.pos,
-                 fmt::format("'isolate' of bridge '{}' names {}, which is not a bridge of namespace '{}'{}",
-                             i.name.value, quoted(other.value), i.netns.value, did_you_mean(other.value, views(bridges))),
-                 width(other.value));
+          if (x.kind() == LinkKind::bridge && x.netns.value == i.netns.value && &x != &i)
+            bridges.push_back(x.name.value);
+        d_.error(
+            other.pos,
+            fmt::format("'isolate' of bridge '{}' names {}, which is not a bridge of namespace '{}'{}", i.name.value,
+                        quoted(other.value), i.netns.value, did_you_mean(other.value, views(bridges))),
+            width(other.value));
       }
     }
   }
 
   // The link a VXLAN (dev) or macvlan (parent) runs over, when the lab defines it.
   const Interface* lower(const Interface& i) const {
-    if (const auto* v = std::get_if<Vxlan>(&i.spec)) return v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
+    if (const auto* v = std::get_if<Vxlan>(&i.spec))
+      return v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
     if (const auto* m = std::get_if<Macvlan>(&i.spec)) return find_interface(m->parent_netns.value, m->parent.value);
     return nullptr;
   }
@@ -346,11 +340,11 @@ class Validator {
     const Interface& i = *chain.front();
     std::string path;
     for (const Interface* x : chain) path += fmt::format("'{}' over ", x->name.value);
-    const Located<std::string>& under = std::holds_alternative<Vxlan>(i.spec) ? *std::get<Vxlan>(i.spec).dev
-                                                                               : std::get<Macvlan>(i.spec).parent;
+    const Located<std::string>& under =
+        std::holds_alternative<Vxlan>(i.spec) ? *std::get<Vxlan>(i.spec).dev : std::get<Macvlan>(i.spec).parent;
     d_.error(under.pos,
-             fmt::format("{} '{}' runs over itself ({}'{}'): none of them can be made first",
-                         to_string(i.kind()), i.name.value, path, i.name.value),
+             fmt::format("{} '{}' runs over itself ({}'{}'): none of them can be made first", to_string(i.kind()),
+                         i.name.value, path, i.name.value),
              width(under.value));
   }
 
@@ -381,10 +375,10 @@ class Validator {
         continue;
       }
       if (master) {
-        d_.error(m.pos,
-                 fmt::format("master '{}' of '{}' is a {}, not a bridge", m.value, i.name.value,
-                             to_string(master->kind())),
-                 width(m.value));
+        d_.error(
+            m.pos,
+            fmt::format("master '{}' of '{}' is a {}, not a bridge", m.value, i.name.value, to_string(master->kind())),
+            width(m.value));
         continue;
       }
       std::string elsewhere = bridges_elsewhere(m.value);
@@ -398,18 +392,17 @@ class Validator {
       }
       std::vector<std::string> bridges;
       for (const Interface& b : lab_.interfaces)
-        if (b.kind() == LinkKind::bridge && b.netns.value == i.netns.value)
-          bridges.push_back(b.name.value);
+        if (b.kind() == LinkKind::bridge && b.netns.value == i.netns.value) bridges.push_back(b.name.value);
       d_.error(m.pos,
-               fmt::format("master {} of '{}' is not a bridge of namespace '{}'{}", quoted(m.value),
-                           i.name.value, i.netns.value, did_you_mean(m.value, views(bridges))),
+               fmt::format("master {} of '{}' is not a bridge of namespace '{}'{}", quoted(m.value), i.name.value,
+                           i.netns.value, did_you_mean(m.value, views(bridges))),
                width(m.value));
     }
     for (const auto& [bridge, list] : ports) {
       if (list.size() <= kMaxBridgePorts) continue;
       d_.error(list[kMaxBridgePorts]->master->pos,
-               fmt::format("bridge '{}' has {} ports; a Linux bridge takes at most {}",
-                           bridge->name.value, list.size(), kMaxBridgePorts));
+               fmt::format("bridge '{}' has {} ports; a Linux bridge takes at most {}", bridge->name.value, list.size(),
+                           kMaxBridgePorts));
     }
   }
 
@@ -423,12 +416,12 @@ class Validator {
     const Interface* dev = find_interface(i.netns.value, v.dev->value);
     int64_t under = dev && i.mtu ? mtu_of(*dev) : 0;
     if (!under || i.mtu->value <= under - vxlan_headers(v)) return;
-    d_.error(i.mtu->pos,
-             fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} "
-                         "bytes of VXLAN headers; the kernel would cut it down",
-                         i.mtu->value, i.name.value, under - vxlan_headers(v), dev->name.value, under,
-                         vxlan_headers(v)),
-             digits(i.mtu->value));
+    d_.error(
+        i.mtu->pos,
+        fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} "
+                    "bytes of VXLAN headers; the kernel would cut it down",
+                    i.mtu->value, i.name.value, under - vxlan_headers(v), dev->name.value, under, vxlan_headers(v)),
+        digits(i.mtu->value));
   }
 
   void check_vxlan_ids() {
@@ -439,10 +432,10 @@ class Validator {
       if (!v) continue;
       auto [it, fresh] = seen.emplace(std::tuple(i.netns.value, v->id.value, v->port.value), &i);
       if (!fresh)
-        d_.error(v->id.pos, fmt::format("vxlan id {} on port {} is already used by '{}' in "
-                                        "namespace '{}'",
-                                        v->id.value, v->port.value, it->second->name.value,
-                                        i.netns.value),
+        d_.error(v->id.pos,
+                 fmt::format("vxlan id {} on port {} is already used by '{}' in "
+                             "namespace '{}'",
+                             v->id.value, v->port.value, it->second->name.value, i.netns.value),
                  digits(v->id.value));
     }
   }
@@ -452,8 +445,7 @@ class Validator {
     check_netns_ref(m.parent_netns);
     check_interface_ref(m.parent, m.parent_netns.value, "parent");
     if (m.parent.value == i.name.value && m.parent_netns.value == i.netns.value)
-      d_.error(m.parent.pos, fmt::format("macvlan '{}' cannot be its own parent", i.name.value),
-               width(m.parent.value));
+      d_.error(m.parent.pos, fmt::format("macvlan '{}' cannot be its own parent", i.name.value), width(m.parent.value));
     // The kernel puts a macvlan made on a macvlan on that one's parent instead, and reads
     // it back so: the file would never match the kernel, nor would the macvlan go with the
     // parent it names. Refused rather than taken as the grandparent: what the file says
@@ -493,8 +485,7 @@ class Validator {
           (om->mode != MacvlanMode::passthru && m.mode != MacvlanMode::passthru))
         continue;
       d_.error(i.pos, fmt::format("parent '{}' already has a {}macvlan, '{}'; passthru takes the whole parent",
-                                  m.parent.value, om->mode == MacvlanMode::passthru ? "passthru " : "",
-                                  o.name.value));
+                                  m.parent.value, om->mode == MacvlanMode::passthru ? "passthru " : "", o.name.value));
       return;
     }
   }
@@ -519,16 +510,15 @@ class Validator {
     std::vector<std::string> listed;
     for (const IpPrefix& p : nets)
       if (p.address.family == r.via->value.family) listed.push_back(to_string(p));
-    std::string place = dev ? fmt::format("'{}' in namespace '{}'", *dev, r.netns.value)
-                            : fmt::format("namespace '{}'", r.netns.value);
+    std::string place =
+        dev ? fmt::format("'{}' in namespace '{}'", *dev, r.netns.value) : fmt::format("namespace '{}'", r.netns.value);
     d_.error(r.via->pos,
              fmt::format("gateway {} is not on any subnet of {} ({}); the kernel would refuse "
                          "the route",
                          r.via->value, place,
-                         listed.empty() ? std::string("it has no ") +
-                                              std::string(family_name(r.via->value.family)) +
-                                              " address"
-                                        : fmt::format("its subnets: {}", fmt::join(listed, ", "))),
+                         listed.empty()
+                             ? std::string("it has no ") + std::string(family_name(r.via->value.family)) + " address"
+                             : fmt::format("its subnets: {}", fmt::join(listed, ", "))),
              width(to_string(r.via->value)));
   }
 
@@ -557,17 +547,14 @@ class Validator {
     for (const Route& r : lab_.routes) {
       check_gateway_unique(r);
       if (r.dev) check_interface_ref(*r.dev, r.netns.value, "dev");
-      bool dev_ok = !r.dev || r.dev->value == "lo" ||
-                    find_interface(r.netns.value, r.dev->value);
-      if (r.via && lab_owns(r.netns.value) && dev_ok && !r.via->value.is_link_local())
-        check_gateway(r);
+      bool dev_ok = !r.dev || r.dev->value == "lo" || find_interface(r.netns.value, r.dev->value);
+      if (r.via && lab_owns(r.netns.value) && dev_ok && !r.via->value.is_link_local()) check_gateway(r);
       int64_t metric = r.kernel_metric();
       auto [it, fresh] = seen.emplace(std::tuple(r.netns.value, r.to.value, metric), &r);
       if (!fresh) {
         d_.error(r.to.pos,
                  fmt::format("route to {} with metric {} is defined twice in namespace '{}'",
-                             r.to.value.length == 0 ? "default" : to_string(r.to.value), metric,
-                             r.netns.value));
+                             r.to.value.length == 0 ? "default" : to_string(r.to.value), metric, r.netns.value));
         d_.note(it->second->to.pos, "first defined here");
       }
     }
@@ -578,12 +565,13 @@ class Validator {
     std::map<Key, const Nat*> seen;
     for (const Nat& n : lab_.nats) {
       if (n.kind.value != NatKind::dnat || !n.proto || !n.port) continue;
-      Key key{n.netns.value, n.proto->value, n.port->value, n.in ? (n.not_in ? "!" : "") + n.in->value : "", n.family()};
+      Key key{n.netns.value, n.proto->value, n.port->value, n.in ? (n.not_in ? "!" : "") + n.in->value : "",
+              n.family()};
       auto [it, fresh] = seen.emplace(key, &n);
       if (!fresh) {
-        d_.error(n.port->pos, fmt::format("{} port {} is already mapped in namespace '{}'",
-                                          to_string(n.proto->value), n.port->value,
-                                          n.netns.value),
+        d_.error(n.port->pos,
+                 fmt::format("{} port {} is already mapped in namespace '{}'", to_string(n.proto->value), n.port->value,
+                             n.netns.value),
                  digits(n.port->value));
         d_.note(it->second->port->pos, "first mapped here");
       }
@@ -598,8 +586,8 @@ class Validator {
     const std::string& to = e.to.value;
     if (!ns_exists(to)) {
       d_.error(e.to.pos,
-               fmt::format("'to' {} is neither an address nor a namespace of the lab{}",
-                           quoted(to), did_you_mean(to, views(lab_.namespace_names()))),
+               fmt::format("'to' {} is neither an address nor a namespace of the lab{}", quoted(to),
+                           did_you_mean(to, views(lab_.namespace_names()))),
                width(to));
       return;
     }

@@ -32,8 +32,7 @@ namespace {
 std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
   std::vector<const LinkState*> out;
   for (const LinkState& l : links) out.push_back(&l);
-  std::sort(out.begin(), out.end(),
-            [](const LinkState* a, const LinkState* b) { return a->name < b->name; });
+  std::sort(out.begin(), out.end(), [](const LinkState* a, const LinkState* b) { return a->name < b->name; });
   return out;
 }
 
@@ -49,8 +48,10 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
   std::map<std::pair<std::string, std::string>, int64_t> known;
   for (const auto& [ns, want] : expected.namespaces)
     for (const LinkState& l : want.links)
-      if (l.mtu) known[{ns, l.name}] = l.mtu;
-      else if (l.is(LinkKind::veth)) known[{ns, l.name}] = 1500;
+      if (l.mtu)
+        known[{ns, l.name}] = l.mtu;
+      else if (l.is(LinkKind::veth))
+        known[{ns, l.name}] = 1500;
   auto lookup = [&](const std::string& ns, const std::string& name) -> int64_t {
     if (auto it = known.find({ns, name}); it != known.end()) return it->second;
     // A link the file does not have (the machine's own, a macvlan's parent say) keeps the
@@ -80,8 +81,10 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
           if (!all) continue;
           if (any) mtu = least;
         } else if (const VxlanState* v = l.vxlan()) {
-          if (v->dev.empty()) mtu = 1500;  // measured: the kernel does not subtract then
-          else if (int64_t under = lookup(ns, v->dev)) mtu = under - vxlan_headers(*v);
+          if (v->dev.empty())
+            mtu = 1500;  // measured: the kernel does not subtract then
+          else if (int64_t under = lookup(ns, v->dev))
+            mtu = under - vxlan_headers(*v);
         } else if (const MacvlanState* m = l.macvlan()) {
           mtu = lookup(m->parent_netns, m->parent);
         }
@@ -96,7 +99,10 @@ namespace {
 class Differ {
  public:
   Differ(const State& expected, const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes)
-      : expected_(expected), observed_(observed), mark_(ownership_mark(lab)), lab_routes_(lab_routes),
+      : expected_(expected),
+        observed_(observed),
+        mark_(ownership_mark(lab)),
+        lab_routes_(lab_routes),
         default_mtus_(default_mtus(expected, &observed)) {}
 
   Diff run() {
@@ -135,8 +141,7 @@ class Differ {
                          ? fmt::format("namespace '{}' exists and is not the lab's (no topo mark "
                                        "on its lo)",
                                        name)
-                         : fmt::format("namespace '{}' belongs to lab '{}'", name,
-                                       lab_of_mark(have->mark)));
+                         : fmt::format("namespace '{}' belongs to lab '{}'", name, lab_of_mark(have->mark)));
       return;
     }
     sysctl_changes(name, want, *have);
@@ -204,8 +209,7 @@ class Differ {
       }
     }
     for (const LinkState* h : by_name(have.links))
-      if (owned(*h) && !link_in(want, h->name))
-        add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
+      if (owned(*h) && !link_in(want, h->name)) add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
     address_conflicts(ns, want, have);
     missing_devices(ns, want);
   }
@@ -233,7 +237,8 @@ class Differ {
         conflict(ns, fmt::format("interface '{}' ({}) does not exist in namespace '{}'", dev, role, in));
     };
     for (const LinkState& w : want.links) {
-      if (const MacvlanState* m = w.macvlan()) missing(m->parent_netns, m->parent, "parent of macvlan '" + w.name + "'");
+      if (const MacvlanState* m = w.macvlan())
+        missing(m->parent_netns, m->parent, "parent of macvlan '" + w.name + "'");
       if (const VxlanState* v = w.vxlan()) missing(ns, v->dev, "underlay of vxlan '" + w.name + "'");
       machines_lower(ns, w);
     }
@@ -304,9 +309,8 @@ class Differ {
 
   bool differs(const std::string& ns, const LinkState& want, const LinkState& have) const {
     int64_t mtu = mtu_wanted(ns, want);
-    return (mtu && mtu != have.mtu) || (want.mac && want.mac != have.mac) ||
-           want.up != have.up || want.master != have.master || want.group != have.group ||
-           want.addresses != have.addresses;
+    return (mtu && mtu != have.mtu) || (want.mac && want.mac != have.mac) || want.up != have.up ||
+           want.master != have.master || want.group != have.group || want.addresses != have.addresses;
   }
 
   int64_t mtu_wanted(const std::string& ns, const LinkState& want) const {
@@ -318,8 +322,7 @@ class Differ {
   // An address the lab wants that sits on a link it does not own: the kernel would take it
   // twice, and traffic would go astray. A link that is itself in the lab's way (same
   // name) has been reported already.
-  void address_conflicts(const std::string& ns, const NamespaceState& want,
-                         const NamespaceState& have) {
+  void address_conflicts(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     for (const LinkState& w : want.links)
       for (const IpPrefix& a : w.addresses)
         for (const LinkState& h : have.links)
@@ -344,8 +347,7 @@ class Differ {
 
   void route_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     for (const RouteState& w : want.routes) {
-      auto h = std::find_if(have.routes.begin(), have.routes.end(),
-                            [&](const RouteState& r) { return r.same_key(w); });
+      auto h = std::find_if(have.routes.begin(), have.routes.end(), [&](const RouteState& r) { return r.same_key(w); });
       if (h == have.routes.end()) {
         add(Action::create, ns, RouteDelta{{std::nullopt, w}});
       } else if (h->protocol != kRouteProtocol) {
@@ -362,10 +364,9 @@ class Differ {
       return std::tie(a->to, a->metric) < std::tie(b->to, b->metric);
     });
     for (const RouteState* h : sorted) {
-      bool wanted = std::any_of(want.routes.begin(), want.routes.end(),
-                                [&](const RouteState& r) { return r.same_key(*h); });
-      if (!wanted && owned_route(ns, *h, have))
-        add(Action::remove, ns, RouteDelta{{*h, std::nullopt}});
+      bool wanted =
+          std::any_of(want.routes.begin(), want.routes.end(), [&](const RouteState& r) { return r.same_key(*h); });
+      if (!wanted && owned_route(ns, *h, have)) add(Action::remove, ns, RouteDelta{{*h, std::nullopt}});
     }
   }
 
@@ -474,14 +475,16 @@ class Differ {
     for (const Change& c : out_.changes) {
       const auto* l = std::get_if<LinkDelta>(&c.subject);
       if (c.action == Action::modify && l && loses_ipv4(*l->before, *l->after))
-        why.emplace(LinkKey{c.netns, l->after->name}, fmt::format("its device {} loses its IPv4 addresses", l->after->name));
+        why.emplace(LinkKey{c.netns, l->after->name},
+                    fmt::format("its device {} loses its IPv4 addresses", l->after->name));
     }
     if (why.empty()) return;
     for (const auto& [ns, want] : expected_.namespaces) {
       const NamespaceState* have = observed_.find(ns);
       if (!have || !have->exists) continue;
       for (const RouteState& w : want.routes) {
-        auto h = std::find_if(have->routes.begin(), have->routes.end(), [&](const RouteState& r) { return r.same_key(w); });
+        auto h =
+            std::find_if(have->routes.begin(), have->routes.end(), [&](const RouteState& r) { return r.same_key(w); });
         if (h == have->routes.end() || h->protocol != kRouteProtocol) continue;
         auto reason = why.find({ns, h->dev});
         if (reason == why.end()) continue;
@@ -529,7 +532,8 @@ class Differ {
         auto h = have->sysctls.find(key);
         std::optional<std::string> before;
         if (h != have->sysctls.end()) before = h->second;
-        add(Action::modify, ns, SysctlDelta{{before, value}, key}).why = fmt::format("its interface {} is made again", dev);
+        add(Action::modify, ns, SysctlDelta{{before, value}, key}).why =
+            fmt::format("its interface {} is made again", dev);
       }
     }
   }
@@ -558,7 +562,8 @@ class Differ {
       // that the inverse puts it back on the bridge made again), and attaches it again when
       // the file keeps it on a bridge of that name.
       if (mine) return false;
-      add(Action::modify, ns, LinkDelta{{*h, merged(ns, w, *h)}}).why = fmt::format("its bridge {} is made again", h->master);
+      add(Action::modify, ns, LinkDelta{{*h, merged(ns, w, *h)}}).why =
+          fmt::format("its bridge {} is made again", h->master);
       return true;
     }
     return false;
@@ -583,8 +588,7 @@ class Differ {
 
 }  // namespace
 
-Diff diff(const State& expected, const State& observed, std::string_view lab,
-          const std::set<RouteKey>& lab_routes) {
+Diff diff(const State& expected, const State& observed, std::string_view lab, const std::set<RouteKey>& lab_routes) {
   return Differ(expected, observed, lab, lab_routes).run();
 }
 

@@ -6,8 +6,8 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -48,8 +48,8 @@ struct LinkUpDelta : Delta<std::vector<std::string>> {};
 /// batch, so that the kernel takes all of the change or none of it.
 struct TableDelta : Delta<NftTable> {};
 
-using Subject =
-    std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, LinkUpDelta, TableDelta>;
+using Subject = std::variant<NamespaceDelta, LinkDelta, RouteDelta, SysctlDelta, FileDelta, LinkBatchDelta, LinkUpDelta,
+                             TableDelta>;
 
 struct Change {
   Action action;

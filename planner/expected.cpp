@@ -75,8 +75,7 @@ std::string resolv_conf_text(const Lab& lab, const Netns& ns) {
 std::string hosts_text(const Lab& lab, const Netns& ns) {
   if (ns.hosts.empty()) return "";
   // `ip netns exec` mounts this file over /etc/hosts, so it must name localhost too.
-  std::string out = fmt::format(
-      "# written by topo for lab {}\n127.0.0.1\tlocalhost\n::1\tlocalhost\n", lab.name.value);
+  std::string out = fmt::format("# written by topo for lab {}\n127.0.0.1\tlocalhost\n::1\tlocalhost\n", lab.name.value);
   for (const HostsEntry& h : ns.hosts)
     for (const auto& a : h.addresses) out += fmt::format("{}\t{}\n", a.value, h.name.value);
   return out;
@@ -94,15 +93,14 @@ State expected_state(const Lab& lab) {
     ns.exists = true;
     ns.adopted = n.adopted();
     if (!ns.adopted) ns.mark = mark;
-    ns.path = n.pid ? fmt::format("/proc/{}/ns/net", n.pid->value)
+    ns.path = n.pid    ? fmt::format("/proc/{}/ns/net", n.pid->value)
               : n.path ? n.path->value
                        : "/run/netns/" + n.name.value;
     add_sysctls(n.sysctls, ns);
     if (auto text = resolv_conf_text(lab, n); !text.empty()) ns.files["resolv.conf"] = text;
     if (auto text = hosts_text(lab, n); !text.empty()) ns.files["hosts"] = text;
   }
-  for (const Interface& i : lab.interfaces)
-    s.namespaces[i.netns.value].links.push_back(link_state(lab, i));
+  for (const Interface& i : lab.interfaces) s.namespaces[i.netns.value].links.push_back(link_state(lab, i));
   for (auto& [name, ns] : s.namespaces) {
     if (!ns.adopted) continue;
     for (LinkState& l : ns.links) {
@@ -117,7 +115,8 @@ State expected_state(const Lab& lab) {
     auto filter = filters.find(ns);
     if (filter == filters.end() && !table) continue;
     if (!table) table = NftTable{nat_table_name(lab.name.value), ownership_mark(lab.name.value), 0, {}};
-    if (filter != filters.end()) table->chains.insert(table->chains.end(), filter->second.begin(), filter->second.end());
+    if (filter != filters.end())
+      table->chains.insert(table->chains.end(), filter->second.begin(), filter->second.end());
     s.namespaces[ns].nat = std::move(table);
   }
   return s;

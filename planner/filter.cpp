@@ -30,8 +30,10 @@ std::vector<NftRule> rules_of(const Filter& f) {
   r.kind = rule_kind_named(f.action.value).value_or(RuleKind::foreign);  // validated: accept, drop, reject
   if (f.source) r.source = f.source->value;
   if (f.destination) r.destination = f.destination->value;
-  if (r.source) r.family = r.source->address.family;
-  else if (r.destination) r.family = r.destination->address.family;
+  if (r.source)
+    r.family = r.source->address.family;
+  else if (r.destination)
+    r.family = r.destination->address.family;
   if (f.in) r.in = f.in->value;
   if (f.out) r.out = f.out->value;
   r.not_in = f.not_in;
@@ -144,8 +146,7 @@ std::optional<std::string> filter_nft_syntax(const NftRule& r) {
   const char* ip = r.family == Family::v6 ? "ip6" : "ip";
   if (r.family) parts.push_back(r.family == Family::v6 ? "meta nfproto ipv6" : "meta nfproto ipv4");
   if (r.source) parts.push_back(fmt::format("{} saddr {}{}", ip, r.not_source ? "!= " : "", *r.source));
-  if (r.destination)
-    parts.push_back(fmt::format("{} daddr {}{}", ip, r.not_destination ? "!= " : "", *r.destination));
+  if (r.destination) parts.push_back(fmt::format("{} daddr {}{}", ip, r.not_destination ? "!= " : "", *r.destination));
   for (auto [key, name, neg] : {std::tuple{"iifname", &r.in, r.not_in}, std::tuple{"oifname", &r.out, r.not_out}}) {
     if (name->empty()) continue;
     auto quoted = nft_name(*name);

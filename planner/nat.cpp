@@ -43,8 +43,8 @@ std::string destination(const NftRule& r) {
 }
 
 std::string chain_text(const NftChain& c) {
-  return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook.empty() ? "none" : c.hook,
-                     c.priority, c.policy);
+  return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook.empty() ? "none" : c.hook, c.priority,
+                     c.policy);
 }
 
 // A filter chain as topo makes it, with the default policy, that comes or goes with its
@@ -185,7 +185,8 @@ std::optional<std::string> nft_syntax(const NftRule& r) {
     parts.push_back("masquerade");
   } else if (r.to) {
     std::string to = fmt::format("{}", *r.to);
-    if (r.to_port) to = r.to->family == Family::v6 ? fmt::format("[{}]:{}", to, r.to_port) : fmt::format("{}:{}", to, r.to_port);
+    if (r.to_port)
+      to = r.to->family == Family::v6 ? fmt::format("[{}]:{}", to, r.to_port) : fmt::format("{}:{}", to, r.to_port);
     parts.push_back(fmt::format("{} {} to {}", to_string(r.kind), ip, to));
   }
   return fmt::format("{}", fmt::join(parts, " "));

@@ -14,22 +14,22 @@ namespace {
 // The phases in the order they run. Removes come first so that a replaced link's name is
 // free again before it is made, and an address moved between links is released first.
 enum class Phase {
-  nat_remove,    // first: nothing is translated while the rest is taken down
+  nat_remove,  // first: nothing is translated while the rest is taken down
   route_remove,
-  sysctl_keep,   // an interface's sysctls before it is made again: the inverse puts them back
-  port_release,  // ports kept off a bridge that goes, so that the inverse can attach them again
-  bridge_quiet,  // a dying bridge down before its ports go (quiet_dying_bridges)
+  sysctl_keep,        // an interface's sysctls before it is made again: the inverse puts them back
+  port_release,       // ports kept off a bridge that goes, so that the inverse can attach them again
+  bridge_quiet,       // a dying bridge down before its ports go (quiet_dying_bridges)
   link_batch_remove,  // the far ends of veths out of dying namespaces, in one request
-  netns_remove,  // before the links: a namespace takes its contents in one batch
+  netns_remove,       // before the links: a namespace takes its contents in one batch
   link_remove,
   file_remove,
   netns_create,
-  sysctl_wide,   // before the links: e.g. disable_ipv6 spares the kernel autoconfiguration
+  sysctl_wide,  // before the links: e.g. disable_ipv6 spares the kernel autoconfiguration
   link_make,
-  sysctl_link,   // net.ipv4.conf.IF.*: needs the link IF; disabling IPv6 (disables_ipv6_of_links)
+  sysctl_link,  // net.ipv4.conf.IF.*: needs the link IF; disabling IPv6 (disables_ipv6_of_links)
   route_make,
-  carrier,       // bridge ports up, together, once all else is made (defer_carrier)
-  nat,           // after the links and routes: the table is made or changed whole
+  carrier,  // bridge ports up, together, once all else is made (defer_carrier)
+  nat,      // after the links and routes: the table is made or changed whole
   file_make,
 };
 
@@ -260,18 +260,14 @@ void plan_change(const Change& c, Phases& out) {
 
 std::vector<Step> order_phase(Phase phase, std::vector<Step> steps) {
   switch (phase) {
-    case Phase::link_remove:
-      return in_dependency_order(fold_veth_pairs(std::move(steps)), true);
-    case Phase::link_make:
-      return in_dependency_order(fold_veth_pairs(std::move(steps)), false);
+    case Phase::link_remove: return in_dependency_order(fold_veth_pairs(std::move(steps)), true);
+    case Phase::link_make: return in_dependency_order(fold_veth_pairs(std::move(steps)), false);
     case Phase::route_make:
       // A route through a gateway needs the gateway reachable: direct routes go first.
-      std::stable_partition(steps.begin(), steps.end(), [](const Step& s) {
-        return !std::get<RouteDelta>(s.subject).after->via;
-      });
+      std::stable_partition(steps.begin(), steps.end(),
+                            [](const Step& s) { return !std::get<RouteDelta>(s.subject).after->via; });
       return steps;
-    default:
-      return steps;
+    default: return steps;
   }
 }
 
@@ -303,7 +299,7 @@ void absorb_into_namespaces(Phases& ordered) {
   if (namespaces.empty()) return;
   std::vector<std::vector<Step>> nats(namespaces.size()), routes(namespaces.size()), links(namespaces.size()),
       files(namespaces.size());
-  std::map<LinkKey, size_t> dying;  // link -> the namespace step it goes with
+  std::map<LinkKey, size_t> dying;        // link -> the namespace step it goes with
   std::map<std::string, size_t> step_of;  // namespace -> its removal step
   for (size_t i = namespaces.size(); i-- > 0;) step_of[namespaces[i].netns] = i;
   auto home_of = [&](const Step& s) -> std::optional<size_t> {
@@ -335,8 +331,10 @@ void absorb_into_namespaces(Phases& ordered) {
   }
   std::vector<Step> stay;
   for (size_t i = 0; i < removed.size(); ++i)
-    if (home[i]) links[*home[i]].push_back(std::move(removed[i]));
-    else stay.push_back(std::move(removed[i]));
+    if (home[i])
+      links[*home[i]].push_back(std::move(removed[i]));
+    else
+      stay.push_back(std::move(removed[i]));
   removed = std::move(stay);
   for (auto [phase, into] : {std::pair{Phase::nat_remove, &nats}, std::pair{Phase::route_remove, &routes},
                              std::pair{Phase::file_remove, &files}}) {
@@ -424,7 +422,7 @@ void batch_far_ends(Phases& ordered) {
     }
   std::map<std::string, Step> batches;
   std::map<std::string, std::vector<Step>> routes;  // batch -> the routes that die with it
-  std::map<LinkKey, std::string> batched;  // each end of a batched pair -> its batch
+  std::map<LinkKey, std::string> batched;           // each end of a batched pair -> its batch
   for (size_t i = 0; i < namespaces.size(); ++i) {
     std::vector<Step> kept;
     for (size_t j = 0; j < namespaces[i].contents.size(); ++j) {
@@ -531,7 +529,8 @@ void keep_link_sysctls(const std::vector<Change>& kept, Phases& phases) {
   for (const Step& s : phases[Phase::sysctl_link]) {
     const auto& d = std::get<SysctlDelta>(s.subject);
     if (d.before && dying.count({s.netns, sysctl_interface(d.key)}))
-      phases[Phase::sysctl_keep].push_back({Action::modify, s.netns, SysctlDelta{{d.before, d.before}, d.key}, {}, false, {}});
+      phases[Phase::sysctl_keep].push_back(
+          {Action::modify, s.netns, SysctlDelta{{d.before, d.before}, d.key}, {}, false, {}});
   }
 }
 

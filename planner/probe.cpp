@@ -71,8 +71,7 @@ std::vector<ProbeResult> run_probes(const std::vector<Probe>& probes, Prober& pr
   return results;
 }
 
-std::string results_table(const std::vector<Probe>& probes, const std::vector<ProbeResult>& results,
-                          bool times) {
+std::string results_table(const std::vector<Probe>& probes, const std::vector<ProbeResult>& results, bool times) {
   struct Row {
     std::string cells[7];
   };
@@ -81,9 +80,9 @@ std::string results_table(const std::vector<Probe>& probes, const std::vector<Pr
   for (size_t i = 0; i < probes.size(); ++i) {
     const Probe& p = probes[i];
     const ProbeResult& r = results[i];
-    rows.push_back({{holds(p, r) ? "ok" : "FAIL", p.from, p.to_label, proto_text(p),
-                     p.want_reach ? "reach" : "no reach", r.detail,
-                     times ? fmt::format("{:.1f} ms", r.seconds * 1e3) : "-"}});
+    rows.push_back(
+        {{holds(p, r) ? "ok" : "FAIL", p.from, p.to_label, proto_text(p), p.want_reach ? "reach" : "no reach", r.detail,
+          times ? fmt::format("{:.1f} ms", r.seconds * 1e3) : "-"}});
   }
   size_t width[7] = {};
   for (const Row& row : rows)
@@ -91,8 +90,7 @@ std::string results_table(const std::vector<Probe>& probes, const std::vector<Pr
   std::string out;
   for (const Row& row : rows) {
     std::string line;
-    for (size_t c = 0; c < 7; ++c)
-      line += c + 1 < 7 ? fmt::format("{:<{}}  ", row.cells[c], width[c]) : row.cells[c];
+    for (size_t c = 0; c < 7; ++c) line += c + 1 < 7 ? fmt::format("{:<{}}  ", row.cells[c], width[c]) : row.cells[c];
     out += line + "\n";
   }
   size_t ok = holding(probes, results);

@@ -17,12 +17,12 @@ struct Probe {
   std::string from;       // "host" or a namespace of the lab
   std::string from_path;  // its namespace file; "" for host (topo's own namespace)
   IpAddress to;
-  std::string to_label;   // "10.0.0.2 (ns2)" when `to` named a namespace, else the address
+  std::string to_label;  // "10.0.0.2 (ns2)" when `to` named a namespace, else the address
   ProbeProto proto = ProbeProto::icmp;
-  int port = 0;           // tcp, udp
+  int port = 0;                           // tcp, udp
   double timeout = kDefaultProbeTimeout;  // seconds
   bool want_reach = true;
-  SourcePos pos;          // the [[expect]] header
+  SourcePos pos;  // the [[expect]] header
 
   /// "ns1 -> 10.0.0.2 (ns2) icmp" or "host -> 10.0.0.1 tcp/80"
   std::string describe() const;
@@ -31,8 +31,8 @@ struct Probe {
 /// What a prober found.
 struct ProbeResult {
   bool reached = false;
-  std::string detail;   // "reply", "connected", "no reply", "refused", "network unreachable"...
-  double seconds = 0;   // how long the probe took
+  std::string detail;  // "reply", "connected", "no reply", "refused", "network unreachable"...
+  double seconds = 0;  // how long the probe took
 };
 
 /// Answers probes; called from several threads at once, one probe per call.
@@ -52,8 +52,7 @@ std::vector<ProbeResult> run_probes(const std::vector<Probe>& probes, Prober& pr
 
 /// The results as a table, one line per expectation, with "ok" or "FAIL" first and the
 /// time each took last; `times` false prints "-" for the times (for exact comparisons).
-std::string results_table(const std::vector<Probe>& probes, const std::vector<ProbeResult>& results,
-                          bool times = true);
+std::string results_table(const std::vector<Probe>& probes, const std::vector<ProbeResult>& results, bool times = true);
 
 /// One line per expectation that does not hold, naming it with its place in the file:
 /// "lab.toml:40:1: ns1 -> 10.0.0.2 (ns2) icmp: expected to reach, got no reply".

@@ -22,12 +22,18 @@ std::string quote(std::string_view s) {
       ++i;
       continue;
     }
-    if (c.code == '"') out += "\\\"";
-    else if (c.code == '\\') out += "\\\\";
-    else if (c.code == '\n') out += "\\n";
-    else if (c.code == '\t') out += "\\t";
-    else if (drives_terminal(c.code)) out += fmt::format("\\u{:04x}", static_cast<uint32_t>(c.code));
-    else out += s.substr(i, c.length);
+    if (c.code == '"')
+      out += "\\\"";
+    else if (c.code == '\\')
+      out += "\\\\";
+    else if (c.code == '\n')
+      out += "\\n";
+    else if (c.code == '\t')
+      out += "\\t";
+    else if (drives_terminal(c.code))
+      out += fmt::format("\\u{:04x}", static_cast<uint32_t>(c.code));
+    else
+      out += s.substr(i, c.length);
     i += c.length;
   }
   return out + "\"";
@@ -54,10 +60,10 @@ std::string action_name(Action a) {
 std::string netns_or_null(const std::string& netns) { return netns == kUnknownNetns ? "null" : quote(netns); }
 
 std::string json(const LinkState& l) {
-  std::string out = fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{})",
-                                quote(l.name), quote(l.kind_name()), str_or_null(l.alias),
-                                l.mtu ? std::to_string(l.mtu) : "null", opt(l.mac),
-                                l.up ? "true" : "false", str_or_null(l.master));
+  std::string out =
+      fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{})", quote(l.name),
+                  quote(l.kind_name()), str_or_null(l.alias), l.mtu ? std::to_string(l.mtu) : "null", opt(l.mac),
+                  l.up ? "true" : "false", str_or_null(l.master));
   if (const VethState* v = l.veth())
     out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(v->peer_netns), str_or_null(v->peer_name));
   if (const VxlanState* v = l.vxlan())
@@ -67,15 +73,13 @@ std::string json(const LinkState& l) {
     out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(m->mode),
                        str_or_null(m->parent), netns_or_null(m->parent_netns));
   out += R"(,"addresses":[)";
-  for (size_t i = 0; i < l.addresses.size(); ++i)
-    out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
+  for (size_t i = 0; i < l.addresses.size(); ++i) out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
   return out + "]}";
 }
 
 std::string json(const RouteState& r) {
-  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}}})",
-                     quote(fmt::format("{}", r.to)), opt(r.via), str_or_null(r.dev), r.metric,
-                     r.protocol);
+  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}}})", quote(fmt::format("{}", r.to)),
+                     opt(r.via), str_or_null(r.dev), r.metric, r.protocol);
 }
 
 std::string json(const NftRule& r) {
@@ -86,18 +90,23 @@ std::string json(const NftRule& r) {
     return fmt::format(
         R"({{"kind":{},"family":{},"source":{},"not_source":{},"destination":{},"not_destination":{},"in":{},)"
         R"("not_in":{},"out":{},"not_out":{},"proto":{},"port":{},"port_max":{},"state":[{}]}})",
-        quote(to_string(r.kind)), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
-        r.not_source, opt(r.destination), r.not_destination, str_or_null(r.in), r.not_in, str_or_null(r.out),
-        r.not_out, str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
+        quote(to_string(r.kind)),
+        !r.family                ? "null"
+        : r.family == Family::v4 ? R"("ipv4")"
+                                 : R"("ipv6")",
+        opt(r.source), r.not_source, opt(r.destination), r.not_destination, str_or_null(r.in), r.not_in,
+        str_or_null(r.out), r.not_out, str_or_null(r.proto), r.port ? std::to_string(r.port) : "null",
         r.port_max ? std::to_string(r.port_max) : "null", states);
   }
   return fmt::format(
       R"({{"kind":{},"family":{},"source":{},"in":{},"not_in":{},"out":{},"not_out":{},"proto":{},"port":{},)"
       R"("to":{},"to_port":{}}})",
-      quote(to_string(r.kind)), !r.family ? "null" : r.family == Family::v4 ? R"("ipv4")" : R"("ipv6")", opt(r.source),
-      str_or_null(r.in), r.not_in, str_or_null(r.out), r.not_out, str_or_null(r.proto),
-      r.port ? std::to_string(r.port) : "null",
-      opt(r.to), r.to_port ? std::to_string(r.to_port) : "null");
+      quote(to_string(r.kind)),
+      !r.family                ? "null"
+      : r.family == Family::v4 ? R"("ipv4")"
+                               : R"("ipv6")",
+      opt(r.source), str_or_null(r.in), r.not_in, str_or_null(r.out), r.not_out, str_or_null(r.proto),
+      r.port ? std::to_string(r.port) : "null", opt(r.to), r.to_port ? std::to_string(r.to_port) : "null");
 }
 
 std::string json(const NftTable& t) {
@@ -148,10 +157,9 @@ Action undoing(Action a) { return a == Action::create ? Action::remove : a == Ac
 
 std::string step_json(const Step& s) {
   std::string out = fmt::format(R"({{"action":{},"inverse":{},"netns":{},"replace":{},{})",
-                                quote(action_name(s.action)), quote(action_name(undoing(s.action))),
-                                quote(s.netns), s.half_of_replace ? "true" : "false", object(s.subject));
-  if (s.peer)
-    out += fmt::format(R"(,"peer":{{"before":{},"after":{}}})", side(s.peer->before), side(s.peer->after));
+                                quote(action_name(s.action)), quote(action_name(undoing(s.action))), quote(s.netns),
+                                s.half_of_replace ? "true" : "false", object(s.subject));
+  if (s.peer) out += fmt::format(R"(,"peer":{{"before":{},"after":{}}})", side(s.peer->before), side(s.peer->after));
   if (!s.contents.empty()) {
     out += R"(,"contents":[)";
     for (size_t i = 0; i < s.contents.size(); ++i) out += (i ? "," : "") + step_json(s.contents[i]);
@@ -168,9 +176,9 @@ std::string json_of(const RouteState& r) { return json(r); }
 std::string json_of(const NftTable& t) { return json(t); }
 
 std::string plan_json(const Plan& p, std::string_view lab) {
-  std::string out = fmt::format(
-      R"({{"format_version":1,"lab":{},"summary":{{"add":{},"change":{},"destroy":{}}},"conflicts":[)",
-      quote(lab), p.to_add, p.to_change, p.to_destroy);
+  std::string out =
+      fmt::format(R"({{"format_version":1,"lab":{},"summary":{{"add":{},"change":{},"destroy":{}}},"conflicts":[)",
+                  quote(lab), p.to_add, p.to_change, p.to_destroy);
   for (size_t i = 0; i < p.conflicts.size(); ++i)
     out += fmt::format(R"({}{{"netns":{},"message":{}}})", i ? "," : "", quote(p.conflicts[i].netns),
                        quote(p.conflicts[i].message));

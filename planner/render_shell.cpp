@@ -16,13 +16,14 @@ std::string sq(std::string_view s) {
   return out + "'";
 }
 
-
 class Shell {
  public:
   Shell(const State& expected, std::string_view lab) : expected_(expected), mark_(ownership_mark(lab)) {}
 
   std::string run(const Plan& p) {
-    out_ = "#!/bin/bash\n# made by `topo plan --format shell`: run as root, in the namespace topo runs in\nset -euo pipefail\n";
+    out_ =
+        "#!/bin/bash\n# made by `topo plan --format shell`: run as root, in the namespace topo runs in\nset -euo "
+        "pipefail\n";
     for (const Step& s : p.steps) {
       comment(describe(s));
       step(s);
@@ -173,7 +174,8 @@ class Shell {
     } else if (l.is(LinkKind::bridge) && l.mtu) {
       // Born one byte off, so that setting its mtu is a change, which the kernel notes as
       // asked for: then ports joining do not move it (as topo does, executor/netlink_kernel.cpp).
-      line(fmt::format("{} link add name {} mtu {} type bridge", ip(s.netns), l.name, l.mtu > 68 ? l.mtu - 1 : l.mtu + 1));
+      line(fmt::format("{} link add name {} mtu {} type bridge", ip(s.netns), l.name,
+                       l.mtu > 68 ? l.mtu - 1 : l.mtu + 1));
     } else {
       line(fmt::format("{} link add name {} type {}", ip(s.netns), l.name, l.kind_name()));
     }
@@ -186,14 +188,15 @@ class Shell {
     std::string a = l.name, b = v.peer_name;
     if (target(b_ns).empty()) std::swap(a_ns, b_ns), std::swap(a, b);  // make it from the far side
     if (target(b_ns).empty()) {
-      line(fmt::format("echo 'topo: cannot join two namespaces given by path ({}, {}) with ip' >&2; exit 1",
-                       a_ns, b_ns));
+      line(fmt::format("echo 'topo: cannot join two namespaces given by path ({}, {}) with ip' >&2; exit 1", a_ns,
+                       b_ns));
       return;
     }
     // One queue each way, as topo makes them: cutting a veth's per-CPU queues down to one
     // after its birth costs an RCU grace period per end.
-    line(fmt::format("{} link add name {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
-                     ip(a_ns), a, b, target(b_ns)));
+    line(fmt::format(
+        "{} link add name {} numtxqueues 1 numrxqueues 1 type veth peer name {} numtxqueues 1 numrxqueues 1 netns {}",
+        ip(a_ns), a, b, target(b_ns)));
     settle(s.netns, l);
     if (peer) settle(v.peer_netns, *peer);
   }

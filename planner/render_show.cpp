@@ -98,8 +98,8 @@ std::string show_json(const State& view, std::string_view lab) {
   for (const std::string& name : order(view)) {
     const NamespaceState& ns = view.namespaces.at(name);
     out += fmt::format(R"({}
-{{"name":{},"mark":{},"interfaces":[)", first_ns ? "" : ",", json_quote(name),
-                       ns.mark.empty() ? "null" : json_quote(ns.mark));
+{{"name":{},"mark":{},"interfaces":[)",
+                       first_ns ? "" : ",", json_quote(name), ns.mark.empty() ? "null" : json_quote(ns.mark));
     first_ns = false;
     for (size_t i = 0; i < ns.links.size(); ++i) out += (i ? "," : "") + json_of(ns.links[i]);
     out += R"(],"routes":[)";

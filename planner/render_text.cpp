@@ -58,8 +58,7 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
   if (a.mtu != b.mtu) parts.push_back(fmt::format("mtu {} -> {}", b.mtu, a.mtu));
   if (a.mac != b.mac) parts.push_back(fmt::format("mac {} -> {}", show(b.mac), show(a.mac)));
   if (a.up != b.up) parts.push_back(a.up ? "down -> up" : "up -> down");
-  if (a.master != b.master)
-    parts.push_back(fmt::format("master {} -> {}", show(b.master), show(a.master)));
+  if (a.master != b.master) parts.push_back(fmt::format("master {} -> {}", show(b.master), show(a.master)));
   if (a.group != b.group) parts.push_back(fmt::format("group {} -> {}", b.group, a.group));
   for (const IpPrefix& p : a.addresses)
     if (std::find(b.addresses.begin(), b.addresses.end(), p) == b.addresses.end())
@@ -153,7 +152,8 @@ std::string subject_text(const Change& c) {
     // A key of a namespace or interface the plan makes had no value to read.
     std::string none = y->made_with.empty() ? "(unreadable)" : "(new " + y->made_with + ")";
     auto value = [&](const std::optional<std::string>& v) { return v ? *v : none; };
-    if (y->before == y->after && !c.why.empty()) return fmt::format("sysctl {} = {} again ({})", y->key, value(y->after), c.why);
+    if (y->before == y->after && !c.why.empty())
+      return fmt::format("sysctl {} = {} again ({})", y->key, value(y->after), c.why);
     // The value written as it is: kept before its link goes (for an undo that makes it
     // again), or written again once the link is made again.
     if (y->before == y->after) return fmt::format("sysctl {} = {}", y->key, value(y->after));
@@ -196,7 +196,8 @@ std::string describe(const LinkState& l, std::string_view netns) {
   std::string out = link_identity(l);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
   if (l.mtu) out += fmt::format(" mtu {}", l.mtu);
-  bool derived = !netns.empty() && l.is(LinkKind::bridge) && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
+  bool derived =
+      !netns.empty() && l.is(LinkKind::bridge) && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
   if (l.mac && !derived) out += fmt::format(" mac {}", *l.mac);
   if (!l.master.empty()) out += fmt::format(" master {}", l.master);
   return out;
@@ -266,8 +267,8 @@ std::string describe(const Step& s) {
   std::string out = fmt::format("{}: {}", s.netns, describe(c));
   if (s.peer) {
     const LinkState& first = s.peer->after ? *s.peer->after : *s.peer->before;
-    const LinkState& mine = s.action == Action::create ? *std::get<LinkDelta>(s.subject).after
-                                                       : *std::get<LinkDelta>(s.subject).before;
+    const LinkState& mine =
+        s.action == Action::create ? *std::get<LinkDelta>(s.subject).after : *std::get<LinkDelta>(s.subject).before;
     const std::string& there = mine.veth()->peer_netns;
     out += fmt::format(" & {}: {}", there, describe(first, there));
   }
@@ -285,8 +286,7 @@ std::string plan_text(const Plan& p) {
       for (const std::string& l : lines(*c)) out += "  " + l + "\n";
     for (const Conflict* c : in.conflicts) out += "  ! conflict: " + c->message + "\n";
   }
-  out += fmt::format("\nPlan: {} to add, {} to change, {} to destroy.\n", p.to_add, p.to_change,
-                     p.to_destroy);
+  out += fmt::format("\nPlan: {} to add, {} to change, {} to destroy.\n", p.to_add, p.to_change, p.to_destroy);
   if (!p.conflicts.empty())
     out += fmt::format("{} conflict{}: topo does not touch what is not the lab's; apply would refuse.\n",
                        p.conflicts.size(), p.conflicts.size() == 1 ? "" : "s");

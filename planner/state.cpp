@@ -73,8 +73,8 @@ std::string_view to_string(RuleKind k) {
 }
 
 std::optional<RuleKind> rule_kind_named(std::string_view name) {
-  for (RuleKind k : {RuleKind::masquerade, RuleKind::snat, RuleKind::dnat, RuleKind::accept, RuleKind::drop,
-                     RuleKind::reject})
+  for (RuleKind k :
+       {RuleKind::masquerade, RuleKind::snat, RuleKind::dnat, RuleKind::accept, RuleKind::drop, RuleKind::reject})
     if (to_string(k) == name) return k;
   return std::nullopt;
 }
@@ -173,7 +173,8 @@ AddressChange address_change(const LinkState& before, const LinkState& after) {
   for (const IpPrefix& p : after.addresses)
     if (!has(before.addresses, p)) c.added.push_back(p);
   for (const IpPrefix& p : addresses_to_remove(before, after)) {
-    bool clashes = !v4(p) && std::any_of(c.added.begin(), c.added.end(), [&](const IpPrefix& n) { return n.address == p.address; });
+    bool clashes = !v4(p) && std::any_of(c.added.begin(), c.added.end(),
+                                         [&](const IpPrefix& n) { return n.address == p.address; });
     (clashes ? c.first : c.then).push_back(p);
   }
   std::vector<IpPrefix> result = order_after(before.addresses, c);
@@ -184,7 +185,8 @@ AddressChange address_change(const LinkState& before, const LinkState& after) {
     seated.push_back(p);
     if (subnet_of(result, p) != subnet_of(after.addresses, p)) reseat(before.addresses, after.addresses, p, c);
   }
-  c.promote = std::any_of(c.then.begin(), c.then.end(), v4) && std::any_of(after.addresses.begin(), after.addresses.end(), v4);
+  c.promote =
+      std::any_of(c.then.begin(), c.then.end(), v4) && std::any_of(after.addresses.begin(), after.addresses.end(), v4);
   return c;
 }
 

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -94,12 +94,12 @@ LinkKindState kind_named(std::string_view kernel_name);
 struct LinkState {
   std::string name;
   LinkKindState kind;
-  std::string alias;  // the ownership mark when the link is a lab's
-  int64_t mtu = 0;    // 0 in an expected state: the lab leaves it to the kernel
+  std::string alias;              // the ownership mark when the link is a lab's
+  int64_t mtu = 0;                // 0 in an expected state: the lab leaves it to the kernel
   std::optional<MacAddress> mac;  // nullopt in an expected state: likewise
   bool up = false;
-  std::string master;  // a bridge in the same namespace; "" when none
-  uint32_t group = 0;  // the interface group (IFLA_GROUP); 0 is the kernel's default
+  std::string master;               // a bridge in the same namespace; "" when none
+  uint32_t group = 0;               // the interface group (IFLA_GROUP); 0 is the kernel's default
   std::vector<IpPrefix> addresses;  // sorted; IPv6 link-local ones are the kernel's, left out
 
   bool is(LinkKind k) const { return kind.index() == static_cast<size_t>(k) + 1; }
@@ -244,20 +244,20 @@ struct NftTable {
 
 struct NamespaceState {
   bool exists = false;
-  bool adopted = false;   // expected state only: exists already, the lab never deletes it
-  std::string path;       // expected state only: its namespace file; "" for host (topo's own)
+  bool adopted = false;  // expected state only: exists already, the lab never deletes it
+  std::string path;      // expected state only: its namespace file; "" for host (topo's own)
   // Expected state only: a namespace the lab adopted under this name, which the file now
   // adopts under another: only the /etc/netns files of the old name are read, and go.
   bool files_only = false;
-  std::string mark;       // alias of its lo: which lab created it ("" when none)
+  std::string mark;  // alias of its lo: which lab created it ("" when none)
   std::vector<LinkState> links;
   std::vector<RouteState> routes;
   std::map<std::string, std::string> sysctls;  // observed: only the keys the lab names
   /// expected state only: the keys of `sysctls` that are originals put back, not the file's
   /// (one of an interface that is gone has nothing left to put back)
   std::set<std::string> put_backs;
-  std::map<std::string, std::string> files;    // "resolv.conf", "hosts" in /etc/netns/NAME
-  std::optional<NftTable> nat;                 // the lab's table (NAT and filter rules); nullopt when none
+  std::map<std::string, std::string> files;  // "resolv.conf", "hosts" in /etc/netns/NAME
+  std::optional<NftTable> nat;               // the lab's table (NAT and filter rules); nullopt when none
 
   const LinkState* find_link(std::string_view name) const;
   bool operator==(const NamespaceState&) const = default;

@@ -11,6 +11,8 @@ packages=(
   # the fuzz target (scripts/fuzz.sh): clang, and libFuzzer's and the sanitizers' runtimes
   # (clang only recommends them)
   clang libclang-rt-14-dev
+  # scripts/format.sh, which CI runs to check the tree's formatting
+  clang-format
   libtomlplusplus-dev libcli11-dev libfmt-dev catch2
   # netlink and nftables, for the state reader and the executor
   libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev

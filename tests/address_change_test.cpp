@@ -1,8 +1,8 @@
 // How a link's addresses change (address_change) and in what order a state holds them
 // (in_address_order): each IPv4 subnet's first address is the kernel's primary, so the
 // order is part of the state.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "planner/state.h"
 
@@ -27,9 +27,8 @@ LinkState with(std::initializer_list<const char*> addresses) {
 // "first: … | added: … | then: … | again: … | promote", the steps in the executor's order.
 std::string change(std::initializer_list<const char*> before, std::initializer_list<const char*> after) {
   AddressChange c = address_change(with(before), with(after));
-  return fmt::format("first: {} | added: {} | then: {} | again: {}{}", fmt::join(c.first, " "),
-                     fmt::join(c.added, " "), fmt::join(c.then, " "), fmt::join(c.again, " "),
-                     c.promote ? " | promote" : "");
+  return fmt::format("first: {} | added: {} | then: {} | again: {}{}", fmt::join(c.first, " "), fmt::join(c.added, " "),
+                     fmt::join(c.then, " "), fmt::join(c.again, " "), c.promote ? " | promote" : "");
 }
 
 std::string ordered(std::initializer_list<const char*> kernel) {
@@ -49,8 +48,9 @@ TEST_CASE("addresses: sorted, but each IPv4 subnet in the kernel's order", "[add
 }
 
 TEST_CASE("addresses: new ones are added before old ones go, with promote_secondaries on", "[addresses]") {
-  CHECK(change({"10.0.0.3/24"}, {"10.0.0.30/24"}) == "first:  | added: 10.0.0.30/24 | then: 10.0.0.3/24 | again: "
-                                                      " | promote");
+  CHECK(change({"10.0.0.3/24"}, {"10.0.0.30/24"}) ==
+        "first:  | added: 10.0.0.30/24 | then: 10.0.0.3/24 | again: "
+        " | promote");
   CHECK(change({"10.0.0.3/24", "10.0.0.4/24"}, {"10.0.0.4/24"}) ==
         "first:  | added:  | then: 10.0.0.3/24 | again:  | promote");
   // The last IPv4 address goes: nothing to promote.

@@ -55,8 +55,8 @@ struct Killed {};
 class FakeKernel : public LabKernel {
  public:
   State state;
-  std::set<long> fail;   // the n-th steps run (undo steps counted too) fail, changing nothing
-  long kill_at = 0;      // the n-th step leaves what it makes unmarked, and topo dies
+  std::set<long> fail;     // the n-th steps run (undo steps counted too) fail, changing nothing
+  long kill_at = 0;        // the n-th step leaves what it makes unmarked, and topo dies
   long drop_route_at = 0;  // the n-th step says it made its route, and did not
   long runs = 0;
   std::vector<std::string> log;
@@ -192,8 +192,10 @@ class FakeKernel : public LabKernel {
     if (d.after) ns(s.netns).sysctls[d.key] = *d.after;
   }
   void carry(const Step& s, const FileDelta& d) {
-    if (d.after) ns(s.netns).files[d.file] = *d.after;
-    else ns(s.netns).files.erase(d.file);
+    if (d.after)
+      ns(s.netns).files[d.file] = *d.after;
+    else
+      ns(s.netns).files.erase(d.file);
   }
   void carry(const Step& s, const LinkBatchDelta& d) {
     if (d.before)
@@ -276,22 +278,25 @@ struct Bench {
 
   ApplyResult run(const State& expected) {
     ApplyRequest request{"web", false, dir.path().string()};
-    return apply(expected, request, reader, [&](const State&) {
-      // The transaction owns what it is given: a forwarder to the one fake.
-      struct Forward : LabKernel {
-        FakeKernel& k;
-        explicit Forward(FakeKernel& fake) : k(fake) {}
-        void run(const Step& s) override { k.run(s); }
-        void settle_deletions() override {}
-        bool claim(const std::string& n, const std::string& l) override { return k.claim(n, l); }
-        std::map<std::string, std::string> overwritten_by(const Step& s) override { return k.overwritten_by(s); }
-        std::optional<std::string> read_sysctl(const std::string& n, const std::string& key) override {
-          return k.read_sysctl(n, key);
-        }
-        void put_back_from(const SysctlOriginals*, const SysctlOriginals*) override {}
-      };
-      return std::make_unique<Forward>(kernel);
-    }, observer);
+    return apply(
+        expected, request, reader,
+        [&](const State&) {
+          // The transaction owns what it is given: a forwarder to the one fake.
+          struct Forward : LabKernel {
+            FakeKernel& k;
+            explicit Forward(FakeKernel& fake) : k(fake) {}
+            void run(const Step& s) override { k.run(s); }
+            void settle_deletions() override {}
+            bool claim(const std::string& n, const std::string& l) override { return k.claim(n, l); }
+            std::map<std::string, std::string> overwritten_by(const Step& s) override { return k.overwritten_by(s); }
+            std::optional<std::string> read_sysctl(const std::string& n, const std::string& key) override {
+              return k.read_sysctl(n, key);
+            }
+            void put_back_from(const SysctlOriginals*, const SysctlOriginals*) override {}
+          };
+          return std::make_unique<Forward>(kernel);
+        },
+        observer);
   }
 };
 
@@ -317,8 +322,7 @@ TEST_CASE("apply: a lab applied, applied again, destroyed: the kernel as before"
   CHECK(b.run(destroyed_state()).end == ApplyResult::End::no_changes);
 }
 
-TEST_CASE("apply: a failure at any step of an apply or a destroy rolls back to exactly the kernel before",
-          "[apply]") {
+TEST_CASE("apply: a failure at any step of an apply or a destroy rolls back to exactly the kernel before", "[apply]") {
   for (const bool destroying : {false, true}) {
     for (long k = 1;; ++k) {
       Bench b;
@@ -431,8 +435,9 @@ name = "mv54"
 netns = "n35"
 parent = "c0"
 )";
-  const std::string joined =
-      edited(macvlan_on_c0, "[[veth]]\n", "[[veth]]\na = { name = \"eth0\", netns = \"n14\" }\nb = { name = \"he15\", netns = \"n35\" }\n[[veth]]\n");
+  const std::string joined = edited(
+      macvlan_on_c0, "[[veth]]\n",
+      "[[veth]]\na = { name = \"eth0\", netns = \"n14\" }\nb = { name = \"he15\", netns = \"n35\" }\n[[veth]]\n");
   const std::string shapes[] = {
       macvlan_on_c0, joined,
       joined + "[[macvlan]]\nname = \"mv57\"\nnetns = \"n14\"\nparent = \"eth0\"\nparent_netns = \"n14\"\n"};

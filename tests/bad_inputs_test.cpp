@@ -46,8 +46,7 @@ TEST_CASE("topo validate exits 1 on every bad input and names the file and posit
       Run r = run_topo("validate '" + path.string() + "'");
       CHECK(r.status == 1);
       std::string first = expected_errors(read_file(path)).at(0);
-      CHECK(r.output.find(path.string() + ":" + first.substr(0, first.find(' ')) + " error:") !=
-            std::string::npos);
+      CHECK(r.output.find(path.string() + ":" + first.substr(0, first.find(' ')) + " error:") != std::string::npos);
     }
   }
 }

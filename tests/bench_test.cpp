@@ -15,7 +15,8 @@ TEST_CASE("kernel: bench/run.sh measures every shape at a small size", "[kernel]
   Run r = run_shell("TOPO_BIN=" + std::string(TOPO_BINARY) + " BENCH_NO_SETTLE=1 FLOOR_DIR=/nonexistent " +
                     (source_dir() / "bench/run.sh").string() + " -s star,chain,tree -r 2 -o " + csv +
                     " 3 2>/dev/null | sed -n '2,4p' | sed -E 's/[0-9]+(\\.[0-9]+)?/N/g; s/ +/ /g'; "
-                    "tail -n +2 " + csv + " | cut -d, -f1-3 | tr '\\n' ' '");
+                    "tail -n +2 " +
+                    csv + " | cut -d, -f1-3 | tr '\\n' ' '");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output ==

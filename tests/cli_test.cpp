@@ -1,6 +1,6 @@
 // The topo binary as a user meets it: exit codes, help, version, output streams.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <unistd.h>
 
@@ -46,17 +46,18 @@ TEST_CASE("validate: ok line, errors with caret, exit 1", "[cli]") {
   TempLab good("lab = \"t\"\n[[netns]]\nname = \"red\"\n");
   Run ok = run_topo("validate " + good.path.string());
   CHECK(ok.status == 0);
-  CHECK(ok.output == good.path.string() +
-                         ": ok (lab 't': 1 namespace, 0 interfaces, 0 routes, 0 NAT rules)\n");
+  CHECK(ok.output == good.path.string() + ": ok (lab 't': 1 namespace, 0 interfaces, 0 routes, 0 NAT rules)\n");
 
   TempLab bad("lab = \"t\"\n[[netns]]\nnaem = \"red\"\n");
   Run r = run_topo("validate " + bad.path.string());
   CHECK(r.status == 1);
   std::string p = bad.path.string();
-  CHECK(r.output == p + ":2:1: error: missing required key 'name' in [[netns]]\n"
+  CHECK(r.output == p +
+                        ":2:1: error: missing required key 'name' in [[netns]]\n"
                         "    2 | [[netns]]\n"
                         "      | ^\n" +
-                        p + ":3:1: error: unknown key 'naem' in [[netns]] (did you mean 'name'?)\n"
+                        p +
+                        ":3:1: error: unknown key 'naem' in [[netns]] (did you mean 'name'?)\n"
                         "    3 | naem = \"red\"\n"
                         "      | ^~~~\n" +
                         p + ": 2 errors\n");
@@ -84,10 +85,11 @@ TEST_CASE("validate names a file it cannot read", "[cli]") {
 TEST_CASE("validate - reads the lab from standard input, and its errors name it <stdin>", "[cli]") {
   TempLab good("lab = \"t\"\n");
   std::string topo = TOPO_BINARY;
-  Run ok = run_shell("printf 'lab = \"s\"\\n[[netns]]\\nname = \"red\"\\n' | " + topo + " validate - " + good.path.string());
+  Run ok =
+      run_shell("printf 'lab = \"s\"\\n[[netns]]\\nname = \"red\"\\n' | " + topo + " validate - " + good.path.string());
   CHECK(ok.status == 0);
-  CHECK(ok.output == "<stdin>: ok (lab 's': 1 namespace, 0 interfaces, 0 routes, 0 NAT rules)\n" +
-                         good.path.string() + ": ok (lab 't': 0 namespaces, 0 interfaces, 0 routes, 0 NAT rules)\n");
+  CHECK(ok.output == "<stdin>: ok (lab 's': 1 namespace, 0 interfaces, 0 routes, 0 NAT rules)\n" + good.path.string() +
+                         ": ok (lab 't': 0 namespaces, 0 interfaces, 0 routes, 0 NAT rules)\n");
   Run bad = run_shell("printf 'lab = \"T\"\\n' | " + topo + " validate -");
   CHECK(bad.status == 1);
   CHECK(bad.output.rfind("<stdin>:1:7: error: lab name 'T'", 0) == 0);

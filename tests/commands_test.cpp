@@ -31,8 +31,9 @@ name = "up0"
 // What `_topo` offers for the words of a command line (the last one is being typed).
 std::string complete(const std::string& words) {
   TempDir dir;
-  std::string script = dir.write("c.sh", "source <(\"$1\" completion bash)\nshift\nCOMP_WORDS=(\"$@\")\n"
-                                         "COMP_CWORD=$(($# - 1))\n_topo\necho \"${COMPREPLY[*]}\"\n");
+  std::string script = dir.write("c.sh",
+                                 "source <(\"$1\" completion bash)\nshift\nCOMP_WORDS=(\"$@\")\n"
+                                 "COMP_CWORD=$(($# - 1))\n_topo\necho \"${COMPREPLY[*]}\"\n");
   Run r = run_shell("bash " + script + " " + TOPO_BINARY + " " + TOPO_BINARY + " " + words);
   return r.output;
 }
@@ -104,9 +105,9 @@ TEST_CASE("completion: subcommands, options, --format values, exec's command", "
   CHECK(complete("-q validate --q") == "--quiet\n");  // the command is found past options
   CHECK(complete("completion ''") == "bash\n");
   CHECK(complete("exec web -- ech").rfind("echo", 0) == 0);  // commands, after --
-  CHECK(complete("exec web -- ls /e") == "\n");  // past the command name: bash's own files
-  CHECK(complete("exec web ech").rfind("echo", 0) == 0);  // without -- too
-  CHECK(complete("exec web ls -") == "\n");  // the command's options are its own
+  CHECK(complete("exec web -- ls /e") == "\n");              // past the command name: bash's own files
+  CHECK(complete("exec web ech").rfind("echo", 0) == 0);     // without -- too
+  CHECK(complete("exec web ls -") == "\n");                  // the command's options are its own
 }
 
 TEST_CASE("every command has --help and docs/cli.md covers it with an example", "[docs][cli]") {

@@ -323,8 +323,8 @@ TEST_CASE("decode_dump: bad messages are told, and what is good is still read", 
     std::memcpy(neigh.data() + offsetof(nlmsghdr, nlmsg_type), &type, sizeof type);
     DecodedDump d = decode_dump(joined({err, neigh, good}));
     CHECK(d.ns.links.size() == 1);
-    CHECK(d.errors == std::vector<DumpError>{{DumpError::Kind::error, 0, -EPERM},
-                                             {DumpError::Kind::unexpected, err.size()}});
+    CHECK(d.errors ==
+          std::vector<DumpError>{{DumpError::Kind::error, 0, -EPERM}, {DumpError::Kind::unexpected, err.size()}});
   }
 }
 
@@ -381,7 +381,8 @@ TEST_CASE("decode_dump: the kernel's own answers decode as the reader reads them
 // Found by the garbling below and by fuzz_state: libnl 3.7 reads through a null pointer on
 // these, leaves the link without its data for topo's getters to read through one, or walks
 // a route's nexthops for ever or past their end (sound_link_message, sound_route_message).
-TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libnl cannot take, are refused", "[decode]") {
+TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libnl cannot take, are refused",
+          "[decode]") {
   Bytes good = link(2, "eth0").bytes();
   auto refused = [&](const Bytes& b) {
     DecodedDump d = decode_dump(joined({b, good}));
@@ -432,8 +433,8 @@ TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libn
     CHECK(d.ns.routes[0].dev == "eth0");
   }
   SECTION("a veth with data but no peer, and a bridge without data, are read") {
-    DecodedDump d = decode_dump(joined({link(3, "eth1").linkinfo("veth", [](Message&) {}).bytes(),
-                                        link(4, "br0").linkinfo("bridge").bytes()}));
+    DecodedDump d = decode_dump(
+        joined({link(3, "eth1").linkinfo("veth", [](Message&) {}).bytes(), link(4, "br0").linkinfo("bridge").bytes()}));
     CHECK(d.errors.empty());
     CHECK(d.ns.links.size() == 2);
   }
@@ -452,8 +453,7 @@ TEST_CASE("decode_dump: every prefix of a dump, and garbled dumps, decode withou
   std::mt19937 random(19);
   for (int round = 0; round < 2000; ++round) {
     Bytes b = dump;
-    for (int flips = 1 + round % 8; flips > 0; --flips)
-      b[random() % b.size()] = static_cast<std::byte>(random());
+    for (int flips = 1 + round % 8; flips > 0; --flips) b[random() % b.size()] = static_cast<std::byte>(random());
     decode_dump(b, "red");
   }
   SUCCEED("no crash");

@@ -47,8 +47,7 @@ TEST_CASE("the caret counts characters, not bytes, and keeps tabs", "[diagnostic
 
 TEST_CASE("an error without a position names only the file", "[diagnostics]") {
   SourceFile file("gone.toml", "");
-  CHECK(render(file, {{}, 1, "cannot read the lab file", {}}) ==
-        "gone.toml: error: cannot read the lab file\n");
+  CHECK(render(file, {{}, 1, "cannot read the lab file", {}}) == "gone.toml: error: cannot read the lab file\n");
 }
 
 TEST_CASE("errors come out in file order, each once", "[diagnostics]") {
@@ -93,17 +92,25 @@ TEST_CASE("a long line is quoted around the caret, cut with an ellipsis", "[diag
   SourceFile file("x.toml", line + "\n");
   Diagnostic d{{1, 1001}, 5, "m", {}};
   std::string quote = render(file, d);
-  CHECK(quote == "x.toml:1:1001: error: m\n"
-                 "    1 | \u2026" + std::string(80, 'a') + "X" + std::string(79, 'b') + "\u2026\n"
-                 "      |  " + std::string(80, ' ') + "^~~~~\n");
+  CHECK(quote ==
+        "x.toml:1:1001: error: m\n"
+        "    1 | \u2026" +
+            std::string(80, 'a') + "X" + std::string(79, 'b') +
+            "\u2026\n"
+            "      |  " +
+            std::string(80, ' ') + "^~~~~\n");
 }
 
 TEST_CASE("a span longer than the quoted part stops at its end", "[diagnostics]") {
   SourceFile file("x.toml", std::string(300, 'a') + "\n");
   Diagnostic d{{1, 1}, 300, "m", {}};
-  CHECK(render(file, d) == "x.toml:1:1: error: m\n"
-                           "    1 | " + std::string(160, 'a') + "\u2026\n"
-                           "      | ^" + std::string(159, '~') + "\n");
+  CHECK(render(file, d) ==
+        "x.toml:1:1: error: m\n"
+        "    1 | " +
+            std::string(160, 'a') +
+            "\u2026\n"
+            "      | ^" +
+            std::string(159, '~') + "\n");
 }
 
 TEST_CASE("every line of a long file is found, on either side of the line index's marks", "[diagnostics]") {

@@ -36,9 +36,7 @@ State applied_lab() { return applied(expected_state(lab(kDiffLab))); }
 
 }  // namespace
 
-TEST_CASE("diff: the lab as applied gives no changes", "[diff]") {
-  CHECK(diff_text(kDiffLab, applied_lab()) == "");
-}
+TEST_CASE("diff: the lab as applied gives no changes", "[diff]") { CHECK(diff_text(kDiffLab, applied_lab()) == ""); }
 
 TEST_CASE("diff: an empty kernel gets everything created, in the file's order", "[diff]") {
   CHECK(diff_text(kDiffLab, empty_kernel()) ==
@@ -138,8 +136,7 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
   r.via = parse_ip("10.0.0.1");
   r.protocol = 4;  // static, added by hand
   t.namespaces["red"].routes.clear();
-  CHECK(diff_text(kDiffLab, t) ==
-        "conflict: namespace 'red' exists and is not the lab's (no topo mark on its lo)\n");
+  CHECK(diff_text(kDiffLab, t) == "conflict: namespace 'red' exists and is not the lab's (no topo mark on its lo)\n");
   t.namespaces["red"].mark = "topo:web";
   t.namespaces["red"].routes.push_back(r);
   CHECK(diff_text(kDiffLab, t) ==
@@ -180,8 +177,7 @@ name = "c1"
 pid = 4242
 dns = ["10.0.0.1"]
 )";
-  CHECK(diff_text(toml, empty_kernel()) ==
-        "conflict: namespace 'c1' is to be adopted but does not exist\n");
+  CHECK(diff_text(toml, empty_kernel()) == "conflict: namespace 'c1' is to be adopted but does not exist\n");
   State s = empty_kernel();
   s.namespaces["c1"].exists = true;  // a container's: no mark, and none needed
   CHECK(diff_text(toml, s) == "c1: + file resolv.conf\n");
@@ -222,7 +218,7 @@ name = "mv0"
 parent = "up0"
 )";
   State s = applied(expected_state(lab(toml)));
-  link(s, "host", "up0").mtu = 1400;     // a plain modify...
+  link(s, "host", "up0").mtu = 1400;  // a plain modify...
   link(s, "host", "up1").master = "br0";
   link(s, "host", "br0").kind = VxlanState{};  // ...but br0 must be replaced, which frees up1
   CHECK(diff_text(toml, s) ==
@@ -381,8 +377,9 @@ b = { netns = "red", name = "eth0" }
   expected.namespaces["host"].put_backs.insert("net.ipv4.conf.v0.forwarding");
   expected.namespaces["host"].sysctls["net.ipv4.ip_forward"] = "1";
   Diff d = diff(expected, observed, "web");
-  CHECK(describe(d) == "host: - veth v0 peer red/eth0 mtu 1500 mac 02:00:00:00:00:01\n"
-                       "red: - veth eth0 peer host/v0 mtu 1500 mac 02:00:00:00:00:02\n");
+  CHECK(describe(d) ==
+        "host: - veth v0 peer red/eth0 mtu 1500 mac 02:00:00:00:00:01\n"
+        "red: - veth eth0 peer host/v0 mtu 1500 mac 02:00:00:00:00:02\n");
   REQUIRE(d.kept.size() == 1);
   CHECK(d.kept[0].netns == "host");
   CHECK(describe(d.kept[0]) == "~ sysctl net.ipv4.conf.v0.forwarding = 1");

@@ -29,8 +29,7 @@ std::string section(const std::string& doc, std::string_view title) {
     size_t hashes = line.find_first_not_of('#');
     bool heading = !line.empty() && line[0] == '#' && hashes != std::string::npos;
     if (level == 0) {
-      if (heading && lower(strip_backticks(line)).find(lower(std::string(title))) != std::string::npos)
-        level = hashes;
+      if (heading && lower(strip_backticks(line)).find(lower(std::string(title))) != std::string::npos) level = hashes;
       continue;
     }
     if (heading && hashes <= level) break;
@@ -57,7 +56,8 @@ TEST_CASE("docs/format.md documents every key the parser accepts", "[docs]") {
 
 TEST_CASE("docs/cli.md covers every command topo has", "[docs]") {
   std::string doc = read_file(source_dir() / "docs/cli.md");
-  for (std::string command : {"validate", "graph", "plan", "apply", "destroy", "test", "show", "exec", "list", "completion"}) {
+  for (std::string command :
+       {"validate", "graph", "plan", "apply", "destroy", "test", "show", "exec", "list", "completion"}) {
     INFO(command);
     CHECK(doc.find("## `topo " + command) != std::string::npos);
     Run help = run_topo(command + " --help");
@@ -79,7 +79,8 @@ std::string why_ctest_splits(const std::string& name) {
   if (name.find(';') != std::string::npos) return "';' splits it into two ctest tests";
   if (name.find_first_of("\"\\") != std::string::npos) return "'\"' or '\\' is test-spec syntax";
   if (name.find("]==]") != std::string::npos) return "']==]' ends CMake's bracket argument";
-  if (std::string_view("~#*").find(name.front()) != std::string_view::npos) return "its first character is test-spec syntax";
+  if (std::string_view("~#*").find(name.front()) != std::string_view::npos)
+    return "its first character is test-spec syntax";
   if (name.back() == '*') return "a '*' at its end is a wildcard";
   if (std::isspace(static_cast<unsigned char>(name.front())) || std::isspace(static_cast<unsigned char>(name.back())))
     return "spaces at either end are trimmed from a test spec";

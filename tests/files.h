@@ -28,8 +28,7 @@ inline std::string read_file(const std::filesystem::path& p) {
 }
 
 /// The files in `dir` ending in `ext`, sorted so that failures are reported in a stable order.
-inline std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir,
-                                                   const std::string& ext) {
+inline std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir, const std::string& ext) {
   std::vector<std::filesystem::path> out;
   for (const auto& e : std::filesystem::directory_iterator(dir))
     if (e.path().extension() == ext) out.push_back(e.path());
@@ -89,8 +88,8 @@ class TempDir {
 inline Run in_sandbox(const std::string& script) {
   TempDir dir;
   std::string file = dir.write("script.sh", "set -eu\n" + script);
-  return run_shell("TOPO=" + std::string(TOPO_BINARY) + " " + (source_dir() / "scripts/sandbox").string() +
-                   " bash " + file);
+  return run_shell("TOPO=" + std::string(TOPO_BINARY) + " " + (source_dir() / "scripts/sandbox").string() + " bash " +
+                   file);
 }
 
 }  // namespace topo::test

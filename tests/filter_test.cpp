@@ -69,31 +69,35 @@ std::string chains_text(const std::optional<NftTable>& t) {
 
 TEST_CASE("filter: rules in file order, isolation after them, chains only where needed", "[filter]") {
   State s = expected_state(lab(kLab));
-  CHECK(chains_text(s.namespaces.at("host").nat) ==
-        "prerouting nat prerouting -100 accept\n"
-        "  meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 10.0.0.2:80\n"
-        "output nat output -100 accept\n"
-        "  meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 10.0.0.2:80\n"
-        "postrouting nat postrouting 100 accept\n"
-        "filter-forward filter forward -10 accept\n"
-        "  meta nfproto ipv4 ip saddr != 192.168.1.0/24 iifname \"eth0\" tcp dport 80 drop\n"
-        "  meta nfproto ipv6 ip6 daddr fd00::/64 oifname != \"br3\" udp dport 53 ct state established,new accept\n"
-        "  meta nfproto ipv6 ip6 daddr fd00::/64 oifname != \"br3\" udp dport 5000-5100 ct state established,new accept\n"
-        "  iifname \"br1\" oifname \"br2\" drop\n"
-        "  iifname \"br2\" oifname \"br1\" drop\n");
+  CHECK(
+      chains_text(s.namespaces.at("host").nat) ==
+      "prerouting nat prerouting -100 accept\n"
+      "  meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 10.0.0.2:80\n"
+      "output nat output -100 accept\n"
+      "  meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 10.0.0.2:80\n"
+      "postrouting nat postrouting 100 accept\n"
+      "filter-forward filter forward -10 accept\n"
+      "  meta nfproto ipv4 ip saddr != 192.168.1.0/24 iifname \"eth0\" tcp dport 80 drop\n"
+      "  meta nfproto ipv6 ip6 daddr fd00::/64 oifname != \"br3\" udp dport 53 ct state established,new accept\n"
+      "  meta nfproto ipv6 ip6 daddr fd00::/64 oifname != \"br3\" udp dport 5000-5100 ct state established,new accept\n"
+      "  iifname \"br1\" oifname \"br2\" drop\n"
+      "  iifname \"br2\" oifname \"br1\" drop\n");
   // No NAT in red: the table holds the filter chain alone; the policy makes it drop.
   CHECK(chains_text(s.namespaces.at("red").nat) ==
         "filter-input filter input -10 drop\n"
         "  ct state established accept\n"
         "  meta l4proto ipv6-icmp reject with icmpx port-unreachable\n");
   // A policy alone is a chain; one isolated bridge isolates nothing.
-  State p = expected_state(lab("lab = \"web\"\n[host.policy]\noutput = \"drop\"\n[[bridge]]\nname = \"b\"\nisolate = true\n"));
+  State p = expected_state(
+      lab("lab = \"web\"\n[host.policy]\noutput = \"drop\"\n[[bridge]]\nname = \"b\"\nisolate = true\n"));
   CHECK(chains_text(p.namespaces.at("host").nat) == "filter-output filter output -10 drop\n");
-  CHECK(chains_text(expected_state(lab("lab = \"web\"\n[host.policy]\nforward = \"accept\"\n")).namespaces.at("host").nat) ==
+  CHECK(chains_text(
+            expected_state(lab("lab = \"web\"\n[host.policy]\nforward = \"accept\"\n")).namespaces.at("host").nat) ==
         "none\n");
   // A list isolates from the bridges it names only: c is isolated from a, a and b still talk.
-  State list = expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"a\"\n[[bridge]]\nname = \"b\"\n"
-                                  "[[bridge]]\nname = \"c\"\nisolate = [\"a\"]\n"));
+  State list =
+      expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"a\"\n[[bridge]]\nname = \"b\"\n"
+                         "[[bridge]]\nname = \"c\"\nisolate = [\"a\"]\n"));
   CHECK(chains_text(list.namespaces.at("host").nat) ==
         "filter-forward filter forward -10 accept\n"
         "  iifname \"a\" oifname \"c\" drop\n"
@@ -112,8 +116,9 @@ TEST_CASE("filter: the plan shows each rule on a line, and a rule taken out is e
   CHECK(plan_text(plan_for(expected, applied(expected))) == "No changes. The kernel matches the lab.\n");
 
   std::string without(kLab);
-  std::string rule = "[[filter]]\nchain = \"forward\"\naction = \"drop\"\nin = \"eth0\"\nsource = \"!192.168.1.0/24\"\n"
-                     "proto = \"tcp\"\nport = 80\n";
+  std::string rule =
+      "[[filter]]\nchain = \"forward\"\naction = \"drop\"\nin = \"eth0\"\nsource = \"!192.168.1.0/24\"\n"
+      "proto = \"tcp\"\nport = 80\n";
   without.erase(without.find(rule), rule.size());
   CHECK(plan_text(plan_for(expected_state(lab(without)), applied(expected))) ==
         "namespace host\n"
@@ -147,8 +152,9 @@ TEST_CASE("filter: the plan shows each rule on a line, and a rule taken out is e
 }
 
 TEST_CASE("filter: the reader checks every key", "[filter]") {
-  CHECK(errors("lab = \"web\"\n[[filter]]\nchain = \"forward\"\naction = \"drop\"\nproto = \"icmpv6\"\nport = [22]\n") ==
-        std::vector<std::string>{"6:1: 'port' in [[filter]] needs proto tcp or udp, not icmpv6"});
+  CHECK(
+      errors("lab = \"web\"\n[[filter]]\nchain = \"forward\"\naction = \"drop\"\nproto = \"icmpv6\"\nport = [22]\n") ==
+      std::vector<std::string>{"6:1: 'port' in [[filter]] needs proto tcp or udp, not icmpv6"});
   CHECK(errors("lab = \"web\"\n[[filter]]\nchain = \"output\"\naction = \"drop\"\nin = \"!eth0\"\n") ==
         std::vector<std::string>{
             "5:1: 'in' does not apply to the output chain: packets the namespace makes have no input interface"});

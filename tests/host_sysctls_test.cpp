@@ -41,7 +41,8 @@ TEST_CASE("host sysctls: the original goes back when the last lab holding the ke
   NamespaceState before = observed_host("0");
   host.settle("one", expected(kForwards).namespaces.at("host"), &before);
   NamespaceState after = observed_host("1");
-  host.settle("two", expected("lab = \"two\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n").namespaces.at("host"),
+  host.settle("two",
+              expected("lab = \"two\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n").namespaces.at("host"),
               &after);
   CHECK(host.originals == std::map<std::string, std::string>{{"net.ipv4.ip_forward", "0"}});
 
@@ -66,8 +67,9 @@ TEST_CASE("host sysctls: another value than a holder's and a forward drop beside
   CHECK(messages(host.conflicts(expected(kForwards), "one")).empty());
   CHECK(messages(host.conflicts(expected("lab = \"two\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"), "two"))
             .empty());
-  CHECK(messages(host.conflicts(expected("lab = \"off\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 0 }\n"), "off")) ==
-        std::vector<std::string>{"host: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0"});
+  CHECK(
+      messages(host.conflicts(expected("lab = \"off\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 0 }\n"), "off")) ==
+      std::vector<std::string>{"host: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0"});
   std::string drop = "lab = \"drop\"\n[host.policy]\nforward = \"drop\"\n";
   CHECK(messages(host.conflicts(expected(drop), "drop")) ==
         std::vector<std::string>{"host: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = "

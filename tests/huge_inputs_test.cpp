@@ -46,8 +46,7 @@ void refused(const std::string& text, const std::string& first, double seconds =
 
 }  // namespace
 
-TEST_CASE("a dotted key of more parts than any lab needs is refused before toml++ recurses on it",
-          "[huge]") {
+TEST_CASE("a dotted key of more parts than any lab needs is refused before toml++ recurses on it", "[huge]") {
   CHECK(errors("lab = \"web\"\nx" + repeat(".x", kMaxKeyParts) + " = 1\n") ==
         Lines{"2:1: a dotted key of more than 16 parts; a lab file's deepest has 2"});
   CHECK(errors("lab = \"web\"\n[x" + repeat(" . \"x\"", kMaxKeyParts) + "]\n") ==
@@ -59,19 +58,18 @@ TEST_CASE("a dotted key of more parts than any lab needs is refused before toml+
 
 TEST_CASE("dots in strings and comments and numbers are no parts of a key", "[huge]") {
   std::string dots = repeat(".a", 40);  // a valid lab
-  CHECK(errors("lab = \"web\" # " + dots + "\n"
+  CHECK(errors("lab = \"web\" # " + dots +
+               "\n"
                "[host]\n"
-               "sysctl = { \"net.ipv4.conf" + dots + "\" = 1, 'net.x" + dots + "' = \"\"\"1" + dots +
+               "sysctl = { \"net.ipv4.conf" +
+               dots + "\" = 1, 'net.x" + dots + "' = \"\"\"1" + dots +
                "\"\"\" }\n"
-               "[[expect]]\nfrom = \"host\"\nto = \"10.0.0.1\"\nreach = true\ntimeout = 1.5\n") ==
-        Lines{});
+               "[[expect]]\nfrom = \"host\"\nto = \"10.0.0.1\"\nreach = true\ntimeout = 1.5\n") == Lines{});
 }
 
 TEST_CASE("topo validate refuses a key of 100,000 parts, with its position", "[huge][cli]") {
-  refused("lab = \"web\"\na" + repeat(".b", 100000) + " = 1\n",
-          "2:1: error: a dotted key of more than 16 parts");
-  refused("lab = \"web\"\n[a" + repeat(".b", 100000) + "]\n",
-          "2:2: error: a dotted key of more than 16 parts");
+  refused("lab = \"web\"\na" + repeat(".b", 100000) + " = 1\n", "2:1: error: a dotted key of more than 16 parts");
+  refused("lab = \"web\"\n[a" + repeat(".b", 100000) + "]\n", "2:2: error: a dotted key of more than 16 parts");
 }
 
 TEST_CASE("topo validate refuses arrays and inline tables nested 10,000 deep", "[huge][cli]") {
@@ -83,8 +81,7 @@ TEST_CASE("topo validate refuses arrays and inline tables nested 10,000 deep", "
 
 TEST_CASE("topo validate refuses a file of more than 8 MiB without parsing it", "[huge][cli]") {
   std::string big = "lab = \"web\"\n" + repeat("# " + std::string(1021, 'x') + "\n", 10 * 1024);
-  refused(big, " error: the lab file is " + std::to_string(big.size()) +
-                   " bytes; topo reads at most 8 MiB");
+  refused(big, " error: the lab file is " + std::to_string(big.size()) + " bytes; topo reads at most 8 MiB");
 }
 
 TEST_CASE("an error at the end of a line of megabytes is quoted in a few hundred bytes", "[huge][cli]") {
@@ -101,7 +98,6 @@ TEST_CASE("tens of thousands of errors take seconds, not minutes", "[huge][cli]"
   Run r = run_topo("validate '" + file + "'");
   double took = children_cpu_seconds() - start;
   CHECK(r.status == 1);
-  CHECK(r.output.find(file + ":150001:1: error: unknown key 'bad' in [[netns]] 'n49999'") !=
-        std::string::npos);
+  CHECK(r.output.find(file + ":150001:1: error: unknown key 'bad' in [[netns]] 'n49999'") != std::string::npos);
   CHECK(took < 20);  // 0.5 s, a few under the sanitizers; it was minutes
 }

@@ -13,16 +13,16 @@ using namespace topo::test;
 
 namespace {
 
-
-
 // A fuller dump for differential checks: every namespace's links (kind details included,
 // MACs, ifindexes, operstates and carrier flags left out: they are the kernel's choice, and
 // carrier follows a moment later, through linkwatch, later still on a loaded machine), addresses,
 // routes, nftables rulesets, sysctls and files.
 const char* kDump =
     "dump() { for ns in '' $(ip netns | cut -d' ' -f1 | sort); do n=${ns:+-n $ns}; echo \"== $ns\";"
-    " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//; s/ state [A-Z]+//; s/NO-CARRIER,//; s/,LOWER_UP//; s/,M-DOWN//' | sort;"
-    " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+|numtxqueues [0-9]+ numrxqueues [0-9]+' || true; } | sed -E 's/^[0-9]+: //';"
+    " ip $n -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/link\\/ether [^ ]+ brd [^ ]+//; s/link-netns [^ ]+//; s/ "
+    "state [A-Z]+//; s/NO-CARRIER,//; s/,LOWER_UP//; s/,M-DOWN//' | sort;"
+    " ip $n -d -o link | { grep -oE '^[0-9]+: [^:@]+|vxlan id [0-9]+ .* dstport [0-9]+|macvlan mode [a-z]+|numtxqueues "
+    "[0-9]+ numrxqueues [0-9]+' || true; } | sed -E 's/^[0-9]+: //';"
     " ip $n -o addr | sed -E '/ fe80::/d; s/^[0-9]+: //' | sort; ip $n route; ip $n -6 route | sed '/^fe80::/d';"
     " ${ns:+ip netns exec $ns} nft list ruleset;"
     " done; cat /proc/sys/net/ipv4/ip_forward; ls -R /etc/netns; }\n";
@@ -30,7 +30,8 @@ const char* kDump =
 }  // namespace
 
 TEST_CASE("kernel: apply reaches the file's state and a second apply has nothing to do", "[kernel]") {
-  Run r = in_sandbox({{"L", kRedAndBlueLab}}, "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+  Run r = in_sandbox({{"L", kRedAndBlueLab}},
+                     "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
                      "$TOPO apply $L\n"
                      "$TOPO plan --detailed-exitcode $L\n"
                      "ip -n red route show default\n"
@@ -56,40 +57,40 @@ TEST_CASE("kernel: a step the kernel refuses rolls everything back exactly", "[k
   Run r = in_sandbox({{"BAD", std::string(kRedAndBlueLab) + "[[route]]\nto = \"10.9.0.0/16\"\nvia = \"10.77.0.1\"\n"},
                       {"GOOD", kRedAndBlueLab}},
                      std::string(kWitness) +
-                     "ip link add keep0 type bridge\n"
-                     "witness > /run/before\n"
-                     "$TOPO apply $BAD || echo \"exit $?\"\n"
-                     "witness > /run/after\n"
-                     "diff /run/before /run/after && echo same\n"
-                     // From an applied lab too: the failed edit leaves the lab as it was.
-                     "$TOPO apply $GOOD > /dev/null\n"
-                     "witness > /run/before\n"
-                     "$TOPO apply $BAD 2>&1 | tail -1\n"
-                     "witness > /run/after\n"
-                     "diff /run/before /run/after && echo same\n");
-  check_prints(r,
-               "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
-               "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
-               "rolled back: the kernel is as it was.\n"
-               "exit 1\n"
-               "same\n"
-               "rolled back: the kernel is as it was.\n"
-               "same\n");
+                         "ip link add keep0 type bridge\n"
+                         "witness > /run/before\n"
+                         "$TOPO apply $BAD || echo \"exit $?\"\n"
+                         "witness > /run/after\n"
+                         "diff /run/before /run/after && echo same\n"
+                         // From an applied lab too: the failed edit leaves the lab as it was.
+                         "$TOPO apply $GOOD > /dev/null\n"
+                         "witness > /run/before\n"
+                         "$TOPO apply $BAD 2>&1 | tail -1\n"
+                         "witness > /run/after\n"
+                         "diff /run/before /run/after && echo same\n");
+  check_prints(
+      r,
+      "topo: apply failed at step 9 of 12: host: + route 10.9.0.0/16 via 10.77.0.1\n"
+      "  adding route 10.9.0.0/16 via 10.77.0.1 in host: Network is unreachable (Nexthop has invalid gateway)\n"
+      "rolled back: the kernel is as it was.\n"
+      "exit 1\n"
+      "same\n"
+      "rolled back: the kernel is as it was.\n"
+      "same\n");
 }
 
 TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel]") {
-  Run r = in_sandbox({{"L", kRedAndBlueLab}},
-                     std::string(kWitness) +
-                     "ip link add keep0 type bridge\n"
-                     "ip netns add other\n"
-                     "witness > /run/before\n"
-                     "$TOPO apply $L > /dev/null\n"
-                     "$TOPO destroy $L | sed 's/in [0-9.]* s/in T s/'\n"
-                     "witness > /run/after\n"
-                     "diff /run/before /run/after && echo same\n"
-                     "$TOPO apply $L > /dev/null\n"
-                     "$TOPO destroy --lab web > /dev/null && $TOPO destroy --lab web\n"
-                     "$TOPO destroy --lab Web || echo \"exit $?\"\n");
+  Run r = in_sandbox({{"L", kRedAndBlueLab}}, std::string(kWitness) +
+                                                  "ip link add keep0 type bridge\n"
+                                                  "ip netns add other\n"
+                                                  "witness > /run/before\n"
+                                                  "$TOPO apply $L > /dev/null\n"
+                                                  "$TOPO destroy $L | sed 's/in [0-9.]* s/in T s/'\n"
+                                                  "witness > /run/after\n"
+                                                  "diff /run/before /run/after && echo same\n"
+                                                  "$TOPO apply $L > /dev/null\n"
+                                                  "$TOPO destroy --lab web > /dev/null && $TOPO destroy --lab web\n"
+                                                  "$TOPO destroy --lab Web || echo \"exit $?\"\n");
   check_prints(r,
                "Destroyed lab 'web': 6 removed (6 steps in T s).\n"
                "same\n"
@@ -100,23 +101,26 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
 
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
   // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
-  Run r = in_sandbox({{"L", star_lab(30)}}, std::string(kWitness) + "witness > /run/pristine\n"
-                     "exec 2>/dev/null  # bash's 'Killed' notices\n"
-                     "for d in 0.005 0.01 0.02 0.03 0.05 0.08; do\n"
-                     "  (timeout -s KILL $d $TOPO apply $L) > /dev/null 2>&1 || true\n"
-                     "  $TOPO apply $L > /run/out 2>&1 || { echo \"apply failed after $d\"; cat /run/out; }\n"
-                     "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"not converged after $d\"\n"
-                     "  (timeout -s KILL $d $TOPO destroy $L) > /dev/null 2>&1 || true\n"
-                     "  $TOPO destroy $L > /run/out 2>&1 || { echo \"destroy failed after $d\"; cat /run/out; }\n"
-                     "  witness > /run/now\n"
-                     "  diff /run/pristine /run/now > /dev/null || echo \"left behind after $d\"\n"
-                     "done\necho done\n");
+  Run r = in_sandbox({{"L", star_lab(30)}},
+                     std::string(kWitness) +
+                         "witness > /run/pristine\n"
+                         "exec 2>/dev/null  # bash's 'Killed' notices\n"
+                         "for d in 0.005 0.01 0.02 0.03 0.05 0.08; do\n"
+                         "  (timeout -s KILL $d $TOPO apply $L) > /dev/null 2>&1 || true\n"
+                         "  $TOPO apply $L > /run/out 2>&1 || { echo \"apply failed after $d\"; cat /run/out; }\n"
+                         "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"not converged after $d\"\n"
+                         "  (timeout -s KILL $d $TOPO destroy $L) > /dev/null 2>&1 || true\n"
+                         "  $TOPO destroy $L > /run/out 2>&1 || { echo \"destroy failed after $d\"; cat /run/out; }\n"
+                         "  witness > /run/now\n"
+                         "  diff /run/pristine /run/now > /dev/null || echo \"left behind after $d\"\n"
+                         "done\necho done\n");
   check_prints(r, "done\n");
 }
 
-TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then apply converges or destroy leaves "
-          "the pristine state",
-          "[kernel]") {
+TEST_CASE(
+    "kernel: SIGKILL at 20 random steps of a 30-namespace apply, then apply converges or destroy leaves "
+    "the pristine state",
+    "[kernel]") {
   Run count = in_sandbox({{"L", star_lab(30)}}, "$TOPO plan --format json $L | grep -c '\"action\"'\n");
   INFO(count.output);
   REQUIRE(count.status == 0);
@@ -136,28 +140,29 @@ TEST_CASE("kernel: SIGKILL at 20 random steps of a 30-namespace apply, then appl
   // Each kill starts from the pristine sandbox. After every other one the next run is an
   // apply, which must converge, then a destroy; after the others it is a destroy straight
   // away, which must take back what the killed run left half made.
-  std::string script = std::string(kFullDump) +
-                       "full_dump > /run/pristine\n"
-                       "exec 2>/dev/null  # bash's 'Killed' notices\n"
-                       "killed() {\n"
-                       "  local st=0\n"
-                       "  TOPO_TEST_KILL_STEP=$1 $TOPO apply $L > /run/out 2>&1 || st=$?\n"
-                       "  echo -n \"step $1: apply exit $st\"\n"
-                       "}\n"
-                       "then_apply() {\n"
-                       "  local st=0\n"
-                       "  $TOPO apply $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
-                       "  echo -n \", apply exit $st\"\n"
-                       "  st=0; $TOPO plan --detailed-exitcode $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
-                       "  echo -n \", plan exit $st\"\n"
-                       "}\n"
-                       "then_destroy() {\n"
-                       "  local st=0\n"
-                       "  $TOPO destroy $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
-                       "  echo -n \", destroy exit $st\"\n"
-                       "  full_dump > /run/now\n"
-                       "  if diff /run/pristine /run/now > /run/diff; then echo ', pristine'; else echo; cat /run/diff; fi\n"
-                       "}\n";
+  std::string script =
+      std::string(kFullDump) +
+      "full_dump > /run/pristine\n"
+      "exec 2>/dev/null  # bash's 'Killed' notices\n"
+      "killed() {\n"
+      "  local st=0\n"
+      "  TOPO_TEST_KILL_STEP=$1 $TOPO apply $L > /run/out 2>&1 || st=$?\n"
+      "  echo -n \"step $1: apply exit $st\"\n"
+      "}\n"
+      "then_apply() {\n"
+      "  local st=0\n"
+      "  $TOPO apply $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
+      "  echo -n \", apply exit $st\"\n"
+      "  st=0; $TOPO plan --detailed-exitcode $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
+      "  echo -n \", plan exit $st\"\n"
+      "}\n"
+      "then_destroy() {\n"
+      "  local st=0\n"
+      "  $TOPO destroy $L > /run/out 2>&1 || { st=$?; cat /run/out; }\n"
+      "  echo -n \", destroy exit $st\"\n"
+      "  full_dump > /run/now\n"
+      "  if diff /run/pristine /run/now > /run/diff; then echo ', pristine'; else echo; cat /run/diff; fi\n"
+      "}\n";
   std::string want;
   for (size_t i = 0; i < picked.size(); ++i) {
     int k = picked[i];
@@ -229,19 +234,21 @@ via = "10.20.0.1"
 
 TEST_CASE("kernel: the machine's own links, addresses, routes and namespaces are untouched by apply and destroy",
           "[kernel]") {
-  Run r = in_sandbox({{"L", kHostRoutesLab}}, std::string(kFullDump) + kSettle + kForeign + "settle\n"
-                     "ip route; ip -6 route show dev keep0 | grep -v fe80; ip -br addr show dev lo\n"
-                     "foreign > /run/before\nfull_dump > /run/pristine\n"
-                     "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
-                     "settle\n"
-                     "ip route | grep 'proto 122'; ip -6 route | grep 'proto 122'\n"
-                     "foreign > /run/applied\n"
-                     "diff -u /run/before /run/applied && echo 'after apply: the same'\n"
-                     "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
-                     "foreign > /run/destroyed\n"
-                     "diff -u /run/before /run/destroyed && echo 'after destroy: the same'\n"
-                     "full_dump > /run/now\n"
-                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+  Run r = in_sandbox({{"L", kHostRoutesLab}},
+                     std::string(kFullDump) + kSettle + kForeign +
+                         "settle\n"
+                         "ip route; ip -6 route show dev keep0 | grep -v fe80; ip -br addr show dev lo\n"
+                         "foreign > /run/before\nfull_dump > /run/pristine\n"
+                         "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                         "settle\n"
+                         "ip route | grep 'proto 122'; ip -6 route | grep 'proto 122'\n"
+                         "foreign > /run/applied\n"
+                         "diff -u /run/before /run/applied && echo 'after apply: the same'\n"
+                         "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                         "foreign > /run/destroyed\n"
+                         "diff -u /run/before /run/destroyed && echo 'after destroy: the same'\n"
+                         "full_dump > /run/now\n"
+                         "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
   check_prints(r,
                "10.9.0.0/24 dev keep0 proto kernel scope link src 10.9.0.1 \n"
                "10.10.0.0/24 via 10.9.0.2 dev keep0 \n"
@@ -264,23 +271,24 @@ TEST_CASE("kernel: the lab's host routes through a machine interface are removed
   // machine's may be named in host"), by dev or by a gateway on the machine's subnet. apply
   // adds such routes with topo's protocol; destroy must take them away again, as must an
   // apply of the file without them, or destroy does not give back the state before apply.
-  const std::string lab = "lab = \"uses\"\n[[netns]]\nname = \"red\"\n"
-                          "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n"
-                          "[[route]]\nto = \"10.32.0.0/24\"\nvia = \"10.9.0.2\"\n";
+  const std::string lab =
+      "lab = \"uses\"\n[[netns]]\nname = \"red\"\n"
+      "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n"
+      "[[route]]\nto = \"10.32.0.0/24\"\nvia = \"10.9.0.2\"\n";
   // keep0 up gets an IPv6 link-local address, tentative for a second or two: the pristine
   // dump waits for that to end, or it differs from the last by the address's flags.
   Run r = in_sandbox({{"L", lab}, {"D", edited(lab, "[[route]]\nto = \"10.31.0.0/24\"\ndev = \"keep0\"\n", "")}},
                      std::string(kFullDump) + kSettle +
-                     "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\nip link set keep0 up\n"
-                     "settle\nfull_dump > /run/pristine\n"
-                     "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
-                     "ip route | grep 'proto 122'\n"
-                     "$TOPO apply $D | sed -E 's/in [0-9.]+ s/in T s/'\n"
-                     "ip route | grep 'proto 122'\n"
-                     "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
-                     "ip route | grep 'proto 122' || echo 'no route of the lab is left'\n"
-                     "full_dump > /run/now\n"
-                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+                         "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\nip link set keep0 up\n"
+                         "settle\nfull_dump > /run/pristine\n"
+                         "$TOPO apply $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                         "ip route | grep 'proto 122'\n"
+                         "$TOPO apply $D | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                         "ip route | grep 'proto 122'\n"
+                         "$TOPO destroy $L | sed -E 's/in [0-9.]+ s/in T s/'\n"
+                         "ip route | grep 'proto 122' || echo 'no route of the lab is left'\n"
+                         "full_dump > /run/now\n"
+                         "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
   check_prints(r,
                "Applied lab 'uses': 3 added, 0 changed, 0 destroyed (3 steps in T s).\n"
                "10.31.0.0/24 dev keep0 proto 122 scope link \n"
@@ -298,22 +306,23 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
   // conf.default and every interface's conf.IF.forwarding. A machine that forwards on
   // keep0 only must forward on keep0 only again once the lab that set ip_forward is gone,
   // or once an apply that set it is rolled back.
-  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                            "[[netns]]\nname = \"red\"\n"
-                            "[[veth]]\na = { netns = \"red\", name = \"a0\" }\n"
-                            "b = { netns = \"red\", name = \"b0\" }\n"}},
+  Run r = in_sandbox({{"L",
+                       "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+                       "[[netns]]\nname = \"red\"\n"
+                       "[[veth]]\na = { netns = \"red\", name = \"a0\" }\n"
+                       "b = { netns = \"red\", name = \"b0\" }\n"}},
                      std::string(kFullDump) +
-                     "ip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
-                     "full_dump > /run/pristine\n"
-                     "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
-                     "TOPO_TEST_FAIL_STEP=$n $TOPO apply $L 2>&1 | tail -1\n"
-                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
-                     "$TOPO apply $L > /dev/null\n"
-                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding net.ipv4.conf.default.forwarding\n"
-                     "$TOPO destroy $L > /dev/null\n"
-                     "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
-                     "full_dump > /run/now\n"
-                     "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
+                         "ip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n"
+                         "full_dump > /run/pristine\n"
+                         "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
+                         "TOPO_TEST_FAIL_STEP=$n $TOPO apply $L 2>&1 | tail -1\n"
+                         "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
+                         "$TOPO apply $L > /dev/null\n"
+                         "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding net.ipv4.conf.default.forwarding\n"
+                         "$TOPO destroy $L > /dev/null\n"
+                         "sysctl net.ipv4.ip_forward net.ipv4.conf.keep0.forwarding\n"
+                         "full_dump > /run/now\n"
+                         "diff -u /run/pristine /run/now && echo 'everything as before apply'\n");
   check_prints(r,
                "rolled back: the kernel is as it was.\n"
                "net.ipv4.ip_forward = 0\n"
@@ -328,17 +337,17 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
 
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
   for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kRedAndBlueLab)}) {
-    Run r = in_sandbox({{"L", lab}},
-                       std::string(kWitness) +
-                       "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"
-                       "witness > /run/before\n"
-                       "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
-                       "for k in $(seq 1 $n); do\n"
-                       "  TOPO_TEST_FAIL_STEP=$k $TOPO apply $L > /run/out 2>&1 && echo \"step $k: applied\"\n"
-                       "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
-                       "  witness > /run/after\n"
-                       "  diff /run/before /run/after > /dev/null || echo \"step $k: not as it was\"\n"
-                       "done\necho \"$n steps\"\n");
+    Run r = in_sandbox(
+        {{"L", lab}}, std::string(kWitness) +
+                          "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"
+                          "witness > /run/before\n"
+                          "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
+                          "for k in $(seq 1 $n); do\n"
+                          "  TOPO_TEST_FAIL_STEP=$k $TOPO apply $L > /run/out 2>&1 && echo \"step $k: applied\"\n"
+                          "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
+                          "  witness > /run/after\n"
+                          "  diff /run/before /run/after > /dev/null || echo \"step $k: not as it was\"\n"
+                          "done\necho \"$n steps\"\n");
     check_prints(r, "11 steps\n");  // each lab
   }
 }
@@ -353,28 +362,32 @@ TEST_CASE("kernel: a failure injected at every step of destroy leaves the lab as
   // a rollback, br0 gets carrier through linkwatch, up to a second later.
   Run r = in_sandbox({{"L", kRedAndBlueLab}},
                      std::string(kWitness) +
-                     "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
-                     "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
-                     "k=1\n"
-                     "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
-                     "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
-                     "  stable > /run/now\n"
-                     "  diff /run/applied /run/now > /dev/null || echo \"step $k: not as it was\"\n"
-                     "  k=$((k + 1))\n"
-                     "done\n"
-                     "echo \"destroyed at the $k-th try\"\n");
+                         "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ "
+                         "fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
+                         "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
+                         "k=1\n"
+                         "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
+                         "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
+                         "  stable > /run/now\n"
+                         "  diff /run/applied /run/now > /dev/null || echo \"step $k: not as it was\"\n"
+                         "  k=$((k + 1))\n"
+                         "done\n"
+                         "echo \"destroyed at the $k-th try\"\n");
   check_prints(r, "destroyed at the 7-th try\n");
 }
 
 TEST_CASE("kernel: killed before any step, the next apply converges and destroy leaves nothing", "[kernel]") {
-  Run r = in_sandbox({{"L", kRedAndBlueLab}},
-                     std::string(kWitness) + "ip link add keep0 type bridge\nwitness > /run/pristine\n"
+  Run r =
+      in_sandbox({{"L", kRedAndBlueLab}},
+                 std::string(kWitness) +
+                     "ip link add keep0 type bridge\nwitness > /run/pristine\n"
                      "exec 2>/dev/null  # bash's 'Killed' notices\n"
                      "for k in 1 2 3 4 5 6 7 8 9 10; do\n"
                      "  TOPO_TEST_KILL_STEP=$k $TOPO apply $L > /dev/null && echo \"step $k: not killed\"\n"
                      "  $TOPO apply $L > /dev/null\n"
                      "  $TOPO plan --detailed-exitcode $L > /dev/null || echo \"step $k: apply did not converge\"\n"
-                     "  if [ $k -le 5 ]; then  # destroy has 5 steps: the host ends of the veths at once, two namespaces, a bridge, a sysctl\n"
+                     "  if [ $k -le 5 ]; then  # destroy has 5 steps: the host ends of the veths at once, two "
+                     "namespaces, a bridge, a sysctl\n"
                      "    TOPO_TEST_KILL_STEP=$k $TOPO destroy $L > /dev/null && echo \"step $k: destroy not killed\"\n"
                      "  fi\n"
                      "  $TOPO destroy $L > /dev/null\n"

@@ -39,7 +39,9 @@ TEST_CASE("kernel: apply and destroy of every bad input exit 1 and change nothin
                        "done\n"
                        // Four at a time: under the sanitizers each run costs a tenth of a
                        // second, and the files are independent (each must change nothing).
-                       "ls " + (source_dir() / "tests/bad").string() + "/*.toml | xargs -P 4 -I{} bash -c '\n"
+                       "ls " +
+                       (source_dir() / "tests/bad").string() +
+                       "/*.toml | xargs -P 4 -I{} bash -c '\n"
                        "  for cmd in apply destroy; do\n"
                        "    rc=0; $TOPO $cmd {} > /dev/null 2>&1 || rc=$?\n"
                        "    [ $rc = 1 ] || echo \"WRONG EXIT $rc: topo $cmd $(basename {})\"\n"

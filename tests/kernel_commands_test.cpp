@@ -69,19 +69,19 @@ TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and ex
                          "$TOPO apply -q $L\nsettle\n" +
                          setup_for(file) +
                          "echo '== test'\n"
-                         "$TOPO test $L" + kMaskTimes + "\necho \"exit ${PIPESTATUS[0]}\"\n"
+                         "$TOPO test $L" +
+                         kMaskTimes +
+                         "\necho \"exit ${PIPESTATUS[0]}\"\n"
                          "kill %1 2>/dev/null || true\n");
       INFO(r.output);
       CHECK(r.status == 0);
       CHECK(part(r.output, "before") ==
             fmt::format("topo test: lab '{}' is not applied: {}; run topo apply {} first\nexit 4\n", lab.name.value,
-                        fmt::format("namespace '{}' does not exist", lab.netns.at(0).name.value),
-                        path.string()));
+                        fmt::format("namespace '{}' does not exist", lab.netns.at(0).name.value), path.string()));
       std::vector<std::string> got = lines_of(part(r.output, "test"));
       REQUIRE(got.size() == lab.expects.size() + 3);  // header, rows, summary, exit
       for (size_t i = 1; i <= lab.expects.size(); ++i) CHECK(got[i].rfind("ok  ", 0) == 0);
-      CHECK(got[lab.expects.size() + 1] ==
-            fmt::format("{0} expectations: {0} hold, 0 fail.", lab.expects.size()));
+      CHECK(got[lab.expects.size() + 1] == fmt::format("{0} expectations: {0} hold, 0 fail.", lab.expects.size()));
       CHECK(got.back() == "exit 0");
     }
   }
@@ -95,10 +95,14 @@ TEST_CASE("kernel: topo test on the router lab, and after its default route is r
   Run r = in_sandbox("L=" + path +
                      "\n$TOPO apply -q $L\n"
                      "echo '== applied'\n"
-                     "$TOPO test $L" + kMaskTimes + "\n"
+                     "$TOPO test $L" +
+                     kMaskTimes +
+                     "\n"
                      "ip -n left route del default\n"
                      "echo '== route gone'\n"
-                     "$TOPO test $L 2> /run/err" + kMaskTimes + "\necho \"exit ${PIPESTATUS[0]}\"\n"
+                     "$TOPO test $L 2> /run/err" +
+                     kMaskTimes +
+                     "\necho \"exit ${PIPESTATUS[0]}\"\n"
                      "echo '== stderr'\ncat /run/err\n");
   INFO(r.output);
   CHECK(r.status == 0);
@@ -169,8 +173,9 @@ listening b 7000
 listening b 7002 udp
 )";
   Run r = in_sandbox({{"L", lab}}, std::string(kSettle) + kListening + "$TOPO apply -q $L\nsettle\n" + servers +
-                     "echo '== test'\n$TOPO test $L" + kMaskTimes + "\n"
-                     "kill %1\n");
+                                       "echo '== test'\n$TOPO test $L" + kMaskTimes +
+                                       "\n"
+                                       "kill %1\n");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(part(r.output, "test") ==
@@ -269,10 +274,14 @@ TEST_CASE("kernel: show --format json agrees with ip -j and nft -j", "[kernel][s
   for (std::string file : {"bridge.toml", "vxlan-two-hosts.toml", "two-on-bridge.toml"}) {
     DYNAMIC_SECTION(file) {
       std::string path = (source_dir() / "topologies" / file).string();
-      Run r = in_sandbox("L=" + path + "\n$TOPO apply -q $L\n$TOPO show --format json $L > /run/show.json\n"
-                         "python3 " + witness + "\n"
-                         "echo '== by name'\n"
-                         "$TOPO show --lab $(grep '^lab = ' $L | cut -d'\"' -f2) --format json | cmp - /run/show.json && echo same\n");
+      Run r = in_sandbox(
+          "L=" + path +
+          "\n$TOPO apply -q $L\n$TOPO show --format json $L > /run/show.json\n"
+          "python3 " +
+          witness +
+          "\n"
+          "echo '== by name'\n"
+          "$TOPO show --lab $(grep '^lab = ' $L | cut -d'\"' -f2) --format json | cmp - /run/show.json && echo same\n");
       INFO(r.output);
       CHECK(r.status == 0);
       std::map<std::string, std::string> want = {
@@ -313,19 +322,31 @@ TEST_CASE("kernel: show as text", "[kernel][show]") {
 
 TEST_CASE("kernel: show of a lab that is not applied says so and exits 4, by file and by name", "[kernel][show]") {
   std::string path = (source_dir() / "topologies/veth-pair.toml").string();
-  Run r = in_sandbox("st() { \"$@\" > /dev/null && echo \"exit 0\" || echo \"exit $?\"; }\n"
-                     "echo '== before'; st $TOPO show " + path + "; st $TOPO show --lab pair\n"
-                     "$TOPO apply -q " + path + "\n"
-                     "echo '== applied'; st $TOPO show " + path + "; st $TOPO show --lab pair --format json\n"
-                     "ip netns del ns2\n"
-                     "echo '== half'; st $TOPO show " + path + "\n"
-                     "$TOPO destroy -q " + path + "\n"
-                     "echo '== after destroy'; st $TOPO show --lab pair\n");
+  Run r = in_sandbox(
+      "st() { \"$@\" > /dev/null && echo \"exit 0\" || echo \"exit $?\"; }\n"
+      "echo '== before'; st $TOPO show " +
+      path +
+      "; st $TOPO show --lab pair\n"
+      "$TOPO apply -q " +
+      path +
+      "\n"
+      "echo '== applied'; st $TOPO show " +
+      path +
+      "; st $TOPO show --lab pair --format json\n"
+      "ip netns del ns2\n"
+      "echo '== half'; st $TOPO show " +
+      path +
+      "\n"
+      "$TOPO destroy -q " +
+      path +
+      "\n"
+      "echo '== after destroy'; st $TOPO show --lab pair\n");
   INFO(r.output);
   CHECK(r.status == 0);
-  std::string by_file = "topo show: lab 'pair' is not applied: namespace 'ns1' does not exist; run topo apply " +
-                        path + " first\nexit 4\n";
-  std::string by_name = "topo show: lab 'pair' is not applied: no namespace or link carries its mark (topo:pair)\nexit 4\n";
+  std::string by_file = "topo show: lab 'pair' is not applied: namespace 'ns1' does not exist; run topo apply " + path +
+                        " first\nexit 4\n";
+  std::string by_name =
+      "topo show: lab 'pair' is not applied: no namespace or link carries its mark (topo:pair)\nexit 4\n";
   CHECK(part(r.output, "before") == by_file + by_name);
   CHECK(part(r.output, "applied") == "exit 0\nexit 0\n");
   CHECK(part(r.output, "half") ==
@@ -341,7 +362,8 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
                      "\nip netns add foreign\n"
                      "st() { \"$@\" && echo \"exit 0\" || echo \"exit $?\"; }\n"
                      "echo '== resolv.conf'; st $TOPO exec web -- cat /etc/resolv.conf\n"
-                     "echo '== links and exit status'; st $TOPO exec web -- sh -c 'ls /sys/class/net; ip -br addr show eth0 | awk \"{print \\$3}\"; exit 7'\n"
+                     "echo '== links and exit status'; st $TOPO exec web -- sh -c 'ls /sys/class/net; ip -br addr show "
+                     "eth0 | awk \"{print \\$3}\"; exit 7'\n"
                      "echo '== not found'; st $TOPO exec web -- no-such-command\n"
                      "echo '== killed'; st $TOPO exec db -- sh -c 'kill -TERM $$'\n"
                      "echo '== no such namespace'; st $TOPO exec nosuch -- true\n"
@@ -361,7 +383,8 @@ TEST_CASE("kernel: exec runs in the lab namespace as ip netns exec does, with th
   CHECK(part(r.output, "no such namespace") == "topo: error: opening namespace nosuch: it does not exist\nexit 1\n");
   CHECK(part(r.output, "not a lab namespace") ==
         "topo exec: namespace 'foreign' is not a lab's (its lo has no topo: mark); use ip netns exec\nexit 1\n");
-  CHECK(part(r.output, "no command") == "topo exec: give the command after the namespace, as in topo exec web ip addr\nexit 64\n");
+  CHECK(part(r.output, "no command") ==
+        "topo exec: give the command after the namespace, as in topo exec web ip addr\nexit 64\n");
   // Everything after NS is the command's, options and a -- after the command's name too.
   CHECK(part(r.output, "options without --") == "172.18.0.2/24\nx --help -n -- y\n-- x\nexec -v\n");
   CHECK(part(r.output, "machine mounts untouched") == "0\n");
@@ -389,21 +412,28 @@ st $TOPO destroy -q $L
 TEST_CASE("kernel: list finds the labs from their marks, and completion offers their names and namespaces",
           "[kernel][list]") {
   std::string dir = (source_dir() / "topologies").string();
-  Run r = in_sandbox("echo '== none'; $TOPO list\n"
-                     "$TOPO apply -q " + dir + "/bridge.toml\n$TOPO apply -q " + dir + "/veth-pair.toml\n"
-                     "$TOPO apply -q " + dir + "/none.toml\nip netns add foreign\n"
-                     "echo '== labs'; $TOPO list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/WHEN/'\n"
-                     "echo '== names'; $TOPO list --names\n"
-                     "echo '== namespaces'; $TOPO list --namespaces\n"
-                     "source <($TOPO completion bash)\n"
-                     "complete_words() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); _topo; echo \"${COMPREPLY[*]}\"; }\n"
-                     "echo '== complete'\n"
-                     "complete_words $TOPO exec ''\n"
-                     "complete_words $TOPO exec n\n"
-                     "complete_words $TOPO destroy --lab ''\n"
-                     "complete_words $TOPO show --lab p\n"
-                     "$TOPO destroy -q " + dir + "/veth-pair.toml\n"
-                     "echo '== after destroy'; $TOPO list --names\n");
+  Run r = in_sandbox(
+      "echo '== none'; $TOPO list\n"
+      "$TOPO apply -q " +
+      dir + "/bridge.toml\n$TOPO apply -q " + dir +
+      "/veth-pair.toml\n"
+      "$TOPO apply -q " +
+      dir +
+      "/none.toml\nip netns add foreign\n"
+      "echo '== labs'; $TOPO list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/WHEN/'\n"
+      "echo '== names'; $TOPO list --names\n"
+      "echo '== namespaces'; $TOPO list --namespaces\n"
+      "source <($TOPO completion bash)\n"
+      "complete_words() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); _topo; echo \"${COMPREPLY[*]}\"; }\n"
+      "echo '== complete'\n"
+      "complete_words $TOPO exec ''\n"
+      "complete_words $TOPO exec n\n"
+      "complete_words $TOPO destroy --lab ''\n"
+      "complete_words $TOPO show --lab p\n"
+      "$TOPO destroy -q " +
+      dir +
+      "/veth-pair.toml\n"
+      "echo '== after destroy'; $TOPO list --names\n");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(part(r.output, "none") == "No labs on this machine.\n");
@@ -422,11 +452,14 @@ TEST_CASE("kernel: list abbreviates a lab of many namespaces to the first, the l
   std::string dir = (source_dir() / "topologies").string();
   // 300 namespaces with lab big's mark on their lo, as apply leaves them; listed by ip netns
   // in the order made, which is not the order of their names.
-  Run r = in_sandbox("for i in $(seq 300 -1 1); do echo \"netns add s$i\"; done | ip -b -\n"
-                     "ip -all netns exec ip link set lo alias topo:big > /dev/null\n"
-                     "$TOPO apply -q " + dir + "/veth-pair.toml\n"
-                     "echo '== labs'; $TOPO list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/WHEN/'\n"
-                     "echo '== namespaces'; $TOPO list --namespaces | wc -l\n");
+  Run r = in_sandbox(
+      "for i in $(seq 300 -1 1); do echo \"netns add s$i\"; done | ip -b -\n"
+      "ip -all netns exec ip link set lo alias topo:big > /dev/null\n"
+      "$TOPO apply -q " +
+      dir +
+      "/veth-pair.toml\n"
+      "echo '== labs'; $TOPO list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/WHEN/'\n"
+      "echo '== namespaces'; $TOPO list --namespaces | wc -l\n");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(part(r.output, "labs") ==
@@ -436,13 +469,15 @@ TEST_CASE("kernel: list abbreviates a lab of many namespaces to the first, the l
   CHECK(part(r.output, "namespaces") == "302\n");
 }
 
-TEST_CASE("kernel: list shows names the kernel holds as <U+XXXX> where they would drive the terminal", "[kernel][list]") {
+TEST_CASE("kernel: list shows names the kernel holds as <U+XXXX> where they would drive the terminal",
+          "[kernel][list]") {
   // A namespace whose lo carries a lab's mark, both named with an escape sequence and a
   // newline by whoever made them.
-  Run r = in_sandbox("ip netns add \"$(printf 'ev\\033[2Jil\\nx')\"\n"
-                     "ip -all netns exec ip link set lo alias \"$(printf 'topo:b\\033]0;t\\007ad')\" > /dev/null\n"
-                     "echo '== labs'; $TOPO list\n"
-                     "echo '== names'; $TOPO list --names; $TOPO list --namespaces\n");
+  Run r = in_sandbox(
+      "ip netns add \"$(printf 'ev\\033[2Jil\\nx')\"\n"
+      "ip -all netns exec ip link set lo alias \"$(printf 'topo:b\\033]0;t\\007ad')\" > /dev/null\n"
+      "echo '== labs'; $TOPO list\n"
+      "echo '== names'; $TOPO list --names; $TOPO list --namespaces\n");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(part(r.output, "labs") ==

@@ -37,18 +37,22 @@ dev = "eth0"
 std::string apply_each(const std::vector<std::string>& files) {
   std::string script;
   for (const std::string& f : files)
-    script += "$TOPO apply -q " + f + " || echo \"apply exit $?\"\n"
-              "$TOPO plan --detailed-exitcode " + f + " > /dev/null || echo \"plan not empty after " + f + "\"\n"
+    script += "$TOPO apply -q " + f +
+              " || echo \"apply exit $?\"\n"
+              "$TOPO plan --detailed-exitcode " +
+              f + " > /dev/null || echo \"plan not empty after " + f +
+              "\"\n"
               "ip -n red route | sed 's/ *$//'\n";
   return script;
 }
 
 // red's routes once applied, its address on the subnet being 10.0.0.SRC.
 std::string red_routes(int src) {
-  return fmt::format("default via 10.0.0.1 dev eth0 proto 122\n"
-                     "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.{}\n"
-                     "10.9.0.0/16 dev eth0 proto 122 scope link\n",
-                     src);
+  return fmt::format(
+      "default via 10.0.0.1 dev eth0 proto 122\n"
+      "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.{}\n"
+      "10.9.0.0/16 dev eth0 proto 122 scope link\n",
+      src);
 }
 
 }  // namespace
@@ -69,10 +73,12 @@ TEST_CASE("kernel: dropping a primary address keeps its secondary and the routes
 
 TEST_CASE("kernel: an address added below a link's primary becomes primary, as in a fresh apply", "[kernel][edits]") {
   // Then the same two addresses, the higher one primary, as someone adding one by hand would leave them.
-  Run r = in_sandbox({{"BOTH", routed_lab("\"10.0.0.3/24\", \"10.0.0.4/24\"")}, {"SECOND", routed_lab("\"10.0.0.4/24\"")}},
-                     apply_each({"$BOTH", "$SECOND", "$BOTH"}) + "$TOPO plan $SECOND | grep eth0\n" +
-                         apply_each({"$SECOND"}) + "ip -n red addr add 10.0.0.3/24 dev eth0\n"
-                         "$TOPO plan $BOTH | grep eth0\n" + apply_each({"$BOTH"}));
+  Run r = in_sandbox(
+      {{"BOTH", routed_lab("\"10.0.0.3/24\", \"10.0.0.4/24\"")}, {"SECOND", routed_lab("\"10.0.0.4/24\"")}},
+      apply_each({"$BOTH", "$SECOND", "$BOTH"}) + "$TOPO plan $SECOND | grep eth0\n" + apply_each({"$SECOND"}) +
+          "ip -n red addr add 10.0.0.3/24 dev eth0\n"
+          "$TOPO plan $BOTH | grep eth0\n" +
+          apply_each({"$BOTH"}));
   check_prints(r, red_routes(3) + red_routes(4) + red_routes(3) + "  ~ veth eth0: -10.0.0.3/24\n" + red_routes(4) +
                       "  ~ veth eth0: order 10.0.0.4/24 10.0.0.3/24 -> 10.0.0.3/24 10.0.0.4/24\n" + red_routes(3));
 }
@@ -98,11 +104,12 @@ TEST_CASE("kernel: routes through a link that is made again are made again", "[k
        // The veth's far end renamed: the pair is made again, eth0 with it.
        {"RENAMED", edited(base, "name = \"red-p\"", "name = \"red-q\"")},
        // eth0 becomes a macvlan on a host veth (its peer on the bridge).
-       {"MACVLAN", edited(base,
-                          "[[veth]]\na = { netns = \"red\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
-                          "b = { name = \"red-p\", master = \"br0\" }",
-                          "[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\", master = \"br0\" }\n"
-                          "[[macvlan]]\nname = \"eth0\"\nnetns = \"red\"\nparent = \"up0\"\naddresses = [\"10.0.0.3/24\"]")}},
+       {"MACVLAN",
+        edited(base,
+               "[[veth]]\na = { netns = \"red\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
+               "b = { name = \"red-p\", master = \"br0\" }",
+               "[[veth]]\na = { name = \"up0\" }\nb = { name = \"up1\", master = \"br0\" }\n"
+               "[[macvlan]]\nname = \"eth0\"\nnetns = \"red\"\nparent = \"up0\"\naddresses = [\"10.0.0.3/24\"]")}},
       apply_each({"$FIRST", "$RENAMED", "$MACVLAN", "$FIRST"}));
   check_prints(r, red_routes(3) + red_routes(3) + red_routes(3) + red_routes(3));
 }
@@ -128,9 +135,10 @@ via = "10.7.0.2"
 )";
   Run r = in_sandbox({{"A", lab}, {"B", edited(lab, "id = 42", "id = 43")}},
                      apply_each({"$A", "$B"}) + "$TOPO plan $A | grep -- '-/+'\n");
-  std::string routes = "10.7.0.0/24 dev vx0 proto kernel scope link src 10.7.0.1\n"
-                       "10.8.0.0/16 via 10.7.0.2 dev vx0 proto 122\n"
-                       "192.168.9.0/24 dev u0 proto kernel scope link src 192.168.9.1\n";
+  std::string routes =
+      "10.7.0.0/24 dev vx0 proto kernel scope link src 10.7.0.1\n"
+      "10.8.0.0/16 via 10.7.0.2 dev vx0 proto 122\n"
+      "192.168.9.0/24 dev u0 proto kernel scope link src 192.168.9.1\n";
   check_prints(r, routes + routes +
                       "  -/+ vxlan vx0 id 42 remote 192.168.9.2 dev u0 port 4789 10.7.0.1/24 mtu 1450 (id 43 -> 42)\n"
                       "  -/+ route 10.8.0.0/16 via 10.7.0.2 (its device vx0 is made again)\n");
@@ -138,11 +146,13 @@ via = "10.7.0.2"
 
 TEST_CASE("kernel: a bridge keeps its address when ports join and leave, and it is the lab's own", "[kernel][edits]") {
   std::string one = routed_lab("\"10.0.0.3/24\"");
-  Run r = in_sandbox({{"ONE", one},
-                      {"TWO", one + "[[netns]]\nname = \"blue\"\n[[veth]]\n"
-                                    "a = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.4/24\"], mac = \"02:00:00:00:00:01\" }\n"
-                                    "b = { name = \"blue-p\", master = \"br0\", mac = \"02:00:00:00:00:02\" }\n"}},
-                     R"sh(mac() { ip -o link show br0 | grep -o 'ether [^ ]*' | cut -d' ' -f2; }
+  Run r = in_sandbox(
+      {{"ONE", one},
+       {"TWO",
+        one + "[[netns]]\nname = \"blue\"\n[[veth]]\n"
+              "a = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.4/24\"], mac = \"02:00:00:00:00:01\" }\n"
+              "b = { name = \"blue-p\", master = \"br0\", mac = \"02:00:00:00:00:02\" }\n"}},
+      R"sh(mac() { ip -o link show br0 | grep -o 'ether [^ ]*' | cut -d' ' -f2; }
 $TOPO apply -q $ONE; m1=$(mac)
 $TOPO apply -q $TWO; m2=$(mac)
 $TOPO apply -q $ONE; m3=$(mac)
@@ -154,10 +164,11 @@ case $m1 in ?2:*|?6:*|?a:*|?e:*) echo 'locally administered';; esac
 
 TEST_CASE("kernel: an mtu left out of the file goes back to the kernel's default", "[kernel][edits]") {
   std::string plain = routed_lab("\"10.0.0.3/24\"");
-  Run r = in_sandbox({{"JUMBO", edited(plain, "b = { name = \"red-p\"", "mtu = 9000\nb = { name = \"red-p\"")},
-                      {"SMALL", edited(plain, "addresses = [\"10.0.0.1/24\"]", "addresses = [\"10.0.0.1/24\"]\nmtu = 1400")},
-                      {"NONE", plain}},
-                     R"sh(mtu() { ip "$@" | grep -o 'mtu [0-9]*' | cut -d' ' -f2; }
+  Run r = in_sandbox(
+      {{"JUMBO", edited(plain, "b = { name = \"red-p\"", "mtu = 9000\nb = { name = \"red-p\"")},
+       {"SMALL", edited(plain, "addresses = [\"10.0.0.1/24\"]", "addresses = [\"10.0.0.1/24\"]\nmtu = 1400")},
+       {"NONE", plain}},
+      R"sh(mtu() { ip "$@" | grep -o 'mtu [0-9]*' | cut -d' ' -f2; }
 mtus() { echo $(mtu -o link show br0) $(mtu -o link show red-p) $(mtu -n red -o link show eth0); }
 for f in $JUMBO $NONE $SMALL $NONE; do
   $TOPO apply -q $f
@@ -216,7 +227,8 @@ dev = "eth1"
   check_prints(r, "applied once each of its 7 steps had failed\nconverged\n");
 }
 
-TEST_CASE("kernel: apply checks the kernel after its last step and rolls back what it finds undone", "[kernel][edits]") {
+TEST_CASE("kernel: apply checks the kernel after its last step and rolls back what it finds undone",
+          "[kernel][edits]") {
   // Something (the kernel, another process) takes a route away just after the last step.
   Run r = in_sandbox({{"L", routed_lab("\"10.0.0.3/24\"")}},
                      "TOPO_TEST_AFTER_LAST_STEP='ip -n red route del 10.9.0.0/16' $TOPO apply $L || echo \"exit $?\"\n"
@@ -297,7 +309,8 @@ box() { nsenter --net=/run/box "$@"; }
 state() { box ip -br addr | awk '{ print $1, $3 }' | sed 's/ *$//'; box ip route | sed 's/ *$//';
   box cat /proc/sys/net/ipv4/ip_forward; ls /etc/netns; cat /run/topo/ad/sysctl-originals /run/topo/ad/routes; }
 $TOPO apply -q $C3
-)sh" + fail_each_step("$C12", "state", 4) + R"sh($TOPO plan --detailed-exitcode $C12 > /dev/null || echo 'plan not empty'
+)sh" + fail_each_step("$C12", "state", 4) +
+                         R"sh($TOPO plan --detailed-exitcode $C12 > /dev/null || echo 'plan not empty'
 state
 $TOPO apply -q $PLAIN
 box cat /proc/sys/net/ipv4/ip_forward
@@ -377,11 +390,11 @@ TEST_CASE("kernel: a failed edit whose new port lowers a bridge with a macvlan o
   check_prints(r, "applied once each of its 3 steps had failed\nmtu 1280\nconverged\n");
 }
 
-TEST_CASE("kernel: a VXLAN over a bridge that a later port lowers is born at the mtu it ends with",
-          "[kernel][edits]") {
+TEST_CASE("kernel: a VXLAN over a bridge that a later port lowers is born at the mtu it ends with", "[kernel][edits]") {
   // vp4 lowers br3 to 1280 as it joins; the kernel never lowers a VXLAN over a bridge, so a
   // vp10 made at br3's 1500 would stay at 1450 where its default is 1230 (evolve seed 46).
-  Run r = in_sandbox({{"L", R"(lab = "mtu"
+  Run r = in_sandbox(
+      {{"L", R"(lab = "mtu"
 [[bridge]]
 name = "br3"
 [[vxlan]]
@@ -398,8 +411,7 @@ parent = "up0"
 master = "br3"
 mtu = 1280
 )"}},
-                     "$TOPO apply -q $L || echo \"exit $?\"\nip -o link show vp10 | grep -o 'mtu [0-9]*'\n" +
-                         converged("$L"));
+      "$TOPO apply -q $L || echo \"exit $?\"\nip -o link show vp10 | grep -o 'mtu [0-9]*'\n" + converged("$L"));
   check_prints(r, "mtu 1230\nconverged\n");
 }
 
@@ -429,7 +441,8 @@ dev = "eth0"
 master = "br19"
 )"}},
                      "$TOPO apply -q $FIRST\n$TOPO apply -q $EDIT || echo \"exit $?\"\n"
-                     "ip -n n3 -o link show br19 | grep -o 'mtu [0-9]*'\n" + converged("$EDIT"));
+                     "ip -n n3 -o link show br19 | grep -o 'mtu [0-9]*'\n" +
+                         converged("$EDIT"));
   check_prints(r, "mtu 1500\nconverged\n");
 }
 

@@ -3,8 +3,8 @@
 // The bash helpers are in tests/kernel_scripts.h, the labs several files share in tests/labs.h.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <utility>

@@ -47,22 +47,22 @@ outside
   CHECK(r.status == 0);
   std::string untouched = "outside: file hosts precious precious \n";
   std::string link = ": it is a symbolic link, and topo follows none where it writes (remove it)\n";
-  CHECK(r.output == "exit 1\nopening /run/topo/web" + link + untouched +
-                        "exit 1\nopening /run/topo/web/lock" + link + untouched +
-                        "exit 1\nreading /run/topo/web/journal" + link + untouched +
+  CHECK(r.output == "exit 1\nopening /run/topo/web" + link + untouched + "exit 1\nopening /run/topo/web/lock" + link +
+                        untouched + "exit 1\nreading /run/topo/web/journal" + link + untouched +
                         "exit 1\nreading /run/topo/web/sysctl-originals" + link + untouched +
                         "exit 1\nreading /run/topo/web/sysctl-overwritten" + link + untouched +
-                        "exit 1\nreading /run/topo/web/routes" + link + untouched +
-                        "exit 1\nopening /run/topo/web" + link +
-                        "exit 1\nopening /run/topo" + link + untouched +
+                        "exit 1\nreading /run/topo/web/routes" + link + untouched + "exit 1\nopening /run/topo/web" +
+                        link + "exit 1\nopening /run/topo" + link + untouched +
                         "namespaces: 0, bridges: 0\n"
                         "exit 0\n\n"
-                        "/run/topo/.host:\nlock\nsysctls\n\n/run/topo/web:\nlock\n" + untouched);
+                        "/run/topo/.host:\nlock\nsysctls\n\n/run/topo/web:\nlock\n" +
+                        untouched);
 }
 
-TEST_CASE("kernel: a link planted under /etc/netns, before the plan or between the plan and its steps, is refused, "
-          "and what it points at is untouched",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: a link planted under /etc/netns, before the plan or between the plan and its steps, is refused, "
+    "and what it points at is untouched",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", kWebLab}}, std::string(kOutside) + R"sh(
 # Between the plan and its steps (TOPO_TEST_AFTER_PLAN): the step writing the file fails
 # and everything is undone.
@@ -100,27 +100,27 @@ outside
   INFO(r.output);
   CHECK(r.status == 0);
   const char* link = "it is a symbolic link, and topo follows none where it writes (remove it)";
-  CHECK(r.output ==
-        fmt::format("exit 1\napply failed at step 6 of 7: red: + file hosts\nopening /etc/netns/red: {0}\n"
-                    "exit 1\napply failed at step 7 of 7: red: + file resolv.conf\n"
-                    "writing /etc/netns/red/resolv.conf: {0}\n"
-                    "namespaces: 0\n"
-                    "outside: file hosts precious precious \n"
-                    "exit 1\nopening /etc/netns/red: {0}\n"
-                    "exit 1\nopening /etc/netns/red: {0}\n"
-                    "exit 1\nreading /etc/netns/red/hosts: {0}\n"
-                    "exit 1\ndestroy failed at step 1 of 3: red: - netns red\nopening /etc/netns/red: {0}\n"
-                    "opening /etc/netns/red: {0}\n"
-                    "outside: file hosts precious precious \n"
-                    "exit 1\napply failed at step 1 of 7: red: + netns red\ncreating namespace red: {0}\n"
-                    "outside: file hosts precious precious \n",
-                    link));
+  CHECK(r.output == fmt::format("exit 1\napply failed at step 6 of 7: red: + file hosts\nopening /etc/netns/red: {0}\n"
+                                "exit 1\napply failed at step 7 of 7: red: + file resolv.conf\n"
+                                "writing /etc/netns/red/resolv.conf: {0}\n"
+                                "namespaces: 0\n"
+                                "outside: file hosts precious precious \n"
+                                "exit 1\nopening /etc/netns/red: {0}\n"
+                                "exit 1\nopening /etc/netns/red: {0}\n"
+                                "exit 1\nreading /etc/netns/red/hosts: {0}\n"
+                                "exit 1\ndestroy failed at step 1 of 3: red: - netns red\nopening /etc/netns/red: {0}\n"
+                                "opening /etc/netns/red: {0}\n"
+                                "outside: file hosts precious precious \n"
+                                "exit 1\napply failed at step 1 of 7: red: + netns red\ncreating namespace red: {0}\n"
+                                "outside: file hosts precious precious \n",
+                                link));
 }
 
-TEST_CASE("kernel: without CAP_NET_ADMIN and CAP_SYS_ADMIN every command that touches the kernel stops first, "
-          "saying what it needs, "
-          "and validate and graph need neither",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: without CAP_NET_ADMIN and CAP_SYS_ADMIN every command that touches the kernel stops first, "
+    "saying what it needs, "
+    "and validate and graph need neither",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", kWebLab}, {"E", std::string(kWebLab) + "[[netns]]\nname = \"blue\"\n"}},
                      std::string(kFullDump) + kSettle + R"sh(
 drop() { setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-net_admin,-sys_admin "$@"; }
@@ -144,29 +144,31 @@ diff /run/before /run/after && echo "nothing changed"
 drop $TOPO apply $L 2>&1 || true
 drop $TOPO validate -q $L && drop $TOPO graph $L | head -1
 )sh");
-  check_prints(r,
-               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-               "1 topo: plan needs CAP_SYS_ADMIN (to enter network n\n"
-               "1 topo: show needs CAP_SYS_ADMIN (to enter network n\n"
-               "1 topo: list needs CAP_SYS_ADMIN (to enter network n\n"
-               "1 topo: test needs CAP_SYS_ADMIN (to enter network n\n"
-               "1 topo: exec needs CAP_SYS_ADMIN (to enter the names\n"
-               "nothing changed\n"
-               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-               "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
-               "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
-               "nothing changed\n"
-               "topo: apply needs CAP_NET_ADMIN (to change links, addresses, routes and nftables tables) and "
-               "CAP_SYS_ADMIN (to make, enter and unmount network namespaces), which this process does not have: run it "
-               "as root. Nothing was changed.\n"
-               "lab web\n");
+  check_prints(
+      r,
+      "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+      "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+      "1 topo: plan needs CAP_SYS_ADMIN (to enter network n\n"
+      "1 topo: show needs CAP_SYS_ADMIN (to enter network n\n"
+      "1 topo: list needs CAP_SYS_ADMIN (to enter network n\n"
+      "1 topo: test needs CAP_SYS_ADMIN (to enter network n\n"
+      "1 topo: exec needs CAP_SYS_ADMIN (to enter the names\n"
+      "nothing changed\n"
+      "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+      "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+      "1 topo: destroy needs CAP_NET_ADMIN (to change links\n"
+      "1 topo: apply needs CAP_NET_ADMIN (to change links, \n"
+      "nothing changed\n"
+      "topo: apply needs CAP_NET_ADMIN (to change links, addresses, routes and nftables tables) and "
+      "CAP_SYS_ADMIN (to make, enter and unmount network namespaces), which this process does not have: run it "
+      "as root. Nothing was changed.\n"
+      "lab web\n");
 }
 
-TEST_CASE("kernel: two applies of one lab at once: the second waits, saying so, then finds nothing to do, "
-          "and with --no-wait it fails at once",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: two applies of one lab at once: the second waits, saying so, then finds nothing to do, "
+    "and with --no-wait it fails at once",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", kWebLab}}, R"sh(
 # await FILE [GREP]: waits (at most 10 s) for FILE to exist, or to hold GREP.
 await() {
@@ -251,9 +253,10 @@ ip -br link | grep -v '^lo' || true; ip netns; nft list tables
 // namespace": right's reader looks at every name in /run/netns, and left's namespace was an
 // empty file for a moment (made and not yet mounted, or unmounted and not yet removed). Empty
 // files coming and going as fast as perl can make them widen that moment for plan and list.
-TEST_CASE("kernel: plan and list do not stop at another run's namespace file that is not yet, or no longer, a "
-          "namespace",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: plan and list do not stop at another run's namespace file that is not yet, or no longer, a "
+    "namespace",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", "lab = \"mine\"\n[[netns]]\nname = \"mine-ns\"\n"}}, R"sh(
 mkdir -p /run/netns
 perl -e 'my $end = time + 2; while (time < $end) {
@@ -269,9 +272,10 @@ echo "$failed failed"; sort /run/errors | uniq -c
   check_prints(r, "0 failed\n");
 }
 
-TEST_CASE("kernel: an interface made by another process between the plan and its step: the step fails with the "
-          "kernel's EEXIST, the rest is undone, the other interface is left alone",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: an interface made by another process between the plan and its step: the step fails with the "
+    "kernel's EEXIST, the rest is undone, the other interface is left alone",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", kWebLab}}, std::string(kFullDump) + R"sh(
 full_dump > /run/before
 # A bridge of the very name and kind the lab makes: without NLM_F_EXCL the kernel would take
@@ -292,9 +296,10 @@ diff /run/before /run/after && echo "nothing changed"
                "nothing changed\n");
 }
 
-TEST_CASE("kernel: EBUSY, a macvlan on a machine interface that became a bridge port: the kernel's words, "
-          "the step, rollback",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: EBUSY, a macvlan on a machine interface that became a bridge port: the kernel's words, "
+    "the step, rollback",
+    "[kernel][hostile]") {
   Run r = in_sandbox({{"L", std::string(kWebLab) + R"([[netns]]
 name = "blue"
 [[macvlan]]
@@ -324,8 +329,8 @@ TEST_CASE("kernel: ENOBUFS, 3000 filter rules in one nftables batch: every answe
   for (int p = 1; p <= 3000; ++p) ports += (p > 1 ? ", " : "") + std::to_string(p);
   // Each message of the batch is answered; without a receive buffer sized for all the
   // answers the kernel drops those that do not fit (ENOBUFS) after committing the batch.
-  std::string lab = "lab = \"many\"\n[[filter]]\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [" +
-                    ports + "]\n";
+  std::string lab =
+      "lab = \"many\"\n[[filter]]\nchain = \"input\"\naction = \"drop\"\nproto = \"tcp\"\nport = [" + ports + "]\n";
   Run r = in_sandbox({{"L", lab}}, R"sh(
 $TOPO apply $L | sed 's/in [0-9.]* s/in T s/'
 nft list table inet topo-many | grep -c dport
@@ -340,9 +345,10 @@ nft list tables
                "Destroyed lab 'many': 3001 removed (1 step in T s).\n");
 }
 
-TEST_CASE("kernel: an adopted namespace whose process exits between the plan and its steps: the step names it, "
-          "the rest is undone",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: an adopted namespace whose process exits between the plan and its steps: the step names it, "
+    "the rest is undone",
+    "[kernel][hostile]") {
   TempDir dir;
   Run r = in_sandbox(std::string(kFullDump) + "D=" + dir.path().string() + R"sh(
 unshare --net sleep 600 &
@@ -367,13 +373,14 @@ TOPO_TEST_AFTER_PLAN="kill $box; while [ -e /proc/$box/ns/net ]; do sleep 0.02; 
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  check_prints(r,
-               "topo: apply failed at step 2 of 2: box: + veth eth0 peer host/box-p 10.5.0.2/24 & host: veth box-p peer "
-               "box/eth0 master br0\n"
-               "  opening namespace box: it does not exist\n"
-               "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
-               "  namespace box is gone (it is not the lab's: it went with its process)\n"
-               "nothing changed\n");
+  check_prints(
+      r,
+      "topo: apply failed at step 2 of 2: box: + veth eth0 peer host/box-p 10.5.0.2/24 & host: veth box-p peer "
+      "box/eth0 master br0\n"
+      "  opening namespace box: it does not exist\n"
+      "rolled back: the lab's part of the kernel is as it was; meanwhile, something else changed:\n"
+      "  namespace box is gone (it is not the lab's: it went with its process)\n"
+      "nothing changed\n");
 }
 
 TEST_CASE("kernel: adopting the namespace topo runs in, or one namespace under two names, is refused by name",
@@ -412,25 +419,27 @@ $TOPO apply $D/lab.toml 2>&1 | sed "s/$box/BOX/g"; echo "exit ${PIPESTATUS[0]}"
 full_dump > /run/after
 diff /run/before /run/after && echo "nothing changed"
 )sh");
-  check_prints(r,
-               "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
-               "\"host\" instead of adopting it\n"
-               "exit 1\n"
-               "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
-               "\"host\" instead of adopting it\n"
-               "exit 1\n"
-               "topo: error: adopting netns 'ctr' (/proc/self/ns/net): it is the namespace topo runs in: put its links in "
-               "\"host\" instead of adopting it\n"
-               "exit 1\n"
-               "topo: error: adopting netns 'other' (/proc/BOX/ns/net): it is the same namespace as netns 'ctr' "
-               "(/proc/BOX/ns/net): a namespace is adopted once\n"
-               "exit 1\n"
-               "nothing changed\n");
+  check_prints(
+      r,
+      "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+      "\"host\" instead of adopting it\n"
+      "exit 1\n"
+      "topo: error: adopting netns 'ctr' (/proc/HOST/ns/net): it is the namespace topo runs in: put its links in "
+      "\"host\" instead of adopting it\n"
+      "exit 1\n"
+      "topo: error: adopting netns 'ctr' (/proc/self/ns/net): it is the namespace topo runs in: put its links in "
+      "\"host\" instead of adopting it\n"
+      "exit 1\n"
+      "topo: error: adopting netns 'other' (/proc/BOX/ns/net): it is the same namespace as netns 'ctr' "
+      "(/proc/BOX/ns/net): a namespace is adopted once\n"
+      "exit 1\n"
+      "nothing changed\n");
 }
 
-TEST_CASE("kernel: a route made by another process between the plan and its step: the kernel's own words, "
-          "rollback, the other route left alone",
-          "[kernel][hostile]") {
+TEST_CASE(
+    "kernel: a route made by another process between the plan and its step: the kernel's own words, "
+    "rollback, the other route left alone",
+    "[kernel][hostile]") {
   // Routes go through topo's own reading of the kernel's answer (errno and extended ack),
   // not libnl's paraphrase ("Object exists").
   Run r = in_sandbox({{"L", "lab = \"web\"\n[[netns]]\nname = \"red\"\n" + std::string(kRedOnBridge) +

@@ -12,7 +12,8 @@ namespace {
 // A TCP server on port 80 (both families) that tells each client the address it sees, and
 // a client that prints what it is told. Python, because Debian has it everywhere
 // (scripts/deps.sh installs python3); the servers are killed before the sandbox ends.
-const std::string kTcpBothFamilies = std::string(kListening) +
+const std::string kTcpBothFamilies =
+    std::string(kListening) +
     "server() { ip netns exec $1 timeout 60 python3 -c '\n"
     "import socket\n"
     "s = socket.socket(socket.AF_INET6)\n"
@@ -121,17 +122,19 @@ std::string edited_port(const std::string& lab) { return edited(lab, "port = 808
 }  // namespace
 
 TEST_CASE("kernel: port mapping, end to end over TCP, from a lab namespace and from host", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", kPortMap}}, kTcpBothFamilies + "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
-                     "$TOPO plan --detailed-exitcode $L\n"
-                     "server web\n"
-                     "client client 10.1.0.1 8080\n"         // host's address on client's link
-                     "client client fd01::1 8080\n"
-                     "client '' 10.1.0.1 8080\n"             // from host itself: the output chain
-                     "client '' fd00::1 8080\n"
-                     "client client 10.1.0.1 8081 | sed 's/\\[Errno [0-9]*\\] //'\n"  // only 8080 is mapped
-                     "stop_servers\n"
-                     "$TOPO destroy $L > /dev/null\n"
-                     "nft list ruleset | wc -c\n");
+  Run r = in_sandbox({{"L", kPortMap}},
+                     kTcpBothFamilies +
+                         "$TOPO apply $L | sed 's/in [0-9.]* s/in T s/'\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "server web\n"
+                         "client client 10.1.0.1 8080\n"  // host's address on client's link
+                         "client client fd01::1 8080\n"
+                         "client '' 10.1.0.1 8080\n"  // from host itself: the output chain
+                         "client '' fd00::1 8080\n"
+                         "client client 10.1.0.1 8081 | sed 's/\\[Errno [0-9]*\\] //'\n"  // only 8080 is mapped
+                         "stop_servers\n"
+                         "$TOPO destroy $L > /dev/null\n"
+                         "nft list ruleset | wc -c\n");
   check_prints(r,
                "Applied lab 'web': 14 added, 2 changed, 0 destroyed (12 steps in T s).\n"
                "No changes. The kernel matches the lab.\n"
@@ -148,16 +151,16 @@ TEST_CASE("kernel: masquerade, end to end: outside sees the router's address", "
   bare.erase(bare.find("[[nat]]"));
   Run r = in_sandbox({{"L", kMasquerade}, {"BARE", bare}},
                      kTcpBothFamilies +
-                     "$TOPO apply $L > /dev/null\n"
-                     "$TOPO plan --detailed-exitcode $L\n"
-                     "ip netns exec router nft list ruleset\n"
-                     "server outside\n"
-                     "client inside 192.168.100.2 80\n"
-                     "client inside fd01::2 80\n"
-                     "$TOPO plan $BARE | grep -E 'nat|nft'\n"
-                     "$TOPO apply $BARE > /dev/null\n"  // without it, outside cannot answer
-                     "client inside 192.168.100.2 80\n"
-                     "stop_servers\n");
+                         "$TOPO apply $L > /dev/null\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "ip netns exec router nft list ruleset\n"
+                         "server outside\n"
+                         "client inside 192.168.100.2 80\n"
+                         "client inside fd01::2 80\n"
+                         "$TOPO plan $BARE | grep -E 'nat|nft'\n"
+                         "$TOPO apply $BARE > /dev/null\n"  // without it, outside cannot answer
+                         "client inside 192.168.100.2 80\n"
+                         "stop_servers\n");
   check_prints(r,
                "No changes. The kernel matches the lab.\n"
                "table inet topo-masq {\n"
@@ -188,14 +191,17 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
   // Docker's own rule is `-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`: everything from the
   // containers that leaves by another interface than their bridge. Here the bridge side is in0.
   std::string negated = kMasquerade;
-  for (size_t at; (at = negated.find("out = \"out0\"")) != std::string::npos;) negated.replace(at, 12, "out = \"!in0\"");
-  Run r = in_sandbox({{"L", negated}}, std::string(kTcpBothFamilies) + "$TOPO apply $L > /dev/null\n"
-                     "$TOPO plan --detailed-exitcode $L\n"
-                     "ip netns exec router nft list chain inet topo-masq postrouting | grep masquerade\n"
-                     "server outside\n"
-                     "client inside 192.168.100.2 80\n"
-                     "client inside fd01::2 80\n"
-                     "stop_servers\n");
+  for (size_t at; (at = negated.find("out = \"out0\"")) != std::string::npos;)
+    negated.replace(at, 12, "out = \"!in0\"");
+  Run r = in_sandbox({{"L", negated}},
+                     std::string(kTcpBothFamilies) +
+                         "$TOPO apply $L > /dev/null\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "ip netns exec router nft list chain inet topo-masq postrouting | grep masquerade\n"
+                         "server outside\n"
+                         "client inside 192.168.100.2 80\n"
+                         "client inside fd01::2 80\n"
+                         "stop_servers\n");
   check_prints(r,
                "No changes. The kernel matches the lab.\n"
                "\t\tip saddr 10.0.0.0/24 oifname != \"in0\" masquerade\n"
@@ -206,24 +212,30 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
 
 TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy", "[kernel][nat]") {
   // What Docker (iptables-nft), firewalld and a hand-made inet table leave in host.
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
-                     std::string(kRules) +
+  Run r =
+      in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                 std::string(kRules) +
                      "nft -f - <<'EOF'\n"
                      "table ip nat {\n"
-                     "  chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type local counter jump DOCKER; }\n"
-                     "  chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; ip saddr 172.17.0.0/16 oifname != \"docker0\" counter masquerade; }\n"
+                     "  chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type "
+                     "local counter jump DOCKER; }\n"
+                     "  chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; ip saddr "
+                     "172.17.0.0/16 oifname != \"docker0\" counter masquerade; }\n"
                      "  chain DOCKER { iifname \"docker0\" counter return; }\n"
                      "}\n"
                      "table inet firewalld {\n"
-                     "  chain filter_INPUT { type filter hook input priority filter + 10; policy accept; ct state established,related accept; }\n"
+                     "  chain filter_INPUT { type filter hook input priority filter + 10; policy accept; ct state "
+                     "established,related accept; }\n"
                      "  chain nat_POSTROUTING { type nat hook postrouting priority srcnat + 10; policy accept; }\n"
                      "}\n"
-                     "table inet topo-other { comment \"topo:other\"; chain postrouting { type nat hook postrouting priority 100; masquerade; }; }\n"
+                     "table inet topo-other { comment \"topo:other\"; chain postrouting { type nat hook postrouting "
+                     "priority 100; masquerade; }; }\n"
                      "EOF\n"
                      "rules > /run/before\n"
                      "for t in 'ip nat' 'inet firewalld' 'inet topo-other'; do nft list table $t; done > /run/foreign\n"
                      "$TOPO apply $L > /dev/null\n"
-                     "for t in 'ip nat' 'inet firewalld' 'inet topo-other'; do nft list table $t; done | cmp - /run/foreign && echo 'same after apply'\n"
+                     "for t in 'ip nat' 'inet firewalld' 'inet topo-other'; do nft list table $t; done | cmp - "
+                     "/run/foreign && echo 'same after apply'\n"
                      "nft list tables\n"
                      "$TOPO destroy $L > /dev/null\n"
                      "rules | cmp - /run/before && echo 'same after destroy'\n");
@@ -294,15 +306,17 @@ TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in afte
                      " nft add chain inet topo-portmap swapped'"
                      " $TOPO apply $E 2>&1 | grep -e failed -e deleting\n"
                      "nft list table inet topo-portmap | grep -c 'chain swapped'\n");
-  check_prints(r,
-               "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
-               "  deleting nftables table inet topo-portmap in namespace host: No such file or directory; the kernel took "
-               "none of the batch\n"
-               "1\n");
+  check_prints(
+      r,
+      "topo: apply failed at step 1 of 1: host: ~ nft table inet topo-portmap: 1 rule added, 1 removed\n"
+      "  deleting nftables table inet topo-portmap in namespace host: No such file or directory; the kernel took "
+      "none of the batch\n"
+      "1\n");
 }
 
 TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply puts the table right", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}}, "$TOPO apply $L > /dev/null\n"
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+                     "$TOPO apply $L > /dev/null\n"
                      "nft add rule inet topo-portmap postrouting ip saddr 10.9.0.0/16 counter masquerade\n"
                      "nft insert rule inet topo-portmap prerouting tcp dport 22 dnat ip to 10.9.0.1\n"
                      "$TOPO plan --detailed-exitcode $L || echo \"exit $?\"\n"
@@ -323,21 +337,24 @@ TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply pu
 }
 
 TEST_CASE("kernel: topo makes the very rules nft makes from the shell plan, every shape", "[kernel][nat]") {
-  check_rules_as_nft_makes(kNatShapes,
-                           {"[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]",
-                            "[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]"});
+  check_rules_as_nft_makes(
+      kNatShapes, {"[ bitwise reg 1 = ( reg 1 & 0x0000f0ff ) ^ 0x00000000 ]",
+                   "[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]"});
 }
 
 TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leaving anything behind", "[kernel][nat]") {
   // bridge.toml: its NAT step comes before a file step, so a failure there undoes a batch.
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}},
-                     std::string(kRules) + "nft add table ip keep\n"
+  Run r =
+      in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}},
+                 std::string(kRules) +
+                     "nft add table ip keep\n"
                      "witness() { rules; ip -br link; ip netns; ls -R /etc/netns; }\n"
                      "witness > /run/pristine\n"
                      "n=$($TOPO plan --format json $L | grep -c '\"action\"')\n"
                      "for k in $(seq 1 $n); do\n"
                      "  TOPO_TEST_FAIL_STEP=$k $TOPO apply $L > /run/out 2>&1 && echo \"step $k: applied\"\n"
-                     "  grep -q 'rolled back: the kernel is as it was' /run/out || { echo \"step $k: no rollback\"; cat /run/out; }\n"
+                     "  grep -q 'rolled back: the kernel is as it was' /run/out || { echo \"step $k: no rollback\"; "
+                     "cat /run/out; }\n"
                      "  witness | cmp -s - /run/pristine || echo \"step $k: not as it was\"\n"
                      "done\n"
                      // The NAT batch refused: rolled back. The batch that undoes it refused (after

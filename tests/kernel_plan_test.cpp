@@ -25,8 +25,9 @@ Run built(const std::string& lab, const std::string& then, LabFiles more = {}) {
 }
 
 // Bash: the plan of $E, its exit status, MACs (the kernel's choice) masked.
-const char* kPlanOfEdit = "$TOPO plan --detailed-exitcode $E > /run/out || echo \"exit $?\"\n"
-                          "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n";
+const char* kPlanOfEdit =
+    "$TOPO plan --detailed-exitcode $E > /run/out || echo \"exit $?\"\n"
+    "sed -E 's/mac ([0-9a-f]{2}:){5}[0-9a-f]{2}/mac M/' /run/out\n";
 
 }  // namespace
 
@@ -69,8 +70,9 @@ TEST_CASE("kernel: an edited file gives exactly its change", "[kernel]") {
 }
 
 TEST_CASE("kernel: a veth removed from the file is removed, both ends", "[kernel]") {
-  std::string veth = "[[veth]]\na = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
-                     "b = { name = \"blue-p\", master = \"br0\" }\n";
+  std::string veth =
+      "[[veth]]\na = { netns = \"blue\", name = \"eth0\", addresses = [\"10.0.0.3/24\"] }\n"
+      "b = { name = \"blue-p\", master = \"br0\" }\n";
   Run r = built(kStar, kPlanOfEdit, {{"E", edited(kStar, veth, "")}});
   check_prints(r,
                "exit 2\n"
@@ -86,12 +88,13 @@ TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bri
   // br0 goes down first; going down, the kernel drops its IPv6 address, so the script does
   // not delete that one itself (ip would fail: the address is gone). The batch and the
   // namespaces list their contents on lines of their own, commented like the first.
-  Run r = built(kStar, "$TOPO plan --format shell $EMPTY > /run/down.sh\n"
-                       "grep -E 'br0 (down|up)|addr del' /run/down.sh\n"
-                       "bash -e /run/down.sh || echo \"script exit $?\"\n"
-                       // up0 dies with blue, which the kernel reaps a moment after `ip netns delete`
-                       "for i in $(seq 50); do [ \"$(ip -br link | wc -l)\" = 1 ] && break; sleep 0.1; done\n"
-                       "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n",
+  Run r = built(kStar,
+                "$TOPO plan --format shell $EMPTY > /run/down.sh\n"
+                "grep -E 'br0 (down|up)|addr del' /run/down.sh\n"
+                "bash -e /run/down.sh || echo \"script exit $?\"\n"
+                // up0 dies with blue, which the kernel reaps a moment after `ip netns delete`
+                "for i in $(seq 50); do [ \"$(ip -br link | wc -l)\" = 1 ] && break; sleep 0.1; done\n"
+                "ip -br link | cut -d' ' -f1 | tr '\\n' ' '; echo; ip netns\n",
                 {{"EMPTY", "lab = \"web\"\n"}});
   check_prints(r,
                "ip link set dev br0 down\n"
@@ -99,10 +102,11 @@ TEST_CASE("kernel: the shell plan of an emptied file takes the lab down, its bri
 }
 
 TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kernel]") {
-  Run r = in_sandbox({{"L", kStar}}, "ip link add br0 type bridge\n"
-                                     "$TOPO plan $L > /run/out || echo \"exit $?\"\n"
-                                     "grep -e conflict -e Plan: /run/out\n"
-                                     "$TOPO plan --format shell $L > /dev/null || echo \"shell exit $?\"\n");
+  Run r = in_sandbox({{"L", kStar}},
+                     "ip link add br0 type bridge\n"
+                     "$TOPO plan $L > /run/out || echo \"exit $?\"\n"
+                     "grep -e conflict -e Plan: /run/out\n"
+                     "$TOPO plan --format shell $L > /dev/null || echo \"shell exit $?\"\n");
   check_prints(r,
                "exit 1\n"
                "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"

@@ -100,13 +100,15 @@ inline const char* kListening = R"sh(listening() {
 /// A lab of `n` namespaces on one host bridge (10.64.0.1/16), each with a veth into it and a
 /// default route through it, and IPv4 forwarding on in the host: many steps of every kind.
 inline std::string star_lab(int n) {
-  std::string lab = "lab = \"star\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
-                    "[[bridge]]\nname = \"br0\"\naddresses = [\"10.64.0.1/16\"]\n";
+  std::string lab =
+      "lab = \"star\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"
+      "[[bridge]]\nname = \"br0\"\naddresses = [\"10.64.0.1/16\"]\n";
   for (int i = 1; i <= n; ++i)
-    lab += fmt::format("[[netns]]\nname = \"ns{0}\"\n[[veth]]\na = {{ netns = \"ns{0}\", name = \"eth0\", "
-                       "addresses = [\"10.64.1.{0}/16\"] }}\nb = {{ name = \"v{0}\", master = \"br0\" }}\n"
-                       "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
-                       i);
+    lab += fmt::format(
+        "[[netns]]\nname = \"ns{0}\"\n[[veth]]\na = {{ netns = \"ns{0}\", name = \"eth0\", "
+        "addresses = [\"10.64.1.{0}/16\"] }}\nb = {{ name = \"v{0}\", master = \"br0\" }}\n"
+        "[[route]]\nnetns = \"ns{0}\"\nto = \"default\"\nvia = \"10.64.0.1\"\n",
+        i);
   return lab;
 }
 
@@ -120,14 +122,22 @@ inline std::string converged(const std::string& file) {
 /// (a shell command) must print what it printed before the first try; what differs is
 /// printed. Prints "applied once each of its N steps had failed" at the end.
 inline std::string fail_each_step(const std::string& file, const std::string& state, int max = 60) {
-  return "(" + state + ") > /run/before\n"
-         "for k in $(seq 1 " + std::to_string(max) + "); do\n"
-         "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " + file + " 2> /run/err; then\n"
+  return "(" + state +
+         ") > /run/before\n"
+         "for k in $(seq 1 " +
+         std::to_string(max) +
+         "); do\n"
+         "  if TOPO_TEST_FAIL_STEP=$k $TOPO apply -q " +
+         file +
+         " 2> /run/err; then\n"
          "    echo \"applied once each of its $((k - 1)) steps had failed\"; break\n"
          "  fi\n"
          "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
-         "  (" + state + ") > /run/after\n"
-         "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after | head -20; }\n"
+         "  (" +
+         state +
+         ") > /run/after\n"
+         "  diff /run/before /run/after > /dev/null || { echo \"step $k: not as it was\"; diff /run/before /run/after "
+         "| head -20; }\n"
          "done\n";
 }
 

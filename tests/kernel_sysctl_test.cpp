@@ -107,9 +107,10 @@ kill $pid
 TEST_CASE("kernel: plan shows the host sysctl that apply puts back when the file drops it", "[kernel]") {
   // A CI check "is the lab up to date?" (plan --detailed-exitcode) must see what apply is
   // about to do: here, ip_forward going back to 0.
-  Run r = in_sandbox({{"WITH", "lab = \"web\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"red\"\n"},
-                      {"W", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"}},
-                     R"sh($TOPO apply -q $WITH
+  Run r = in_sandbox(
+      {{"WITH", "lab = \"web\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"red\"\n"},
+       {"W", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"}},
+      R"sh($TOPO apply -q $WITH
 $TOPO plan $W
 $TOPO plan --format json $W | grep -o '"object":"sysctl"[^}]*'
 $TOPO plan --format shell $W | grep -A1 sysctl
@@ -135,8 +136,9 @@ TEST_CASE("kernel: after destroy no interface forwards that did not before, one 
   // An interface made while ip_forward (and conf.all.forwarding in IPv6) was 1 takes 1 from
   // conf.default; the host must not go on routing through it once the lab is gone. keep0
   // forwarded before the lab, in IPv4 only, and must again.
-  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
-                            "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n"}},
+  Run r = in_sandbox({{"L",
+                       "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
+                       "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n"}},
                      std::string(kForwarding) + R"sh(
 ip link add keep0 type bridge
 sysctl -qw net.ipv4.conf.keep0.forwarding=1
@@ -158,11 +160,13 @@ sysctl net.ipv4.conf.new1.forwarding net.ipv6.conf.new1.forwarding
                "net.ipv6.conf.new1.forwarding = 0\n");
 }
 
-TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwards no more after destroy", "[kernel]") {
+TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwards no more after destroy",
+          "[kernel]") {
   // The kernel does not copy conf.default to the interfaces there, but those made meanwhile
   // take its value; putting it back must reach them too (those from before keep theirs).
-  Run r = in_sandbox({{"L", "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
-                            "\"net.ipv6.conf.default.forwarding\" = 1 }\n"}},
+  Run r = in_sandbox({{"L",
+                       "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
+                       "\"net.ipv6.conf.default.forwarding\" = 1 }\n"}},
                      std::string(kForwarding) + R"sh(
 ip link add keep0 type bridge
 sysctl -qw net.ipv4.conf.keep0.forwarding=1
@@ -217,8 +221,9 @@ done
                "two one two one: every forwarding switch as before\n");
 }
 
-TEST_CASE("kernel: a host sysctl another lab holds at another value is a conflict and so is a forward drop under its routing",
-          "[kernel]") {
+TEST_CASE(
+    "kernel: a host sysctl another lab holds at another value is a conflict and so is a forward drop under its routing",
+    "[kernel]") {
   // nftables drops a packet that any base chain drops: one lab's forward policy "drop" in
   // host would drop what another lab routes there. Each is refused, whichever comes second.
   Run r = in_sandbox({{"ONE", router_lab("one", 1)},
@@ -235,26 +240,28 @@ $TOPO destroy -q $ONE
 $TOPO apply -q $DROP
 conflicts $ONE
 )sh");
-  check_prints(r,
-               "plan exit 1\n"
-               "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
-               "apply exit 1: topo: apply refused: nothing was changed.\n"
-               "plan exit 1\n"
-               "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
-               "drop its traffic\n"
-               "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
-               "would drop its traffic\n"
-               "net.ipv4.ip_forward = 1\n"
-               "plan exit 1\n"
-               "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
-               "there (net.ipv4.ip_forward = 1)\n");
+  check_prints(
+      r,
+      "plan exit 1\n"
+      "  ! conflict: sysctl net.ipv4.ip_forward is 1 for lab 'one', which holds it; this lab sets 0\n"
+      "apply exit 1: topo: apply refused: nothing was changed.\n"
+      "plan exit 1\n"
+      "  ! conflict: lab 'one' forwards in host (net.ipv4.ip_forward = 1); [host.policy] forward = \"drop\" would "
+      "drop its traffic\n"
+      "  ! conflict: lab 'one' forwards in host (net.ipv6.conf.all.forwarding = 1); [host.policy] forward = \"drop\" "
+      "would drop its traffic\n"
+      "net.ipv4.ip_forward = 1\n"
+      "plan exit 1\n"
+      "  ! conflict: lab 'drop' drops forwarded traffic in host ([host.policy] forward = \"drop\"); this lab forwards "
+      "there (net.ipv4.ip_forward = 1)\n");
 }
 
 TEST_CASE("kernel: a sysctl dropped from a namespace the lab made goes back to the kernel's default", "[kernel]") {
   // For what the lab makes, a key left out means the kernel's value: the file, not its
   // history, says what the kernel has.
-  Run r = in_sandbox({{"WITH", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                               "sysctl = { \"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.log_martians\" = 1 }\n"},
+  Run r = in_sandbox({{"WITH",
+                       "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                       "sysctl = { \"net.ipv4.ip_forward\" = 1, \"net.ipv4.conf.all.log_martians\" = 1 }\n"},
                       {"W", "lab = \"web\"\n[[netns]]\nname = \"red\"\nsysctl = { \"net.ipv4.ip_forward\" = 1 }\n"}},
                      R"sh($TOPO apply -q $WITH
 $TOPO plan $W
@@ -277,11 +284,13 @@ find /run/topo/web -type f ! -name lock | sort
 TEST_CASE("kernel: rolling back a namespace's removal gives it back its sysctls", "[kernel]") {
   // The kernel's values die with the namespace; the rollback makes it again and must set
   // them, and its check that the kernel is as it was must look at them.
-  Run r = in_sandbox({{"BOTH", "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                               "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"},
-                      {"R", "lab = \"web\"\n[[netns]]\nname = \"green\"\n"
-                            "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"
-                            "sysctl = { \"net.ipv4.conf.all.log_martians\" = 1 }\n"}},
+  Run r = in_sandbox({{"BOTH",
+                       "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+                       "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"},
+                      {"R",
+                       "lab = \"web\"\n[[netns]]\nname = \"green\"\n"
+                       "sysctl = { \"net.ipv4.ip_forward\" = 1 }\n[[netns]]\nname = \"blue\"\n"
+                       "sysctl = { \"net.ipv4.conf.all.log_martians\" = 1 }\n"}},
                      R"sh($TOPO apply -q $BOTH
 n=$($TOPO plan --format json $R | grep -o '"action"' | wc -l)
 TOPO_TEST_FAIL_STEP=$n $TOPO apply $R 2>&1 | tail -1
@@ -294,7 +303,8 @@ ip netns exec blue sysctl net.ipv4.conf.all.log_martians
                "net.ipv4.conf.all.log_martians = 0\n");
 }
 
-TEST_CASE("kernel: disable_ipv6 set as the namespace's IPv6 addresses go and later dropped gives IPv6 back", "[kernel]") {
+TEST_CASE("kernel: disable_ipv6 set as the namespace's IPv6 addresses go and later dropped gives IPv6 back",
+          "[kernel]") {
   // Disabling IPv6 makes the kernel drop the namespace's IPv6 addresses itself; the lab's
   // removal of them must not fail for it, and the key left out later means IPv6 again.
   auto lab = [](const std::string& sysctl, const std::string& v6) {
@@ -385,8 +395,9 @@ sysctl net.ipv4.ip_forward net.ipv4.ip_default_ttl
                "net.ipv4.ip_default_ttl = 64\n");
 }
 
-TEST_CASE("kernel: a sysctl of the lab's own host link goes with the link, by edit or destroy, and comes back with an undo",
-          "[kernel][sysctl]") {
+TEST_CASE(
+    "kernel: a sysctl of the lab's own host link goes with the link, by edit or destroy, and comes back with an undo",
+    "[kernel][sysctl]") {
   Run r = in_sandbox({{"WITH", R"(lab = "own"
 [host]
 sysctl = { "net.ipv4.conf.v0.forwarding" = 1, "net.ipv4.conf.v0.rp_filter" = 2 }

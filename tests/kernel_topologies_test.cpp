@@ -339,17 +339,20 @@ void check_witnesses(const Lab& lab, const Sections& out) {
 
   // Sysctls: the file's values.
   std::vector<std::string> want_sysctls;
-  for (const Sysctl& c : lab.host_sysctls) want_sysctls.push_back(fmt::format("host {} = {}", c.key.value, c.value.value));
+  for (const Sysctl& c : lab.host_sysctls)
+    want_sysctls.push_back(fmt::format("host {} = {}", c.key.value, c.value.value));
   for (const Netns& n : lab.netns)
-    for (const Sysctl& c : n.sysctls) want_sysctls.push_back(fmt::format("{} {} = {}", n.name.value, c.key.value, c.value.value));
+    for (const Sysctl& c : n.sysctls)
+      want_sysctls.push_back(fmt::format("{} {} = {}", n.name.value, c.key.value, c.value.value));
   CHECK(section("sysctl") == want_sysctls);
 }
 
 }  // namespace
 
-TEST_CASE("kernel: every topologies/ lab without NAT applies as its file says, reaches as its comment says, "
-          "and destroys to the state before",
-          "[kernel][topologies]") {
+TEST_CASE(
+    "kernel: every topologies/ lab without NAT applies as its file says, reaches as its comment says, "
+    "and destroys to the state before",
+    "[kernel][topologies]") {
   auto labs = files_in(source_dir() / "topologies", ".toml");
   REQUIRE(labs.size() >= 7);
   int applied = 0;
@@ -381,25 +384,26 @@ TEST_CASE("kernel: every topologies/ lab without NAT applies as its file says, r
         want_reach += p.from + " -> " + p.to + (p.reaches ? ": reaches\n" : ": does not reach\n");
       }
 
-      Run r = in_sandbox(std::string(kFullDump) + kSettle + kReachFn + witness_script(lab) + "L=" + path.string() +
-                         "\nfull_dump > /run/before\n"
-                         "echo '== plan'\n"
-                         "$TOPO plan $L | tail -1\n"
-                         "$TOPO plan --format json $L | grep -c '\"action\"'\n"
-                         "echo '== apply'\n"
-                         "$TOPO apply $L | sed -E 's/in [0-9.]+ s\\)/in T s)/'\n"
-                         "settle\n"
-                         "witness\n"
-                         "echo '== reach'\n" +
-                         reach +
-                         "echo '== apply again'\n"
-                         "$TOPO apply $L\n"
-                         "$TOPO plan --detailed-exitcode $L > /dev/null && echo 'plan: exit 0'\n"
-                         "echo '== destroy'\n"
-                         "$TOPO destroy $L | sed -E 's/[0-9]+ removed \\([0-9]+ steps? in [0-9.]+ s\\)/N removed (N steps in T s)/'\n"
-                         "full_dump > /run/after\n"
-                         "echo '== after destroy'\n"
-                         "diff -u /run/before /run/after && echo 'as before apply'\n");
+      Run r = in_sandbox(
+          std::string(kFullDump) + kSettle + kReachFn + witness_script(lab) + "L=" + path.string() +
+          "\nfull_dump > /run/before\n"
+          "echo '== plan'\n"
+          "$TOPO plan $L | tail -1\n"
+          "$TOPO plan --format json $L | grep -c '\"action\"'\n"
+          "echo '== apply'\n"
+          "$TOPO apply $L | sed -E 's/in [0-9.]+ s\\)/in T s)/'\n"
+          "settle\n"
+          "witness\n"
+          "echo '== reach'\n" +
+          reach +
+          "echo '== apply again'\n"
+          "$TOPO apply $L\n"
+          "$TOPO plan --detailed-exitcode $L > /dev/null && echo 'plan: exit 0'\n"
+          "echo '== destroy'\n"
+          "$TOPO destroy $L | sed -E 's/[0-9]+ removed \\([0-9]+ steps? in [0-9.]+ s\\)/N removed (N steps in T s)/'\n"
+          "full_dump > /run/after\n"
+          "echo '== after destroy'\n"
+          "diff -u /run/before /run/after && echo 'as before apply'\n");
       INFO(r.output);
       CHECK(r.status == 0);
       Sections out = sections(r.output);
@@ -409,9 +413,9 @@ TEST_CASE("kernel: every topologies/ lab without NAT applies as its file says, r
       std::smatch m;
       static const std::regex summary(R"(^Plan: (\d+) to add, (\d+) to change, 0 to destroy\.$)");
       REQUIRE(std::regex_match(out["plan"][0], m, summary));
-      CHECK(joined(out["apply"]) == fmt::format("Applied lab '{}': {} added, {} changed, 0 destroyed ({} step{} in T s).\n",
-                                                lab.name.value, m[1].str(), m[2].str(), out["plan"][1],
-                                                out["plan"][1] == "1" ? "" : "s"));
+      CHECK(joined(out["apply"]) ==
+            fmt::format("Applied lab '{}': {} added, {} changed, 0 destroyed ({} step{} in T s).\n", lab.name.value,
+                        m[1].str(), m[2].str(), out["plan"][1], out["plan"][1] == "1" ? "" : "s"));
 
       check_witnesses(lab, out);
 

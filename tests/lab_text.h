@@ -1,8 +1,8 @@
 // Test helpers: a lab given as inline TOML, and its errors as "line:col: message" lines.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
@@ -22,9 +22,7 @@ inline std::vector<std::string> error_lines(const LoadedLab& loaded) {
 }
 
 /// The errors of `toml`, in file order. Tests compare them whole, so an extra error fails.
-inline std::vector<std::string> errors(const std::string& toml) {
-  return error_lines(load_lab_text("lab.toml", toml));
-}
+inline std::vector<std::string> errors(const std::string& toml) { return error_lines(load_lab_text("lab.toml", toml)); }
 
 /// The lab of `toml`, which must be valid (the test fails with the errors otherwise).
 inline Lab lab(const std::string& toml) {

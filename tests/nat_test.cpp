@@ -44,7 +44,8 @@ std::string table_text(const std::optional<NftTable>& t) {
   if (!t) return "none\n";
   std::string out = "table inet " + t->name + " comment " + t->mark + "\n";
   for (const NftChain& c : t->chains) {
-    out += fmt::format("  chain {} type {} hook {} priority {} policy {}\n", c.name, c.type, c.hook, c.priority, c.policy);
+    out +=
+        fmt::format("  chain {} type {} hook {} priority {} policy {}\n", c.name, c.type, c.hook, c.priority, c.policy);
     for (const NftRule& r : c.rules) out += "    " + *nft_syntax(r) + "\n";
   }
   return out;
@@ -338,6 +339,5 @@ TEST_CASE("nat: a bare '!' or a bad name after it is an error at the value", "[n
         Lines{"4:7: 'out' in [[nat]] masquerade is '!' without an interface name after it ('!eth0' is every "
               "interface but eth0)"});
   CHECK(errors("lab = \"web\"\n[[nat]]\nkind = \"dnat\"\nproto = \"tcp\"\nport = 80\nto = \"10.0.0.2\"\n"
-               "in = \"!eth0/1\"\n") ==
-        Lines{"7:6: interface name 'eth0/1' has character '/', which is not allowed"});
+               "in = \"!eth0/1\"\n") == Lines{"7:6: interface name 'eth0/1' has character '/', which is not allowed"});
 }

@@ -47,7 +47,9 @@ dev = "eth0"
 )";
 
 // The plan from `observed` to the lab of `toml`.
-Plan plan_for(const std::string& toml, const State& observed) { return topo::test::plan_for(expected_state(lab(toml)), observed); }
+Plan plan_for(const std::string& toml, const State& observed) {
+  return topo::test::plan_for(expected_state(lab(toml)), observed);
+}
 
 }  // namespace
 
@@ -108,18 +110,18 @@ TEST_CASE("plan: undoing a sysctl whose value could not be read is described too
   // Found by the fuzzer (fuzz/fuzz_lab.cpp): the undo step has no value to put back, and
   // describing it read an empty optional (a freed string under ASan: the value is longer
   // than the strings kept inline).
-  Plan p = plan_for("lab = \"web\"\n[[netns]]\nname = \"red\"\n"
-                    "sysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
-                    empty_kernel());
+  Plan p = plan_for(
+      "lab = \"web\"\n[[netns]]\nname = \"red\"\n"
+      "sysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
+      empty_kernel());
   REQUIRE(p.steps.size() == 2);
   CHECK(describe(p.steps[1]) == "red: ~ sysctl net.ipv4.tcp_rmem: (new namespace) -> 4096 87380 6291456");
-  CHECK(describe(p.steps[1].inverse()) ==
-        "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (new namespace)");
+  CHECK(describe(p.steps[1].inverse()) == "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (new namespace)");
   State red = empty_kernel();
   red.namespaces["red"].exists = true;
   red.namespaces["red"].mark = "topo:web";
-  p = plan_for("lab = \"web\"\n[[netns]]\nname = \"red\"\nsysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n",
-               red);
+  p = plan_for(
+      "lab = \"web\"\n[[netns]]\nname = \"red\"\nsysctl = { \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\" }\n", red);
   REQUIRE(p.steps.size() == 1);
   CHECK(describe(p.steps[0].inverse()) == "red: ~ sysctl net.ipv4.tcp_rmem: 4096 87380 6291456 -> (unreadable)");
 }
@@ -329,8 +331,10 @@ TEST_CASE("plan: a dying bridge goes down before its ports, and only then", "[pl
   auto star = [](int ports) {
     std::string lab = "lab = \"web\"\n[[bridge]]\nname = \"br0\"\naddresses = [\"10.0.0.1/24\", \"fd00::1/64\"]\n";
     for (int i = 0; i < ports; ++i)
-      lab += fmt::format("[[netns]]\nname = \"n{0}\"\n[[veth]]\na = {{ netns = \"n{0}\", name = \"eth0\" }}\n"
-                         "b = {{ name = \"v{0}\", master = \"br0\" }}\n", i);
+      lab += fmt::format(
+          "[[netns]]\nname = \"n{0}\"\n[[veth]]\na = {{ netns = \"n{0}\", name = \"eth0\" }}\n"
+          "b = {{ name = \"v{0}\", master = \"br0\" }}\n",
+          i);
     return lab;
   };
   Plan two = plan_for(R"(lab = "web")", applied(expected_state(lab(star(2)))));
@@ -415,7 +419,7 @@ via = "10.0.0.1"
 TEST_CASE("plan: routes and sysctls of a link made again go before it and come back after it", "[plan]") {
   State s = applied(expected_state(lab(kPlanLab)));
   for (RouteState& r : s.namespaces["red"].routes) r.dev = "eth0";  // as the kernel says
-  link(s, "red", "eth0").kind = kind_named("dummy");  // must become a veth again: made again, peer too
+  link(s, "red", "eth0").kind = kind_named("dummy");                // must become a veth again: made again, peer too
   Plan p = plan_for(kPlanLab, s);
   CHECK(plan_text(p) ==
         "namespace red\n"
@@ -611,8 +615,9 @@ b = { name = "vp5" }
 )";
   // From nothing: br3 ends at its port's 1280, and neither the VXLAN nor the macvlan waits
   // for the kernel to lower it (it never lowers a VXLAN).
-  CHECK(steps_text(plan_for(before + after.substr(after.find("[[vxlan]]"), after.find("[[veth]]") - after.find("[[vxlan]]")),
-                            empty_kernel())) ==
+  CHECK(steps_text(
+            plan_for(before + after.substr(after.find("[[vxlan]]"), after.find("[[veth]]") - after.find("[[vxlan]]")),
+                     empty_kernel())) ==
         "host: + bridge br3 mtu 1280\n"
         "host: + veth vp4 peer host/vp5 mtu 1280 master br3 & host: veth vp5 peer host/vp4 mtu 1280\n"
         "host: + vxlan vp10 id 80 group 239.1.1.124 dev br3 port 4789 mtu 1230\n"

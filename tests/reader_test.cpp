@@ -23,8 +23,7 @@ b = { name = "red-p", mtu = 1400 }
 mtu = 9000
 )");
   REQUIRE(l.interfaces.size() == 2);
-  CHECK(describe(l, l.interfaces[0]) ==
-        "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000 mac 02:00:00:00:00:02");
+  CHECK(describe(l, l.interfaces[0]) == "veth eth0 peer host/red-p 10.0.0.2/24 mtu 9000 mac 02:00:00:00:00:02");
   CHECK(describe(l, l.interfaces[1]) == "veth red-p peer red/eth0 mtu 1400");
   CHECK(l.interfaces[0].pos == SourcePos{6, 5});
   CHECK(l.interfaces[1].netns.value == "host");
@@ -164,8 +163,7 @@ addresses = "10.0.0.1/24"
   CHECK(errors("lab = 5\n") == Lines{"1:7: 'lab' in the top level must be a string, not an integer"});
   CHECK(errors("lab = \"t\"\n[netns]\nname = \"a\"\n") ==
         Lines{"2:1: 'netns' must be an array of tables: write [[netns]], not [netns]"});
-  CHECK(errors("lab = \"t\"\nnetns = [\"a\"]\n") ==
-        Lines{"2:10: each [[netns]] entry must be a table, not a string"});
+  CHECK(errors("lab = \"t\"\nnetns = [\"a\"]\n") == Lines{"2:10: each [[netns]] entry must be a table, not a string"});
 }
 
 TEST_CASE("names follow their rules", "[reader]") {

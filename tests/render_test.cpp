@@ -125,8 +125,7 @@ b = { name = "help" }
   CHECK(sh.find("ip -n a link add name up numtxqueues 1 numrxqueues 1 type veth peer name help ") != std::string::npos);
 }
 
-TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <U+XXXX>, not as controls",
-          "[render]") {
+TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <U+XXXX>, not as controls", "[render]") {
   // Interfaces made by others may hold escape sequences or bidirectional controls (the kernel
   // takes any byte but '/', ':' and white space in a name, any at all in an alias).
   State observed = empty_kernel();
@@ -144,7 +143,8 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
   CHECK(plan_text(p) ==
         "namespace host\n"
         "  - dummy red<U+001B>[2J\n"
-        "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, alias 'x<U+001B>]0;owned<U+0007><U+202E>')\n"
+        "  ! conflict: interface 'br0' exists and is not the lab's (a bridge, alias "
+        "'x<U+001B>]0;owned<U+0007><U+202E>')\n"
         "\n"
         "Plan: 0 to add, 0 to change, 1 to destroy.\n"
         "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n");
@@ -164,8 +164,9 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
   gone.kind = VethState{std::string(kUnknownNetns), ""};
   gone.alias = "topo:web";
   observed.namespaces["host"].links.push_back(gone);
-  std::string toml = "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
-                     "b = { name = \"red-p\" }\n";
+  std::string toml =
+      "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
+      "b = { name = \"red-p\" }\n";
   Plan p = plan_for(expected_state(lab(toml)), observed);
   CHECK(plan_text(p) ==
         "namespace host\n"
@@ -180,8 +181,8 @@ TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, 
         "  - veth red-p peer in another namespace\n"
         "\n"
         "Plan: 0 to add, 0 to change, 1 to destroy.\n");
-  CHECK(plan_json(plan_for(expected_state(lab("lab = \"web\"\n")), observed), "web").find(
-            R"("peer":{"netns":null,"name":null})") != std::string::npos);
+  CHECK(plan_json(plan_for(expected_state(lab("lab = \"web\"\n")), observed), "web")
+            .find(R"("peer":{"netns":null,"name":null})") != std::string::npos);
 }
 
 TEST_CASE("shell: a macvlan on a parent elsewhere is deleted before its namespace", "[render]") {
@@ -221,7 +222,8 @@ name = "vx0"
 id = 7
 remote = "192.0.2.1"
 dev = "up0"
-mtu = )" + mtu + "\naddresses = [" + addresses + "]\n"));
+mtu = )" + mtu + "\naddresses = [" +
+                              addresses + "]\n"));
   };
   State before = with("1450", R"("10.10.0.2/24", "fd00:10::2/64")"), after = with("1230", R"("10.10.0.2/24")");
   std::string sh = plan_shell(plan_for(after, applied(before)), after, "web");

@@ -42,8 +42,8 @@ TEST_CASE("transaction: all steps run in order when none fails", "[transaction]"
   Outcome o = run_transaction(kSteps, k);
   CHECK(o.ok());
   CHECK(o.done == 3);
-  CHECK(k.log == std::vector<std::string>{"a: + netns a", "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1",
-                                          "b: + netns b"});
+  CHECK(k.log ==
+        std::vector<std::string>{"a: + netns a", "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1", "b: + netns b"});
 }
 
 TEST_CASE("transaction: a failed step undoes the ones before it, last first", "[transaction]") {

@@ -130,9 +130,8 @@ TEST_CASE("transport: every request's ACK is matched by its number, answers of a
   // An ACK left from an abandoned exchange (9), an echo, and the answers out of order.
   k.answer({ack(9, -ENOENT), message(RTM_NEWLINK, 11), ack(12, 0), ack(11, -EINVAL, "bad mtu")});
   k.answer({ack(10, 0)});
-  std::vector<Ack> acks = exchange(k.topo, buffers(sent), "test", [&](const nlmsghdr* h) {
-    others.push_back(std::to_string(h->nlmsg_seq));
-  });
+  std::vector<Ack> acks = exchange(k.topo, buffers(sent), "test",
+                                   [&](const nlmsghdr* h) { others.push_back(std::to_string(h->nlmsg_seq)); });
   REQUIRE(acks.size() == 3);
   CHECK(acks[0].error == 0);
   CHECK(acks[1].reason() == "Invalid argument (bad mtu)");
@@ -223,10 +222,9 @@ TEST_CASE("transport: the nftables batch replacing a table, message by message",
   }
   CHECK(types == std::vector<std::string>{"begin#1", "deltable+ack#2", "newtable+ack+excl#3", "newchain+ack+excl#4",
                                           "newrule+ack#5", "end#6"});
-  CHECK(b.steps == std::vector<std::string>{"starting the batch for", "deleting", "making",
-                                            "making chain postrouting in",
-                                            "adding rule 1 of chain postrouting (masquerade) to",
-                                            "committing the batch for"});
+  CHECK(b.steps ==
+        std::vector<std::string>{"starting the batch for", "deleting", "making", "making chain postrouting in",
+                                 "adding rule 1 of chain postrouting (masquerade) to", "committing the batch for"});
   // Taken down only: begin, delete, end.
   CHECK(nft::table_batch(before, std::nullopt).steps.size() == 3);
 }

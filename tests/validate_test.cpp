@@ -71,8 +71,7 @@ netns = "bleu"
 netns = "green"
 to = "default"
 dev = "eth0"
-)") == Lines{"6:9: netns 'bleu' is not defined (did you mean 'blue'?)",
-             "8:9: netns 'green' is not defined"});
+)") == Lines{"6:9: netns 'bleu' is not defined (did you mean 'blue'?)", "8:9: netns 'green' is not defined"});
 }
 
 TEST_CASE("a master must be a bridge in the port's own namespace", "[validate]") {
@@ -100,8 +99,7 @@ TEST_CASE("a bridge takes at most 1023 ports", "[validate]") {
     toml += fmt::format("[[veth]]\na = {{ name = \"a{}\", master = \"br0\" }}\nb = {{ name = \"b{}\" }}\n", i, i);
   auto e = errors(toml);
   REQUIRE(e.size() == 1);
-  CHECK(e[0] == fmt::format("{}:32: bridge 'br0' has 1024 ports; a Linux bridge takes at most 1023",
-                            4 + 3 * 1023 + 1));
+  CHECK(e[0] == fmt::format("{}:32: bridge 'br0' has 1024 ports; a Linux bridge takes at most 1023", 4 + 3 * 1023 + 1));
 }
 
 TEST_CASE("in a namespace the lab creates, a route's dev must be the lab's", "[validate]") {
@@ -329,8 +327,7 @@ to = "10.0.0.3:80"
 TEST_CASE("every error of a file is reported at once", "[validate]") {
   // 200 lines of a good lab with 10 different mistakes spread through it.
   std::string toml = "lab = \"big\"\n";
-  for (int i = 0; i < 40; ++i)
-    toml += fmt::format("[[netns]]\nname = \"n{}\"\n", i);
+  for (int i = 0; i < 40; ++i) toml += fmt::format("[[netns]]\nname = \"n{}\"\n", i);
   for (int i = 0; i < 38; ++i)
     toml += fmt::format("[[veth]]\na = {{ netns = \"n{}\", name = \"eth0\" }}\nb = {{ name = \"p{}\" }}\n", i, i);
   toml += R"([[netns]]
@@ -366,21 +363,20 @@ mac = "01:00:5e:00:00:01"
 )";
   REQUIRE(std::count(toml.begin(), toml.end(), '\n') >= 200);
   auto e = errors(toml);
-  CHECK(e == Lines{
-      "197:8: netns 'n1' is defined twice",
-      "199:8: interface name 'this-name-is-too-long' is 21 bytes long; at most 15 are allowed",
-      "202:7: 'mtu' in [[bridge]] 'br0' is 10; it must be between 68 and 65535",
-      "204:20: unknown key 'adress' in [[veth]] end 'a' (did you mean 'addresses'?)",
-      "205:28: netns 'n99' is not defined (did you mean 'n9'?)",
-      "207:6: 'to' in [[route]] is 10.0.0.1/24, which has host bits set (did you mean "
-      "10.0.0.0/24?)",
-      "212:7: gateway 10.9.9.9 is not on any subnet of namespace 'n3' (it has no IPv4 address); "
-      "the kernel would refuse the route",
-      "213:1: missing required key 'port' in [[nat]] dnat",
-      "220:10: 'remote' in [[vxlan]] 'vx0' must be a unicast address; for a multicast address "
-      "use 'group'",
-      "225:7: mac 01:00:5e:00:00:01 cannot be an interface's address: it is a multicast address "
-      "(low bit of the first octet set)"});
+  CHECK(e == Lines{"197:8: netns 'n1' is defined twice",
+                   "199:8: interface name 'this-name-is-too-long' is 21 bytes long; at most 15 are allowed",
+                   "202:7: 'mtu' in [[bridge]] 'br0' is 10; it must be between 68 and 65535",
+                   "204:20: unknown key 'adress' in [[veth]] end 'a' (did you mean 'addresses'?)",
+                   "205:28: netns 'n99' is not defined (did you mean 'n9'?)",
+                   "207:6: 'to' in [[route]] is 10.0.0.1/24, which has host bits set (did you mean "
+                   "10.0.0.0/24?)",
+                   "212:7: gateway 10.9.9.9 is not on any subnet of namespace 'n3' (it has no IPv4 address); "
+                   "the kernel would refuse the route",
+                   "213:1: missing required key 'port' in [[nat]] dnat",
+                   "220:10: 'remote' in [[vxlan]] 'vx0' must be a unicast address; for a multicast address "
+                   "use 'group'",
+                   "225:7: mac 01:00:5e:00:00:01 cannot be an interface's address: it is a multicast address "
+                   "(low bit of the first octet set)"});
 }
 
 TEST_CASE("macvlan: not on a macvlan, which the kernel moves to the parent's parent", "[validate]") {
@@ -515,10 +511,11 @@ sysctl = { "net.ipv6.conf.eth0.disable_ipv6" = 1, "net.ipv6.conf.default.disable
 [[veth]]
 a = { name = "eth0", netns = "red", addresses = ["10.0.0.1/24", "fd00::1/64"] }
 b = { name = "eth0", netns = "blue", addresses = ["fd00::2/64"] }
-)") == Lines{"9:65: 'eth0' has IPv6 address fd00::1/64, but namespace 'red' sets net.ipv6.conf.all.disable_ipv6 = 1: "
-             "the kernel refuses IPv6 addresses there",
-             "10:51: 'eth0' has IPv6 address fd00::2/64, but namespace 'blue' sets net.ipv6.conf.eth0.disable_ipv6 = 1: "
-             "the kernel refuses IPv6 addresses there"});
+)") == Lines{
+           "9:65: 'eth0' has IPv6 address fd00::1/64, but namespace 'red' sets net.ipv6.conf.all.disable_ipv6 = 1: "
+           "the kernel refuses IPv6 addresses there",
+           "10:51: 'eth0' has IPv6 address fd00::2/64, but namespace 'blue' sets net.ipv6.conf.eth0.disable_ipv6 = 1: "
+           "the kernel refuses IPv6 addresses there"});
 }
 
 TEST_CASE("a gateway on the subnets of two links needs a dev", "[validate]") {
