@@ -8,10 +8,8 @@
 #include <chrono>
 
 #include "cli/commands.h"
-#include "executor/apply.h"
-#include "executor/open_kernel.h"
 #include "executor/privilege.h"
-#include "executor/read_state.h"
+#include "executor/run.h"
 #include "parser/diagnostics.h"
 #include "planner/render_text.h"
 
@@ -84,14 +82,12 @@ class Printer : public ApplyObserver {
     fmt::print(stderr, "topo: an earlier run of lab '{}' was interrupted; taking back what it made\n", how_.lab);
   }
   void planned(const Plan& plan) override {
-    after_plan_hook();
     progress_.emplace(how_.output, plan.steps.size());
     signals_.emplace();
   }
   bool should_stop() override { return signals_ && signals_->pending(); }
   void step(size_t i, const Step& s) override { progress_->step(i, s); }
   void note(const std::string& text) override { fmt::print(stderr, "topo: {}\n", text); }
-  void after_last_step() override { after_last_step_hook(); }
   // The run is over: the progress line goes, and signals are no longer held.
   void done() {
     progress_.reset();
@@ -170,11 +166,8 @@ void add_output_flags(CLI::App& sub, CarryOut::Output& output) {
 int carry_out(State expected, const CarryOut& how) {
   auto start = std::chrono::steady_clock::now();
   require_capabilities(how.verb, {net_admin_to_change(), sys_admin_to_make_namespaces()});
-  KernelReader reader(how.lab);
   Printer printer(how);
-  ApplyRequest request{how.lab, how.wait};
-  ApplyResult result = apply(
-      std::move(expected), request, reader, [&](const State& e) { return open_lab_kernel(e, how.lab); }, printer);
+  ApplyResult result = apply_to_kernel(std::move(expected), {how.lab, how.wait}, printer);
   printer.done();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report(result, how, seconds);

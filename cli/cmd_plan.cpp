@@ -5,9 +5,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "executor/apply.h"
 #include "executor/privilege.h"
-#include "executor/read_state.h"
+#include "executor/run.h"
 #include "parser/load.h"
 #include "planner/expected.h"
 #include "planner/plan.h"
@@ -33,8 +32,7 @@ int run(const PlanOptions& o) {
   require_capabilities("plan", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   const Lab& lab = *loaded.lab;
   State expected = expected_state(lab);
-  KernelReader reader(lab.name.value);
-  Plan plan = plan_only(expected, lab.name.value, reader);
+  Plan plan = plan_kernel(expected, lab.name.value);
   if (o.format == "json") {
     fmt::print("{}", plan_json(plan, lab.name.value));
   } else if (o.format == "shell") {

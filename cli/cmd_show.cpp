@@ -5,9 +5,8 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "executor/apply.h"
 #include "executor/privilege.h"
-#include "executor/read_state.h"
+#include "executor/run.h"
 #include "parser/load.h"
 #include "parser/names.h"
 #include "planner/expected.h"
@@ -52,7 +51,7 @@ int run(const ShowOptions& o) {
     return kExitUsage;
   }
   // Without the file, the lab's namespaces are found by their marks (adopted ones are not).
-  State view = lab_view(read_state(expected, name), name, recorded_routes(name));
+  State view = lab_now(expected, name);
   std::string why = loaded ? not_applied(*loaded->lab) : nothing_marked(view, name);
   if (!why.empty()) {
     fmt::print(stderr, "topo show: lab '{}' is not applied: {}{}\n", name, why,

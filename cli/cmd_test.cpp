@@ -8,9 +8,8 @@
 #include "cli/commands.h"
 #include "executor/privilege.h"
 #include "executor/prober.h"
-#include "executor/read_state.h"
+#include "executor/run.h"
 #include "parser/load.h"
-#include "planner/expected.h"
 #include "planner/probe.h"
 
 namespace topo::cli {
@@ -26,25 +25,6 @@ struct TestOptions {
 };
 
 }  // namespace
-
-std::string not_applied(const Lab& lab) {
-  State expected = expected_state(lab);
-  State now = read_state(expected, lab.name.value);
-  std::string mark = ownership_mark(lab.name.value);
-  for (const Netns& n : lab.netns) {
-    const NamespaceState* ns = now.find(n.name.value);
-    if (!ns || !ns->exists) return fmt::format("namespace '{}' does not exist", n.name.value);
-    if (!n.adopted() && ns->mark != mark)
-      return fmt::format("namespace '{}' is not the lab's (no {} mark on its lo)", n.name.value, mark);
-  }
-  for (const Interface& i : lab.interfaces) {
-    const NamespaceState* ns = now.find(i.netns.value);
-    const LinkState* l = ns ? ns->find_link(i.name.value) : nullptr;
-    if (!l || l->alias != mark)
-      return fmt::format("interface '{}' of namespace '{}' is missing", i.name.value, i.netns.value);
-  }
-  return "";
-}
 
 int test_lab(const LoadedLab& loaded, size_t jobs) {
   const Lab& lab = *loaded.lab;

@@ -40,12 +40,6 @@ std::vector<std::string> take_exec_command(int& argc, char** argv);
 void register_list(CLI::App& app, int& exit_code);
 void register_completion(CLI::App& app, int& exit_code);
 
-/// Why the lab is not applied, or "" when it is: every namespace it creates is there with
-/// its mark, and so is every link it makes in host. A route or address gone by hand does not
-/// make a lab unapplied; `topo test`'s expectations are there to find that. For `test` and
-/// `show`, which have nothing to say about a lab that is not there.
-std::string not_applied(const Lab& lab);
-
 /// `topo test`'s work, shared with `topo apply --test`: the exit code.
 int test_lab(const LoadedLab& loaded, size_t jobs);
 
