@@ -4,19 +4,24 @@
 
 using namespace topo;
 
+namespace {
+
+// How topo prints `d` for a file `name` whose text is `text`.
+std::string quoted(const std::string& name, const std::string& text, const Diagnostic& d) {
+  return render(SourceFile(name, text), d);
+}
+
+}  // namespace
+
 TEST_CASE("an error quotes its line with a caret under the span", "[diagnostics]") {
-  SourceFile file("lab.toml", "lab = \"web\"\n[[veth]]\na = { adress = 1 }\n");
-  Diagnostic d{{3, 7}, 6, "unknown key 'adress'", {}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("lab.toml", "lab = \"web\"\n[[veth]]\na = { adress = 1 }\n", {{3, 7}, 6, "unknown key 'adress'", {}}) ==
         "lab.toml:3:7: error: unknown key 'adress'\n"
         "    3 | a = { adress = 1 }\n"
         "      |       ^~~~~~\n");
 }
 
 TEST_CASE("notes follow their error with their own quote", "[diagnostics]") {
-  SourceFile file("x.toml", "a\nb\n");
-  Diagnostic d{{2, 1}, 1, "defined twice", {{{1, 1}, "first defined here"}}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("x.toml", "a\nb\n", {{2, 1}, 1, "defined twice", {{{1, 1}, "first defined here"}}}) ==
         "x.toml:2:1: error: defined twice\n"
         "    2 | b\n"
         "      | ^\n"
@@ -28,26 +33,22 @@ TEST_CASE("notes follow their error with their own quote", "[diagnostics]") {
 TEST_CASE("past line 9999 the gutter widens and the caret stays under its column", "[diagnostics]") {
   std::string text(12344, '\n');
   text += "a = { adress = 1 }\n";
-  SourceFile file("big.toml", text);
-  Diagnostic d{{12345, 7}, 6, "unknown key 'adress'", {}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("big.toml", text, {{12345, 7}, 6, "unknown key 'adress'", {}}) ==
         "big.toml:12345:7: error: unknown key 'adress'\n"
         " 12345 | a = { adress = 1 }\n"
         "       |       ^~~~~~\n");
 }
 
 TEST_CASE("the caret counts characters, not bytes, and keeps tabs", "[diagnostics]") {
-  SourceFile file("x.toml", "\tn = \"é\" x\n");
-  Diagnostic d{{1, 10}, 1, "m", {}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("x.toml", "\tn = \"é\" x\n", {{1, 10}, 1, "m", {}}) ==
         "x.toml:1:10: error: m\n"
         "    1 | \tn = \"é\" x\n"
         "      | \t        ^\n");
 }
 
 TEST_CASE("an error without a position names only the file", "[diagnostics]") {
-  SourceFile file("gone.toml", "");
-  CHECK(render(file, {{}, 1, "cannot read the lab file", {}}) == "gone.toml: error: cannot read the lab file\n");
+  CHECK(quoted("gone.toml", "", {{}, 1, "cannot read the lab file", {}}) ==
+        "gone.toml: error: cannot read the lab file\n");
 }
 
 TEST_CASE("errors come out in file order, each once", "[diagnostics]") {
@@ -64,9 +65,7 @@ TEST_CASE("errors come out in file order, each once", "[diagnostics]") {
 TEST_CASE("a quoted line shows control bytes and broken UTF-8 as U+FFFD, one column each", "[diagnostics]") {
   // A lab file that toml++ refuses for a raw ESC or NUL must not drive the terminal when
   // its line is quoted; the caret still points at the same character.
-  SourceFile file("x.toml", std::string("n = \"\x1b]0;t\x07\" \xff\0 x\n", 18));
-  Diagnostic d{{1, 17}, 1, "m", {}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("x.toml", std::string("n = \"\x1b]0;t\x07\" \xff\0 x\n", 18), {{1, 17}, 1, "m", {}}) ==
         "x.toml:1:17: error: m\n"
         "    1 | n = \"\uFFFD]0;t\uFFFD\" \uFFFD\uFFFD x\n"
         "      |                 ^\n");
@@ -89,9 +88,7 @@ TEST_CASE("a bidirectional control shows as U+FFFD in the quote and as <U+XXXX> 
 
 TEST_CASE("a long line is quoted around the caret, cut with an ellipsis", "[diagnostics]") {
   std::string line = std::string(1000, 'a') + "X" + std::string(1000, 'b');
-  SourceFile file("x.toml", line + "\n");
-  Diagnostic d{{1, 1001}, 5, "m", {}};
-  std::string quote = render(file, d);
+  std::string quote = quoted("x.toml", line + "\n", {{1, 1001}, 5, "m", {}});
   CHECK(quote ==
         "x.toml:1:1001: error: m\n"
         "    1 | \u2026" +
@@ -102,9 +99,7 @@ TEST_CASE("a long line is quoted around the caret, cut with an ellipsis", "[diag
 }
 
 TEST_CASE("a span longer than the quoted part stops at its end", "[diagnostics]") {
-  SourceFile file("x.toml", std::string(300, 'a') + "\n");
-  Diagnostic d{{1, 1}, 300, "m", {}};
-  CHECK(render(file, d) ==
+  CHECK(quoted("x.toml", std::string(300, 'a') + "\n", {{1, 1}, 300, "m", {}}) ==
         "x.toml:1:1: error: m\n"
         "    1 | " +
             std::string(160, 'a') +

@@ -97,10 +97,7 @@ TEST_CASE("diff: the lab's objects that the file no longer has are removed", "[d
 
 TEST_CASE("diff: what is not the lab's is never changed", "[diff]") {
   State s = applied_lab();
-  LinkState foreign;
-  foreign.name = "eth9";
-  foreign.kind = VethState{};
-  s.namespaces["host"].links.push_back(foreign);  // unmarked: left alone
+  added_link(s, "host", "eth9", VethState{});  // unmarked: left alone
   s.namespaces["other"].exists = true;
   s.namespaces["other"].mark = "topo:db";  // another lab's namespace
   RouteState kernel_route;
@@ -119,11 +116,7 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
   State s = applied_lab();
   link(s, "host", "br0").alias = "";
   s.namespaces["red"].mark = "topo:db";
-  LinkState uplink;
-  uplink.name = "uplink";
-  uplink.kind = OtherLinkState{};
-  uplink.addresses = {*parse_prefix("10.0.0.1/8")};
-  s.namespaces["host"].links.push_back(uplink);
+  added_link(s, "host", "uplink", OtherLinkState{}).addresses = {*parse_prefix("10.0.0.1/8")};
   CHECK(diff_text(kDiffLab, s) ==
         "conflict: interface 'br0' exists and is not the lab's (a bridge, no topo mark)\n"
         "conflict: address 10.0.0.1 is already on interface 'uplink', which is not the lab's\n"
@@ -145,17 +138,11 @@ TEST_CASE("diff: conflicts name what holds the object", "[diff]") {
 
 TEST_CASE("diff: a macvlan or VXLAN of someone else's over a link the lab deletes is a conflict", "[diff]") {
   State s = applied_lab();
-  LinkState mv;
-  mv.name = "mv0";
-  mv.kind = MacvlanState{"bridge", "red-p", "host"};
-  s.namespaces["host"].links.push_back(mv);
-  LinkState vx;
-  vx.name = "vx9";
+  added_link(s, "host", "mv0", MacvlanState{"bridge", "red-p", "host"});
   VxlanState nine;
   nine.id = 9;
   nine.dev = "eth0";
-  vx.kind = nine;
-  s.namespaces["red"].links.push_back(vx);
+  added_link(s, "red", "vx9", nine);
   CHECK(diff_text(kDiffLab, s) == "");
   // The veth goes: both ends, and what is over either.
   std::string without = kDiffLab;
@@ -276,9 +263,7 @@ dev = "uplink"
         "conflict: interface 'uplink' (parent of macvlan 'mv0') does not exist in namespace 'host'\n"
         "conflict: interface 'uplink' (device of the route to 10.9.0.0/16) does not exist in namespace 'host'\n");
   State s = empty_kernel();
-  LinkState uplink;
-  uplink.name = "uplink";
-  s.namespaces["host"].links.push_back(uplink);
+  added_link(s, "host", "uplink");
   CHECK(diff_text(toml, s) ==
         "host: + vxlan vx1 id 1 group 239.1.1.1 dev uplink port 4789\n"
         "host: + macvlan mv0 parent host/uplink mode bridge\n"
@@ -308,15 +293,8 @@ dev = "uplink"
 mtu = 1450
 )";
   State s = empty_kernel();
-  LinkState uplink, mvhost;
-  uplink.name = "uplink";
-  uplink.kind = VethState{};
-  uplink.mtu = 1500;
-  mvhost.name = "mvhost";
-  mvhost.kind = MacvlanState{};
-  mvhost.mtu = 1500;
-  s.namespaces["host"].links.push_back(uplink);
-  s.namespaces["host"].links.push_back(mvhost);
+  added_link(s, "host", "uplink", VethState{}).mtu = 1500;
+  added_link(s, "host", "mvhost", MacvlanState{}).mtu = 1500;
   CHECK(diff_text(toml, s) ==
         "host: + vxlan vx1 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1451\n"
         "host: + vxlan vx2 id 2 remote 192.0.2.2 dev uplink port 4789 mtu 1450\n"
@@ -348,11 +326,7 @@ parent = "uplink"
 addresses = ["10.0.0.1/24"]
 )";
   State s = empty_kernel();
-  LinkState uplink;
-  uplink.name = "uplink";
-  uplink.kind = VethState{};
-  uplink.mtu = 1280;
-  s.namespaces["host"].links.push_back(uplink);
+  added_link(s, "host", "uplink", VethState{}).mtu = 1280;
   CHECK(diff_text(toml, s) ==
         "host: + vxlan vx0 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1230\n"
         "host: + macvlan mv0 parent host/vx0 mode bridge fd00::1/64 mtu 1230\n"
@@ -407,11 +381,7 @@ remote = "192.0.2.2"
 dev = "uplink"
 )";
   State s = applied(expected_state(lab(toml)));
-  LinkState uplink;
-  uplink.name = "uplink";
-  uplink.kind = VethState{};
-  uplink.mtu = 1500;
-  s.namespaces["host"].links.push_back(uplink);
+  added_link(s, "host", "uplink", VethState{}).mtu = 1500;
   // As an earlier file with `mtu = 1280` on both left them.
   for (LinkState& l : s.namespaces["host"].links)
     if (l.name != "uplink") l.mtu = 1280;

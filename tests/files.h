@@ -36,6 +36,9 @@ inline std::vector<std::filesystem::path> files_in(const std::filesystem::path& 
   return out;
 }
 
+/// The text of the lab file `name` in topologies/.
+inline std::string topology(const std::string& name) { return read_file(source_dir() / "topologies" / name); }
+
 struct Run {
   int status = -1;
   std::string output;  // stdout and stderr together

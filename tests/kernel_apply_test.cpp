@@ -336,7 +336,7 @@ TEST_CASE("kernel: destroy and rollback give back the forwarding of each machine
 }
 
 TEST_CASE("kernel: a failure injected at every step leaves the kernel as it was", "[kernel]") {
-  for (std::string lab : {read_file(source_dir() / "topologies/vxlan-two-hosts.toml"), std::string(kRedAndBlueLab)}) {
+  for (std::string lab : {topology("vxlan-two-hosts.toml"), std::string(kRedAndBlueLab)}) {
     Run r = in_sandbox(
         {{"L", lab}}, std::string(kWitness) +
                           "ip link add keep0 type bridge\nip addr add 10.9.0.1/24 dev keep0\n"

@@ -40,7 +40,7 @@ const std::string kRule =
 
 TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published port, and without the rule both do",
           "[kernel][filter]") {
-  std::string lab = read_file(source_dir() / "topologies/docker-user.toml");
+  std::string lab = topology("docker-user.toml");
   REQUIRE(lab.find(kRule) != std::string::npos);
   Run r = in_sandbox({{"L", lab}, {"L2", edited(lab, kRule, "")}}, kTcp +
                                                                        "$TOPO apply $L > /dev/null\n"
@@ -73,7 +73,7 @@ TEST_CASE("kernel: DOCKER-USER, only the allowed range reaches the published por
 
 TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's own ports and outside still do",
           "[kernel][filter]") {
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/isolated-bridges.toml")}},
+  Run r = in_sandbox({{"L", topology("isolated-bridges.toml")}},
                      kTcp +
                          "$TOPO apply $L > /dev/null\n"
                          "$TOPO plan --detailed-exitcode $L\n"
@@ -102,7 +102,7 @@ TEST_CASE("kernel: isolated bridges do not reach each other, but each bridge's o
 
 TEST_CASE("kernel: filter rules leave foreign tables byte-identical, and a refused batch leaves the old rules",
           "[kernel][filter]") {
-  std::string lab = read_file(source_dir() / "topologies/docker-user.toml");
+  std::string lab = topology("docker-user.toml");
   Run r = in_sandbox(
       {{"L", lab},
        {"E", lab + "[[filter]]\nchain = \"input\"\naction = \"reject\"\nproto = \"tcp\"\nport = 22\n"

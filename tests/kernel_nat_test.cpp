@@ -213,7 +213,7 @@ TEST_CASE("kernel: a masquerade out '!IF' rewrites what leaves by any other inte
 TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy", "[kernel][nat]") {
   // What Docker (iptables-nft), firewalld and a hand-made inet table leave in host.
   Run r =
-      in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+      in_sandbox({{"L", topology("port-mapping.toml")}},
                  std::string(kRules) +
                      "nft -f - <<'EOF'\n"
                      "table ip nat {\n"
@@ -249,7 +249,7 @@ TEST_CASE("kernel: foreign tables stay byte-identical through apply and destroy"
 }
 
 TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict, untouched", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+  Run r = in_sandbox({{"L", topology("port-mapping.toml")}},
                      "nft add table inet topo-portmap\nnft add chain inet topo-portmap mine\n"
                      "nft list ruleset > /run/before\n"
                      "$TOPO apply $L 2>&1 | grep -e conflict -e refused\n"
@@ -271,7 +271,7 @@ TEST_CASE("kernel: a table of the lab's name that is not the lab's is a conflict
 }
 
 TEST_CASE("kernel: a batch refused in flight leaves no table half-made, and the old one in force", "[kernel][nat]") {
-  std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
+  std::string lab = topology("port-mapping.toml");
   std::string edited = edited_port(lab) + "[[nat]]\nkind = \"snat\"\nsource = \"172.19.1.0/24\"\nto = \"172.19.0.1\"\n";
   Run r = in_sandbox({{"L", lab}, {"E", edited}}, std::string(kRules) + R"sh(nft add table ip keep
 rules > /run/before
@@ -298,7 +298,7 @@ TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in afte
           "[kernel][nat]") {
   // Deleted by name, a table of the same name and mark made between the plan and its step
   // (another run, a person) was deleted in its place, whatever it held.
-  std::string lab = read_file(source_dir() / "topologies/port-mapping.toml");
+  std::string lab = topology("port-mapping.toml");
   Run r = in_sandbox({{"L", lab}, {"E", edited_port(lab)}},
                      "$TOPO apply $L > /dev/null\n"
                      "TOPO_TEST_AFTER_PLAN='nft delete table inet topo-portmap &&"
@@ -315,7 +315,7 @@ TEST_CASE("kernel: the lab's table is deleted by its handle: one swapped in afte
 }
 
 TEST_CASE("kernel: a rule added by hand to the lab's table is seen, and apply puts the table right", "[kernel][nat]") {
-  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/port-mapping.toml")}},
+  Run r = in_sandbox({{"L", topology("port-mapping.toml")}},
                      "$TOPO apply $L > /dev/null\n"
                      "nft add rule inet topo-portmap postrouting ip saddr 10.9.0.0/16 counter masquerade\n"
                      "nft insert rule inet topo-portmap prerouting tcp dport 22 dnat ip to 10.9.0.1\n"
@@ -345,7 +345,7 @@ TEST_CASE("kernel: topo makes the very rules nft makes from the shell plan, ever
 TEST_CASE("kernel: NAT steps fail, and are killed, at every point without leaving anything behind", "[kernel][nat]") {
   // bridge.toml: its NAT step comes before a file step, so a failure there undoes a batch.
   Run r =
-      in_sandbox({{"L", read_file(source_dir() / "topologies/bridge.toml")}},
+      in_sandbox({{"L", topology("bridge.toml")}},
                  std::string(kRules) +
                      "nft add table ip keep\n"
                      "witness() { rules; ip -br link; ip netns; ls -R /etc/netns; }\n"

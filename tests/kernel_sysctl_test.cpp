@@ -12,6 +12,9 @@ namespace {
 const char* kForwarding = R"sh(forwarding() { sysctl -a -r '(\.forwarding|ip_forward)$' 2>/dev/null | sort; }
 )sh";
 
+// A bridge of the machine's from before the lab, keep0, that forwards in IPv4 only.
+const char* kKeep0Forwards = "ip link add keep0 type bridge\nsysctl -qw net.ipv4.conf.keep0.forwarding=1\n";
+
 // A lab that routes, in host, between two namespaces on two host bridges, in IPv4 and
 // IPv6, and expects them to reach each other both ways.
 std::string router_lab(const std::string& name, int n) {
@@ -139,10 +142,7 @@ TEST_CASE("kernel: after destroy no interface forwards that did not before, one 
   Run r = in_sandbox({{"L",
                        "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.ip_forward\" = 1, "
                        "\"net.ipv6.conf.all.forwarding\" = 1 }\n[[netns]]\nname = \"red\"\n"}},
-                     std::string(kForwarding) + R"sh(
-ip link add keep0 type bridge
-sysctl -qw net.ipv4.conf.keep0.forwarding=1
-forwarding > /run/before
+                     std::string(kForwarding) + kKeep0Forwards + R"sh(forwarding > /run/before
 $TOPO apply -q $L
 ip link add new0 type bridge
 sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
@@ -167,10 +167,7 @@ TEST_CASE("kernel: an interface made while conf.default.forwarding was set forwa
   Run r = in_sandbox({{"L",
                        "lab = \"fwd\"\n[host]\nsysctl = { \"net.ipv4.conf.default.forwarding\" = 1, "
                        "\"net.ipv6.conf.default.forwarding\" = 1 }\n"}},
-                     std::string(kForwarding) + R"sh(
-ip link add keep0 type bridge
-sysctl -qw net.ipv4.conf.keep0.forwarding=1
-$TOPO apply -q $L
+                     std::string(kForwarding) + kKeep0Forwards + R"sh($TOPO apply -q $L
 ip link add new0 type bridge
 sysctl net.ipv4.conf.new0.forwarding net.ipv6.conf.new0.forwarding
 $TOPO destroy -q $L

@@ -129,16 +129,9 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
   // Interfaces made by others may hold escape sequences or bidirectional controls (the kernel
   // takes any byte but '/', ':' and white space in a name, any at all in an alias).
   State observed = empty_kernel();
-  LinkState evil;
-  evil.name = "br0";
-  evil.kind = BridgeState{};
-  evil.alias = "x\x1b]0;owned\x07\xe2\x80\xae";
-  observed.namespaces["host"].links.push_back(evil);
-  LinkState renamed;  // the lab's, renamed by someone: plan removes it
-  renamed.name = "red\x1b[2J";
-  renamed.kind = kind_named("dummy");
-  renamed.alias = "topo:web";
-  observed.namespaces["host"].links.push_back(renamed);
+  added_link(observed, "host", "br0", BridgeState{}).alias = "x\x1b]0;owned\x07\xe2\x80\xae";
+  // The lab's, renamed by someone: plan removes it.
+  added_link(observed, "host", "red\x1b[2J", kind_named("dummy")).alias = "topo:web";
   Plan p = plan_for(expected_state(lab("lab = \"web\"\n[[bridge]]\nname = \"br0\"\n")), observed);
   CHECK(plan_text(p) ==
         "namespace host\n"
@@ -159,11 +152,7 @@ TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <
 TEST_CASE("text: a veth whose peer is in a namespace topo did not read says so, not '?/'", "[render]") {
   // Its other end went into a container's namespace (or one the file no longer names).
   State observed = empty_kernel();
-  LinkState gone;
-  gone.name = "red-p";
-  gone.kind = VethState{std::string(kUnknownNetns), ""};
-  gone.alias = "topo:web";
-  observed.namespaces["host"].links.push_back(gone);
+  added_link(observed, "host", "red-p", VethState{std::string(kUnknownNetns), ""}).alias = "topo:web";
   std::string toml =
       "lab = \"web\"\n[[netns]]\nname = \"red\"\n[[veth]]\na = { netns = \"red\", name = \"eth0\" }\n"
       "b = { name = \"red-p\" }\n";
@@ -239,11 +228,10 @@ mtu = )" + mtu + "\naddresses = [" +
 
 TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives a terminal escaped", "[render]") {
   State observed = empty_kernel();
-  LinkState renamed;  // the lab's, renamed by someone: plan removes it
-  renamed.name = std::string("r\x7f\xc2\x9b\xe2\x80\xae\xff\xed\xa0\x80\xc0\xaf-\xc3\xa9", 16);
-  renamed.kind = kind_named("dummy");
-  renamed.alias = "topo:web";
-  observed.namespaces["host"].links.push_back(renamed);
+  // The lab's, renamed by someone: plan removes it.
+  added_link(observed, "host", std::string("r\x7f\xc2\x9b\xe2\x80\xae\xff\xed\xa0\x80\xc0\xaf-\xc3\xa9", 16),
+             kind_named("dummy"))
+      .alias = "topo:web";
   std::string json = plan_json(plan_for(expected_state(lab("lab = \"web\"\n")), observed), "web");
   // DEL, CSI (C1) and RLO escaped; a stray byte, a surrogate and an overlong '/' each U+FFFD
   // per byte; é as it is.

@@ -15,4 +15,14 @@ inline LinkState& link(State& s, const std::string& ns, const std::string& name)
   throw;
 }
 
+/// A link named `name` of kind `kind` put in namespace `ns` of the observed state `s`, as the
+/// kernel holds it (no topo mark: the machine's, or someone else's), and returned to fill in
+/// further (until the next link is put there).
+inline LinkState& added_link(State& s, const std::string& ns, const std::string& name, LinkKindState kind = {}) {
+  LinkState& l = s.namespaces[ns].links.emplace_back();
+  l.name = name;
+  l.kind = std::move(kind);
+  return l;
+}
+
 }  // namespace topo::test
