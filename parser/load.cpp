@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "lower/lower.h"
 #include "parser/toml_reader.h"
 #include "parser/validate.h"
 
@@ -24,7 +25,11 @@ LoadedLab load_lab_text(std::string path, std::string text) {
   LoadedLab result{SourceFile(std::move(path), std::move(text)), std::nullopt, {}};
   Diagnostics diags;
   std::optional<Lab> lab = read_lab(result.file, diags);
-  if (lab) validate(*lab, diags);
+  size_t before = diags.size();
+  if (lab) lab = lower(std::move(*lab), diags);
+  // After a mistake of the high level, what it lowered to is not what the file meant: the
+  // validator would only repeat it (an address given twice, a route with no subnet).
+  if (lab && diags.size() == before) validate(*lab, diags);
   result.errors = diags.sorted();
   if (result.errors.empty()) result.lab = std::move(lab);
   return result;

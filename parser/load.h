@@ -1,4 +1,5 @@
-// The front half of the pipeline in one call: read a lab file, parse it, validate it.
+// The front half of the pipeline in one call: read a lab file, parse it, lower its high
+// level (lower/lower.h) and validate the result.
 #pragma once
 
 #include <optional>

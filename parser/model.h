@@ -35,6 +35,26 @@ struct FilterPolicy {
   std::optional<Located<std::string>> forward, input, output;
 };
 
+enum class Proto { tcp, udp };
+std::string_view to_string(Proto p);
+
+/// One network a namespace is on ([[netns]] networks = ["front", { network = "back", ... }]):
+/// a veth from the namespace to the network's bridge (lower/).
+struct Membership {
+  Located<std::string> network;
+  std::optional<Located<IpPrefix>> address;  // explicit: "172.21.0.10/24"
+  std::optional<Located<std::string>> name;  // the interface inside; default eth0, eth1, ...
+  SourcePos pos;
+};
+
+/// A published port ([[netns]] publish = ["8080:80/tcp"]), Docker's -p HOSTPORT:PORT[/PROTO]:
+/// a dnat in the gateway's namespace to the member's first address.
+struct Publish {
+  int64_t host_port = 0;
+  int64_t port = 0;
+  std::optional<Proto> proto;  // tcp when not given
+};
+
 struct Netns {
   Located<std::string> name;
   FilterPolicy policy;
@@ -44,7 +64,10 @@ struct Netns {
   std::vector<Sysctl> sysctls;
   std::vector<Located<IpAddress>> dns;  // -> /etc/netns/NAME/resolv.conf
   std::vector<HostsEntry> hosts;        // -> /etc/netns/NAME/hosts
-  SourcePos pos;                        // the [[netns]] header
+  std::vector<Membership> networks;     // lowered by lower/ to veths, addresses, routes
+  std::vector<Located<Publish>> publish;
+  std::optional<Located<int64_t>> count;  // a group: NAME1 ... NAMEN (lower/)
+  SourcePos pos;                          // the [[netns]] header
 
   bool adopted() const { return pid.has_value() || path.has_value(); }
 };
@@ -114,9 +137,6 @@ struct Route {
 enum class NatKind { masquerade, snat, dnat };
 std::string_view to_string(NatKind k);
 
-enum class Proto { tcp, udp };
-std::string_view to_string(Proto p);
-
 struct Nat {
   Located<std::string> netns{std::string(kHostNetns), {}};
   Located<NatKind> kind;
@@ -173,6 +193,20 @@ struct Filter {
   SourcePos pos;
 };
 
+/// A Docker-style network ([[network]]): a bridge, by default in host, holding each subnet's
+/// first address as its members' gateway. Lowered by lower/ to primitives.
+struct Network {
+  Located<std::string> name;
+  std::vector<Located<IpPrefix>> subnets;  // at most one IPv4 and one IPv6
+  bool masquerade = false;
+  bool isolate = false;
+  Located<std::string> netns{std::string(kHostNetns), {}};
+  std::optional<Located<std::string>> bridge;  // default: the network's name
+  bool gateway = true;
+  std::optional<Located<int64_t>> mtu;
+  SourcePos pos;
+};
+
 struct Lab {
   Located<std::string> name;
   std::vector<Sysctl> host_sysctls;  // [host]
@@ -183,6 +217,7 @@ struct Lab {
   std::vector<Nat> nats;
   std::vector<Expect> expects;
   std::vector<Filter> filters;
+  std::vector<Network> networks;  // empty once lowered (lower/lower.h)
 
   const Netns* find_netns(std::string_view name) const;
   const Interface* find_interface(std::string_view netns, std::string_view name) const;

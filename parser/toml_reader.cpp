@@ -17,6 +17,36 @@ constexpr int64_t kMinMtu = 68;  // the least IPv4 allows; the kernel refuses le
 constexpr int64_t kMaxMtu = 65535;
 constexpr int64_t kMaxPid = 4194304;   // PID_MAX_LIMIT on 64-bit
 constexpr size_t kMaxNameservers = 3;  // glibc reads no more (MAXNS)
+constexpr int64_t kMaxCount = 65535;   // namespaces of one [[netns]] group
+
+// A port of 1-65535 written in decimal, nothing else.
+std::optional<int64_t> port_number(std::string_view s) {
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  int64_t p = std::stoll(std::string(s));
+  if (p < 1 || p > 65535) return std::nullopt;
+  return p;
+}
+
+std::optional<Publish> parse_publish(std::string_view s) {
+  Publish p;
+  if (auto slash = s.find('/'); slash != std::string_view::npos) {
+    std::string_view proto = s.substr(slash + 1);
+    if (proto == "tcp")
+      p.proto = Proto::tcp;
+    else if (proto == "udp")
+      p.proto = Proto::udp;
+    else
+      return std::nullopt;
+    s = s.substr(0, slash);
+  }
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto host = port_number(s.substr(0, colon)), inner = port_number(s.substr(colon + 1));
+  if (!host || !inner) return std::nullopt;
+  p.host_port = *host;
+  p.port = *inner;
+  return p;
+}
 
 template <class E>
 using Choices = std::vector<std::pair<std::string_view, E>>;
@@ -184,6 +214,72 @@ void read_hosts(Fields& f, Netns& ns) {
   }
 }
 
+// networks = ["front", { network = "back", address = "172.21.0.10/24", name = "eth5" }]
+void read_memberships(Fields& f, Netns& ns) {
+  const toml::node* n = f.node("networks");
+  if (!n) return;
+  if (!n->is_array()) {
+    f.diags().error(
+        pos_of(*n),
+        fmt::format("'networks' in {} must be an array of network names or tables, not {}", f.where(), type_name(*n)),
+        width_of(*n));
+    return;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    Membership m;
+    m.pos = pos_of(e);
+    if (e.is_string()) {
+      if (auto s = string_value(e, "network name", f.diags())) m.network = *s;
+      ns.networks.push_back(std::move(m));
+      continue;
+    }
+    const toml::table* t = e.as_table();
+    if (!t) {
+      f.diags().error(
+          pos_of(e),
+          fmt::format("each 'networks' entry in {} must be a network name or a table, not {}", f.where(), type_name(e)),
+          width_of(e));
+      continue;
+    }
+    Fields mf(*t, table_spec("[[netns]] networks entry"), f.where() + " networks entry", f.diags());
+    auto net = mf.string("network");
+    if (!net && !mf.has("network")) mf.missing("network");
+    if (mf.has("address")) {
+      if (auto a = interface_address_value(*mf.node("address"), f.diags())) m.address = *a;
+    }
+    if (mf.has("name")) m.name = mf.interface_name("name");
+    mf.reject_unknown();
+    if (!net) continue;
+    m.network = *net;
+    ns.networks.push_back(std::move(m));
+  }
+}
+
+// publish = ["8080:80", "5353:53/udp"]: Docker's -p HOSTPORT:PORT[/PROTO].
+void read_publish(Fields& f, Netns& ns) {
+  const toml::node* n = f.node("publish");
+  if (!n) return;
+  if (!n->is_array()) {
+    f.diags().error(pos_of(*n),
+                    fmt::format("'publish' in {} must be an array of strings, not {}", f.where(), type_name(*n)),
+                    width_of(*n));
+    return;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    auto s = string_value(e, "'publish' entry", f.diags());
+    if (!s) continue;
+    if (auto p = parse_publish(s->value)) {
+      ns.publish.push_back({*p, s->pos});
+      continue;
+    }
+    f.diags().error(s->pos,
+                    fmt::format("'publish' entry {} in {} is not HOSTPORT:PORT or HOSTPORT:PORT/PROTO (ports 1-65535, "
+                                "PROTO tcp or udp), like \"8080:80\" or \"5353:53/udp\"",
+                                quoted(s->value), f.where()),
+                    width_of(e));
+  }
+}
+
 Netns read_netns(const toml::table& t, Diagnostics& d) {
   Fields f(t, table_spec("[[netns]]"), "[[netns]]", d);
   Netns ns;
@@ -211,6 +307,18 @@ Netns read_netns(const toml::table& t, Diagnostics& d) {
   read_policy(f, ns.policy);
   read_dns(f, ns);
   read_hosts(f, ns);
+  read_memberships(f, ns);
+  read_publish(f, ns);
+  ns.count = f.integer("count", 1, kMaxCount);
+  if (ns.count) {
+    for (std::string_view key : {"publish", "pid", "path"})
+      if (f.has(key))
+        d.error(f.key_pos(key),
+                fmt::format("'{}' cannot be set with 'count' in {}: each of the group's namespaces would have the "
+                            "same one",
+                            key, f.where()),
+                static_cast<int>(key.size()));
+  }
   f.reject_unknown();
   return ns;
 }
@@ -773,6 +881,81 @@ void read_filter(const toml::table& t, Lab& lab, Diagnostics& d) {
   }
 }
 
+// subnets = ["172.20.0.0/24", "fd00:20::/64"]: networks, at most one of each family.
+std::vector<Located<IpPrefix>> read_subnets(Fields& f) {
+  std::vector<Located<IpPrefix>> out;
+  const toml::node* n = f.node("subnets");
+  if (!n) {
+    f.missing("subnets");
+    return out;
+  }
+  if (!n->is_array() || n->as_array()->empty()) {
+    f.diags().error(pos_of(*n),
+                    fmt::format("'subnets' in {} must be a non-empty array of subnets, like "
+                                "[\"172.20.0.0/24\"]",
+                                f.where()),
+                    width_of(*n));
+    return out;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    auto s = string_value(e, "subnet", f.diags());
+    if (!s) continue;
+    auto parsed = parse_prefix(s->value);
+    if (!parsed) {
+      f.diags().error(s->pos,
+                      fmt::format("subnet {} in {} is not a subnet like 172.20.0.0/24 or fd00:20::/64",
+                                  quoted(s->value), f.where()),
+                      width_of(e));
+      continue;
+    }
+    std::optional<Located<IpPrefix>> p = Located<IpPrefix>{*parsed, s->pos};
+    if (!p->value.is_network()) {
+      f.diags().error(p->pos,
+                      fmt::format("subnet {} in {} has host bits set (did you mean {}?)", p->value, f.where(),
+                                  IpPrefix{p->value.network(), p->value.length}),
+                      width_of(e));
+      continue;
+    }
+    bool twice = std::any_of(out.begin(), out.end(),
+                             [&](const auto& o) { return o.value.address.family == p->value.address.family; });
+    if (twice) {
+      f.diags().error(p->pos,
+                      fmt::format("{} has a second {} subnet, {}; a network has at most one of each family", f.where(),
+                                  family_name(p->value.address.family), p->value),
+                      width_of(e));
+      continue;
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
+void read_network(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[network]]"), "[[network]]", d);
+  Network n;
+  n.pos = f.pos();
+  auto name = f.string("name");
+  if (name) {
+    std::string why = check_lab_name(name->value);
+    if (why.empty())
+      f.set_where(fmt::format("[[network]] '{}'", name->value));
+    else
+      d.error(name->pos, fmt::format("network name {} {}", quoted(name->value), why), width_of(*f.node("name")));
+    n.name = *name;
+  } else if (!f.has("name")) {
+    f.missing("name");
+  }
+  n.subnets = read_subnets(f);
+  if (auto b = f.boolean("masquerade")) n.masquerade = b->value;
+  if (auto b = f.boolean("isolate")) n.isolate = b->value;
+  if (auto b = f.boolean("gateway")) n.gateway = b->value;
+  n.netns = netns_ref(f);
+  if (f.has("bridge")) n.bridge = f.interface_name("bridge");
+  n.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  f.reject_unknown();
+  if (name) lab.networks.push_back(std::move(n));
+}
+
 void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   Fields f(root, table_spec("top level"), "the top level", d);
   if (auto name = f.string("lab")) {
@@ -809,6 +992,7 @@ std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
   }
   Lab lab;
   read_top(root, lab, diags);
+  for (const toml::table* t : tables_of(root, "network", diags)) read_network(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "netns", diags)) lab.netns.push_back(read_netns(*t, diags));
   for (const toml::table* t : tables_of(root, "bridge", diags)) read_bridge(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "veth", diags)) read_veth(*t, lab, diags);

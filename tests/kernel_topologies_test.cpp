@@ -30,6 +30,16 @@ struct Ping {
 const std::map<std::string, std::vector<Ping>> kReach = {
     // "It can talk to itself on 127.0.0.1 and reaches nothing else": it has no address to
     // ping from outside; that it has no route anywhere is checked with the routes below.
+    // Web, on both networks, reaches everything; the workers reach the db and web on back,
+    // but not across the isolated networks; the host holds both gateways, which all reach.
+    {"networks.toml",
+     {{"web", "172.21.0.10", true},
+      {"web", "fd00:20::1", true},
+      {"worker1", "172.21.0.10", true},
+      {"worker3", "172.21.0.2", true},
+      {"worker2", "172.20.0.2", false},
+      {"db", "172.20.0.1", true},
+      {"host", "172.21.0.5", true}}},
     {"none.toml", {{"box", "127.0.0.1", true}}},
     // Left and right reach each other (and the router) through the router; the host, on
     // neither subnet, reaches none of them.

@@ -1,0 +1,388 @@
+#include "lower/lower.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "lower/link_names.h"
+#include "lower/subnet_pool.h"
+#include "parser/names.h"
+#include "parser/suggest.h"
+
+namespace topo {
+namespace {
+
+// A network as it is lowered: its bridge, and a pool per subnet, in the file's order.
+struct NetworkPlan {
+  const Network* network = nullptr;
+  std::string bridge;
+  std::vector<SubnetPool> pools;
+  std::vector<size_t> wanting;  // per subnet: members that take an allocated address
+};
+
+// One member's veth on one network, before it becomes two interfaces.
+struct Attachment {
+  size_t netns = 0;       // index in Lab::netns
+  size_t membership = 0;  // index in that namespace's `networks`
+  NetworkPlan* plan = nullptr;
+  std::vector<std::optional<IpAddress>> addresses;  // per subnet of the network
+};
+
+class Lowering {
+ public:
+  Lowering(Lab lab, Diagnostics& d) : lab_(std::move(lab)), d_(d) {}
+
+  Lab run() && {
+    expand_groups();
+    plan_networks();
+    attach_members();
+    allocate();
+    for (NetworkPlan& p : plans_) make_network(p);
+    for (const Attachment& a : attachments_) make_veth(a);
+    publish_ports();
+    expectations_to_networks();
+    lab_.networks.clear();
+    for (Netns& ns : lab_.netns) {
+      ns.networks.clear();
+      ns.publish.clear();
+    }
+    return std::move(lab_);
+  }
+
+ private:
+  // [[netns]] name = "worker", count = 3: worker1, worker2, worker3, each with the same keys.
+  void expand_groups() {
+    std::vector<Netns> out;
+    for (Netns& ns : lab_.netns) {
+      if (!ns.count) {
+        out.push_back(std::move(ns));
+        continue;
+      }
+      int64_t n = ns.count->value;
+      std::string longest = fmt::format("{}{}", ns.name.value, n);
+      if (std::string why = check_netns_name(longest); !why.empty()) {
+        d_.error(ns.count->pos,
+                 fmt::format("'count' = {} makes namespace names up to {}, which {}", n, quoted(longest), why));
+        continue;
+      }
+      for (int64_t i = 1; i <= n; ++i) {
+        Netns member = ns;
+        member.name.value = fmt::format("{}{}", ns.name.value, i);
+        member.count.reset();
+        out.push_back(std::move(member));
+      }
+    }
+    lab_.netns = std::move(out);
+  }
+
+  void plan_networks() {
+    std::map<std::string, const Network*> seen;
+    for (const Network& n : lab_.networks) {
+      auto [it, fresh] = seen.emplace(n.name.value, &n);
+      if (!fresh) {
+        d_.error(n.name.pos, fmt::format("network '{}' is defined twice", n.name.value),
+                 static_cast<int>(n.name.value.size()) + 2);
+        d_.note(it->second->name.pos, "first defined here");
+        continue;
+      }
+      NetworkPlan p;
+      p.network = &n;
+      p.bridge = n.bridge ? n.bridge->value : n.name.value;
+      for (const auto& s : n.subnets) p.pools.emplace_back(s.value, n.gateway);
+      p.wanting.assign(n.subnets.size(), 0);
+      plans_.push_back(std::move(p));
+    }
+    check_overlaps();
+  }
+
+  // Two networks on one subnet would route each other's members to the wrong bridge.
+  void check_overlaps() {
+    for (size_t i = 0; i < plans_.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        for (const auto& a : plans_[i].network->subnets)
+          for (const auto& b : plans_[j].network->subnets)
+            if (a.value.address.family == b.value.address.family &&
+                (a.value.contains(b.value.address) || b.value.contains(a.value.address)))
+              d_.error(a.pos,
+                       fmt::format("subnet {} of network '{}' overlaps subnet {} of network '{}'", a.value,
+                                   plans_[i].network->name.value, b.value, plans_[j].network->name.value),
+                       static_cast<int>(to_string(a.value).size()) + 2);
+  }
+
+  NetworkPlan* find_plan(std::string_view name) {
+    for (NetworkPlan& p : plans_)
+      if (p.network->name.value == name) return &p;
+    return nullptr;
+  }
+
+  std::vector<std::string_view> network_names() const {
+    std::vector<std::string_view> names;
+    for (const NetworkPlan& p : plans_) names.push_back(p.network->name.value);
+    return names;
+  }
+
+  // Each membership names a network; explicit addresses are taken first, so that allocation
+  // skips them whatever the order.
+  void attach_members() {
+    for (size_t i = 0; i < lab_.netns.size(); ++i) {
+      const Netns& ns = lab_.netns[i];
+      for (size_t j = 0; j < ns.networks.size(); ++j) {
+        const Membership& m = ns.networks[j];
+        NetworkPlan* p = find_plan(m.network.value);
+        if (!p) {
+          d_.error(m.network.pos,
+                   fmt::format("namespace '{}' is on network {}, which is not defined{}", ns.name.value,
+                               quoted(m.network.value), did_you_mean(m.network.value, network_names())),
+                   static_cast<int>(m.network.value.size()) + 2);
+          continue;
+        }
+        Attachment a{i, j, p, std::vector<std::optional<IpAddress>>(p->pools.size())};
+        if (m.address) take_explicit(a, *m.address);
+        for (size_t k = 0; k < a.addresses.size(); ++k)
+          if (!a.addresses[k]) ++p->wanting[k];
+        attachments_.push_back(std::move(a));
+      }
+    }
+  }
+
+  void take_explicit(Attachment& a, const Located<IpPrefix>& addr) {
+    const Network& n = *a.plan->network;
+    for (size_t k = 0; k < n.subnets.size(); ++k) {
+      const IpPrefix& s = n.subnets[k].value;
+      if (s.address.family != addr.value.address.family) continue;
+      if (!s.contains(addr.value.address) || s.length != addr.value.length) {
+        d_.error(addr.pos, fmt::format("address {} is not on subnet {} of network '{}'", addr.value, s, n.name.value),
+                 static_cast<int>(to_string(addr.value).size()) + 2);
+        return;
+      }
+      if (auto [it, fresh] = explicit_.emplace(addr.value.address, addr.pos); !fresh) {
+        d_.error(addr.pos, fmt::format("address {} is given twice on network '{}'", addr.value.address, n.name.value),
+                 static_cast<int>(to_string(addr.value).size()) + 2);
+        d_.note(it->second, "first given here");
+        return;
+      }
+      if (n.gateway && addr.value.address == a.plan->pools[k].gateway()) {
+        d_.error(addr.pos, fmt::format("address {} is the gateway's of network '{}'", addr.value.address, n.name.value),
+                 static_cast<int>(to_string(addr.value).size()) + 2);
+        return;
+      }
+      a.plan->pools[k].take(addr.value.address);
+      a.addresses[k] = addr.value.address;
+      return;
+    }
+    d_.error(addr.pos,
+             fmt::format("address {} is {}, and network '{}' has no {} subnet", addr.value,
+                         family_name(addr.value.address.family), n.name.value, family_name(addr.value.address.family)),
+             static_cast<int>(to_string(addr.value).size()) + 2);
+  }
+
+  // The next free addresses, members in file order; a subnet too small is said once, with
+  // how many fit and how many want one.
+  void allocate() {
+    for (NetworkPlan& p : plans_) {
+      for (size_t k = 0; k < p.pools.size(); ++k) {
+        uint64_t gateway = p.network->gateway ? 1 : 0;
+        uint64_t room = p.pools[k].hosts() - std::min(p.pools[k].hosts(), gateway + count_explicit(p, k));
+        if (p.wanting[k] <= room) continue;
+        const auto& s = p.network->subnets[k];
+        d_.error(s.pos,
+                 fmt::format("subnet {} of network '{}' has room for {} member{}{}, but {} want an address from it",
+                             s.value, p.network->name.value, room, room == 1 ? "" : "s",
+                             p.network->gateway ? " besides its gateway" : "", p.wanting[k]),
+                 static_cast<int>(to_string(s.value).size()) + 2);
+        p.wanting[k] = 0;  // reported: nothing is allocated from it
+      }
+    }
+    for (Attachment& a : attachments_)
+      for (size_t k = 0; k < a.addresses.size(); ++k)
+        if (!a.addresses[k] && a.plan->wanting[k]) a.addresses[k] = a.plan->pools[k].next();
+  }
+
+  uint64_t count_explicit(const NetworkPlan& p, size_t k) const {
+    uint64_t n = 0;
+    for (const Attachment& a : attachments_)
+      if (a.plan == &p) {
+        const Membership& m = lab_.netns[a.netns].networks[a.membership];
+        if (m.address && m.address->value.address.family == p.network->subnets[k].value.address.family) ++n;
+      }
+    return n;
+  }
+
+  // The bridge, its gateway addresses, forwarding and masquerade in the network's namespace.
+  void make_network(const NetworkPlan& p) {
+    const Network& n = *p.network;
+    Interface bridge;
+    bridge.netns = n.netns;
+    bridge.name = {p.bridge, n.bridge ? n.bridge->pos : n.name.pos};
+    bridge.mtu = n.mtu;
+    bridge.spec = Bridge{n.isolate, {}};
+    bridge.pos = n.pos;
+    bridge.where = fmt::format("[[network]] '{}'", n.name.value);
+    for (size_t k = 0; k < p.pools.size(); ++k) {
+      const Located<IpPrefix>& s = n.subnets[k];
+      if (n.gateway) bridge.addresses.push_back({p.pools[k].on_link(p.pools[k].gateway()), s.pos});
+      if (!n.gateway) continue;
+      bool v4 = s.value.address.family == Family::v4;
+      need_sysctl(n, v4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding");
+    }
+    lab_.interfaces.push_back(std::move(bridge));
+    if (!n.masquerade) return;
+    for (const Located<IpPrefix>& s : n.subnets) {
+      Nat nat;
+      nat.netns = n.netns;
+      nat.kind = {NatKind::masquerade, n.pos};
+      nat.source = s;
+      nat.out = Located<std::string>{p.bridge, n.pos};
+      nat.not_out = true;  // Docker's "! -o docker0": what leaves the network, not what stays on it
+      nat.pos = n.pos;
+      lab_.nats.push_back(std::move(nat));
+    }
+  }
+
+  // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.
+  void need_sysctl(const Network& n, const std::string& key) {
+    std::vector<Sysctl>* list = sysctls_of(n.netns.value);
+    if (!list) return;  // an unknown namespace: the validator says so at the bridge
+    for (const Sysctl& s : *list) {
+      if (s.key.value != key) continue;
+      if (s.value.value != "1")
+        d_.error(s.value.pos,
+                 fmt::format("{} = {} here, but network '{}' has its gateway in namespace '{}', which must forward "
+                             "({} = 1)",
+                             key, s.value.value, n.name.value, n.netns.value, key),
+                 static_cast<int>(s.value.value.size()));
+      return;
+    }
+    list->push_back({{key, n.pos}, {"1", n.pos}});
+  }
+
+  std::vector<Sysctl>* sysctls_of(const std::string& ns) {
+    if (ns == kHostNetns) return &lab_.host_sysctls;
+    for (Netns& n : lab_.netns)
+      if (n.name.value == ns) return &n.sysctls;
+    return nullptr;
+  }
+
+  // eth0, eth1... inside, in list order; the host-side end named from the names alone.
+  void make_veth(const Attachment& a) {
+    const Netns& ns = lab_.netns[a.netns];
+    const Membership& m = ns.networks[a.membership];
+    const Network& n = *a.plan->network;
+    Interface inside, outside;
+    inside.netns = {ns.name.value, m.pos};
+    inside.name = m.name ? *m.name : Located<std::string>{fmt::format("eth{}", a.membership), m.pos};
+    for (size_t k = 0; k < a.addresses.size(); ++k)
+      if (a.addresses[k]) inside.addresses.push_back({a.plan->pools[k].on_link(*a.addresses[k]), m.pos});
+    outside.netns = {n.netns.value, m.pos};
+    outside.name = {end_name(n, ns.name.value), m.pos};
+    outside.master = Located<std::string>{a.plan->bridge, m.pos};
+    for (Interface* end : {&inside, &outside}) {
+      end->mtu = n.mtu;
+      end->pos = m.pos;
+      end->where = fmt::format("[[netns]] '{}' on network '{}'", ns.name.value, n.name.value);
+    }
+    size_t i = lab_.interfaces.size();
+    inside.spec = VethEnd{i + 1, 'a'};
+    outside.spec = VethEnd{i, 'b'};
+    lab_.interfaces.push_back(std::move(inside));
+    lab_.interfaces.push_back(std::move(outside));
+    if (n.gateway && first_gateway(ns) == a.plan) default_routes(ns, m, *a.plan);
+  }
+
+  // The first network in the namespace's list that has a gateway: its default route's.
+  const NetworkPlan* first_gateway(const Netns& ns) {
+    for (const Membership& m : ns.networks)
+      if (const NetworkPlan* p = find_plan(m.network.value); p && p->network->gateway) return p;
+    return nullptr;
+  }
+
+  void default_routes(const Netns& ns, const Membership& m, const NetworkPlan& p) {
+    for (const SubnetPool& pool : p.pools) {
+      Route r;
+      r.netns = {ns.name.value, m.pos};
+      IpAddress gw = pool.gateway();
+      r.to = {IpPrefix{IpAddress{gw.family, {}}, 0}, m.pos};
+      r.via = Located<IpAddress>{gw, m.pos};
+      r.pos = m.pos;
+      lab_.routes.push_back(std::move(r));
+    }
+  }
+
+  // "front-web" where it fits and no other member's name on the namespace's networks would
+  // read the same; a hash of the names otherwise.
+  std::string end_name(const Network& n, const std::string& member) {
+    std::string readable = readable_end_name(n.name.value, member);
+    if (!readable.empty() && readable_owners(n.netns.value, readable) == 1) return readable;
+    return hashed_end_name(lab_.name.value, n.name.value, member);
+  }
+
+  size_t readable_owners(const std::string& netns, const std::string& name) {
+    auto& owners = readable_[netns];
+    if (owners.empty())
+      for (const Attachment& a : attachments_)
+        if (a.plan->network->netns.value == netns)
+          ++owners[readable_end_name(a.plan->network->name.value, lab_.netns[a.netns].name.value)];
+    return owners[name];
+  }
+
+  // Docker's -p: a dnat in the first network's gateway namespace to the member's first address.
+  void publish_ports() {
+    for (const Netns& ns : lab_.netns) {
+      if (ns.publish.empty()) continue;
+      const Attachment* first = nullptr;
+      for (const Attachment& a : attachments_)
+        if (&lab_.netns[a.netns] == &ns && a.membership == 0) first = &a;
+      std::optional<IpAddress> to;  // IPv4 first, as Docker publishes
+      if (first)
+        for (const auto& addr : first->addresses)
+          if (addr && (!to || addr->family == Family::v4)) to = addr;
+      if (!first || !to) {
+        if (ns.networks.empty())
+          d_.error(ns.publish[0].pos, fmt::format("'publish' in [[netns]] '{}' needs a network: its first network's "
+                                                  "gateway publishes the port",
+                                                  ns.name.value));
+        continue;
+      }
+      for (const Located<Publish>& p : ns.publish) {
+        Nat nat;
+        nat.netns = first->plan->network->netns;
+        nat.kind = {NatKind::dnat, p.pos};
+        nat.proto = Located<Proto>{p.value.proto.value_or(Proto::tcp), p.pos};
+        nat.port = Located<int64_t>{p.value.host_port, p.pos};
+        nat.to = Located<IpAddress>{*to, p.pos};
+        nat.to_port = Located<int64_t>{p.value.port, p.pos};
+        nat.pos = p.pos;
+        lab_.nats.push_back(std::move(nat));
+      }
+    }
+  }
+
+  // [[expect]] to = "front": the network's gateway address, when no namespace has the name.
+  void expectations_to_networks() {
+    for (Expect& e : lab_.expects) {
+      if (e.to_address || lab_.find_netns(e.to.value)) continue;
+      const NetworkPlan* p = find_plan(e.to.value);
+      if (!p) continue;
+      if (!p->network->gateway || p->pools.empty()) {
+        d_.error(e.to.pos,
+                 fmt::format("'to' names network '{}', which has no gateway address (gateway = false)", e.to.value));
+        continue;
+      }
+      e.to_address = p->pools[0].gateway();
+    }
+  }
+
+  Lab lab_;
+  Diagnostics& d_;
+  std::vector<NetworkPlan> plans_;
+  std::vector<Attachment> attachments_;
+  std::map<IpAddress, SourcePos> explicit_;
+  std::map<std::string, std::map<std::string, size_t>> readable_;  // namespace -> name -> members
+};
+
+}  // namespace
+
+Lab lower(Lab lab, Diagnostics& diags) { return Lowering(std::move(lab), diags).run(); }
+
+}  // namespace topo

@@ -1,0 +1,131 @@
+// The high level lowered to primitives (lower/lower.h): a lab of networks in, the plan of
+// building it from an empty kernel out, and each new error kind with its position.
+#include <catch2/catch.hpp>
+
+#include "lower/link_names.h"
+#include "lower/subnet_pool.h"
+#include "tests/plans.h"
+
+using namespace topo::test;
+
+namespace {
+
+// The plan that builds `toml` on a kernel with nothing of the lab's: one step a line.
+std::string built(const std::string& toml) { return steps_text(plan_for(expected_state(lab(toml)), empty_kernel())); }
+
+}  // namespace
+
+TEST_CASE("lower: a network is a bridge holding the gateways, and each member a veth to it", "[lower]") {
+  // The fixture kernel has no IPv6 forwarding sysctl to read: "(unreadable)".
+  CHECK(built(R"(lab = "web"
+[[network]]
+name = "front"
+subnets = ["172.20.0.0/24", "fd00:20::/64"]
+masquerade = true
+[[netns]]
+name = "web"
+networks = ["front"]
+publish = ["8080:80", "5353:53/udp"]
+)") == "web: + netns web\n"
+       "host: ~ sysctl net.ipv4.ip_forward: 0 -> 1\n"
+       "host: ~ sysctl net.ipv6.conf.all.forwarding: (unreadable) -> 1\n"
+       "host: + bridge front 172.20.0.1/24 fd00:20::1/64 mtu 1500\n"
+       "host: + veth front-web peer web/eth0 master front & web: veth eth0 peer host/front-web 172.20.0.2/24 "
+       "fd00:20::2/64\n"
+       "web: + route default via 172.20.0.1\n"
+       "web: + route ::/0 via fd00:20::1 metric 1024\n"
+       "host: + nft table inet topo-web: 4 rules\n");
+}
+
+TEST_CASE("lower: members take the next free addresses in file order, skipping explicit ones", "[lower]") {
+  // A group's members in index order; an address given explicitly is never handed out.
+  Lab l = lab(R"(lab = "web"
+[[network]]
+name = "back"
+subnets = ["10.1.0.0/29"]
+[[netns]]
+name = "db"
+networks = [{ network = "back", address = "10.1.0.3/29", name = "lan0" }]
+[[netns]]
+name = "worker"
+count = 3
+networks = ["back"]
+)");
+  std::vector<std::string> seen;
+  for (const Interface& i : l.interfaces)
+    for (const auto& a : i.addresses) seen.push_back(fmt::format("{}/{} {}", i.netns.value, i.name.value, a.value));
+  CHECK(seen == Lines{"host/back 10.1.0.1/29", "db/lan0 10.1.0.3/29", "worker1/eth0 10.1.0.2/29",
+                      "worker2/eth0 10.1.0.4/29", "worker3/eth0 10.1.0.5/29"});
+  CHECK(l.networks.empty());
+}
+
+TEST_CASE("lower: the host-side end is named from the names, hashed where they do not fit", "[lower]") {
+  CHECK(readable_end_name("front", "web") == "front-web");
+  CHECK(readable_end_name("backend", "database1") == "");  // 17 bytes
+  CHECK(hashed_end_name("shop", "backend", "database1").size() == 15);
+  CHECK(hashed_end_name("shop", "backend", "database1").substr(0, 7) == "backen-");
+  CHECK(hashed_end_name("shop", "backend", "database1") != hashed_end_name("shop", "backend", "database2"));
+  CHECK(hashed_end_name("shop", "backend", "database1") == hashed_end_name("shop", "backend", "database1"));
+  // Two pairs that would read the same ("a-b-c") both take a hash.
+  Lab l = lab(R"(lab = "web"
+[[network]]
+name = "a"
+subnets = ["10.1.0.0/24"]
+[[network]]
+name = "a-b"
+subnets = ["10.2.0.0/24"]
+[[netns]]
+name = "b-c"
+networks = ["a"]
+[[netns]]
+name = "c"
+networks = ["a-b"]
+)");
+  std::vector<std::string> host_ends;
+  for (const Interface& i : l.interfaces)
+    if (i.netns.value == "host" && i.kind() == LinkKind::veth) host_ends.push_back(i.name.value);
+  CHECK(host_ends == Lines{hashed_end_name("web", "a", "b-c"), hashed_end_name("web", "a-b", "c")});
+}
+
+TEST_CASE("lower: subnet pools count hosts as the kernel's families do", "[lower]") {
+  CHECK(SubnetPool(IpPrefix{*parse_ip("10.0.0.0"), 24}, true).hosts() == 254);
+  CHECK(SubnetPool(IpPrefix{*parse_ip("10.0.0.0"), 31}, false).hosts() == 2);
+  CHECK(SubnetPool(IpPrefix{*parse_ip("fd00::"), 120}, true).hosts() == 255);
+  SubnetPool full(IpPrefix{*parse_ip("10.0.0.0"), 30}, true);
+  CHECK(full.next() == parse_ip("10.0.0.2"));
+  CHECK(full.next() == std::nullopt);
+  SubnetPool carry(IpPrefix{*parse_ip("10.0.0.0"), 23}, true);
+  for (int i = 0; i < 254; ++i) carry.next();
+  CHECK(carry.next() == parse_ip("10.0.1.0"));
+}
+
+TEST_CASE("lower: every mistake of the high level, positioned, at once", "[lower]") {
+  CHECK(errors(R"(lab = "web"
+[[network]]
+name = "front"
+subnets = ["172.20.0.0/30"]
+[[network]]
+name = "back"
+subnets = ["172.20.0.0/16", "10.0.0.1/24"]
+[[netns]]
+name = "web"
+networks = ["frnt", { network = "back", address = "10.9.0.2/24" }]
+[[netns]]
+name = "worker"
+count = 3
+networks = ["front"]
+publish = ["8080:80"]
+[[netns]]
+name = "lone"
+publish = ["80"]
+)") == Lines{"4:12: subnet 172.20.0.0/30 of network 'front' has room for 1 member besides its gateway, but 3 "
+             "want an address from it",
+             "7:12: subnet 172.20.0.0/16 of network 'back' overlaps subnet 172.20.0.0/30 of network 'front'",
+             "7:29: subnet 10.0.0.1/24 in [[network]] 'back' has host bits set (did you mean 10.0.0.0/24?)",
+             "10:13: namespace 'web' is on network 'frnt', which is not defined (did you mean 'front'?)",
+             "10:51: address 10.9.0.2/24 is not on subnet 172.20.0.0/16 of network 'back'",
+             "15:1: 'publish' cannot be set with 'count' in [[netns]] 'worker': each of the group's namespaces would "
+             "have the same one",
+             "18:12: 'publish' entry '80' in [[netns]] 'lone' is not HOSTPORT:PORT or HOSTPORT:PORT/PROTO (ports "
+             "1-65535, PROTO tcp or udp), like \"8080:80\" or \"5353:53/udp\""});
+}
