@@ -26,6 +26,7 @@ inline constexpr size_t kDefaultProbeJobs = 32;
 
 void register_validate(CLI::App& app, int& exit_code);
 void register_graph(CLI::App& app, int& exit_code);
+void register_expand(CLI::App& app, int& exit_code);
 void register_plan(CLI::App& app, int& exit_code);
 void register_apply(CLI::App& app, int& exit_code);
 void register_destroy(CLI::App& app, int& exit_code);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) noexcept {
     const rlimit files = topo::raise_open_files_limit();  // a file and sockets per namespace
     register_validate(app, exit_code);
     register_graph(app, exit_code);
+    register_expand(app, exit_code);
     register_plan(app, exit_code);
     register_apply(app, exit_code);
     register_destroy(app, exit_code);

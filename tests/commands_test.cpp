@@ -93,7 +93,7 @@ TEST_CASE("topo graph: text stays the default, dot and mermaid on request", "[gr
 }
 
 TEST_CASE("completion: subcommands, options, --format values, exec's command", "[completion][cli]") {
-  CHECK(complete("''") == "validate graph plan apply destroy test show exec list completion --help --version\n");
+  CHECK(complete("''") == "validate graph expand plan apply destroy test show exec list completion --help --version\n");
   CHECK(complete("gr") == "graph\n");
   CHECK(complete("-") == "--help --version\n");
   CHECK(complete("plan --") == "--help --format --detailed-exitcode\n");

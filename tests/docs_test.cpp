@@ -57,7 +57,7 @@ TEST_CASE("docs/format.md documents every key the parser accepts", "[docs]") {
 TEST_CASE("docs/cli.md covers every command topo has", "[docs]") {
   std::string doc = read_file(source_dir() / "docs/cli.md");
   for (std::string command :
-       {"validate", "graph", "plan", "apply", "destroy", "test", "show", "exec", "list", "completion"}) {
+       {"validate", "graph", "expand", "plan", "apply", "destroy", "test", "show", "exec", "list", "completion"}) {
     INFO(command);
     CHECK(doc.find("## `topo " + command) != std::string::npos);
     Run help = run_topo(command + " --help");

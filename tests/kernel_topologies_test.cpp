@@ -437,3 +437,47 @@ TEST_CASE(
   }
   CHECK(applied >= 5);
 }
+
+TEST_CASE(
+    "kernel: topo expand of every example with networks applies to the same kernel state as the example, "
+    "which then plans no changes",
+    "[kernel][topologies]") {
+  // What a lab makes, without what differs from one apply to the next: ifindexes, random
+  // MACs and the link-local addresses made from them.
+  const std::string state = R"sh(state() {
+  local ns x
+  for ns in '' $(ip netns | cut -d' ' -f1 | sort); do
+    x=${ns:+ip netns exec $ns}
+    echo "== ${ns:-host}"
+    $x ip -o link | sed -E 's/^[0-9]+: //; s/@[^:]+:/:/; s/ link\/.*//; s/ qdisc [a-z_]+//; s/ state [A-Z]+//' | sort
+    $x ip -br addr | sed -E 's/@[^ ]+//; s/ fe80::[^ ]+//g' | awk '{ $2 = ""; print }' | sort
+    $x ip -4 route; $x ip -6 route | grep -v -e '^fe80' -e '^multicast' || true
+    $x nft list ruleset
+    $x sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+  done
+}
+)sh";
+  int checked = 0;
+  for (const auto& path : files_in(source_dir() / "topologies", ".toml")) {
+    std::string text = read_file(path);
+    if (text.find("[[network]]") == std::string::npos) continue;
+    ++checked;
+    DYNAMIC_SECTION(path.filename().string()) {
+      Run r = in_sandbox({{"L", text}}, state + kSettle +
+                                            "$TOPO apply $L > /dev/null && settle && state > /run/lab\n"
+                                            "$TOPO destroy $L > /dev/null\n"
+                                            "$TOPO expand $L > /run/x.toml\n"
+                                            "$TOPO apply /run/x.toml > /dev/null && settle && state > /run/expanded\n"
+                                            "diff /run/lab /run/expanded && echo same\n"
+                                            "grep -c '^== ' /run/lab\n"
+                                            "$TOPO plan $L\n"
+                                            "$TOPO destroy /run/x.toml > /dev/null && echo destroyed\n");
+      INFO(r.output);
+      CHECK(r.status == 0);
+      CHECK(r.output.find("same\n") == 0);
+      CHECK(r.output.find("No changes.") != std::string::npos);
+      CHECK(r.output.find("destroyed\n") != std::string::npos);
+    }
+  }
+  CHECK(checked >= 1);
+}
