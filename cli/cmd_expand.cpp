@@ -11,9 +11,9 @@ namespace topo::cli {
 
 void register_expand(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand(
-      "expand", "Print the lab lowered to primitives ([[network]], count and publish made into\n"
-                "bridges, veths, routes, sysctls and NAT rules), as a lab file.");
+  CLI::App* sub = app.add_subcommand("expand",
+                                     "Print the lab lowered to primitives ([[network]], count and publish made into\n"
+                                     "bridges, veths, routes, sysctls and NAT rules), as a lab file.");
   sub->add_option("file", *file, "Lab file (TOML)")->required()->type_name("FILE");
   sub->footer(
       "The output is a valid lab file of the same lab: applying it makes the same kernel state\n"

@@ -33,8 +33,8 @@ std::string comment(const std::string& source, SourcePos pos) {
 
 // A sysctl value as the file gave it: integers stay integers.
 std::string sysctl_value(const std::string& v) {
-  bool number = !v.empty() && v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos &&
-                v != "-" && v.size() < 19;
+  bool number = !v.empty() && v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos && v != "-" &&
+                v.size() < 19;
   return number ? v : str(v);
 }
 
@@ -182,7 +182,8 @@ std::string filter_table(const Filter& f, const std::string& source) {
   if (f.proto) keys.push_back("proto = " + str(f.proto->value));
   std::vector<std::string> ports;
   for (const auto& p : f.ports)
-    ports.push_back(p.value.lo == p.value.hi ? std::to_string(p.value.lo) : str(fmt::format("{}-{}", p.value.lo, p.value.hi)));
+    ports.push_back(p.value.lo == p.value.hi ? std::to_string(p.value.lo)
+                                             : str(fmt::format("{}-{}", p.value.lo, p.value.hi)));
   if (!ports.empty()) keys.push_back("port = " + list(ports));
   if (!f.state.empty()) keys.push_back("state = " + located_list(f.state));
   return "\n" + comment(source, f.pos) + "[[filter]]\n" + lines(keys);

@@ -36,7 +36,9 @@ std::vector<Probe> probes_of(const Lab& lab) {
     p.from_path = namespace_path(lab, p.from);
     if (e.to_address) {
       p.to = *e.to_address;
-      p.to_label = e.to.value;
+      // An address as written, or a network's gateway (lower/): then its name too.
+      std::string written = to_string(p.to);
+      p.to_label = e.to.value == written ? written : fmt::format("{} ({})", written, e.to.value);
     } else {
       p.to = lab.first_address(e.to.value).value();  // the validator saw to it
       p.to_label = fmt::format("{} ({})", p.to, e.to.value);

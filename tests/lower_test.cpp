@@ -9,6 +9,7 @@
 #include "lower/subnet_pool.h"
 #include "parser/describe.h"
 #include "parser/lab_toml.h"
+#include "planner/probe.h"
 #include "tests/files.h"
 #include "tests/plans.h"
 
@@ -168,4 +169,56 @@ TEST_CASE("expand: every example lab, written back as primitives, loads to the s
       CHECK(what_it_builds(again) == what_it_builds(original));
     }
   }
+}
+
+TEST_CASE("lower: primitives and networks mix, and a network may live in a namespace of the lab", "[lower]") {
+  // A [[veth]] end on a network's bridge, a [[route]] through its gateway, an expectation
+  // of the network (its gateway's address): the router namespace forwards and masquerades.
+  Lab l = lab(R"(lab = "mix"
+[[netns]]
+name = "router"
+[[network]]
+name = "lan"
+netns = "router"
+subnets = ["10.5.0.0/24"]
+masquerade = true
+[[netns]]
+name = "pc"
+count = 2
+networks = ["lan"]
+[[netns]]
+name = "old"
+[[veth]]
+a = { netns = "old", name = "eth0", addresses = ["10.5.0.200/24"] }
+b = { netns = "router", name = "old-p", master = "lan" }
+[[route]]
+netns = "old"
+to = "default"
+via = "10.5.0.1"
+[[expect]]
+from = "old"
+to = "lan"
+reach = true
+)");
+  CHECK(describe(l) ==
+        "lab mix\n"
+        "netns host\n"
+        "netns router\n"
+        "  sysctl net.ipv4.ip_forward = 1\n"
+        "  veth old-p peer old/eth0 master lan\n"
+        "  bridge lan 10.5.0.1/24\n"
+        "  veth lan-pc1 peer pc1/eth0 master lan\n"
+        "  veth lan-pc2 peer pc2/eth0 master lan\n"
+        "  nat masquerade 10.5.0.0/24 out !lan\n"
+        "netns pc1\n"
+        "  veth eth0 peer router/lan-pc1 10.5.0.2/24\n"
+        "  route default via 10.5.0.1\n"
+        "netns pc2\n"
+        "  veth eth0 peer router/lan-pc2 10.5.0.3/24\n"
+        "  route default via 10.5.0.1\n"
+        "netns old\n"
+        "  veth eth0 peer router/old-p 10.5.0.200/24\n"
+        "  route default via 10.5.0.1\n");
+  REQUIRE(l.expects.size() == 1);
+  CHECK(probes_of(l).at(0).to_label == "10.5.0.1 (lan)");
 }
