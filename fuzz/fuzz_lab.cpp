@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "fuzz/invariant.h"
 #include "parser/describe.h"
 #include "parser/graph.h"
 #include "parser/load.h"
@@ -29,13 +30,6 @@
 using namespace topo;
 
 namespace {
-
-// A broken invariant is reported as a crash, so that libFuzzer keeps the input.
-void require(bool ok, const char* what, const std::string& detail) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
 
 // Renders a plan every way topo prints one; the text is thrown away, the work is the test.
 void render_all(const Plan& p, const State& expected, const std::string& lab) {

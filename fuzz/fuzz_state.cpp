@@ -31,6 +31,7 @@
 
 #include "executor/decode_state.h"
 #include "executor/nft.h"
+#include "fuzz/invariant.h"
 #include "fuzz/rule_program.h"
 #include "parser/load.h"
 #include "planner/diff.h"
@@ -46,13 +47,6 @@
 using namespace topo;
 
 namespace {
-
-// A broken invariant is reported as a crash, so that libFuzzer keeps the input.
-void require(bool ok, const char* what, const std::string& detail) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
 
 // The lab the decoded namespace is planned against: one of each kind topo makes there.
 const char* kLab = R"(
