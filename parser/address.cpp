@@ -47,6 +47,13 @@ bool IpPrefix::is_network_or_broadcast_host() const {
   return all_zero || all_one;
 }
 
+std::optional<IpAddress> IpPrefix::broadcast() const {
+  if (address.family != Family::v4 || length >= 31) return std::nullopt;
+  IpAddress b = address;
+  for (int i = length; i < 32; ++i) b.bytes[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(0x80 >> (i % 8));
+  return b;
+}
+
 bool MacAddress::is_zero() const {
   return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
 }

@@ -41,6 +41,8 @@ struct IpPrefix {
   bool contains(const IpAddress& a) const;
   /// IPv4 only: the host part is all zeros or all ones on a subnet with a broadcast address.
   bool is_network_or_broadcast_host() const;
+  /// IPv4 only: the subnet's broadcast address (host bits all ones), which /31 and /32 lack.
+  std::optional<IpAddress> broadcast() const;
   friend auto operator<=>(const IpPrefix&, const IpPrefix&) = default;
 };
 

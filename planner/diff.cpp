@@ -327,11 +327,26 @@ class Differ {
       for (const IpPrefix& a : w.addresses)
         for (const LinkState& h : have.links)
           if (!owned(h) && !link_in(want, h.name))
-            for (const IpPrefix& b : h.addresses)
+            for (const IpPrefix& b : h.addresses) {
               if (a.address == b.address)
                 conflict(ns, fmt::format("address {} is already on interface '{}', which is not "
                                          "the lab's",
                                          a.address, h.name));
+              else if (a.address == b.broadcast())
+                broadcast_conflict(ns, a, w.name, b, h.name);
+              else if (b.address == a.broadcast())
+                broadcast_conflict(ns, b, h.name, a, w.name);
+            }
+  }
+
+  // What the validator says of two of the lab's links (evolve seed 71), said of a lab's
+  // link and a machine's: the kernel's routes for the address would depend on the order.
+  void broadcast_conflict(const std::string& ns, const IpPrefix& address, const std::string& address_on,
+                          const IpPrefix& subnet, const std::string& subnet_on) {
+    conflict(ns, fmt::format("address {} of '{}' is the broadcast address of subnet {} of '{}' (one of them not "
+                             "the lab's); the kernel would give '{}' no route to {} when it comes second",
+                             address.address, address_on, IpPrefix{subnet.network(), subnet.length}, subnet_on,
+                             address_on, IpPrefix{address.network(), address.length}));
   }
 
   // A route belongs to the lab when it carries topo's protocol and lives in one of the

@@ -335,6 +335,31 @@ addresses = ["10.0.0.1/24"]
         "over, below 1280, the least IPv6 needs; set its mtu\n");
 }
 
+TEST_CASE("diff: an address that is the broadcast address of a machine's subnet is a conflict", "[diff]") {
+  // Evolve seed 71, with the machine holding the other subnet: both directions.
+  std::string toml = R"(lab = "web"
+[[bridge]]
+name = "br0"
+addresses = ["10.152.0.127/24"]
+[[bridge]]
+name = "br1"
+addresses = ["10.153.0.1/25"]
+)";
+  State s = empty_kernel();
+  LinkState eth;
+  eth.name = "eth9";
+  eth.kind = VethState{};
+  eth.addresses = {{*parse_ip("10.152.0.114"), 25}, {*parse_ip("10.153.0.127"), 24}};
+  s.namespaces["host"].links.push_back(eth);
+  CHECK(diff_text(toml, s) ==
+        "host: + bridge br0 10.152.0.127/24 mtu 1500\n"
+        "host: + bridge br1 10.153.0.1/25 mtu 1500\n"
+        "conflict: address 10.152.0.127 of 'br0' is the broadcast address of subnet 10.152.0.0/25 of 'eth9' (one of "
+        "them not the lab's); the kernel would give 'br0' no route to 10.152.0.0/24 when it comes second\n"
+        "conflict: address 10.153.0.127 of 'eth9' is the broadcast address of subnet 10.153.0.0/25 of 'br1' (one of "
+        "them not the lab's); the kernel would give 'eth9' no route to 10.153.0.0/24 when it comes second\n");
+}
+
 TEST_CASE("diff: a sysctl put back on a link the diff deletes is kept, not set", "[diff]") {
   const char* with_link = R"(lab = "web"
 [host]

@@ -116,6 +116,32 @@ TEST_CASE("kernel: a foreign interface named like a lab's is a conflict", "[kern
                "shell exit 1\n");
 }
 
+TEST_CASE("kernel: an address that is the broadcast address of a machine's subnet is a conflict", "[kernel]") {
+  // Evolve seed 71, the kernel as witness first: an address that is also a broadcast address
+  // of the namespace gets no prefix route when it comes second. Then topo refuses to make it.
+  const char* lab = R"(lab = "web"
+[[bridge]]
+name = "br0"
+addresses = ["10.152.0.127/24"]
+)";
+  Run r = in_sandbox({{"L", lab}},
+                     "ip link add eth9 type veth peer name eth8; ip link set eth9 up\n"
+                     "ip addr add 10.152.0.114/25 dev eth9\n"
+                     "ip link add br9 type bridge; ip link set br9 up; ip addr add 10.152.0.127/24 dev br9\n"
+                     "ip -4 route show dev br9 | wc -l; ip link del br9\n"
+                     "$TOPO apply $L > /run/out 2>&1 || echo \"exit $?\"\n"
+                     "grep -e conflict: -e refused /run/out; ip -br link show type bridge | wc -l\n");
+  check_prints(r,
+               "0\n"
+               "exit 1\n"
+               "  ! conflict: address 10.152.0.127 of 'br0' is the broadcast address of subnet "
+               "10.152.0.0/25 of 'eth9' (one of them not the lab's); the kernel would give 'br0' no route to "
+               "10.152.0.0/24 when it comes second\n"
+               "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+               "topo: apply refused: nothing was changed.\n"
+               "0\n");
+}
+
 TEST_CASE("kernel: every topologies/ lab builds from its shell plan", "[kernel][topologies]") {
   for (const auto& path : files_in(source_dir() / "topologies", ".toml")) {
     DYNAMIC_SECTION(path.filename().string()) {

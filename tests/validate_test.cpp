@@ -60,6 +60,21 @@ mac = "02:00:00:00:00:01"
              "12:7: mac 02:00:00:00:00:01 is already on interface 'br0' in namespace 'host'"});
 }
 
+TEST_CASE("an address is not the broadcast address of another subnet of its namespace", "[validate]") {
+  // Evolve seed 71: eth0's 10.152.0.127/24 got no prefix route once ve20's /25 came first.
+  CHECK(errors(R"(lab = "t"
+[[netns]]
+name = "red"
+[[veth]]
+a = { netns = "red", name = "eth0", addresses = ["10.152.0.127/24"] }
+b = { netns = "red", name = "ve20", addresses = ["10.152.0.114/25"] }
+[[veth]]
+a = { name = "eth1", addresses = ["10.152.1.127/24"] }
+b = { netns = "red", name = "ve21", addresses = ["10.152.1.1/25"] }
+)") == Lines{"5:50: address 10.152.0.127 is the broadcast address of subnet 10.152.0.0/25 of 've20' in namespace "
+             "'red'; the kernel would give 'eth0' no route to 10.152.0.0/24 when it comes second"});
+}
+
 TEST_CASE("references to undefined namespaces suggest the closest", "[validate]") {
   CHECK(errors(R"(lab = "t"
 [[netns]]
