@@ -13,13 +13,24 @@
 namespace topo {
 namespace {
 
+// A Linux bridge takes at most 1023 ports. A network with more members than a bridge holds
+// is one L2 segment of bridges: the root, which holds the gateway, and leaves of at most
+// this many members each, each joined to the root by a veth (no loops: a tree).
+constexpr size_t kMembersPerBridge = 1000;
+
 // A network as it is lowered: its bridge, and a pool per subnet, in the file's order.
 struct NetworkPlan {
   const Network* network = nullptr;
   std::string bridge;
   std::vector<SubnetPool> pools;
   std::vector<size_t> wanting;  // per subnet: members that take an allocated address
+  size_t members = 0;
 };
+
+// `base` cut so that `base` + `suffix` fits an interface name.
+std::string fitted(const std::string& base, const std::string& suffix) {
+  return base.substr(0, 15 - std::min<size_t>(15, suffix.size())) + suffix;
+}
 
 // One member's veth on one network, before it becomes two interfaces.
 struct Attachment {
@@ -27,6 +38,7 @@ struct Attachment {
   size_t membership = 0;  // index in that namespace's `networks`
   NetworkPlan* plan = nullptr;
   std::vector<std::optional<IpAddress>> addresses;  // per subnet of the network
+  size_t index = 0;                                 // among the network's members, in file order
 };
 
 class Lowering {
@@ -137,7 +149,7 @@ class Lowering {
                    static_cast<int>(m.network.value.size()) + 2);
           continue;
         }
-        Attachment a{i, j, p, std::vector<std::optional<IpAddress>>(p->pools.size())};
+        Attachment a{i, j, p, std::vector<std::optional<IpAddress>>(p->pools.size()), p->members++};
         if (m.address) take_explicit(a, *m.address);
         for (size_t k = 0; k < a.addresses.size(); ++k)
           if (!a.addresses[k]) ++p->wanting[k];
@@ -227,6 +239,7 @@ class Lowering {
       need_sysctl(n, v4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding");
     }
     lab_.interfaces.push_back(std::move(bridge));
+    make_leaves(p);
     if (!n.masquerade) return;
     for (const Located<IpPrefix>& s : n.subnets) {
       Nat nat;
@@ -238,6 +251,61 @@ class Lowering {
       nat.pos = n.pos;
       lab_.nats.push_back(std::move(nat));
     }
+  }
+
+  // The bridge a member's veth joins: the network's, or in a segment its leaf's.
+  static std::string bridge_of(const NetworkPlan& p, size_t member) {
+    return p.members <= kMembersPerBridge ? p.bridge : leaf_name(p, member / kMembersPerBridge);
+  }
+
+  static std::string leaf_name(const NetworkPlan& p, size_t k) { return fitted(p.bridge, fmt::format("_s{}", k + 1)); }
+
+  // A segment's leaves: a bridge each (ROOT_sK), on a veth from the root (ROOT_uK) to the
+  // leaf (ROOT_dK). A member's end is NETWORK-MEMBER: a network name has no '_', so no
+  // member's end can take a name of the segment's.
+  void make_leaves(const NetworkPlan& p) {
+    if (p.members <= kMembersPerBridge) return;
+    const Network& n = *p.network;
+    size_t leaves = (p.members + kMembersPerBridge - 1) / kMembersPerBridge;
+    for (size_t k = 0; k < leaves; ++k) {
+      Interface leaf;
+      leaf.netns = n.netns;
+      leaf.name = {leaf_name(p, k), n.name.pos};
+      leaf.mtu = n.mtu;
+      leaf.spec = Bridge{};
+      leaf.pos = n.pos;
+      leaf.where = fmt::format("[[network]] '{}' (bridge {} of its segment)", n.name.value, k + 1);
+      lab_.interfaces.push_back(std::move(leaf));
+      quiet_leaf(n, leaf_name(p, k));
+      Interface up, down;
+      for (Interface* end : {&up, &down}) {
+        end->netns = n.netns;
+        end->mtu = n.mtu;
+        end->pos = n.pos;
+        end->where = fmt::format("[[network]] '{}' (the link to bridge {} of its segment)", n.name.value, k + 1);
+      }
+      up.name = {fitted(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
+      up.master = Located<std::string>{p.bridge, n.name.pos};
+      down.name = {fitted(p.bridge, fmt::format("_d{}", k + 1)), n.name.pos};
+      down.master = Located<std::string>{leaf_name(p, k), n.name.pos};
+      size_t i = lab_.interfaces.size();
+      up.spec = VethEnd{i + 1, 'a'};
+      down.spec = VethEnd{i, 'b'};
+      lab_.interfaces.push_back(std::move(up));
+      lab_.interfaces.push_back(std::move(down));
+    }
+  }
+
+  // A leaf is a switch, not a host: with the kernel's default (arp_ignore 0) it would answer
+  // the members' ARP requests for the gateway with its own address, the gateway being on
+  // its namespace, and learn every member as a neighbour, a segment's members times its
+  // leaves entries in a neighbour table that holds 1024 on the whole machine by default.
+  // It takes no IPv6 address either, for the same reason as the members (make_veth).
+  void quiet_leaf(const Network& n, const std::string& leaf) {
+    std::vector<Sysctl>* list = sysctls_of(n.netns.value);
+    if (!list) return;
+    quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
+    quietly_set(*list, "net.ipv6.conf." + leaf + ".disable_ipv6", n.pos);
   }
 
   // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.
@@ -276,7 +344,7 @@ class Lowering {
       if (a.addresses[k]) inside.addresses.push_back({a.plan->pools[k].on_link(*a.addresses[k]), m.pos});
     outside.netns = {n.netns.value, m.pos};
     outside.name = {end_name(n, ns.name.value), m.pos};
-    outside.master = Located<std::string>{a.plan->bridge, m.pos};
+    outside.master = Located<std::string>{bridge_of(*a.plan, a.index), m.pos};
     for (Interface* end : {&inside, &outside}) {
       end->mtu = n.mtu;
       end->pos = m.pos;
@@ -285,9 +353,26 @@ class Lowering {
     size_t i = lab_.interfaces.size();
     inside.spec = VethEnd{i + 1, 'a'};
     outside.spec = VethEnd{i, 'b'};
+    // On a network without IPv6 the member's end has no IPv6 either, as Docker does: else
+    // each member's link-local address, its duplicate address detection, multicast
+    // listener reports and router solicitations reach every other member, N times N frames
+    // that keep a segment of thousands saturated for minutes after the apply.
+    if (!has_ipv6(n))
+      quietly_set(lab_.netns[a.netns].sysctls, "net.ipv6.conf." + inside.name.value + ".disable_ipv6", m.pos);
     lab_.interfaces.push_back(std::move(inside));
     lab_.interfaces.push_back(std::move(outside));
     if (n.gateway && first_gateway(ns) == a.plan) default_routes(ns, m, *a.plan);
+  }
+
+  static bool has_ipv6(const Network& n) {
+    return std::any_of(n.subnets.begin(), n.subnets.end(),
+                       [](const Located<IpPrefix>& s) { return s.value.address.family == Family::v6; });
+  }
+
+  // `key` = 1, unless the file gives the key a value of its own.
+  static void quietly_set(std::vector<Sysctl>& list, const std::string& key, SourcePos pos) {
+    if (std::none_of(list.begin(), list.end(), [&](const Sysctl& s) { return s.key.value == key; }))
+      list.push_back({{key, pos}, {"1", pos}});
   }
 
   // The first network in the namespace's list that has a gateway: its default route's.

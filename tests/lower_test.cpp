@@ -211,9 +211,11 @@ reach = true
         "  veth lan-pc2 peer pc2/eth0 master lan\n"
         "  nat masquerade 10.5.0.0/24 out !lan\n"
         "netns pc1\n"
+        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
         "  veth eth0 peer router/lan-pc1 10.5.0.2/24\n"
         "  route default via 10.5.0.1\n"
         "netns pc2\n"
+        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
         "  veth eth0 peer router/lan-pc2 10.5.0.3/24\n"
         "  route default via 10.5.0.1\n"
         "netns old\n"
@@ -221,4 +223,53 @@ reach = true
         "  route default via 10.5.0.1\n");
   REQUIRE(l.expects.size() == 1);
   CHECK(probes_of(l).at(0).to_label == "10.5.0.1 (lan)");
+}
+
+TEST_CASE("lower: a network of more members than a bridge takes is a segment of bridges", "[lower]") {
+  // 1001 members: the root holds the gateway, leaves of 1000 hold the members, each leaf
+  // on a veth from the root; a leaf answers no ARP and takes no IPv6 (it is a switch). Of
+  // the members' lines, those of the first and the last.
+  std::string all = describe(lab(R"(lab = "big"
+[[network]]
+name = "lan"
+subnets = ["10.60.0.0/20"]
+[[netns]]
+name = "m"
+count = 1001
+networks = ["lan"]
+)"));
+  std::istringstream in(all);
+  std::string kept, line, ns = "host";
+  while (std::getline(in, line)) {
+    if (line.rfind("netns ", 0) == 0) ns = line.substr(6);
+    bool member = ns != "host" && ns != "m1" && ns != "m1001";
+    bool member_end = line.find(" peer m") != std::string::npos && line.find(" peer m1/") == std::string::npos &&
+                      line.find(" peer m1001/") == std::string::npos;
+    if (!member && !member_end) kept += line + "\n";
+  }
+  CHECK(kept ==
+        "lab big\n"
+        "netns host\n"
+        "  sysctl net.ipv4.ip_forward = 1\n"
+        "  sysctl net.ipv4.conf.lan_s1.arp_ignore = 1\n"
+        "  sysctl net.ipv6.conf.lan_s1.disable_ipv6 = 1\n"
+        "  sysctl net.ipv4.conf.lan_s2.arp_ignore = 1\n"
+        "  sysctl net.ipv6.conf.lan_s2.disable_ipv6 = 1\n"
+        "  bridge lan 10.60.0.1/20\n"
+        "  bridge lan_s1\n"
+        "  veth lan_u1 peer host/lan_d1 master lan\n"
+        "  veth lan_d1 peer host/lan_u1 master lan_s1\n"
+        "  bridge lan_s2\n"
+        "  veth lan_u2 peer host/lan_d2 master lan\n"
+        "  veth lan_d2 peer host/lan_u2 master lan_s2\n"
+        "  veth lan-m1 peer m1/eth0 master lan_s1\n"
+        "  veth lan-m1001 peer m1001/eth0 master lan_s2\n"
+        "netns m1\n"
+        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
+        "  veth eth0 peer host/lan-m1 10.60.0.2/20\n"
+        "  route default via 10.60.0.1\n"
+        "netns m1001\n"
+        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
+        "  veth eth0 peer host/lan-m1001 10.60.3.234/20\n"
+        "  route default via 10.60.0.1\n");
 }
