@@ -6,12 +6,14 @@
 #         100 namespaces reach the bridge, ns1 reaches ns<N>.
 #   chain ns1 - ns2 - ... - nsN, each joined to the next by a veth (a /30 each), forwarding
 #         on, a default route down the chain.
+#   network  the star as one [[network]] of N members: topologies/star-1000.toml with its
+#         count set to N (what the same lab costs written at the high level).
 #   tree  bridges in a tree of namespaces: ns1 holds the root bridge; every namespace i > 1
 #         joins the bridge of its parent (i/2)'s namespace; one /16, no routes needed.
 # Usage: bench/gen-lab.sh SHAPE N
 set -euo pipefail
-shape=${1:?usage: gen-lab.sh star|chain|tree N}
-n=${2:?usage: gen-lab.sh star|chain|tree N}
+shape=${1:?usage: gen-lab.sh star|network|chain|tree N}
+n=${2:?usage: gen-lab.sh star|network|chain|tree N}
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "gen-lab.sh: N is a number of namespaces (1 or more), not '$n'" >&2; exit 2; }
 addr() { echo "10.200.$(($1 / 250)).$(($1 % 250 + 2))"; }  # the address of namespace $1 in a /16
 
@@ -31,6 +33,9 @@ star)
     printf '\n[[expect]]\nfrom = "ns%d"\nto = "host"\nreach = true\n' "$i"
   done
   printf '\n[[expect]]\nfrom = "ns1"\nto = "ns%d"\nreach = true\n' "$n"
+  ;;
+network)
+  sed -E "s/^count = 1000$/count = $n/; s/\"ns1000\"/\"ns$n\"/" "$(dirname "$0")/../topologies/star-1000.toml"
   ;;
 chain)
   # Link i joins ns<i> (10.X.Y.4i+1) and ns<i+1> (.4i+2) in 10.128.0.0/9 /30s.
@@ -62,7 +67,7 @@ tree)
   done
   ;;
 *)
-  echo "gen-lab.sh: unknown shape '$shape' (star, chain or tree)" >&2
+  echo "gen-lab.sh: unknown shape '$shape' (star, network, chain or tree)" >&2
   exit 2
   ;;
 esac

@@ -399,7 +399,7 @@ TEST_CASE("kernel: killed before any step, the next apply converges and destroy 
 
 TEST_CASE("kernel: apply makes the same state as the shell plan run by bash", "[kernel]") {
   std::vector<std::string> labs = {std::string(kRedAndBlueLab)};
-  for (const auto& path : files_in(source_dir() / "topologies", ".toml")) labs.push_back(read_file(path));
+  for (const auto& path : example_labs()) labs.push_back(read_file(path));
   for (const std::string& lab : labs) {
     Run by_topo = in_sandbox({{"L", lab}}, std::string(kDump) + "$TOPO apply $L > /dev/null\ndump\n");
     Run by_ip = in_sandbox({{"L", lab}}, std::string(kDump) + "$TOPO plan --format shell $L | bash\ndump\n");

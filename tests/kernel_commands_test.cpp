@@ -53,7 +53,7 @@ b = { netns = "b", name = "eth0", addresses = ["10.9.0.2/24", "fd00:9::2/64"] }
 }  // namespace
 
 TEST_CASE("kernel: topo test holds on every topologies/ lab once applied, and exits 4 before", "[kernel][expect]") {
-  auto labs = files_in(source_dir() / "topologies", ".toml");
+  auto labs = example_labs();
   REQUIRE(labs.size() >= 7);
   for (const auto& path : labs) {
     std::string file = path.filename().string();

@@ -20,6 +20,17 @@ namespace topo::test {
 /// script finds in the shell variable of its name ({"L", lab} gives $L).
 using LabFiles = std::vector<std::pair<std::string, std::string>>;
 
+/// The topologies/ labs the kernel tests apply one after the other: all but the star of a
+/// thousand namespaces (star-1000.toml), on which each would take minutes (the expand
+/// oracle alone 8 on a 2-core machine). That star has a kernel test of its own at three
+/// times its size (kernel_topologies_test) and bench/; the unit tests read it as any lab.
+inline std::vector<std::filesystem::path> example_labs() {
+  std::vector<std::filesystem::path> out;
+  for (const auto& path : files_in(source_dir() / "topologies", ".toml"))
+    if (path.filename() != "star-1000.toml") out.push_back(path);
+  return out;
+}
+
 /// Runs `script` in a sandbox (in_sandbox) with `files` written beside it.
 inline Run in_sandbox(const LabFiles& files, const std::string& script) {
   TempDir dir;

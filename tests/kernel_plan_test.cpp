@@ -143,7 +143,7 @@ addresses = ["10.152.0.127/24"]
 }
 
 TEST_CASE("kernel: every topologies/ lab builds from its shell plan", "[kernel][topologies]") {
-  for (const auto& path : files_in(source_dir() / "topologies", ".toml")) {
+  for (const auto& path : example_labs()) {
     DYNAMIC_SECTION(path.filename().string()) {
       Run r = in_sandbox("L=" + path.string() +
                          "\n$TOPO plan --format shell $L | bash\n$TOPO plan --detailed-exitcode $L\n");

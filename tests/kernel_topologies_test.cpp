@@ -365,7 +365,7 @@ TEST_CASE(
     "kernel: every topologies/ lab without NAT applies as its file says, reaches as its comment says, "
     "and destroys to the state before",
     "[kernel][topologies]") {
-  auto labs = files_in(source_dir() / "topologies", ".toml");
+  auto labs = example_labs();
   REQUIRE(labs.size() >= 7);
   int applied = 0;
   for (const auto& path : labs) {
@@ -460,7 +460,7 @@ TEST_CASE(
 }
 )sh";
   int checked = 0;
-  for (const auto& path : files_in(source_dir() / "topologies", ".toml")) {
+  for (const auto& path : example_labs()) {
     std::string text = read_file(path);
     if (text.find("[[network]]") == std::string::npos) continue;
     ++checked;
