@@ -22,7 +22,8 @@ void register_graph(CLI::App& app, int& exit_code) {
   sub->footer(
       "Each namespace is listed with what the lab puts in it; a veth end names its peer as\n"
       "NETNS/NAME. dot and mermaid draw namespaces as boxes of interfaces (names, kinds,\n"
-      "addresses), joined by their veths, bridge ports, underlays and parents.\n"
+      "addresses), joined by their veths, bridge ports, underlays and parents; a network\n"
+      "is one node, its members joined to it.\n"
       "Exit status: 0 on success, 1 when the lab is invalid.\n"
       "Examples: topo graph topologies/bridge.toml\n"
       "          topo graph --format dot topologies/router.toml | dot -Tsvg > router.svg");

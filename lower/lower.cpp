@@ -231,6 +231,7 @@ class Lowering {
     bridge.spec = Bridge{n.isolate, {}};
     bridge.pos = n.pos;
     bridge.where = fmt::format("[[network]] '{}'", n.name.value);
+    bridge.origin = Origin{n.name.value, Origin::Role::bridge, ""};
     for (size_t k = 0; k < p.pools.size(); ++k) {
       const Located<IpPrefix>& s = n.subnets[k];
       if (n.gateway) bridge.addresses.push_back({p.pools[k].on_link(p.pools[k].gateway()), s.pos});
@@ -275,6 +276,7 @@ class Lowering {
       leaf.spec = Bridge{};
       leaf.pos = n.pos;
       leaf.where = fmt::format("[[network]] '{}' (bridge {} of its segment)", n.name.value, k + 1);
+      leaf.origin = Origin{n.name.value, Origin::Role::segment, ""};
       lab_.interfaces.push_back(std::move(leaf));
       quiet_leaf(n, leaf_name(p, k));
       Interface up, down;
@@ -283,6 +285,7 @@ class Lowering {
         end->mtu = n.mtu;
         end->pos = n.pos;
         end->where = fmt::format("[[network]] '{}' (the link to bridge {} of its segment)", n.name.value, k + 1);
+        end->origin = Origin{n.name.value, Origin::Role::segment, ""};
       }
       up.name = {fitted(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
       up.master = Located<std::string>{p.bridge, n.name.pos};
@@ -349,6 +352,8 @@ class Lowering {
       end->mtu = n.mtu;
       end->pos = m.pos;
       end->where = fmt::format("[[netns]] '{}' on network '{}'", ns.name.value, n.name.value);
+      end->origin =
+          Origin{n.name.value, end == &inside ? Origin::Role::inside : Origin::Role::member_end, ns.name.value};
     }
     size_t i = lab_.interfaces.size();
     inside.spec = VethEnd{i + 1, 'a'};

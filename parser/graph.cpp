@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <set>
+#include <tuple>
+
 namespace topo {
 namespace {
 
@@ -18,7 +22,7 @@ int index_of(const Lab& lab, std::string_view ns, std::string_view name) {
   return -1;
 }
 
-std::vector<Edge> edges(const Lab& lab) {
+std::vector<Edge> raw_edges(const Lab& lab) {
   std::vector<Edge> out;
   for (size_t i = 0; i < lab.interfaces.size(); ++i) {
     const Interface& itf = lab.interfaces[i];
@@ -36,9 +40,49 @@ std::vector<Edge> edges(const Lab& lab) {
   return out;
 }
 
-// The lines of an interface's label: its name and kind, then its addresses.
+// A network is drawn as one node, its bridge's, with its members around it: the pieces of
+// its segment and the members' ends on the bridge are not drawn, and what joins them is
+// drawn to the network's node. Returns the node that stands for interface `i`.
+size_t drawn_as(const Lab& lab, size_t i, const std::map<std::string, size_t>& network_nodes) {
+  const std::optional<Origin>& o = lab.interfaces[i].origin;
+  if (!o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside) return i;
+  auto it = network_nodes.find(o->network);
+  return it == network_nodes.end() ? i : it->second;
+}
+
+std::map<std::string, size_t> network_nodes(const Lab& lab) {
+  std::map<std::string, size_t> out;
+  for (size_t i = 0; i < lab.interfaces.size(); ++i)
+    if (const auto& o = lab.interfaces[i].origin; o && o->role == Origin::Role::bridge) out.emplace(o->network, i);
+  return out;
+}
+
+// The edges between drawn nodes: each once, none from a node to itself.
+std::vector<Edge> edges(const Lab& lab) {
+  std::map<std::string, size_t> nodes = network_nodes(lab);
+  std::vector<Edge> out;
+  std::set<std::tuple<size_t, size_t, std::string>> seen;
+  for (Edge e : raw_edges(lab)) {
+    e.from = drawn_as(lab, e.from, nodes);
+    e.to = drawn_as(lab, e.to, nodes);
+    if (e.from != e.to && seen.emplace(e.from, e.to, e.label).second) out.push_back(e);
+  }
+  return out;
+}
+
+bool is_drawn(const Lab& lab, size_t i) {
+  const std::optional<Origin>& o = lab.interfaces[i].origin;
+  return !o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside;
+}
+
+// The lines of an interface's label: its name and kind, then its addresses; a network's
+// bridge is labelled as the network.
 std::vector<std::string> label_lines(const Interface& i) {
-  std::vector<std::string> lines{fmt::format("{} ({})", i.name.value, to_string(i.kind()))};
+  std::vector<std::string> lines{i.origin && i.origin->role == Origin::Role::bridge
+                                     ? (i.origin->network == i.name.value
+                                            ? fmt::format("network {}", i.name.value)
+                                            : fmt::format("network {} (bridge {})", i.origin->network, i.name.value))
+                                     : fmt::format("{} ({})", i.name.value, to_string(i.kind()))};
   for (const auto& a : i.addresses) lines.push_back(to_string(a.value));
   return lines;
 }
@@ -84,7 +128,7 @@ std::string graph_dot(const Lab& lab) {
     if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo [label=\"lo\", shape=plaintext];\n", n);
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& itf = lab.interfaces[i];
-      if (itf.netns.value != names[n]) continue;
+      if (itf.netns.value != names[n] || !is_drawn(lab, i)) continue;
       std::string label;  // DOT's "\n" breaks the line
       for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "\\n") + dot_escape(l);
       out += fmt::format("    if{} [label=\"{}\"{}];\n", i, label,
@@ -113,7 +157,7 @@ std::string graph_mermaid(const Lab& lab) {
     if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo[\"lo\"]\n", n);
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& itf = lab.interfaces[i];
-      if (itf.netns.value != names[n]) continue;
+      if (itf.netns.value != names[n] || !is_drawn(lab, i)) continue;
       std::string label;
       for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "<br/>") + text(l);
       // A bridge is a switch: drawn as a hexagon, the rest as boxes.

@@ -107,6 +107,16 @@ using LinkSpec = std::variant<Bridge, VethEnd, Vxlan, Macvlan>;
 enum class LinkKind { bridge, veth, vxlan, macvlan };  // in LinkSpec's order
 std::string_view to_string(LinkKind k);
 
+/// What the lowering made an interface for: a network's bridge, a piece of its segment
+/// (a leaf bridge, a veth end between root and leaf), or a member's veth end, on the bridge
+/// or inside the member.
+struct Origin {
+  enum class Role { bridge, segment, member_end, inside };
+  std::string network;
+  Role role = Role::bridge;
+  std::string member;  // for member_end and inside
+};
+
 /// One kernel interface the lab creates (a [[veth]] makes two).
 struct Interface {
   Located<std::string> netns{std::string(kHostNetns), {}};
@@ -116,8 +126,9 @@ struct Interface {
   std::optional<Located<MacAddress>> mac;
   std::optional<Located<std::string>> master;  // a bridge in the same namespace
   LinkSpec spec;
-  SourcePos pos;      // the table that declares it
-  std::string where;  // how messages name its table: "[[veth]] end 'a'"
+  SourcePos pos;                 // the table that declares it
+  std::string where;             // how messages name its table: "[[veth]] end 'a'"
+  std::optional<Origin> origin;  // set by the lowering (lower/lower.h); none when the file writes it
 
   LinkKind kind() const { return static_cast<LinkKind>(spec.index()); }
 };

@@ -31,6 +31,17 @@ LinkKindState kind_state(const Lab& lab, const LinkSpec& spec) {
   return BridgeState{};
 }
 
+std::string origin_text(const std::optional<Origin>& o) {
+  if (!o) return "";
+  switch (o->role) {
+    case Origin::Role::bridge: return "network " + o->network;
+    case Origin::Role::segment: return "network " + o->network + ", its segment";
+    case Origin::Role::member_end:
+    case Origin::Role::inside: return "network " + o->network + ", member " + o->member;
+  }
+  return "";
+}
+
 LinkState link_state(const Lab& lab, const Interface& i) {
   LinkState l;
   l.name = i.name.value;
@@ -45,6 +56,7 @@ LinkState link_state(const Lab& lab, const Interface& i) {
   if (i.master) l.master = i.master->value;
   for (const auto& a : i.addresses) l.addresses.push_back(a.value);
   std::sort(l.addresses.begin(), l.addresses.end());
+  l.origin.text = origin_text(i.origin);
   return l;
 }
 

@@ -139,6 +139,8 @@ std::string subject_text(const Change& c) {
     if (action == Action::replace)
       return fmt::format("{} ({})", describe(*l->after, c.netns),
                          c.why.empty() ? identity_change(*l->before, *l->after) : c.why);
+    if (action == Action::create && !shown.origin.text.empty())
+      return fmt::format("{} ({})", describe(shown, c.netns), shown.origin.text);
     return describe(shown, c.netns);
   }
   if (const auto* r = std::get_if<RouteDelta>(&s)) {

@@ -101,6 +101,14 @@ struct LinkState {
   std::string master;               // a bridge in the same namespace; "" when none
   uint32_t group = 0;               // the interface group (IFLA_GROUP); 0 is the kernel's default
   std::vector<IpPrefix> addresses;  // sorted; IPv6 link-local ones are the kernel's, left out
+  /// Where the file makes the link when the lowering made it ("network front, member web"),
+  /// for plan lines; empty otherwise and in what is read from the kernel. A note, not state:
+  /// any two compare equal, so it never makes a difference.
+  struct Note {
+    std::string text;
+    bool operator==(const Note&) const { return true; }
+  };
+  Note origin;
 
   bool is(LinkKind k) const { return kind.index() == static_cast<size_t>(k) + 1; }
   /// "veth", "bridge", "vxlan", "macvlan", or the kernel's name for another kind.

@@ -78,6 +78,42 @@ TEST_CASE("graph --format mermaid: subgraphs, bridges as hexagons", "[graph]") {
         "  if4 -.-|macvlan bridge| if1\n");
 }
 
+TEST_CASE("graph --format mermaid: a network is one node with its members around it", "[graph]") {
+  // Its bridge is drawn as the network, the ends on the bridge are not: each member's end
+  // joins the network's node, as does a [[veth]] end the file puts on its bridge.
+  CHECK(graph_mermaid(lab(R"(lab = "g"
+[[network]]
+name = "front"
+subnets = ["172.20.0.0/24"]
+[[netns]]
+name = "web"
+count = 2
+networks = ["front"]
+[[netns]]
+name = "old"
+[[veth]]
+a = { netns = "old", name = "eth0", addresses = ["172.20.0.200/24"] }
+b = { name = "old-p", master = "front" }
+)")) == "flowchart LR\n"
+        "  subgraph ns0[\"host\"]\n"
+        "    if1[\"old-p (veth)\"]\n"
+        "    if2{{\"network front<br/>172.20.0.1/24\"}}\n"
+        "  end\n"
+        "  subgraph ns1[\"netns web1\"]\n"
+        "    if3[\"eth0 (veth)<br/>172.20.0.2/24\"]\n"
+        "  end\n"
+        "  subgraph ns2[\"netns web2\"]\n"
+        "    if5[\"eth0 (veth)<br/>172.20.0.3/24\"]\n"
+        "  end\n"
+        "  subgraph ns3[\"netns old\"]\n"
+        "    if0[\"eth0 (veth)<br/>172.20.0.200/24\"]\n"
+        "  end\n"
+        "  if0 ---|veth| if1\n"
+        "  if1 -.-|port| if2\n"
+        "  if3 ---|veth| if2\n"
+        "  if5 ---|veth| if2\n");
+}
+
 TEST_CASE("topo graph: text stays the default, dot and mermaid on request", "[graph][cli]") {
   std::string pair = (source_dir() / "topologies/veth-pair.toml").string();
   Run text = run_topo("graph " + pair);
