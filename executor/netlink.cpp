@@ -1,9 +1,12 @@
 #include "executor/netlink.h"
 
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/route/route.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -11,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "executor/decode_state.h"
 #include "executor/kernel_error.h"
 #include "executor/netns.h"
 
@@ -141,6 +145,31 @@ void each_route(nl_sock* sock, const std::string& what, const std::function<void
       throw KernelError("reading routes in", what, error_text(err));
     std::unique_ptr<rtnl_route, void (*)(rtnl_route*)> route(raw, rtnl_route_put);
     each(route.get());
+  });
+}
+
+namespace {
+
+// nl_msg_parse's callback: the object goes to the caller's function while libnl holds it.
+void hand_over(nl_object* o, void* each) { (*static_cast<const std::function<void(nl_object*)>*>(each))(o); }
+
+}  // namespace
+
+void each_object(int fd, int type, const std::string& what, const std::function<void(nl_object*)>& each) {
+  Msg msg(nlmsg_alloc_simple(type, NLM_F_REQUEST | NLM_F_DUMP));
+  ifinfomsg header{};  // an ifaddrmsg is smaller and starts alike: family AF_UNSPEC, the rest 0
+  header.ifi_family = AF_UNSPEC;
+  size_t size = type == RTM_GETLINK ? sizeof(ifinfomsg) : sizeof(ifaddrmsg);
+  if (!msg || nlmsg_append(msg.get(), &header, size, NLMSG_ALIGNTO) < 0)
+    throw KernelError("reading", what, "out of memory");
+  const int answer = type == RTM_GETLINK ? RTM_NEWLINK : RTM_NEWADDR;
+  dump(fd, nlmsg_hdr(msg.get()), what, [&](const nlmsghdr* c) {
+    if (c->nlmsg_type != answer || (answer == RTM_NEWLINK && !sound_link_message(c))) return;
+    Msg one(nlmsg_convert(const_cast<nlmsghdr*>(c)));
+    if (!one) throw KernelError("reading", what, "out of memory");
+    nlmsg_set_proto(one.get(), NETLINK_ROUTE);
+    if (int err = nl_msg_parse(one.get(), hand_over, const_cast<std::function<void(nl_object*)>*>(&each)); err < 0)
+      throw KernelError("reading", what, error_text(err));
   });
 }
 

@@ -38,23 +38,21 @@ struct Reading {
   std::map<int, std::string> nsid_names;  // this namespace's ids for the others
 };
 
+// Links and addresses as their dumps give them (nl::each_object), not through libnl's
+// caches, which duplicate what an interrupted dump held.
 void read_links(Reading& ns) {
-  nl_cache* raw = nullptr;
-  if (int err = rtnl_link_alloc_cache(ns.sock.get(), AF_UNSPEC, &raw); err < 0)
-    throw KernelError("reading links in", "namespace " + ns.name, nl::error_text(err));
-  nl::Cache cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
-    ns.raw.add_link(reinterpret_cast<rtnl_link*>(o));
+  nl::each_object(nl_socket_get_fd(ns.sock.get()), RTM_GETLINK, "the links of namespace " + ns.name, [&](nl_object* o) {
+    if (std::strcmp(nl_object_get_type(o), "route/link") == 0) ns.raw.add_link(reinterpret_cast<rtnl_link*>(o));
+  });
   ns.state.mark = ns.raw.mark;
 }
 
 void read_addresses(Reading& ns) {
-  nl_cache* raw = nullptr;
-  if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
-    throw KernelError("reading addresses in", "namespace " + ns.name, nl::error_text(err));
-  nl::Cache cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
-    ns.raw.add_address(reinterpret_cast<rtnl_addr*>(o));
+  nl::each_object(nl_socket_get_fd(ns.sock.get()), RTM_GETADDR, "the addresses of namespace " + ns.name,
+                  [&](nl_object* o) {
+                    if (std::strcmp(nl_object_get_type(o), "route/addr") == 0)
+                      ns.raw.add_address(reinterpret_cast<rtnl_addr*>(o));
+                  });
   ns.raw.order_addresses();
 }
 

@@ -17,7 +17,6 @@ namespace {
 // NLMSG_GOODSIZE on 4 KiB pages), and a datagram holds whole messages.
 constexpr size_t kReceiveSize = 64 << 10;
 constexpr int kDumpAttempts = 10;
-constexpr uint32_t kDumpSeq = 1u << 29;  // apart from exchange's callers' and libnl's numbers
 
 // The netlink messages in `bytes`, each handed to `each`.
 template <class Each>

@@ -43,6 +43,10 @@ using OnMessage = std::function<void(const nlmsghdr*)>;
 std::vector<Ack> exchange(int fd, const std::vector<iovec>& buffers, const std::string& what,
                           const OnMessage& other = nullptr);
 
+/// The sequence number of a dump's first request (each dump asked again takes the next):
+/// apart from exchange's callers' and libnl's numbers.
+inline constexpr uint32_t kDumpSeq = 1u << 29;
+
 /// Sends the dump request `request` (its sequence number is set here) and hands each
 /// message of the answer to `each`, once the whole answer is in. An answer the kernel marks
 /// interrupted (NLM_F_DUMP_INTR: the objects changed while it was dumping) is read to its end

@@ -510,7 +510,7 @@ class MachineBacklog {
 }  // namespace
 
 TEST_CASE("kernel: a network of 3000 members is a segment of bridges, and first, last and gateway reach each other",
-          "[kernel][networks]") {
+          "[kernel][networks][serial]") {
   const char* lab = R"(lab = "big"
 [[network]]
 name = "lan"
