@@ -308,6 +308,29 @@ mtu = 1450
         "than its parent's\n");
 }
 
+TEST_CASE("diff: a VXLAN's mtu above what the lab's macvlan over a machine's link leaves is a conflict", "[diff]") {
+  // Evolve seed 94: mv21 takes its mtu from the machine's eth9 (1500); the kernel cut eth0
+  // down to 1450 and apply failed its check after the last step.
+  std::string toml = R"(lab = "ev"
+[[vxlan]]
+name = "eth0"
+id = 85
+group = "239.1.1.92"
+dev = "mv21"
+mtu = 9000
+[[macvlan]]
+name = "mv21"
+parent = "eth9"
+)";
+  State s = empty_kernel();
+  added_link(s, "host", "eth9", VethState{}).mtu = 1500;
+  CHECK(diff_text(toml, s) ==
+        "host: + vxlan eth0 id 85 group 239.1.1.92 dev mv21 port 4789 mtu 9000\n"
+        "host: + macvlan mv21 parent host/eth9 mode bridge mtu 1500\n"
+        "conflict: mtu 9000 of vxlan 'eth0' is above 1450, what its underlay 'mv21' (mtu 1500) leaves after 50 bytes "
+        "of VXLAN headers; the kernel would cut it down\n");
+}
+
 TEST_CASE("diff: IPv6 on a link whose default mtu, from a machine's link, is below 1280 is a conflict", "[diff]") {
   // Evolve seed 68, with the machine holding the link of 1280 the VXLAN runs over.
   std::string toml = R"(lab = "web"
