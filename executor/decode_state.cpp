@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netlink/msg.h>
 #include <netlink/object.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vxlan.h>
 
@@ -84,6 +85,8 @@ RawLink raw_link(rtnl_link* l) {
   s.mtu = rtnl_link_get_mtu(l);
   s.group = rtnl_link_get_group(l);
   s.up = rtnl_link_get_flags(l) & IFF_UP;
+  uint8_t gen_mode = 0;
+  s.link_local = !(rtnl_link_inet6_get_addr_gen_mode(l, &gen_mode) == 0 && gen_mode == IN6_ADDR_GEN_MODE_NONE);
   if (nl_addr* mac = rtnl_link_get_addr(l); mac && nl_addr_get_len(mac) == 6) {
     MacAddress m;
     std::memcpy(m.bytes.data(), nl_addr_get_binary_addr(mac), 6);

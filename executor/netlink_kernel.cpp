@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/errno.h>
@@ -152,6 +153,20 @@ class PromotedSecondaries {
   const Fd& netns_;
   std::string path_, old_;
 };
+
+// Link `index` without an IPv6 link-local address: in a request of its own before the one
+// that brings it up, as the kernel makes the address as the link comes up, and changes a
+// link's flags before it reads the rest of a request.
+nl::Msg no_link_local_request(int index) {
+  nl::Msg msg = link_request(index);
+  nlattr* spec = nla_nest_start(msg.get(), IFLA_AF_SPEC);
+  nlattr* inet6 = spec ? nla_nest_start(msg.get(), AF_INET6) : nullptr;
+  if (!inet6) throw std::bad_alloc();
+  must_fit(nla_put_u8(msg.get(), IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE));
+  nla_nest_end(msg.get(), inet6);
+  nla_nest_end(msg.get(), spec);
+  return msg;
+}
 
 // Link `index` up or down.
 nl::Msg up_request(int index, bool up) { return link_request(index, up ? IFF_UP : 0, IFF_UP); }
@@ -537,7 +552,7 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   // born where it lives: a request fewer each, and no window where it is made but down.
   if (l.group) rtnl_link_set_group(link.get(), l.group);
   bool born_settled = made_in == netns;
-  if (born_settled && l.up) rtnl_link_set_flags(link.get(), IFF_UP);
+  if (born_settled && l.up && l.link_local) rtnl_link_set_flags(link.get(), IFF_UP);
   if (born_settled && !l.master.empty()) rtnl_link_set_master(link.get(), ifindex(netns, l.master));
   nl_msg* raw = nullptr;
   check(rtnl_link_build_add_request(link.get(), NLM_F_CREATE | NLM_F_EXCL, &raw), "building", object);
@@ -570,13 +585,16 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
   }
 }
 
-// After creation, in one batch: the mark; up (before joining a bridge, which then has
-// nothing to wait for), group and bridge unless it was born so; the addresses.
+// After creation, in one batch: no link-local address if so; the mark; up (before joining
+// a bridge, which then has nothing to wait for), group and bridge unless it was born so;
+// the addresses.
 void NetlinkKernel::settle(const std::string& netns, const LinkState& l, bool born_settled) {
   const std::string object = "interface " + where(netns, l.name);
   int index = ifindex(netns, l.name);
   Batch b;
-  b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, !born_settled && l.up,
+  if (!l.link_local) b.add(no_link_local_request(index), "turning off the link-local address of", object);
+  bool up_now = l.up && (!born_settled || !l.link_local);
+  b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, up_now,
                        mtu_after_birth(l) ? static_cast<uint32_t>(l.mtu) : 0),
         "marking and bringing up", object);
   if (!born_settled && !l.master.empty())

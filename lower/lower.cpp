@@ -274,6 +274,7 @@ class Lowering {
       leaf.name = {leaf_name(p, k), n.name.pos};
       leaf.mtu = n.mtu;
       leaf.spec = Bridge{};
+      leaf.link_local = false;  // a switch, not a host (quiet_leaf)
       leaf.pos = n.pos;
       leaf.where = fmt::format("[[network]] '{}' (bridge {} of its segment)", n.name.value, k + 1);
       leaf.origin = Origin{n.name.value, Origin::Role::segment, ""};
@@ -303,12 +304,11 @@ class Lowering {
   // the members' ARP requests for the gateway with its own address, the gateway being on
   // its namespace, and learn every member as a neighbour, a segment's members times its
   // leaves entries in a neighbour table that holds 1024 on the whole machine by default.
-  // It takes no IPv6 address either, for the same reason as the members (make_veth).
+  // It has no IPv6 link-local address either (link_local), for the same reason as the
+  // members (make_veth).
   void quiet_leaf(const Network& n, const std::string& leaf) {
     std::vector<Sysctl>* list = sysctls_of(n.netns.value);
-    if (!list) return;
-    quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
-    quietly_set(*list, "net.ipv6.conf." + leaf + ".disable_ipv6", n.pos);
+    if (list) quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
   }
 
   // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.
@@ -358,12 +358,14 @@ class Lowering {
     size_t i = lab_.interfaces.size();
     inside.spec = VethEnd{i + 1, 'a'};
     outside.spec = VethEnd{i, 'b'};
-    // On a network without IPv6 the member's end has no IPv6 either, as Docker does: else
-    // each member's link-local address, its duplicate address detection, multicast
-    // listener reports and router solicitations reach every other member, N times N frames
-    // that keep a segment of thousands saturated for minutes after the apply.
-    if (!has_ipv6(n))
-      quietly_set(lab_.netns[a.netns].sysctls, "net.ipv6.conf." + inside.name.value + ".disable_ipv6", m.pos);
+    // On a network without IPv6 the member's end has no IPv6 link-local address, and so
+    // sends no IPv6 of its own (Docker disables IPv6 there): else each member's link-local
+    // address, its duplicate address detection, multicast listener reports and router
+    // solicitations reach every other member, N times N frames that keep a segment of
+    // thousands saturated for minutes after the apply. A link attribute, not the
+    // disable_ipv6 sysctl: the kernel finds a sysctl file by walking past the same name in
+    // every namespace, a cost per member that grows with the members (docs/performance.md).
+    inside.link_local = has_ipv6(n);
     lab_.interfaces.push_back(std::move(inside));
     lab_.interfaces.push_back(std::move(outside));
     if (n.gateway && first_gateway(ns) == a.plan) default_routes(ns, m, *a.plan);

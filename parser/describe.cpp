@@ -11,6 +11,7 @@ std::string common_attributes(const Interface& i) {
   if (i.mtu) out += fmt::format(" mtu {}", i.mtu->value);
   if (i.mac) out += fmt::format(" mac {}", i.mac->value);
   if (i.master) out += fmt::format(" master {}", i.master->value);
+  if (!i.link_local) out += " link_local false";
   return out;
 }
 

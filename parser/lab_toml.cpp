@@ -69,6 +69,7 @@ std::vector<std::string> link_keys(const Interface& i) {
   if (i.mtu) out.push_back(fmt::format("mtu = {}", i.mtu->value));
   if (i.mac) out.push_back("mac = " + str_of(i.mac->value));
   if (i.master) out.push_back("master = " + str(i.master->value));
+  if (!i.link_local) out.push_back("link_local = false");
   return out;
 }
 

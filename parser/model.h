@@ -125,6 +125,8 @@ struct Interface {
   std::optional<Located<int64_t>> mtu;
   std::optional<Located<MacAddress>> mac;
   std::optional<Located<std::string>> master;  // a bridge in the same namespace
+  /// false: the kernel gives the link no IPv6 link-local address (addrgenmode none)
+  bool link_local = true;
   LinkSpec spec;
   SourcePos pos;                 // the table that declares it
   std::string where;             // how messages name its table: "[[veth]] end 'a'"

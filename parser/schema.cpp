@@ -9,11 +9,8 @@ namespace {
 
 // Keys every link table shares.
 std::vector<KeySpec> link_keys(std::vector<KeySpec> extra) {
-  std::vector<KeySpec> keys = {{"name", "string"},
-                               {"netns", "string"},
-                               {"addresses", "array of strings"},
-                               {"mtu", "integer"},
-                               {"mac", "string"}};
+  std::vector<KeySpec> keys = {{"name", "string"}, {"netns", "string"}, {"addresses", "array of strings"},
+                               {"mtu", "integer"}, {"mac", "string"},   {"link_local", "boolean"}};
   keys.insert(keys.end(), extra.begin(), extra.end());
   return keys;
 }

@@ -336,6 +336,7 @@ bool read_link(Fields& f, Interface& link, std::string_view title) {
   link.addresses = f.addresses("addresses");
   link.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
   link.mac = f.mac("mac");
+  if (auto b = f.boolean("link_local")) link.link_local = b->value;
   if (f.has("master") && f.accepts("master")) link.master = f.interface_name("master");
   link.where = f.where();
   return name.has_value();

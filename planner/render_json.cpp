@@ -61,9 +61,9 @@ std::string netns_or_null(const std::string& netns) { return netns == kUnknownNe
 
 std::string json(const LinkState& l) {
   std::string out =
-      fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{})", quote(l.name),
-                  quote(l.kind_name()), str_or_null(l.alias), l.mtu ? std::to_string(l.mtu) : "null", opt(l.mac),
-                  l.up ? "true" : "false", str_or_null(l.master));
+      fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{},"link_local":{})",
+                  quote(l.name), quote(l.kind_name()), str_or_null(l.alias), l.mtu ? std::to_string(l.mtu) : "null",
+                  opt(l.mac), l.up ? "true" : "false", str_or_null(l.master), l.link_local ? "true" : "false");
   if (const VethState* v = l.veth())
     out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(v->peer_netns), str_or_null(v->peer_name));
   if (const VxlanState* v = l.vxlan())

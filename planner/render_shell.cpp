@@ -201,9 +201,12 @@ class Shell {
     if (peer) settle(v.peer_netns, *peer);
   }
 
-  // What every made link gets: its mtu and mac, the mark, up (before it joins a bridge),
+  // What every made link gets: no link-local address if so, its mtu and mac, the mark, up (before it joins a bridge),
   // its addresses, then its bridge.
   void settle(const std::string& ns, const LinkState& l) {
+    // Before it comes up, and in a request of its own: the kernel brings a link up before it
+    // reads the rest of a request, and makes its link-local address as it comes up.
+    if (!l.link_local) line(ip(ns) + " link set dev " + l.name + " addrgenmode none");
     std::string set = ip(ns) + " link set dev " + l.name;
     if (l.mtu) set += fmt::format(" mtu {}", l.mtu);
     if (l.mac) set += fmt::format(" address {}", *l.mac);

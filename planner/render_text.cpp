@@ -74,6 +74,7 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
 std::string identity_change(const LinkState& b, const LinkState& a) {
   if (a.kind.index() != b.kind.index() || a.kind_name() != b.kind_name())
     return fmt::format("kind {} -> {}", b.kind_name(), a.kind_name());
+  if (a.link_local != b.link_local) return fmt::format("link_local {} -> {}", b.link_local, a.link_local);
   if (const VethState* x = a.veth()) {
     const VethState& y = *b.veth();
     return fmt::format("peer {} -> {}", end_of(y.peer_netns, y.peer_name), end_of(x->peer_netns, x->peer_name));
@@ -191,6 +192,7 @@ std::string link_identity(const LinkState& l) {
   }
   if (const MacvlanState* m = l.macvlan())
     out += fmt::format(" parent {} mode {}", end_of(m->parent_netns, m->parent), m->mode);
+  if (!l.link_local) out += " link_local false";
   return out;
 }
 

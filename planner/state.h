@@ -101,6 +101,10 @@ struct LinkState {
   std::string master;               // a bridge in the same namespace; "" when none
   uint32_t group = 0;               // the interface group (IFLA_GROUP); 0 is the kernel's default
   std::vector<IpPrefix> addresses;  // sorted; IPv6 link-local ones are the kernel's, left out
+  /// Whether the kernel gives the link an IPv6 link-local address (addr_gen_mode not none).
+  /// Set at birth, before the link comes up: the kernel neither takes an address it made
+  /// back nor makes one for a link already up, so a change makes the link again.
+  bool link_local = true;
   /// Where the file makes the link when the lowering made it ("network front, member web"),
   /// for plan lines; empty otherwise and in what is read from the kernel. A note, not state:
   /// any two compare equal, so it never makes a difference.
@@ -125,7 +129,7 @@ struct LinkState {
 
   /// The attributes the kernel cannot change on a live link (kind, peer, VXLAN and macvlan
   /// parameters): when they differ the link must be deleted and created again.
-  bool same_identity(const LinkState& other) const { return kind == other.kind; }
+  bool same_identity(const LinkState& other) const { return kind == other.kind && link_local == other.link_local; }
   bool operator==(const LinkState&) const = default;
 };
 

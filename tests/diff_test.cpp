@@ -75,6 +75,17 @@ TEST_CASE("diff: what the kernel cannot change is replaced", "[diff]") {
         "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (peer blue/red-p -> host/red-p)\n");
 }
 
+TEST_CASE("diff: a link whose link-local address comes or goes is made again", "[diff]") {
+  // The kernel neither takes back an address it made nor makes one for a link already up.
+  State s = applied_lab();
+  link(s, "red", "eth0").link_local = false;
+  link(s, "host", "vx42").link_local = false;
+  CHECK(diff_text(kDiffLab, s) ==
+        "host: -/+ vxlan vx42 id 42 remote 192.0.2.2 port 4789 mtu 1500 master br0 (link_local false -> true)\n"
+        "red: -/+ veth eth0 peer host/red-p 10.0.0.2/24 (link_local false -> true)\n"
+        "host: -/+ veth red-p peer red/eth0 master br0 (its peer eth0 is made again)\n");
+}
+
 TEST_CASE("diff: the lab's objects that the file no longer has are removed", "[diff]") {
   State s = applied_lab();
   LinkState old = link(s, "host", "br0");

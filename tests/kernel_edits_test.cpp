@@ -485,3 +485,23 @@ b = { name = "vp21", netns = "c2" }
                      "echo done\n");
   check_prints(r, "done\n");
 }
+
+TEST_CASE("kernel: link_local = false leaves a link without a link-local address, and set back the link is made again",
+          "[kernel][edits]") {
+  // The kernel makes the address as a link comes up and never takes it back: topo sets
+  // addrgenmode before the link comes up, and a change makes the link again, its routes too.
+  std::string base = routed_lab("\"10.0.0.3/24\"");
+  std::string quiet = edited(base, "name = \"eth0\",", "name = \"eth0\", link_local = false,");
+  std::string show =
+      "ip -n red -d link show eth0 | grep -o 'addrgenmode [a-z0-9]*'\n"
+      "ip -n red -6 addr show dev eth0 scope link | grep -c inet6 || true\n";
+  Run r = in_sandbox({{"FIRST", base}, {"QUIET", quiet}},
+                     apply_each({"$QUIET"}) + show + "$TOPO plan $FIRST | grep eth0\n" + apply_each({"$FIRST"}) + show +
+                         apply_each({"$QUIET"}) + show);
+  check_prints(r, red_routes(3) + "addrgenmode none\n0\n" +
+                      "  -/+ veth red-p peer red/eth0 master br0 (its peer eth0 is made again)\n"
+                      "  -/+ veth eth0 peer host/red-p 10.0.0.3/24 (link_local false -> true)\n"
+                      "  -/+ route default via 10.0.0.1 (its device eth0 is made again)\n"
+                      "  -/+ route 10.9.0.0/16 dev eth0 (its device eth0 is made again)\n" +
+                      red_routes(3) + "addrgenmode eui64\n1\n" + red_routes(3) + "addrgenmode none\n0\n");
+}

@@ -217,12 +217,10 @@ reach = true
         "  veth lan-pc2 peer pc2/eth0 master lan\n"
         "  nat masquerade 10.5.0.0/24 out !lan\n"
         "netns pc1\n"
-        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
-        "  veth eth0 peer router/lan-pc1 10.5.0.2/24\n"
+        "  veth eth0 peer router/lan-pc1 10.5.0.2/24 link_local false\n"
         "  route default via 10.5.0.1\n"
         "netns pc2\n"
-        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
-        "  veth eth0 peer router/lan-pc2 10.5.0.3/24\n"
+        "  veth eth0 peer router/lan-pc2 10.5.0.3/24 link_local false\n"
         "  route default via 10.5.0.1\n"
         "netns old\n"
         "  veth eth0 peer router/old-p 10.5.0.200/24\n"
@@ -233,7 +231,7 @@ reach = true
 
 TEST_CASE("lower: a network of more members than a bridge takes is a segment of bridges", "[lower]") {
   // 1001 members: the root holds the gateway, leaves of 1000 hold the members, each leaf
-  // on a veth from the root; a leaf answers no ARP and takes no IPv6 (it is a switch). Of
+  // on a veth from the root; a leaf answers no ARP and has no IPv6 link-local address (it is a switch). Of
   // the members' lines, those of the first and the last.
   std::string all = describe(lab(R"(lab = "big"
 [[network]]
@@ -258,24 +256,20 @@ networks = ["lan"]
         "netns host\n"
         "  sysctl net.ipv4.ip_forward = 1\n"
         "  sysctl net.ipv4.conf.lan_s1.arp_ignore = 1\n"
-        "  sysctl net.ipv6.conf.lan_s1.disable_ipv6 = 1\n"
         "  sysctl net.ipv4.conf.lan_s2.arp_ignore = 1\n"
-        "  sysctl net.ipv6.conf.lan_s2.disable_ipv6 = 1\n"
         "  bridge lan 10.60.0.1/20\n"
-        "  bridge lan_s1\n"
+        "  bridge lan_s1 link_local false\n"
         "  veth lan_u1 peer host/lan_d1 master lan\n"
         "  veth lan_d1 peer host/lan_u1 master lan_s1\n"
-        "  bridge lan_s2\n"
+        "  bridge lan_s2 link_local false\n"
         "  veth lan_u2 peer host/lan_d2 master lan\n"
         "  veth lan_d2 peer host/lan_u2 master lan_s2\n"
         "  veth lan-m1 peer m1/eth0 master lan_s1\n"
         "  veth lan-m1001 peer m1001/eth0 master lan_s2\n"
         "netns m1\n"
-        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
-        "  veth eth0 peer host/lan-m1 10.60.0.2/20\n"
+        "  veth eth0 peer host/lan-m1 10.60.0.2/20 link_local false\n"
         "  route default via 10.60.0.1\n"
         "netns m1001\n"
-        "  sysctl net.ipv6.conf.eth0.disable_ipv6 = 1\n"
-        "  veth eth0 peer host/lan-m1001 10.60.3.234/20\n"
+        "  veth eth0 peer host/lan-m1001 10.60.3.234/20 link_local false\n"
         "  route default via 10.60.0.1\n");
 }

@@ -96,7 +96,7 @@ mtu = 9000
   link(observed, "host", "br0").mtu = 1500;
   CHECK(plan_json(plan_for(expected, observed), "web") ==
         R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"steps":[
-{"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"8e:51:40:92:56:83","up":true,"master":null,"addresses":[]}}
+{"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"8e:51:40:92:56:83","up":true,"master":null,"link_local":true,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"8e:51:40:92:56:83","up":true,"master":null,"link_local":true,"addresses":[]}}
 ]}
 )");
   CHECK(plan_json(plan_for(expected, applied(expected)), "web") ==
@@ -123,6 +123,24 @@ b = { name = "help" }
   CHECK(sh.find("ip -n a link set dev up alias 'topo:web' up\n") != std::string::npos);
   CHECK(sh.find("ip -n a link set dev up master down\n") != std::string::npos);
   CHECK(sh.find("ip -n a link add name up numtxqueues 1 numrxqueues 1 type veth peer name help ") != std::string::npos);
+}
+
+TEST_CASE("shell and text: a link without a link-local address gets addrgenmode none before it comes up", "[render]") {
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "a"
+[[veth]]
+a = { netns = "a", name = "eth0", link_local = false }
+b = { name = "a-p" }
+)";
+  State expected = expected_state(lab(toml));
+  Plan plan = make_plan(diff(expected, empty_kernel(), "web"));
+  std::string sh = plan_shell(plan, expected, "web");
+  size_t gen = sh.find("ip -n a link set dev eth0 addrgenmode none\n");
+  CHECK(gen != std::string::npos);
+  CHECK(gen < sh.find("ip -n a link set dev eth0 alias 'topo:web' up\n"));
+  CHECK(sh.find("dev a-p addrgenmode") == std::string::npos);
+  CHECK(plan_text(plan).find("+ veth eth0 peer host/a-p link_local false\n") != std::string::npos);
 }
 
 TEST_CASE("text: names and aliases the kernel gives topo reach the terminal as <U+XXXX>, not as controls", "[render]") {
