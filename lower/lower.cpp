@@ -287,6 +287,7 @@ class Lowering {
         end->pos = n.pos;
         end->where = fmt::format("[[network]] '{}' (the link to bridge {} of its segment)", n.name.value, k + 1);
         end->origin = Origin{n.name.value, Origin::Role::segment, ""};
+        end->link_local = false;  // a cable between switches (make_veth)
       }
       up.name = {fitted(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
       up.master = Located<std::string>{p.bridge, n.name.pos};
@@ -366,6 +367,10 @@ class Lowering {
     // disable_ipv6 sysctl: the kernel finds a sysctl file by walking past the same name in
     // every namespace, a cost per member that grows with the members (docs/performance.md).
     inside.link_local = has_ipv6(n);
+    // A bridge port needs no address of its own on any network: without it the machine's
+    // namespace does not see thousands of addresses come and go (their duplicate address
+    // detection) for seconds after the apply, each ending a dump of its addresses early.
+    outside.link_local = false;
     lab_.interfaces.push_back(std::move(inside));
     lab_.interfaces.push_back(std::move(outside));
     if (n.gateway && first_gateway(ns) == a.plan) default_routes(ns, m, *a.plan);

@@ -36,6 +36,7 @@ std::string link_line(const LinkState& l) {
   out += fmt::format(" {} mtu {}", l.up ? "up" : "down", l.mtu);
   if (l.mac) out += fmt::format(" mac {}", *l.mac);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
+  if (!l.link_local) out += " link_local false";
   return out;
 }
 

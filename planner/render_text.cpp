@@ -192,7 +192,6 @@ std::string link_identity(const LinkState& l) {
   }
   if (const MacvlanState* m = l.macvlan())
     out += fmt::format(" parent {} mode {}", end_of(m->parent_netns, m->parent), m->mode);
-  if (!l.link_local) out += " link_local false";
   return out;
 }
 
@@ -204,6 +203,7 @@ std::string describe(const LinkState& l, std::string_view netns) {
       !netns.empty() && l.is(LinkKind::bridge) && l.mac && *l.mac == bridge_mac(lab_of_mark(l.alias), netns, l.name);
   if (l.mac && !derived) out += fmt::format(" mac {}", *l.mac);
   if (!l.master.empty()) out += fmt::format(" master {}", l.master);
+  if (!l.link_local) out += " link_local false";
   return out;
 }
 
