@@ -117,7 +117,7 @@ out = "out0"
 )";
 
 // port-mapping.toml with its port mapped from 8081 instead of 8080: an edit of the lab's table.
-std::string edited_port(const std::string& lab) { return edited(lab, "port = 8080", "port = 8081"); }
+std::string edited_port(const std::string& lab) { return edited(lab, "[\"8080:80\"]", "[\"8081:80\"]"); }
 
 }  // namespace
 

@@ -20,6 +20,8 @@ namespace topo::test {
 ///  - lines ending in `_timer": N` (gc_timer, hello_timer, forward_delay_timer, ...): a
 ///    bridge's and its ports' timers run down by themselves, so two dumps of a bridge nobody
 ///    touched differ there;
+///  - net.netfilter.nf_conntrack_count: a count of the connections tracked, traffic's not
+///    the lab's (the pings of a lab with NAT leave entries that time out by themselves);
 ///  - /run/topo/LAB/lock: the lock file stays after a run by design (a lock file deleted
 ///    while another run waits on it would let two runs in); anything else topo leaves there
 ///    (a journal, sysctl originals) is shown.
@@ -36,7 +38,7 @@ inline const char* kFullDump = R"sh(full_dump() {
     $x ip -6 -j -p route show table all
     $x bridge -j -p link
     $x nft list ruleset
-    $x sysctl -a -r '^net\.' 2>/dev/null
+    $x sysctl -a -r '^net\.' 2>/dev/null | grep -v '^net.netfilter.nf_conntrack_count ='
   done
   echo "== ip netns"; ip netns
   echo "== /etc/netns"; ls -R /etc/netns
