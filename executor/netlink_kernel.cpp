@@ -592,10 +592,13 @@ void NetlinkKernel::settle(const std::string& netns, const LinkState& l, bool bo
   const std::string object = "interface " + where(netns, l.name);
   int index = ifindex(netns, l.name);
   Batch b;
+  // A bridge born one byte below an mtu of 1280 has no IPv6 until it gets its mtu.
+  bool mtu_first = !l.link_local && mtu_after_birth(l);
+  if (mtu_first) b.add(change_request(index, "", 0, false, static_cast<uint32_t>(l.mtu)), "setting the mtu of", object);
   if (!l.link_local) b.add(no_link_local_request(index), "turning off the link-local address of", object);
   bool up_now = l.up && (!born_settled || !l.link_local);
   b.add(change_request(index, l.alias.empty() ? mark_ : l.alias, born_settled ? 0 : l.group, up_now,
-                       mtu_after_birth(l) ? static_cast<uint32_t>(l.mtu) : 0),
+                       mtu_after_birth(l) && !mtu_first ? static_cast<uint32_t>(l.mtu) : 0),
         "marking and bringing up", object);
   if (!born_settled && !l.master.empty())
     b.add(master_request(index, ifindex(netns, l.master)), "attaching to bridge " + l.master, object);

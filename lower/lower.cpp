@@ -274,7 +274,7 @@ class Lowering {
       leaf.name = {leaf_name(p, k), n.name.pos};
       leaf.mtu = n.mtu;
       leaf.spec = Bridge{};
-      leaf.link_local = false;  // a switch, not a host (quiet_leaf)
+      leaf.link_local = low_mtu(n);  // a switch, not a host (quiet_leaf)
       leaf.pos = n.pos;
       leaf.where = fmt::format("[[network]] '{}' (bridge {} of its segment)", n.name.value, k + 1);
       leaf.origin = Origin{n.name.value, Origin::Role::segment, ""};
@@ -287,7 +287,7 @@ class Lowering {
         end->pos = n.pos;
         end->where = fmt::format("[[network]] '{}' (the link to bridge {} of its segment)", n.name.value, k + 1);
         end->origin = Origin{n.name.value, Origin::Role::segment, ""};
-        end->link_local = false;  // a cable between switches (make_veth)
+        end->link_local = low_mtu(n);  // a cable between switches (make_veth)
       }
       up.name = {fitted(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
       up.master = Located<std::string>{p.bridge, n.name.pos};
@@ -366,15 +366,18 @@ class Lowering {
     // thousands saturated for minutes after the apply. A link attribute, not the
     // disable_ipv6 sysctl: the kernel finds a sysctl file by walking past the same name in
     // every namespace, a cost per member that grows with the members (docs/performance.md).
-    inside.link_local = has_ipv6(n);
+    inside.link_local = has_ipv6(n) || low_mtu(n);
     // A bridge port needs no address of its own on any network: without it the machine's
     // namespace does not see thousands of addresses come and go (their duplicate address
     // detection) for seconds after the apply, each ending a dump of its addresses early.
-    outside.link_local = false;
+    outside.link_local = low_mtu(n);
     lab_.interfaces.push_back(std::move(inside));
     lab_.interfaces.push_back(std::move(outside));
     if (n.gateway && first_gateway(ns) == a.plan) default_routes(ns, m, *a.plan);
   }
+
+  // Below 1280 a link has no IPv6 at all, and no link-local address to turn off.
+  static bool low_mtu(const Network& n) { return n.mtu && n.mtu->value < 1280; }
 
   static bool has_ipv6(const Network& n) {
     return std::any_of(n.subnets.begin(), n.subnets.end(),

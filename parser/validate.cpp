@@ -171,6 +171,7 @@ class Validator {
         if (a.value.address.family == Family::v6) check_default_mtu_ipv6(i, a);
         if (a.value.address.family == Family::v6) check_ipv6_enabled(i, a);
       }
+      check_link_local(i);
       if (!i.mac) continue;
       auto [it, fresh] = macs.emplace(i.mac->value, &i);
       if (!fresh) {
@@ -293,6 +294,19 @@ class Validator {
                          "needs; set its mtu or that of the link it comes from",
                          i.name.value, a.value, mtu, mtu_origin(i), kMinMtuIpv6),
              width(to_string(a.value)));
+  }
+
+  // Below 1280 the kernel has no IPv6 on a link at all: no addrgenmode to set (it refuses
+  // the request), and one that comes back above it starts with a link-local address.
+  void check_link_local(const Interface& i) {
+    int64_t mtu = i.link_local ? 0 : mtu_of(i);
+    if (!mtu || mtu >= kMinMtuIpv6) return;
+    std::string whence = i.mtu ? "" : " (" + mtu_origin(i) + ")";
+    d_.error(i.mtu ? i.mtu->pos : i.pos,
+             fmt::format("'{}' has link_local = false but its mtu would be {}{}, below {}: the kernel has no IPv6 on "
+                         "it then, nothing to turn off; leave link_local out",
+                         i.name.value, mtu, whence, kMinMtuIpv6),
+             i.mtu ? digits(i.mtu->value) : 1);
   }
 
   // Where mtu_of() takes a link's default mtu from, in words.

@@ -287,6 +287,11 @@ class Differ {
   void low_default_mtu(const std::string& ns, const LinkState& w) {
     int64_t mtu = w.mtu ? 0 : mtu_wanted(ns, w);
     if (!mtu || mtu >= 1280) return;
+    if (!w.link_local)
+      conflict(ns, fmt::format("'{}' has link_local = false but its mtu would be {}, from the machine's link it runs "
+                               "over, below 1280: the kernel has no IPv6 on it then; leave link_local out or set its "
+                               "mtu",
+                               w.name, mtu));
     for (const IpPrefix& a : w.addresses)
       if (a.address.family == Family::v6)
         return conflict(ns, fmt::format("'{}' has IPv6 address {} but its mtu would be {}, from the machine's "

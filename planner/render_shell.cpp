@@ -206,6 +206,9 @@ class Shell {
   void settle(const std::string& ns, const LinkState& l) {
     // Before it comes up, and in a request of its own: the kernel brings a link up before it
     // reads the rest of a request, and makes its link-local address as it comes up.
+    // A bridge born one byte below an mtu of 1280 has no IPv6 until it gets its mtu.
+    if (!l.link_local && l.is(LinkKind::bridge) && l.mtu)
+      line(fmt::format("{} link set dev {} mtu {}", ip(ns), l.name, l.mtu));
     if (!l.link_local) line(ip(ns) + " link set dev " + l.name + " addrgenmode none");
     std::string set = ip(ns) + " link set dev " + l.name;
     if (l.mtu) set += fmt::format(" mtu {}", l.mtu);

@@ -369,6 +369,26 @@ addresses = ["10.0.0.1/24"]
         "over, below 1280, the least IPv6 needs; set its mtu\n");
 }
 
+TEST_CASE(
+    "diff: no link-local address on a link whose default mtu, from a machine's link, is below 1280 is a "
+    "conflict",
+    "[diff]") {
+  std::string toml = R"(lab = "web"
+[[vxlan]]
+name = "vx0"
+id = 1
+remote = "192.0.2.2"
+dev = "uplink"
+link_local = false
+)";
+  State s = empty_kernel();
+  added_link(s, "host", "uplink", VethState{}).mtu = 1280;
+  CHECK(diff_text(toml, s) ==
+        "host: + vxlan vx0 id 1 remote 192.0.2.2 dev uplink port 4789 mtu 1230 link_local false\n"
+        "conflict: 'vx0' has link_local = false but its mtu would be 1230, from the machine's link it runs over, "
+        "below 1280: the kernel has no IPv6 on it then; leave link_local out or set its mtu\n");
+}
+
 TEST_CASE("diff: an address that is the broadcast address of a machine's subnet is a conflict", "[diff]") {
   // Evolve seed 71, with the machine holding the other subnet: both directions.
   std::string toml = R"(lab = "web"

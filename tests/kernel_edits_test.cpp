@@ -505,3 +505,18 @@ TEST_CASE("kernel: link_local = false leaves a link without a link-local address
                       "  -/+ route 10.9.0.0/16 dev eth0 (its device eth0 is made again)\n" +
                       red_routes(3) + "addrgenmode eui64\n1\n" + red_routes(3) + "addrgenmode none\n0\n");
 }
+
+TEST_CASE("kernel: a bridge of mtu 1280 without a link-local address applies, by topo and by its shell plan",
+          "[kernel][edits]") {
+  // Evolve seed 94: born one byte below its mtu (so that the mtu is its own), a bridge of
+  // 1280 has no IPv6 until it gets it, and the kernel refused its addrgenmode.
+  std::string lab = "lab = \"ev\"\n[[bridge]]\nname = \"br35\"\nmtu = 1280\nlink_local = false\n";
+  Run r = in_sandbox({{"L", lab}},
+                     "$TOPO apply -q $L && $TOPO plan --detailed-exitcode $L\n"
+                     "ip -d link show br35 | grep -o 'mtu 1280\\|addrgenmode none' | sort\n"
+                     "$TOPO destroy -q $L && $TOPO plan --format shell $L | bash > /dev/null\n"
+                     "$TOPO plan --detailed-exitcode $L\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\naddrgenmode none\nmtu 1280\n"
+               "No changes. The kernel matches the lab.\n");
+}
