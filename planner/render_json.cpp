@@ -74,7 +74,8 @@ std::string json(const LinkState& l) {
                        str_or_null(m->parent), netns_or_null(m->parent_netns));
   out += R"(,"addresses":[)";
   for (size_t i = 0; i < l.addresses.size(); ++i) out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
-  return out + "]}";
+  // Where the file makes it, when the lowering made it: "network front, member web".
+  return out + "]" + (l.origin.text.empty() ? "" : R"(,"origin":)" + quote(l.origin.text)) + "}";
 }
 
 std::string json(const RouteState& r) {

@@ -256,6 +256,21 @@ TEST_CASE("json: names the kernel gives topo stay valid UTF-8, with what drives 
   CHECK(json.find(R"("name":"r\u007f\u009b\u202e\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd-é")") != std::string::npos);
 }
 
+TEST_CASE("json: a link a network makes says where it comes from", "[render]") {
+  State expected = expected_state(lab(R"(lab = "web"
+[[network]]
+name = "front"
+subnets = ["172.20.0.0/24"]
+[[netns]]
+name = "db"
+networks = ["front"]
+)"));
+  std::string json = plan_json(make_plan(diff(expected, empty_kernel(), "web")), "web");
+  CHECK(json.find(R"("name":"front","kind":"bridge")") != std::string::npos);
+  CHECK(json.find(R"("addresses":["172.20.0.1/24"],"origin":"network front"})") != std::string::npos);
+  CHECK(json.find(R"("addresses":["172.20.0.2/24"],"origin":"network front, member db"})") != std::string::npos);
+}
+
 TEST_CASE("show: a route of topo's protocol in host is the lab's only when its record names it", "[render]") {
   // Two labs route from host: protocol 122 says topo's, not whose.
   State observed = empty_kernel();
