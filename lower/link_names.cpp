@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 namespace topo {
 
@@ -11,14 +12,28 @@ std::string readable_end_name(std::string_view network, std::string_view member)
   return name.size() <= 15 ? name : "";
 }
 
-std::string hashed_end_name(std::string_view lab, std::string_view network, std::string_view member) {
-  // FNV-1a: stable across builds and machines, which std::hash is not.
+namespace {
+
+// FNV-1a of the parts: stable across builds and machines, which std::hash is not.
+uint32_t names_hash(std::initializer_list<std::string_view> parts) {
   uint64_t h = 14695981039346656037ull;
-  for (std::string_view part : {lab, network, member}) {
+  for (std::string_view part : parts) {
     for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
     h = (h ^ 0xff) * 1099511628211ull;  // a separator no name contains
   }
-  return fmt::format("{}-{:08x}", network.substr(0, 6), static_cast<uint32_t>(h ^ (h >> 32)));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
+std::string hashed_end_name(std::string_view lab, std::string_view network, std::string_view member) {
+  return fmt::format("{}-{:08x}", network.substr(0, 6), names_hash({lab, network, member}));
+}
+
+std::string segment_name(std::string_view bridge, std::string_view suffix) {
+  if (bridge.size() + suffix.size() <= 15) return fmt::format("{}{}", bridge, suffix);
+  size_t keep = suffix.size() + 6 < 15 ? 15 - suffix.size() - 6 : 0;
+  return fmt::format("{}{:06x}{}", bridge.substr(0, keep), names_hash({bridge}) & 0xffffff, suffix);
 }
 
 }  // namespace topo

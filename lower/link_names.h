@@ -12,4 +12,9 @@ namespace topo {
 std::string readable_end_name(std::string_view network, std::string_view member);
 std::string hashed_end_name(std::string_view lab, std::string_view network, std::string_view member);
 
+/// A link of a network's segment: BRIDGE + `suffix` ("front_s1") where that fits in 15
+/// bytes; otherwise BRIDGE's first characters and 6 hex digits of a hash of all of it
+/// ("verylo3c5e1a_s1"), so that two bridges alike in their first characters stay apart.
+std::string segment_name(std::string_view bridge, std::string_view suffix);
+
 }  // namespace topo

@@ -27,11 +27,6 @@ struct NetworkPlan {
   size_t members = 0;
 };
 
-// `base` cut so that `base` + `suffix` fits an interface name.
-std::string fitted(const std::string& base, const std::string& suffix) {
-  return base.substr(0, 15 - std::min<size_t>(15, suffix.size())) + suffix;
-}
-
 // One member's veth on one network, before it becomes two interfaces.
 struct Attachment {
   size_t netns = 0;       // index in Lab::netns
@@ -259,7 +254,9 @@ class Lowering {
     return p.members <= kMembersPerBridge ? p.bridge : leaf_name(p, member / kMembersPerBridge);
   }
 
-  static std::string leaf_name(const NetworkPlan& p, size_t k) { return fitted(p.bridge, fmt::format("_s{}", k + 1)); }
+  static std::string leaf_name(const NetworkPlan& p, size_t k) {
+    return segment_name(p.bridge, fmt::format("_s{}", k + 1));
+  }
 
   // A segment's leaves: a bridge each (ROOT_sK), on a veth from the root (ROOT_uK) to the
   // leaf (ROOT_dK). A member's end is NETWORK-MEMBER: a network name has no '_', so no
@@ -289,9 +286,9 @@ class Lowering {
         end->origin = Origin{n.name.value, Origin::Role::segment, ""};
         end->link_local = low_mtu(n);  // a cable between switches (make_veth)
       }
-      up.name = {fitted(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
+      up.name = {segment_name(p.bridge, fmt::format("_u{}", k + 1)), n.name.pos};
       up.master = Located<std::string>{p.bridge, n.name.pos};
-      down.name = {fitted(p.bridge, fmt::format("_d{}", k + 1)), n.name.pos};
+      down.name = {segment_name(p.bridge, fmt::format("_d{}", k + 1)), n.name.pos};
       down.master = Located<std::string>{leaf_name(p, k), n.name.pos};
       size_t i = lab_.interfaces.size();
       up.spec = VethEnd{i + 1, 'a'};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "lower/link_names.h"
@@ -67,6 +68,33 @@ networks = ["back"]
   CHECK(seen == Lines{"host/back 10.1.0.1/29", "db/lan0 10.1.0.3/29", "worker1/eth0 10.1.0.2/29",
                       "worker2/eth0 10.1.0.4/29", "worker3/eth0 10.1.0.5/29"});
   CHECK(l.networks.empty());
+}
+
+TEST_CASE("lower: a segment's links are named from the bridge, hashed where the name does not fit", "[lower]") {
+  CHECK(segment_name("lan", "_s1") == "lan_s1");
+  CHECK(segment_name("verylongbridg", "_s10") == segment_name("verylongbridg", "_s10"));
+  CHECK(segment_name("verylongbridg", "_s10").size() == 15);
+  CHECK(segment_name("verylongbridg", "_s10").substr(0, 5) == "veryl");
+  // Two bridges alike in their first characters: cut, their leaves were one name.
+  CHECK(segment_name("verylongbridge1", "_s1") != segment_name("verylongbridge2", "_s1"));
+  Lab l = lab(R"(lab = "c"
+[[network]]
+name = "one"
+bridge = "verylongbridge1"
+subnets = ["10.1.0.0/16"]
+[[network]]
+name = "two"
+bridge = "verylongbridge2"
+subnets = ["10.2.0.0/16"]
+[[netns]]
+name = "a"
+count = 1001
+networks = ["one", "two"]
+)");
+  std::set<std::string> host;
+  for (const Interface& i : l.interfaces)
+    if (i.netns.value == "host") CHECK(host.insert(i.name.value).second);
+  CHECK(host.size() == 2 * (1 + 3 * 2 + 1001));  // the root, and its two leaves each on a veth
 }
 
 TEST_CASE("lower: the host-side end is named from the names, hashed where they do not fit", "[lower]") {
