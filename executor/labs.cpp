@@ -20,15 +20,12 @@ struct Marks {
   std::map<std::string, size_t> links;  // links (lo aside) by the lab that marked them
 };
 
-// One link dump of the namespace `fd`.
+// One link dump of the namespace `fd` (each_object: an interrupted dump is not counted
+// twice, as libnl's link cache would).
 Marks marks_of(const Fd& fd, const std::string& what) {
   nl::Socket sock = nl::route_socket_in(fd, what);
-  nl_cache* raw = nullptr;
-  if (int err = rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw); err < 0)
-    throw KernelError("reading links in", what, nl::error_text(err));
-  nl::Cache cache(raw);
   Marks out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+  nl::each_object(nl_socket_get_fd(sock.get()), RTM_GETLINK, what, [&](nl_object* o) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
     const char* alias = rtnl_link_get_ifalias(l);
     std::string lab = alias ? lab_of_mark(alias) : "";
@@ -37,7 +34,7 @@ Marks marks_of(const Fd& fd, const std::string& what) {
       out.lo = lab;
     else if (!lab.empty())
       ++out.links[lab];
-  }
+  });
   return out;
 }
 

@@ -205,17 +205,13 @@ void wait_for_addresses(const std::vector<std::string>& paths, double max_second
   auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(max_seconds));
   auto tentative = [](Ns& ns) {
-    nl_cache* raw = nullptr;
-    if (int err = rtnl_addr_alloc_cache(ns.sock.get(), &raw); err < 0)
-      throw KernelError("reading addresses in", "namespace " + ns.path, nl::error_text(err));
-    nl::Cache cache(raw);
-    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-      auto* a = reinterpret_cast<rtnl_addr*>(o);
+    bool any = false;
+    nl::each_object(nl_socket_get_fd(ns.sock.get()), RTM_GETADDR, "namespace " + ns.path, [&](nl_object* o) {
       // A duplicate address stays tentative for good: nothing to wait for there.
-      unsigned flags = rtnl_addr_get_flags(a);
-      if ((flags & IFA_F_TENTATIVE) && !(flags & IFA_F_DADFAILED)) return true;
-    }
-    return false;
+      unsigned flags = rtnl_addr_get_flags(reinterpret_cast<rtnl_addr*>(o));
+      any = any || ((flags & IFA_F_TENTATIVE) && !(flags & IFA_F_DADFAILED));
+    });
+    return any;
   };
   for (Ns& ns : all)
     while (tentative(ns) && Clock::now() < deadline) ::poll(nullptr, 0, 50);
