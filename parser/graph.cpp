@@ -43,10 +43,14 @@ std::vector<Edge> raw_edges(const Lab& lab) {
 // A network is drawn as one node, its bridge's, with its members around it: the pieces of
 // its segment and the members' ends on the bridge are not drawn, and what joins them is
 // drawn to the network's node. Returns the node that stands for interface `i`.
-size_t drawn_as(const Lab& lab, size_t i, const std::map<std::string, size_t>& network_nodes) {
+bool is_drawn(const Lab& lab, size_t i) {
   const std::optional<Origin>& o = lab.interfaces[i].origin;
-  if (!o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside) return i;
-  auto it = network_nodes.find(o->network);
+  return !o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside;
+}
+
+size_t drawn_as(const Lab& lab, size_t i, const std::map<std::string, size_t>& network_nodes) {
+  if (is_drawn(lab, i)) return i;
+  auto it = network_nodes.find(lab.interfaces[i].origin->network);
   return it == network_nodes.end() ? i : it->second;
 }
 
@@ -68,11 +72,6 @@ std::vector<Edge> edges(const Lab& lab) {
     if (e.from != e.to && seen.emplace(e.from, e.to, e.label).second) out.push_back(e);
   }
   return out;
-}
-
-bool is_drawn(const Lab& lab, size_t i) {
-  const std::optional<Origin>& o = lab.interfaces[i].origin;
-  return !o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside;
 }
 
 // The lines of an interface's label: its name and kind, then its addresses; a network's
