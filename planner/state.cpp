@@ -187,6 +187,10 @@ AddressChange address_change(const LinkState& before, const LinkState& after) {
   }
   c.promote =
       std::any_of(c.then.begin(), c.then.end(), v4) && std::any_of(after.addresses.begin(), after.addresses.end(), v4);
+  // With no IPv4 address left nothing is promoted: the kernel deletes a primary's
+  // secondaries with it. Each subnet's primary comes first in `before`: backwards, the
+  // secondaries go before it (evolve seed 101).
+  if (!c.promote) std::reverse(c.then.begin(), c.then.end());
   return c;
 }
 

@@ -161,7 +161,8 @@ std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkSta
 /// alike. New addresses are added before old ones go: a link left without an IPv4 address
 /// for a moment has every route through it flushed by the kernel. Old ones are deleted with
 /// net.ipv4.conf.IF.promote_secondaries on (`promote`) when IPv4 addresses stay, or the
-/// kernel would delete the secondaries of a primary it deletes. Only an IPv6 address that
+/// kernel would delete the secondaries of a primary it deletes (when none stays, the
+/// secondaries go first). Only an IPv6 address that
 /// comes back with another prefix length goes first: the kernel keys IPv6 addresses by
 /// address alone, and would refuse the new one.
 ///

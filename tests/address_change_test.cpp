@@ -55,6 +55,10 @@ TEST_CASE("addresses: new ones are added before old ones go, with promote_second
         "first:  | added:  | then: 10.0.0.3/24 | again:  | promote");
   // The last IPv4 address goes: nothing to promote.
   CHECK(change({"10.0.0.3/24"}, {}) == "first:  | added:  | then: 10.0.0.3/24 | again: ");
+  // All of a subnet goes, secondaries first: the kernel deletes a primary's secondaries
+  // with it, and deleting one of those after would fail (evolve seed 101).
+  CHECK(change({"10.0.0.2/24", "10.0.0.127/24", "fd00::1/64"}, {}) ==
+        "first:  | added:  | then: fd00::1/64 10.0.0.127/24 10.0.0.2/24 | again: ");
   // An IPv6 address whose length changes goes first: the kernel keys it by address alone.
   CHECK(change({"fd00::3/64"}, {"fd00::3/48"}) == "first: fd00::3/64 | added: fd00::3/48 | then:  | again: ");
 }

@@ -520,3 +520,18 @@ TEST_CASE("kernel: a bridge of mtu 1280 without a link-local address applies, by
                "No changes. The kernel matches the lab.\naddrgenmode none\nmtu 1280\n"
                "No changes. The kernel matches the lab.\n");
 }
+
+TEST_CASE("kernel: a subnet's primary and secondary both dropped go, secondary first", "[kernel][edits]") {
+  // Evolve seed 101: the kernel deletes a primary's secondaries with it, and deleting the
+  // secondary after it failed ("Address not found"), the rollback then incomplete.
+  std::string two = R"(lab = "ev"
+[[veth]]
+a = { name = "he7" }
+b = { name = "ve8", addresses = ["10.104.0.2/24", "10.104.0.127/24"] }
+)";
+  Run r =
+      in_sandbox({{"TWO", two}, {"NONE", edited(two, ", addresses = [\"10.104.0.2/24\", \"10.104.0.127/24\"]", "")}},
+                 "$TOPO apply -q $TWO && $TOPO apply -q $NONE && $TOPO plan --detailed-exitcode $NONE\n"
+                 "ip -4 addr show dev ve8 | grep -c inet || true\n");
+  check_prints(r, "No changes. The kernel matches the lab.\n0\n");
+}
