@@ -146,13 +146,36 @@ void Fields::missing(std::string_view key) {
   diags_.error(pos_, fmt::format("missing required key '{}' in {}", key, where_));
 }
 
+namespace {
+
+// A top-level key written below a table header belongs to that table in TOML: say so, as
+// the reader sees an unknown key of that table (`expect = [...]` at the end of a file).
+std::string top_level_hint(std::string_view key, const toml::node& value, const TableSpec& in) {
+  const TableSpec& top = table_spec("top level");
+  if (&in == &top || !top.has(key)) return "";
+  std::string_view type;
+  for (const KeySpec& k : top.keys)
+    if (k.name == key) type = k.type;
+  bool fits = type == "array of tables" ? value.is_array_of_tables()
+              : type == "table"         ? value.is_table()
+                                        : value.is_string();
+  if (!fits) return "";  // `netns = "red"` in [[expect]] is not a misplaced [[netns]]
+  return fmt::format(
+      "; '{}' is a top-level key, and in TOML a key below a table's header belongs to that table: "
+      "write it above the first table{}",
+      key, type == "array of tables" ? fmt::format(", or as a [[{}]] table", key) : "");
+}
+
+}  // namespace
+
 void Fields::reject_unknown() {
   for (auto&& [k, v] : table_) {
     if (spec_.has(k.str())) continue;
-    diags_.error(
-        pos_of(k.source()),
-        fmt::format("unknown key {} in {}{}", quoted(k.str()), where_, did_you_mean(k.str(), spec_.key_names())),
-        static_cast<int>(k.str().size()));
+    std::string hint = top_level_hint(k.str(), v, spec_);
+    diags_.error(pos_of(k.source()),
+                 fmt::format("unknown key {} in {}{}", quoted(k.str()), where_,
+                             hint.empty() ? did_you_mean(k.str(), spec_.key_names()) : hint),
+                 static_cast<int>(k.str().size()));
   }
 }
 
