@@ -21,9 +21,9 @@ namespace topo::test {
 using LabFiles = std::vector<std::pair<std::string, std::string>>;
 
 /// The topologies/ labs the kernel tests apply one after the other: all but the star of a
-/// thousand namespaces (star-1000.toml), on which each would take minutes (the expand
-/// oracle alone 8 on a 2-core machine). That star has a kernel test of its own at three
-/// times its size (kernel_topologies_test) and bench/; the unit tests read it as any lab.
+/// thousand namespaces (star-1000.toml), on which each would take minutes with `ip` as its
+/// witness. That star has the expand oracle (with tests/netns_state.py as the witness), a
+/// kernel test at three times its size (kernel_topologies_test) and bench/.
 inline std::vector<std::filesystem::path> example_labs() {
   std::vector<std::filesystem::path> out;
   for (const auto& path : files_in(source_dir() / "topologies", ".toml"))
