@@ -90,15 +90,15 @@ struct DecodedDump {
 /// IFLA_INFO_DATA (any kind) and on a veth's VETH_INFO_PEER (which only requests carry), and
 /// a VXLAN or macvlan without IFLA_INFO_DATA comes out without its data, which its getters
 /// read through a null pointer too. The kernel always sends the data of those two, and never
-/// the others; read_state gets its messages from libnl's cache, decode_dump checks here.
+/// the others; nl::each_object (read_state's dumps) and decode_dump check here.
 /// The message's length must have been checked against its bytes.
 bool sound_link_message(const nlmsghdr* h);
 
 /// Whether libnl can be given this RTM_NEWROUTE message. libnl 3.7 walks RTA_MULTIPATH's
 /// nexthops by their own lengths: on one of length 0 it loops for ever, making nexthops
 /// until memory runs out, and past the attribute's end when the last one's padding is not
-/// there (its count of what is left wraps). The kernel never sends either. The message's length must have been checked
-/// against its bytes.
+/// there (its count of what is left wraps). The kernel never sends either. The message's
+/// length must have been checked against its bytes.
 bool sound_route_message(const nlmsghdr* h);
 
 /// Decodes the answers to link, address and route dumps of the namespace `netns`: a
