@@ -289,6 +289,40 @@ std::vector<LinkKey> dies_with(const Step& s) {
   return {};
 }
 
+// The interface sysctls of the links that namespace removal `i` takes along in another
+// dying namespace (a veth's far end): moved from that namespace's removal, whose undoing
+// would set them before the links are there, into step `i`'s contents, first, so that
+// undoing `i` sets them once it has made the links again (evolve seed 111).
+std::vector<Step> far_sysctls(std::vector<Step>& namespaces, const std::map<std::string, size_t>& step_of, size_t i,
+                              const std::vector<Step>& links) {
+  const std::string& here = namespaces[i].netns;
+  std::set<LinkKey> far;
+  for (const Step& s : links) {
+    const auto* l = std::get_if<LinkDelta>(&s.subject);
+    if (!l || !l->before) continue;
+    if (s.netns != here) far.emplace(s.netns, l->before->name);
+    if (const VethState* v = l->before->veth(); s.peer && v && v->peer_netns != here)
+      far.emplace(v->peer_netns, v->peer_name);
+  }
+  std::vector<Step> out;
+  for (const auto& [ns, dev] : far) {
+    auto j = step_of.find(ns);
+    if (j == step_of.end() || j->second == i) continue;
+    auto& d = std::get<NamespaceDelta>(namespaces[j->second].subject);
+    if (!d.before) continue;
+    std::map<std::string, std::string>& sysctls = d.before->sysctls;
+    for (auto y = sysctls.begin(); y != sysctls.end();) {
+      if (sysctl_interface(y->first) != dev) {
+        ++y;
+        continue;
+      }
+      out.push_back({Action::modify, ns, SysctlDelta{{y->second, y->second}, y->first}, {}, false, {}});
+      y = sysctls.erase(y);
+    }
+  }
+  return out;
+}
+
 // Moves each removal that a namespace removal implies into that step's contents: what is
 // in the namespace, what is joined to it (a veth's other end), and, repeatedly, what dies
 // with those (a VXLAN over them, a macvlan on them). Each goes with the first step that
@@ -350,6 +384,7 @@ void absorb_into_namespaces(Phases& ordered) {
   }
   for (size_t i = 0; i < namespaces.size(); ++i) {
     std::vector<Step>& c = namespaces[i].contents;
+    for (Step& s : far_sysctls(namespaces, step_of, i, links[i])) c.push_back(std::move(s));
     for (Step& s : nats[i]) c.push_back(std::move(s));
     for (Step& s : routes[i]) c.push_back(std::move(s));
     for (Step& s : in_dependency_order(std::move(links[i]), true)) c.push_back(std::move(s));

@@ -99,6 +99,33 @@ TEST_CASE("kernel: destroy removes what the lab owns and nothing else", "[kernel
                "exit 64\n");
 }
 
+TEST_CASE("kernel: a destroy that fails after one namespace took a veth out of another rolls back its sysctls",
+          "[kernel]") {
+  // Evolve seed 111: n13's removal takes the veth whose other end, eth0, is n49's; undoing it
+  // made eth0 again with the kernel's rp_filter, and undoing n49's removal set eth0's before
+  // eth0 was there.
+  std::string lab = R"(lab = "ev"
+[[netns]]
+name = "n13"
+[[netns]]
+name = "n49"
+sysctl = { "net.ipv4.conf.eth0.rp_filter" = 1 }
+[[veth]]
+a = { name = "eth0", netns = "n49" }
+b = { name = "eth2", netns = "n13" }
+)";
+  Run r = in_sandbox({{"L", lab}},
+                     "$TOPO apply -q $L\n"
+                     "for k in 1 2; do TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L 2>&1 | tail -1; done\n"
+                     "ip netns exec n49 sysctl net.ipv4.conf.eth0.rp_filter\n"
+                     "$TOPO plan --detailed-exitcode $L\n");
+  check_prints(r,
+               "rolled back: the kernel is as it was.\n"
+               "rolled back: the kernel is as it was.\n"
+               "net.ipv4.conf.eth0.rp_filter = 1\n"
+               "No changes. The kernel matches the lab.\n");
+}
+
 TEST_CASE("kernel: after a SIGKILL at any point the next apply and destroy converge", "[kernel]") {
   // 30 namespaces on a bridge: the kills land before, during and after the namespaces.
   Run r = in_sandbox({{"L", star_lab(30)}},
