@@ -73,6 +73,37 @@ TEST_CASE("plan: what a link needs is made before it, whatever the file's order"
   CHECK(p.to_destroy == 0);
 }
 
+TEST_CASE("plan: the far end's sysctls go with the namespace removal that takes its veth, set last when undone",
+          "[plan]") {
+  // Evolve seed 111: n13's removal takes eth0 out of n49; undone, it makes eth0 again with
+  // the kernel's values, and n49's own removal, undone first, would set them with no eth0.
+  std::string toml = R"(lab = "web"
+[[netns]]
+name = "n13"
+[[netns]]
+name = "n49"
+sysctl = { "net.ipv4.conf.eth0.rp_filter" = 1 }
+[[veth]]
+a = { name = "eth0", netns = "n49" }
+b = { name = "eth2", netns = "n13" }
+)";
+  Plan p = plan_for(R"(lab = "web")", applied(expected_state(lab(toml))));
+  CHECK(
+      steps_text(p) ==
+      "n13: - netns n13\n"
+      "    with n49: ~ sysctl net.ipv4.conf.eth0.rp_filter = 1\n"
+      "    with n13: - veth eth2 peer n49/eth0 mtu 1500 mac 02:00:00:00:00:01 & n49: veth eth0 peer n13/eth2 mtu 1500 "
+      "mac 02:00:00:00:00:02\n"
+      "n49: - netns n49\n");
+  CHECK(
+      inverses_text(p) ==
+      "n49: + netns n49\n"
+      "n13: + netns n13\n"
+      "    with n13: + veth eth2 peer n49/eth0 mtu 1500 mac 02:00:00:00:00:01 & n49: veth eth0 peer n13/eth2 mtu 1500 "
+      "mac 02:00:00:00:00:02\n"
+      "    with n49: ~ sysctl net.ipv4.conf.eth0.rp_filter = 1\n");
+}
+
 TEST_CASE("plan: a namespace goes at once with all that dies with it and each step undoes exactly", "[plan]") {
   State applied_state = applied(expected_state(lab(kPlanLab)));
   applied_state.namespaces["red"].sysctls.clear();  // a namespace the file drops is not read for them
