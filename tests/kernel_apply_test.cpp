@@ -104,16 +104,7 @@ TEST_CASE("kernel: a destroy that fails after one namespace took a veth out of a
   // Evolve seed 111: n13's removal takes the veth whose other end, eth0, is n49's; undoing it
   // made eth0 again with the kernel's rp_filter, and undoing n49's removal set eth0's before
   // eth0 was there.
-  std::string lab = R"(lab = "ev"
-[[netns]]
-name = "n13"
-[[netns]]
-name = "n49"
-sysctl = { "net.ipv4.conf.eth0.rp_filter" = 1 }
-[[veth]]
-a = { name = "eth0", netns = "n49" }
-b = { name = "eth2", netns = "n13" }
-)";
+  std::string lab = "lab = \"ev\"\n" + kFarSysctlNamespaces;
   Run r = in_sandbox({{"L", lab}},
                      "$TOPO apply -q $L\n"
                      "for k in 1 2; do TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L 2>&1 | tail -1; done\n"

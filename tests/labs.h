@@ -86,4 +86,16 @@ inline std::string edited(std::string lab, const std::string& from, const std::s
   return lab;
 }
 
+/// Two namespaces joined by a veth, the far end with an interface sysctl (evolve seed 111):
+/// n13's removal takes eth0 out of n49. Without its `lab = ` line.
+inline const std::string kFarSysctlNamespaces = R"([[netns]]
+name = "n13"
+[[netns]]
+name = "n49"
+sysctl = { "net.ipv4.conf.eth0.rp_filter" = 1 }
+[[veth]]
+a = { name = "eth0", netns = "n49" }
+b = { name = "eth2", netns = "n13" }
+)";
+
 }  // namespace topo::test

@@ -77,16 +77,7 @@ TEST_CASE("plan: the far end's sysctls go with the namespace removal that takes 
           "[plan]") {
   // Evolve seed 111: n13's removal takes eth0 out of n49; undone, it makes eth0 again with
   // the kernel's values, and n49's own removal, undone first, would set them with no eth0.
-  std::string toml = R"(lab = "web"
-[[netns]]
-name = "n13"
-[[netns]]
-name = "n49"
-sysctl = { "net.ipv4.conf.eth0.rp_filter" = 1 }
-[[veth]]
-a = { name = "eth0", netns = "n49" }
-b = { name = "eth2", netns = "n13" }
-)";
+  std::string toml = "lab = \"web\"\n" + kFarSysctlNamespaces;
   Plan p = plan_for(R"(lab = "web")", applied(expected_state(lab(toml))));
   CHECK(
       steps_text(p) ==
