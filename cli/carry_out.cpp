@@ -103,6 +103,9 @@ class Printer : public ApplyObserver {
 int report(const ApplyResult& r, const CarryOut& how, double seconds) {
   const Plan& plan = r.plan;
   const std::string& verb = how.verb;
+  bool through = r.end == ApplyResult::End::no_changes || r.end == ApplyResult::End::done;
+  if (through && how.output != CarryOut::Output::quiet)
+    for (const Conflict& n : plan.notes) fmt::print(stderr, "note: {}: {}\n", n.netns, n.message);
   switch (r.end) {
     case ApplyResult::End::refused:
       fmt::print(stderr, "{}", plan_text(plan));

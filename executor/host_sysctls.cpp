@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "executor/kernel_error.h"
@@ -23,6 +25,30 @@ bool forwards(const std::string& key, const std::string& value) {
   return (key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding" ||
           key == "net.ipv6.conf.all.forwarding") &&
          normalize_sysctl(value) != "0";
+}
+
+// A machine limit ([host] limits) is held as ">=VALUE": any value from VALUE up does.
+constexpr std::string_view kAtLeast = ">=";
+
+std::optional<int64_t> number(std::string_view s) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  return ec == std::errc() && end == s.data() + s.size() ? std::optional<int64_t>(n) : std::nullopt;
+}
+
+// Whether two labs' values of one key can hold together: equal, or limits (">=N") that the
+// other's value meets (two limits always can: the higher one is what the kernel gets).
+bool agree(std::string_view a, std::string_view b) {
+  bool la = a.starts_with(kAtLeast), lb = b.starts_with(kAtLeast);
+  if (la && lb) return true;
+  if (!la && !lb) return normalize_sysctl(a) == normalize_sysctl(b);
+  std::string_view limit = la ? a.substr(kAtLeast.size()) : b.substr(kAtLeast.size());
+  auto least = number(limit), value = number(normalize_sysctl(la ? b : a));
+  return least && value && *value >= *least;
+}
+
+std::string shown_value(std::string_view v) {
+  return v.starts_with(kAtLeast) ? "at least " + std::string(v.substr(kAtLeast.size())) : std::string(v);
 }
 
 std::string no_tabs(std::string v) {
@@ -87,10 +113,11 @@ std::vector<Conflict> HostSysctls::conflicts(const State& expected, const std::s
   for (const auto& [key, value] : host->sysctls) {
     auto h = held.find(key);
     if (h == held.end()) continue;
+    std::string ours = host->at_least.count(key) ? std::string(kAtLeast) + value : value;
     for (const auto& [other, theirs] : h->second)
-      if (other != lab && normalize_sysctl(theirs) != normalize_sysctl(value))
-        out.push_back({where, fmt::format("sysctl {} is {} for lab '{}', which holds it; this lab sets {}", key, theirs,
-                                          other, value)});
+      if (other != lab && !agree(ours, theirs))
+        out.push_back({where, fmt::format("sysctl {} is {} for lab '{}', which holds it; this lab sets {}", key,
+                                          shown_value(theirs), other, shown_value(ours))});
   }
   std::string forwarding;  // this lab's first forwarding key, as "key = value"
   for (const auto& [key, value] : host->sysctls)
@@ -120,7 +147,7 @@ void HostSysctls::settle(const std::string& lab, const NamespaceState& expected,
       if (seen == observed->sysctls.end()) continue;  // unreadable: nothing to put back
       originals[key] = seen->second;
     }
-    held[key][lab] = value;
+    held[key][lab] = expected.at_least.count(key) ? std::string(kAtLeast) + value : value;
   }
   if (drops_forwarding(expected)) held[kPolicy][lab] = "drop";
   std::erase_if(held, [&](const auto& k) {

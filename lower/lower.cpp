@@ -46,6 +46,7 @@ class Lowering {
     attach_members();
     allocate();
     for (NetworkPlan& p : plans_) make_network(p);
+    raise_machine_limits();
     for (const Attachment& a : attachments_) make_veth(a);
     publish_ports();
     expectations_to_networks();
@@ -307,6 +308,47 @@ class Lowering {
   void quiet_leaf(const Network& n, const std::string& leaf) {
     std::vector<Sysctl>* list = sysctls_of(n.netns.value);
     if (list) quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
+  }
+
+  // A segment's broadcast (every ARP request) is queued for all its members at once, on one
+  // CPU's backlog, which holds net.core.netdev_max_backlog packets (1000 by default) and
+  // drops the rest, the gateway's reply included: measured, 1,500 members worked and 2,001
+  // did not. And the neighbour table, one for every namespace of the machine, holds
+  // gc_thresh3 entries (1024), a gateway and its members learning each other twice the
+  // members; above gc_thresh2 (512) the kernel throws out entries older than 5 s, which
+  // then cost a broadcast each to learn again. Both are raised while the lab is applied
+  // ([host] limits), to at least what the largest segment needs, in multiples of 1024.
+  void raise_machine_limits() {
+    size_t most = 0;
+    bool v6 = false;
+    SourcePos pos;
+    for (const NetworkPlan& p : plans_)
+      if (p.members > kMembersPerBridge && p.members > most) {
+        most = p.members;
+        v6 = has_ipv6(*p.network);
+        pos = p.network->pos;
+      }
+    if (most == 0) return;
+    auto rounded = [](size_t n) { return std::to_string((n + 1023) / 1024 * 1024); };
+    raise_limit("net.core.netdev_max_backlog", rounded(most + 1000), pos);
+    for (const char* family : {"ipv4", "ipv6"}) {
+      if (std::string_view(family) == "ipv6" && !v6) continue;
+      for (const char* level : {"gc_thresh2", "gc_thresh3"})
+        raise_limit(fmt::format("net.{}.neigh.default.{}", family, level), rounded(2 * most + 1024), pos);
+    }
+  }
+
+  // A limit of the file's own stays when it is higher; a key the file sets exactly with
+  // [host] sysctl is the file's to decide.
+  void raise_limit(const std::string& key, const std::string& value, SourcePos pos) {
+    for (const Sysctl& s : lab_.host_sysctls)
+      if (s.key.value == key) return;
+    for (Sysctl& s : lab_.host_limits)
+      if (s.key.value == key) {
+        if (std::stoll(s.value.value) < std::stoll(value)) s.value = {value, pos};
+        return;
+      }
+    lab_.host_limits.push_back({{key, pos}, {value, pos}});
   }
 
   // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.

@@ -51,6 +51,8 @@ void describe_namespace(const Lab& lab, const std::string& ns, std::string& out)
   out += "\n";
   const std::vector<Sysctl>& sysctls = n ? n->sysctls : lab.host_sysctls;
   for (const Sysctl& s : sysctls) out += "  " + describe(s) + "\n";
+  if (!n)
+    for (const Sysctl& s : lab.host_limits) out += fmt::format("  limit {} >= {}\n", s.key.value, s.value.value);
   for (const Interface& i : lab.interfaces)
     if (i.netns.value == ns) out += "  " + describe(lab, i) + "\n";
   for (const Route& r : lab.routes)

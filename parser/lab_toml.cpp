@@ -38,10 +38,10 @@ std::string sysctl_value(const std::string& v) {
   return number ? v : str(v);
 }
 
-std::string sysctls(const std::vector<Sysctl>& list) {
+std::string sysctls(const std::vector<Sysctl>& list, const char* key = "sysctl") {
   std::vector<std::string> parts;
   for (const Sysctl& s : list) parts.push_back(fmt::format("{} = {}", str(s.key.value), sysctl_value(s.value.value)));
-  return fmt::format("sysctl = {{ {} }}\n", fmt::join(parts, ", "));
+  return fmt::format("{} = {{ {} }}\n", key, fmt::join(parts, ", "));
 }
 
 std::string policy(const FilterPolicy& p) {
@@ -194,9 +194,11 @@ std::string filter_table(const Filter& f, const std::string& source) {
 
 std::string lab_toml(const Lab& lab, const std::string& source) {
   std::string out = fmt::format("# {}, expanded by topo: primitives only\nlab = {}\n", source, str(lab.name.value));
-  if (!lab.host_sysctls.empty() || lab.host_policy.forward || lab.host_policy.input || lab.host_policy.output) {
+  if (!lab.host_sysctls.empty() || !lab.host_limits.empty() || lab.host_policy.forward || lab.host_policy.input ||
+      lab.host_policy.output) {
     out += "\n[host]\n";
     if (!lab.host_sysctls.empty()) out += sysctls(lab.host_sysctls);
+    if (!lab.host_limits.empty()) out += sysctls(lab.host_limits, "limits");
     out += policy(lab.host_policy);
   }
   for (const Netns& n : lab.netns) out += netns_table(n, source);

@@ -23,6 +23,14 @@ struct Sysctl {
   Located<std::string> value;  // integers are kept as their decimal text
 };
 
+/// The machine-wide limits `[host] limits` may raise (docs/format.md, "[host]"): keys the
+/// kernel keeps once for every namespace, in the machine's first network namespace only.
+inline constexpr std::string_view kMachineLimits[] = {
+    "net.core.netdev_max_backlog",       "net.ipv4.neigh.default.gc_thresh1", "net.ipv4.neigh.default.gc_thresh2",
+    "net.ipv4.neigh.default.gc_thresh3", "net.ipv6.neigh.default.gc_thresh1", "net.ipv6.neigh.default.gc_thresh2",
+    "net.ipv6.neigh.default.gc_thresh3",
+};
+
 struct HostsEntry {
   Located<std::string> name;
   std::vector<Located<IpAddress>> addresses;
@@ -223,6 +231,7 @@ struct Network {
 struct Lab {
   Located<std::string> name;
   std::vector<Sysctl> host_sysctls;  // [host]
+  std::vector<Sysctl> host_limits;   // [host] limits: each raised to at least its value
   FilterPolicy host_policy;          // [host.policy]
   std::vector<Netns> netns;
   std::vector<Interface> interfaces;

@@ -30,7 +30,7 @@ std::vector<TableSpec> build() {
         {"expect", "array of tables"},
         {"filter", "array of tables"},
         {"network", "array of tables"}}},
-      {"[host]", {{"sysctl", "table"}, {"policy", "table"}}},
+      {"[host]", {{"sysctl", "table"}, {"limits", "table"}, {"policy", "table"}}},
       {"policy", {{"forward", "string"}, {"input", "string"}, {"output", "string"}}},
       {"[[netns]]",
        {{"name", "string"},

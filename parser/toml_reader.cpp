@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "parser/fields.h"
@@ -169,6 +170,41 @@ void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
       continue;
     }
     out.push_back({{std::string(k.str()), kpos}, {value, pos_of(v)}});
+  }
+}
+
+// [host] limits: machine-wide keys (kMachineLimits), each a positive integer that the
+// kernel's value is raised to at least. A key [host] sysctl sets exactly is not a limit too.
+void read_limits(Fields& f, const std::vector<Sysctl>& sysctls, std::vector<Sysctl>& out) {
+  const toml::table* t = f.table("limits");
+  if (!t) return;
+  Diagnostics& d = f.diags();
+  std::vector<std::string_view> known(std::begin(kMachineLimits), std::end(kMachineLimits));
+  for (auto&& [k, v] : *t) {
+    SourcePos kpos = pos_of(k.source());
+    int kwidth = static_cast<int>(k.str().size());
+    if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
+      d.error(kpos,
+              fmt::format("{} is not a machine limit topo raises{}; the limits are {} (other keys go in "
+                          "'sysctl')",
+                          quoted(k.str()), did_you_mean(k.str(), known), fmt::join(known, ", ")),
+              kwidth);
+      continue;
+    }
+    auto i = v.as_integer();
+    if (!i || i->get() < 1 || i->get() > INT32_MAX) {
+      d.error(pos_of(v),
+              fmt::format("limit '{}' must be an integer from 1 to 2147483647, not {}", k.str(),
+                          i ? std::to_string(i->get()) : std::string(type_name(v))),
+              width_of(v));
+      continue;
+    }
+    for (const Sysctl& s : sysctls)
+      if (s.key.value == k.str()) {
+        d.error(kpos, fmt::format("'{}' is both a sysctl and a limit of [host]; keep one", k.str()), kwidth);
+        d.note(s.key.pos, "the sysctl");
+      }
+    out.push_back({{std::string(k.str()), kpos}, {std::to_string(i->get()), pos_of(v)}});
   }
 }
 
@@ -971,6 +1007,7 @@ void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
     if (const toml::table* host = f.table("host")) {
       Fields hf(*host, table_spec("[host]"), "[host]", d);
       read_sysctls(hf, lab.host_sysctls);
+      read_limits(hf, lab.host_sysctls, lab.host_limits);
       read_policy(hf, lab.host_policy);
       hf.reject_unknown();
     }

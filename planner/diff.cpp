@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <tuple>
@@ -157,6 +158,7 @@ class Differ {
       std::optional<std::string> before;
       if (it != have.sysctls.end()) before = it->second;
       if (before && normalize_sysctl(*before) == normalize_sysctl(value)) continue;
+      if (want.at_least.count(key) && enough(ns, key, before, value)) continue;
       // An original put back on a link the lab no longer has goes with the link, or went.
       if (std::string dev = sysctl_interface(key); !dev.empty() && want.put_backs.count(key) && !link_in(want, dev)) {
         bool going = goes(want, have, dev);
@@ -170,6 +172,25 @@ class Differ {
         d.made_with = "interface";
       add(Action::modify, ns, d);
     }
+  }
+
+  // A machine limit the kernel has at `value` or more needs nothing; one it does not have
+  // at all (a namespace other than the machine's first) is noted, and needs nothing either.
+  bool enough(const std::string& ns, const std::string& key, const std::optional<std::string>& before,
+              const std::string& value) {
+    if (!before) {
+      out_.notes.push_back({ns, fmt::format("{} is not in this network namespace (only in the machine's first): "
+                                            "the lab wants it at least {}; raise it there",
+                                            key, value)});
+      return true;
+    }
+    auto number = [](const std::string& s) {
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      return ec == std::errc() && end == s.data() + s.size() ? std::optional<int64_t>(n) : std::nullopt;
+    };
+    auto have = number(normalize_sysctl(*before)), want = number(value);
+    return have && want && *have >= *want;
   }
 
   bool owned(const LinkState& l) const { return l.alias == mark_; }

@@ -68,6 +68,10 @@ struct Conflict {
 struct Diff {
   std::vector<Change> changes;
   std::vector<Conflict> conflicts;
+  /// What the lab wants that this namespace cannot give, and that is no error: a machine
+  /// limit ([host] limits) where the key is not (topo is not in the machine's first network
+  /// namespace). Shown with the plan; no step, and no change pending.
+  std::vector<Conflict> notes;
   /// Sysctls of links the diff deletes, as they are: nothing to change (the value goes with
   /// the link), but a step writes each before its link goes, so that an undo that makes the
   /// link again puts the value back. Not shown: the kernel sees no change.

@@ -100,6 +100,8 @@ State expected_state(const Lab& lab) {
   host.exists = true;
   host.adopted = true;  // never created nor deleted by a lab
   add_sysctls(lab.host_sysctls, host);
+  add_sysctls(lab.host_limits, host);
+  for (const Sysctl& l : lab.host_limits) host.at_least.insert(l.key.value);
   std::string mark = ownership_mark(lab.name.value);
   for (const Netns& n : lab.netns) {
     NamespaceState& ns = s.namespaces[n.name.value];

@@ -701,6 +701,7 @@ Plan make_plan(Diff diff) {
   for (auto& [phase, steps] : ordered)
     for (Step& s : steps) plan.steps.push_back(std::move(s));
   plan.conflicts = diff.conflicts;
+  plan.notes = diff.notes;
   count(diff, plan);
   plan.diff = std::move(diff);
   return plan;

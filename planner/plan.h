@@ -46,7 +46,8 @@ struct Step {
 struct Plan {
   std::vector<Step> steps;
   std::vector<Conflict> conflicts;
-  Diff diff;  // what the steps carry out, as the user reads it (replace kept whole)
+  std::vector<Conflict> notes;  // Diff::notes
+  Diff diff;                    // what the steps carry out, as the user reads it (replace kept whole)
 
   int to_add = 0, to_change = 0, to_destroy = 0;  // a replace counts as one add and one destroy
   bool empty() const { return steps.empty() && conflicts.empty(); }

@@ -183,6 +183,10 @@ std::string plan_json(const Plan& p, std::string_view lab) {
   for (size_t i = 0; i < p.conflicts.size(); ++i)
     out += fmt::format(R"({}{{"netns":{},"message":{}}})", i ? "," : "", quote(p.conflicts[i].netns),
                        quote(p.conflicts[i].message));
+  out += R"(],"notes":[)";
+  for (size_t i = 0; i < p.notes.size(); ++i)
+    out += fmt::format(R"({}{{"netns":{},"message":{}}})", i ? "," : "", quote(p.notes[i].netns),
+                       quote(p.notes[i].message));
   out += R"(],"steps":[)";
   for (size_t i = 0; i < p.steps.size(); ++i) out += (i ? ",\n" : "\n") + step_json(p.steps[i]);
   return out + "\n]}\n";

@@ -28,6 +28,7 @@ class Shell {
       comment(describe(s));
       step(s);
     }
+    for (const Conflict& n : p.notes) comment(fmt::format("note: {}: {}", n.netns, n.message));
     return out_;
   }
 

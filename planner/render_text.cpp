@@ -281,8 +281,15 @@ std::string describe(const Step& s) {
   return shown(out);
 }
 
+// What the plan cannot do and need not (Diff::notes), after everything else.
+std::string notes_text(const Plan& p) {
+  std::string out;
+  for (const Conflict& n : p.notes) out += fmt::format("note: {}: {}\n", n.netns, n.message);
+  return out;
+}
+
 std::string plan_text(const Plan& p) {
-  if (p.empty()) return "No changes. The kernel matches the lab.\n";
+  if (p.empty()) return "No changes. The kernel matches the lab.\n" + notes_text(p);
   std::string out;
   for (const auto& [ns, in] : by_namespace(p.diff)) {
     out += fmt::format("namespace {}\n", ns);
@@ -294,6 +301,7 @@ std::string plan_text(const Plan& p) {
   if (!p.conflicts.empty())
     out += fmt::format("{} conflict{}: topo does not touch what is not the lab's; apply would refuse.\n",
                        p.conflicts.size(), p.conflicts.size() == 1 ? "" : "s");
+  out += notes_text(p);
   return shown(out);  // names others gave their links (in conflicts, removals) come from the kernel
 }
 

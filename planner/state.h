@@ -269,6 +269,9 @@ struct NamespaceState {
   /// expected state only: the keys of `sysctls` that are originals put back, not the file's
   /// (one of an interface that is gone has nothing left to put back)
   std::set<std::string> put_backs;
+  /// expected state only: the keys of `sysctls` that are machine limits ([host] limits):
+  /// at least their value, and nothing to do where the kernel has no such key
+  std::set<std::string> at_least;
   std::map<std::string, std::string> files;  // "resolv.conf", "hosts" in /etc/netns/NAME
   std::optional<NftTable> nat;               // the lab's table (NAT and filter rules); nullopt when none
 

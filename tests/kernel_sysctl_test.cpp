@@ -426,3 +426,50 @@ ip -o link show v0 2>/dev/null || ls /run/topo; cat /run/topo/.host/sysctls 2>/d
                "destroyed\n"
                "own\n");
 }
+
+TEST_CASE("kernel: a machine limit where the key is not (a sandbox) is noted by plan and apply, and changes nothing",
+          "[kernel][sysctl]") {
+  Run r = in_sandbox({{"L", "lab = \"big\"\n[host]\nlimits = { \"net.core.netdev_max_backlog\" = 4096 }\n"}},
+                     R"sh(test ! -e /proc/sys/net/core/netdev_max_backlog && echo 'no such key here'
+$TOPO plan --detailed-exitcode $L && $TOPO apply $L && $TOPO plan --detailed-exitcode $L > /dev/null && echo clean
+$TOPO destroy $L
+)sh");
+  const std::string note =
+      "note: host: net.core.netdev_max_backlog is not in this network namespace (only in the machine's first): the "
+      "lab wants it at least 4096; raise it there\n";
+  check_prints(r, "no such key here\nNo changes. The kernel matches the lab.\n" + note + note +
+                      "No changes. The kernel matches the lab.\nclean\nNo changes. The kernel matches the lab.\n");
+}
+
+TEST_CASE("kernel: in the machine's first namespace a limit is raised while the lab holds it and put back by destroy",
+          "[kernel][sysctl][serial]") {
+  // The machine's own network namespace (no sandbox: the key is only there), with /run of a
+  // mount namespace of its own for topo's state. The lab makes no link: the one thing it
+  // changes is this limit, put back at the end. [serial]: the 3000-member case raises it too.
+  REQUIRE(std::filesystem::exists("/proc/sys/net/core/netdev_max_backlog"));
+  TempDir dir;
+  std::string script = dir.write("script.sh", R"sh(set -eu
+mount --make-rprivate /
+mount -t tmpfs topo-run /run
+key=/proc/sys/net/core/netdev_max_backlog
+before=$(cat $key)
+lab() { printf 'lab = "limit"\n[host]\nlimits = { "net.core.netdev_max_backlog" = %d }\n' $1 > $D/l.toml; }
+lab $((before + 1024))
+$TOPO plan $D/l.toml | sed "s/ $before -> $((before + 1024))/ BEFORE -> BEFORE+1024/"
+$TOPO apply -q $D/l.toml && test $(cat $key) = $((before + 1024)) && echo raised
+$TOPO plan --detailed-exitcode $D/l.toml
+lab $before
+$TOPO apply -q $D/l.toml && test $(cat $key) = $((before + 1024)) && echo 'as high as wanted: left alone'
+$TOPO destroy -q $D/l.toml && test $(cat $key) = $before && echo 'put back'
+)sh");
+  Run r = run_shell(fmt::format("D={} TOPO={} unshare --mount bash {}", dir.path().string(), TOPO_BINARY, script));
+  check_prints(r,
+               "namespace host\n"
+               "  ~ sysctl net.core.netdev_max_backlog: BEFORE -> BEFORE+1024\n"
+               "\n"
+               "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+               "raised\n"
+               "No changes. The kernel matches the lab.\n"
+               "as high as wanted: left alone\n"
+               "put back\n");
+}

@@ -499,7 +499,8 @@ namespace {
 // broadcast on a segment is queued for all its members at once, on one CPU's backlog,
 // which drops what is past this limit (1000 by default). The key is the machine's and
 // exists only in its first network namespace (not in the sandbox, not in a container):
-// topo cannot set it, docs/format.md says so, and this test sets it from outside.
+// the lab raises it there ([host] limits, which the lowering adds), and notes it where it
+// runs in the sandbox; this test sets it from outside.
 class MachineBacklog {
  public:
   explicit MachineBacklog(int least) {

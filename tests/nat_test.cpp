@@ -283,8 +283,9 @@ to = "fd00::2"
 in = "up0"
 )";
   State expected = expected_state(lab(toml));
-  CHECK(plan_json(plan_for(expected, empty_kernel()), "web") ==
-        R"({"format_version":1,"lab":"web","summary":{"add":2,"change":0,"destroy":0},"conflicts":[],"steps":[
+  CHECK(
+      plan_json(plan_for(expected, empty_kernel()), "web") ==
+      R"({"format_version":1,"lab":"web","summary":{"add":2,"change":0,"destroy":0},"conflicts":[],"notes":[],"steps":[
 {"action":"create","inverse":"remove","netns":"host","replace":false,"object":"nat","before":null,"after":{"family":"inet","name":"topo-web","mark":"topo:web","flags":0,"chains":[{"name":"prerouting","type":"nat","hook":"prerouting","priority":-100,"policy":"accept","rules":[{"kind":"dnat","family":"ipv6","source":null,"in":"up0","not_in":false,"out":null,"not_out":false,"proto":"udp","port":53,"to":"fd00::2","to_port":null}]},{"name":"output","type":"nat","hook":"output","priority":-100,"policy":"accept","rules":[]},{"name":"postrouting","type":"nat","hook":"postrouting","priority":100,"policy":"accept","rules":[]}]}}
 ]}
 )");

@@ -94,14 +94,15 @@ mtu = 9000
   State expected = expected_state(lab(toml));
   State observed = applied(expected);
   link(observed, "host", "br0").mtu = 1500;
-  CHECK(plan_json(plan_for(expected, observed), "web") ==
-        R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"steps":[
+  CHECK(
+      plan_json(plan_for(expected, observed), "web") ==
+      R"({"format_version":1,"lab":"web","summary":{"add":0,"change":1,"destroy":0},"conflicts":[],"notes":[],"steps":[
 {"action":"modify","inverse":"modify","netns":"host","replace":false,"object":"link","before":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":1500,"mac":"8e:51:40:92:56:83","up":true,"master":null,"link_local":true,"addresses":[]},"after":{"name":"br0","kind":"bridge","alias":"topo:web","mtu":9000,"mac":"8e:51:40:92:56:83","up":true,"master":null,"link_local":true,"addresses":[]}}
 ]}
 )");
   CHECK(plan_json(plan_for(expected, applied(expected)), "web") ==
         "{\"format_version\":1,\"lab\":\"web\",\"summary\":{\"add\":0,\"change\":0,\"destroy\":0},"
-        "\"conflicts\":[],\"steps\":[\n]}\n");
+        "\"conflicts\":[],\"notes\":[],\"steps\":[\n]}\n");
 }
 
 TEST_CASE("shell: interfaces named like ip's keywords are named with dev and name", "[render]") {
