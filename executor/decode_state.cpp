@@ -235,12 +235,37 @@ bool sound_route_message(const nlmsghdr* h) {
   return true;
 }
 
+int parse_message(std::span<const std::byte> message, const std::function<void(nl_object*)>& each) {
+  // The message alone in a buffer of its exact length, aligned, as libnl reads it from a
+  // socket: whatever libnl reads past it is a read past an allocation.
+  std::unique_ptr<nl_msg, MsgFree> msg(nlmsg_alloc_size(message.size()));
+  if (!msg) throw std::bad_alloc();
+  std::memcpy(nlmsg_hdr(msg.get()), message.data(), message.size());
+  nlmsg_set_proto(msg.get(), NETLINK_ROUTE);
+  nlmsghdr* copy = nlmsg_hdr(msg.get());
+  if ((copy->nlmsg_type == RTM_NEWLINK && !sound_link_message(copy)) ||
+      (copy->nlmsg_type == RTM_NEWROUTE && !sound_route_message(copy)))
+    return kUnsound;
+  if (copy->nlmsg_type != RTM_NEWROUTE)  // libnl's link and address caches' own parser
+    return nl_msg_parse(
+        msg.get(), [](nl_object* o, void* f) { (*static_cast<decltype(&each)>(f))(o); },
+        const_cast<std::function<void(nl_object*)>*>(&each));
+  // Not through the route cache's parser: that cache keeps one of two routes that differ
+  // in their device only (the prefix routes of two links of one namespace on one subnet).
+  rtnl_route* raw = nullptr;
+  int err = rtnl_route_parse(copy, &raw);
+  if (err < 0 || !raw) return err;
+  std::unique_ptr<rtnl_route, RoutePut> route(raw);
+  each(reinterpret_cast<nl_object*>(route.get()));
+  return 0;
+}
+
 DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& netns) {
   DecodedDump out;
   // Every object first, each kind apart: addresses and routes name links by ifindex, and
   // the reader adds them in that order whatever order the messages came in.
   std::vector<Object> links, addresses;
-  std::vector<std::unique_ptr<rtnl_route, RoutePut>> routes;
+  std::vector<Object> routes;
   // NLMSG_OK and NLMSG_NEXT, over offsets: a length is checked against what is left before
   // anything of the message is read, and the header is copied out, as the bytes need not be
   // aligned.
@@ -274,28 +299,9 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
       case RTM_NEWROUTE: break;
       default: out.errors.push_back({DumpError::Kind::unexpected, offset}); continue;
     }
-    // The message alone in a buffer of its exact length, aligned, as libnl reads it from a
-    // socket: whatever libnl reads past it is a read past an allocation.
-    std::unique_ptr<nl_msg, MsgFree> msg(nlmsg_alloc_size(h.nlmsg_len));
-    if (!msg) throw std::bad_alloc();
-    std::memcpy(nlmsg_hdr(msg.get()), bytes.data() + offset, h.nlmsg_len);
-    nlmsg_set_proto(msg.get(), NETLINK_ROUTE);
-    if ((h.nlmsg_type == RTM_NEWLINK && !sound_link_message(nlmsg_hdr(msg.get()))) ||
-        (h.nlmsg_type == RTM_NEWROUTE && !sound_route_message(nlmsg_hdr(msg.get())))) {
-      out.errors.push_back({DumpError::Kind::unsound, offset});
-      continue;
-    }
-    int err = 0;
-    if (h.nlmsg_type == RTM_NEWROUTE) {
-      // As nl::each_route parses the route dump: libnl's route cache would keep one of two
-      // routes that differ in their device only.
-      rtnl_route* raw = nullptr;
-      err = rtnl_route_parse(nlmsg_hdr(msg.get()), &raw);
-      if (err >= 0 && raw) routes.emplace_back(raw);
-    } else {
-      // As the link and address caches parse their dumps (the same libnl parser).
-      err = nl_msg_parse(msg.get(), keep, h.nlmsg_type == RTM_NEWLINK ? &links : &addresses);
-    }
+    std::vector<Object>& into = h.nlmsg_type == RTM_NEWLINK ? links : h.nlmsg_type == RTM_NEWADDR ? addresses : routes;
+    int err = parse_message(bytes.subspan(offset, h.nlmsg_len), [&](nl_object* o) { keep(o, &into); });
+    if (err == kUnsound) out.errors.push_back({DumpError::Kind::unsound, offset});
     if (err < 0) out.errors.push_back({DumpError::Kind::unparsable, offset, err});
   }
   // The message's type picked libnl's parser; its object's type is checked all the same
@@ -305,7 +311,8 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
   for (const Object& o : addresses)
     if (is(o, "route/addr")) out.ns.add_address(reinterpret_cast<rtnl_addr*>(o.get()));
   out.ns.order_addresses();
-  for (const auto& r : routes) out.ns.add_route(r.get());
+  for (const Object& o : routes)
+    if (is(o, "route/route")) out.ns.add_route(reinterpret_cast<rtnl_route*>(o.get()));
   out.ns.order_routes();
   out.ns.name_local_references(netns);
   return out;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -100,6 +101,17 @@ bool sound_link_message(const nlmsghdr* h);
 /// there (its count of what is left wraps). The kernel never sends either. The message's
 /// length must have been checked against its bytes.
 bool sound_route_message(const nlmsghdr* h);
+
+/// What parse_message says of a message libnl must not be given (sound_link_message,
+/// sound_route_message).
+inline constexpr int kUnsound = 1;
+
+/// Parses one RTM_NEWLINK, RTM_NEWADDR or RTM_NEWROUTE message, `message` being its bytes
+/// (its nlmsg_len of them, in any alignment), with libnl's own parser as libnl reads it
+/// from a socket, and hands the object to `each` while libnl holds it. Returns 0, libnl's
+/// error (< 0), or kUnsound. The one parser of the live reader's dumps (nl::each_object,
+/// nl::each_route) and of decode_dump.
+int parse_message(std::span<const std::byte> message, const std::function<void(nl_object*)>& each);
 
 /// Decodes the answers to link, address and route dumps of the namespace `netns`: a
 /// sequence of netlink messages (RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, NLMSG_DONE) as the
