@@ -33,15 +33,17 @@ dev = "eth0"
 }
 
 // Bash: applies each file in turn ($VAR names of LabFiles); after each, the plan must be
-// empty (exit 0) and the routes of red are printed.
+// empty (exit 0) and, once the links settle (a route through a link whose carrier linkwatch
+// has not yet seen is flagged linkdown), the routes of red are printed.
 std::string apply_each(const std::vector<std::string>& files) {
-  std::string script;
+  std::string script = kSettle;
   for (const std::string& f : files)
     script += "$TOPO apply -q " + f +
               " || echo \"apply exit $?\"\n"
               "$TOPO plan --detailed-exitcode " +
               f + " > /dev/null || echo \"plan not empty after " + f +
               "\"\n"
+              "settle\n"
               "ip -n red route | sed 's/ *$//'\n";
   return script;
 }

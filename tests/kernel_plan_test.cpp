@@ -18,10 +18,11 @@ const std::string kStar =
     "[[route]]\nnetns = \"red\"\nto = \"::/0\"\nvia = \"fd00::1\"\n";
 
 // Builds `lab` ($L) with the shell plan, then runs `then` (bash) in the same sandbox, with
-// the other lab files `more`.
+// the other lab files `more`, once the links settle (a route through a link whose carrier
+// linkwatch has not yet seen is flagged linkdown).
 Run built(const std::string& lab, const std::string& then, LabFiles more = {}) {
   more.insert(more.begin(), {"L", lab});
-  return in_sandbox(more, "$TOPO plan --format shell $L | bash\n" + then);
+  return in_sandbox(more, std::string(kSettle) + "$TOPO plan --format shell $L | bash\nsettle\n" + then);
 }
 
 // Bash: the plan of $E, its exit status, MACs (the kernel's choice) masked.
