@@ -6,9 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <optional>
 #include <sstream>
 
 #include "executor/kernel_error.h"
@@ -30,12 +28,6 @@ bool forwards(const std::string& key, const std::string& value) {
 // A machine limit ([host] limits) is held as ">=VALUE": any value from VALUE up does.
 constexpr std::string_view kAtLeast = ">=";
 
-std::optional<int64_t> number(std::string_view s) {
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  return ec == std::errc() && end == s.data() + s.size() ? std::optional<int64_t>(n) : std::nullopt;
-}
-
 // Whether two labs' values of one key can hold together: equal, or limits (">=N") that the
 // other's value meets (two limits always can: the higher one is what the kernel gets).
 bool agree(std::string_view a, std::string_view b) {
@@ -43,7 +35,7 @@ bool agree(std::string_view a, std::string_view b) {
   if (la && lb) return true;
   if (!la && !lb) return normalize_sysctl(a) == normalize_sysctl(b);
   std::string_view limit = la ? a.substr(kAtLeast.size()) : b.substr(kAtLeast.size());
-  auto least = number(limit), value = number(normalize_sysctl(la ? b : a));
+  auto least = sysctl_number(limit), value = sysctl_number(la ? b : a);
   return least && value && *value >= *least;
 }
 

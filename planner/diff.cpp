@@ -26,6 +26,13 @@ std::string normalize_sysctl(std::string_view v) {
   return out;
 }
 
+std::optional<int64_t> sysctl_number(std::string_view v) {
+  std::string s = normalize_sysctl(v);
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty() ? std::optional<int64_t>(n) : std::nullopt;
+}
+
 namespace {
 
 // The kernel lists links in ifindex order, which depends on history; removals are listed
@@ -184,12 +191,7 @@ class Differ {
                                             key, value)});
       return true;
     }
-    auto number = [](const std::string& s) {
-      int64_t n = 0;
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-      return ec == std::errc() && end == s.data() + s.size() ? std::optional<int64_t>(n) : std::nullopt;
-    };
-    auto have = number(normalize_sysctl(*before)), want = number(value);
+    auto have = sysctl_number(*before), want = sysctl_number(value);
     return have && want && *have >= *want;
   }
 

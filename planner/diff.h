@@ -82,6 +82,10 @@ struct Diff {
 /// lab may write spaces; runs of either are one space, none at the ends.
 std::string normalize_sysctl(std::string_view v);
 
+/// A sysctl value as one integer (normalised first); nullopt when it is not one. What a
+/// machine limit ([host] limits) compares.
+std::optional<int64_t> sysctl_number(std::string_view v);
+
 /// The mtu of each link of `expected` (by namespace and name): the file's, or where it gives
 /// none the kernel's default where topo can tell it, so that a key left out of the file
 /// means the kernel's default, whatever the file said before: a veth 1500; a bridge its
