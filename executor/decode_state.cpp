@@ -151,11 +151,19 @@ void RawNamespace::add_route(rtnl_route* r) {
   if (link_local(route.to)) return;
   route.metric = rtnl_route_get_priority(r);
   route.protocol = rtnl_route_get_protocol(r);
-  if (rtnl_route_get_nnexthops(r) > 0) {
+  int hops = rtnl_route_get_nnexthops(r);
+  if (hops == 1) {
     rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
     route.via = ip_of(rtnl_route_nh_get_gateway(nh));
     route.dev = name_of(rtnl_route_nh_get_ifindex(nh));
   }
+  // RTA_MULTIPATH: libnl's weight is the kernel's rtnh_hops, one less than iproute2's.
+  for (int i = 0; hops > 1 && i < hops; ++i) {
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, i);
+    route.multipath.push_back({ip_of(rtnl_route_nh_get_gateway(nh)), name_of(rtnl_route_nh_get_ifindex(nh)),
+                               rtnl_route_nh_get_weight(nh) + 1});
+  }
+  std::sort(route.multipath.begin(), route.multipath.end());
   routes.push_back(route);
 }
 

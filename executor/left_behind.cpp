@@ -18,7 +18,9 @@ NamespaceState lab_part(NamespaceState ns, const std::string& mark, std::set<std
     gone.insert(l.name);
     return true;
   });
-  std::erase_if(ns.routes, [&](const RouteState& r) { return gone.count(r.dev) > 0; });
+  std::erase_if(ns.routes, [&](const RouteState& r) {
+    return std::any_of(gone.begin(), gone.end(), [&](const std::string& l) { return r.through(l); });
+  });
   others.insert(gone.begin(), gone.end());
   return ns;
 }

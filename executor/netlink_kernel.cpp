@@ -668,12 +668,18 @@ void NetlinkKernel::run_route(const Step& s, const RouteDelta& d) {
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   // Deleting matches any scope; a route without a gateway is on the link.
   rtnl_route_set_scope(route.get(), s.action == Action::remove ? RT_SCOPE_NOWHERE
-                                    : r.via                    ? RT_SCOPE_UNIVERSE
+                                    : r.has_gateway()          ? RT_SCOPE_UNIVERSE
                                                                : RT_SCOPE_LINK);
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  if (!r.dev.empty()) rtnl_route_nh_set_ifindex(nh, ifindex(s.netns, r.dev));
-  if (r.via) rtnl_route_nh_set_gateway(nh, nl_ip(*r.via).get());
-  rtnl_route_add_nexthop(route.get(), nh);  // the route owns it from here
+  // One path, or several: libnl writes RTA_MULTIPATH for more than one next hop.
+  auto add_hop = [&](const std::optional<IpAddress>& via, const std::string& dev, int weight) {
+    rtnl_nexthop* nh = rtnl_route_nh_alloc();
+    if (!dev.empty()) rtnl_route_nh_set_ifindex(nh, ifindex(s.netns, dev));
+    if (via) rtnl_route_nh_set_gateway(nh, nl_ip(*via).get());
+    rtnl_route_nh_set_weight(nh, static_cast<uint8_t>(weight - 1));
+    rtnl_route_add_nexthop(route.get(), nh);  // the route owns it from here
+  };
+  if (r.multipath.empty()) add_hop(r.via, r.dev, 1);
+  for (const NextHop& h : r.multipath) add_hop(h.via, h.dev, h.weight);
   std::string object = "route " + describe(r).substr(6) + " in " + s.netns;
   // libnl builds the request; send_all reads the answer, so that a refusal carries the
   // kernel's own words (errno and extended ack), not libnl's paraphrase.

@@ -83,6 +83,7 @@ std::string describe(const Lab& lab, const Interface& i) {
 std::string describe(const Route& r) {
   std::string out = "route " + destination(r.to.value);
   if (r.via) out += fmt::format(" via {}", r.via->value);
+  for (const auto& g : r.multipath) out += fmt::format(" nexthop via {}", g.value);
   if (r.dev) out += fmt::format(" dev {}", r.dev->value);
   if (r.metric) out += fmt::format(" metric {}", r.metric->value);
   return out;

@@ -132,10 +132,14 @@ std::string route_table(const Route& r, const std::string& source) {
   std::vector<std::string> keys;
   if (r.netns.value != kHostNetns) keys.push_back("netns = " + str(r.netns.value));
   // "default" is IPv4's unless `via` is IPv6.
-  bool v6_via = r.via && r.via->value.family == Family::v6;
+  auto gateways = r.gateways();
+  bool v6_via = !gateways.empty() && gateways.front()->value.family == Family::v6;
   bool is_default = r.to.value.length == 0 && (r.to.value.address.family == Family::v4 || v6_via);
   keys.push_back("to = " + (is_default ? str("default") : str_of(r.to.value)));
   if (r.via) keys.push_back("via = " + str_of(r.via->value));
+  std::vector<std::string> listed;
+  for (const auto& g : r.multipath) listed.push_back(str_of(g.value));
+  if (!listed.empty()) keys.push_back(fmt::format("via = [{}]", fmt::join(listed, ", ")));
   if (r.dev) keys.push_back("dev = " + str(r.dev->value));
   if (r.metric) keys.push_back(fmt::format("metric = {}", r.metric->value));
   return "\n" + comment(source, r.pos) + "[[route]]\n" + lines(keys);

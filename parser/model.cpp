@@ -51,6 +51,13 @@ const Interface* Lab::find_interface(std::string_view ns, std::string_view wante
   return nullptr;
 }
 
+std::vector<const Located<IpAddress>*> Route::gateways() const {
+  std::vector<const Located<IpAddress>*> out;
+  if (via) out.push_back(&*via);
+  for (const auto& g : multipath) out.push_back(&g);
+  return out;
+}
+
 int64_t Route::kernel_metric() const {
   int64_t m = metric ? metric->value : 0;
   return m == 0 && to.value.address.family == Family::v6 ? 1024 : m;

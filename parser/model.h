@@ -147,9 +147,17 @@ struct Route {
   Located<std::string> netns{std::string(kHostNetns), {}};
   Located<IpPrefix> to;  // "default" is 0.0.0.0/0 (or ::/0 when via is IPv6)
   std::optional<Located<IpAddress>> via;
+  /// via = ["10.0.0.1", "10.0.0.3"]: an equal-cost multipath route over these gateways
+  /// (two or more, sorted, `via` and `dev` unset): each one's link is the kernel's to find.
+  std::vector<Located<IpAddress>> multipath;
   std::optional<Located<std::string>> dev;
   std::optional<Located<int64_t>> metric;
   SourcePos pos;
+  /// Set by the lowering for a route `routing = "static"` computed; false for the file's.
+  bool computed = false;
+
+  /// Its gateways: `via`, or the multipath ones; none for a route onto a link.
+  std::vector<const Located<IpAddress>*> gateways() const;
 
   /// The metric the kernel stores: IPv6 takes 0 (or none) as 1024, its default.
   int64_t kernel_metric() const;

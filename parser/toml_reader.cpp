@@ -520,23 +520,51 @@ std::optional<Located<IpPrefix>> route_to(Fields& f, const std::optional<Located
   return network(f, "to");
 }
 
+// via = "10.0.0.1", or a list of gateways for a multipath route (one alone is `via`).
+void read_gateways(Fields& f, Route& r) {
+  const toml::node* n = f.node("via");
+  if (!n || !n->is_array()) {
+    r.via = f.address("via");
+    return;
+  }
+  for (const toml::node& e : *n->as_array())
+    if (auto a = address_value(e, "'via' entry", f.diags())) {
+      auto same =
+          std::find_if(r.multipath.begin(), r.multipath.end(), [&](const auto& g) { return g.value == a->value; });
+      if (same == r.multipath.end()) {
+        r.multipath.push_back(*a);
+        continue;
+      }
+      f.diags().error(a->pos, fmt::format("gateway {} is listed twice", a->value), width_of(e));
+      f.diags().note(same->pos, "first listed here");
+    }
+  if (n->as_array()->empty()) f.diags().error(pos_of(*n), "'via' lists no gateway", width_of(*n));
+  if (r.multipath.size() == 1) r.via = r.multipath.front();
+  if (r.multipath.size() < 2) r.multipath.clear();
+  std::sort(r.multipath.begin(), r.multipath.end(), [](const auto& a, const auto& b) { return a.value < b.value; });
+  if (!r.multipath.empty() && f.has("dev"))
+    f.diags().error(f.key_pos("dev"), "a route over several gateways takes no 'dev': the kernel finds each one's link");
+}
+
 void read_route(const toml::table& t, Lab& lab, Diagnostics& d) {
   Fields f(t, table_spec("[[route]]"), "[[route]]", d);
   Route r;
   r.pos = f.pos();
   r.netns = netns_ref(f);
-  r.via = f.address("via");
-  if (f.has("dev")) r.dev = f.interface_name("dev");
+  read_gateways(f, r);
+  if (f.has("dev") && r.multipath.empty()) r.dev = f.interface_name("dev");
   r.metric = f.integer("metric", 0, 4294967295LL);
-  auto to = route_to(f, r.via);
+  auto to = route_to(f, r.gateways().empty() ? std::nullopt : std::optional(*r.gateways().front()));
   if (!f.has("via") && !f.has("dev")) d.error(r.pos, "[[route]] needs 'via', 'dev' or both");
-  if (to && r.via && to->value.address.family != r.via->value.family)
-    d.error(r.via->pos, fmt::format("'via' {} is {} but 'to' {} is {}", r.via->value, family_name(r.via->value.family),
-                                    to->value, family_name(to->value.address.family)));
-  if (r.via && r.via->value.is_link_local() && !f.has("dev"))
-    d.error(r.via->pos, fmt::format("'via' {} is link-local: the route needs 'dev' too", r.via->value));
-  if (r.via && (r.via->value.is_multicast() || r.via->value.is_unspecified()))
-    d.error(r.via->pos, fmt::format("'via' {} cannot be a gateway", r.via->value));
+  for (const Located<IpAddress>* g : r.gateways()) {
+    if (to && to->value.address.family != g->value.family)
+      d.error(g->pos, fmt::format("'via' {} is {} but 'to' {} is {}", g->value, family_name(g->value.family), to->value,
+                                  family_name(to->value.address.family)));
+    if (g->value.is_link_local() && !f.has("dev"))
+      d.error(g->pos, fmt::format("'via' {} is link-local: the route needs 'dev' too", g->value));
+    if (g->value.is_multicast() || g->value.is_unspecified())
+      d.error(g->pos, fmt::format("'via' {} cannot be a gateway", g->value));
+  }
   f.reject_unknown();
   if (to) {
     r.to = *to;

@@ -544,53 +544,55 @@ class Validator {
     return nets;
   }
 
-  void check_gateway(const Route& r) {
+  void check_gateway(const Route& r, const Located<IpAddress>& via) {
     const std::string* dev = r.dev ? &r.dev->value : nullptr;
     auto nets = on_link(r.netns.value, dev);
     for (const IpPrefix& p : nets)
-      if (p.contains(r.via->value)) return;
+      if (p.contains(via.value)) return;
     std::vector<std::string> listed;
     for (const IpPrefix& p : nets)
-      if (p.address.family == r.via->value.family) listed.push_back(to_string(p));
+      if (p.address.family == via.value.family) listed.push_back(to_string(p));
     std::string place =
         dev ? fmt::format("'{}' in namespace '{}'", *dev, r.netns.value) : fmt::format("namespace '{}'", r.netns.value);
-    d_.error(r.via->pos,
-             fmt::format("gateway {} is not on any subnet of {} ({}); the kernel would refuse "
-                         "the route",
-                         r.via->value, place,
-                         listed.empty()
-                             ? std::string("it has no ") + std::string(family_name(r.via->value.family)) + " address"
-                             : fmt::format("its subnets: {}", fmt::join(listed, ", "))),
-             width(to_string(r.via->value)));
+    d_.error(
+        via.pos,
+        fmt::format("gateway {} is not on any subnet of {} ({}); the kernel would refuse "
+                    "the route",
+                    via.value, place,
+                    listed.empty() ? std::string("it has no ") + std::string(family_name(via.value.family)) + " address"
+                                   : fmt::format("its subnets: {}", fmt::join(listed, ", "))),
+        width(to_string(via.value)));
   }
 
   // A gateway on the subnets of two links of the namespace, and no `dev`: the kernel takes
   // the link whose prefix route came first, which follows the order the links got their
   // addresses in, not the file (a link made again moves the route to the other).
-  void check_gateway_unique(const Route& r) {
-    if (!r.via || r.dev || r.via->value.is_link_local()) return;
+  void check_gateway_unique(const Route& r, const Located<IpAddress>& via) {
+    if (r.dev || via.value.is_link_local()) return;
     std::vector<std::string> links;
     for (const Interface* i : in(interfaces_in_, r.netns.value))
       for (const auto& a : i->addresses)
-        if (a.value.contains(r.via->value)) {
+        if (a.value.contains(via.value)) {
           links.push_back("'" + i->name.value + "'");
           break;
         }
     if (links.size() < 2) return;
-    d_.error(r.via->pos,
-             fmt::format("gateway {} is on a subnet of {} in namespace '{}': say which with `dev` (the kernel "
-                         "would take whichever got its address first)",
-                         r.via->value, fmt::join(links, " and "), r.netns.value),
-             width(to_string(r.via->value)));
+    d_.error(via.pos,
+             fmt::format("gateway {} is on a subnet of {} in namespace '{}': {}(the kernel would take whichever "
+                         "got its address first)",
+                         via.value, fmt::join(links, " and "), r.netns.value,
+                         r.multipath.empty() ? "say which with `dev` " : ""),
+             width(to_string(via.value)));
   }
 
   void check_routes() {
     std::map<std::tuple<std::string, IpPrefix, int64_t>, const Route*> seen;
     for (const Route& r : lab_.routes) {
-      check_gateway_unique(r);
+      for (const Located<IpAddress>* g : r.gateways()) check_gateway_unique(r, *g);
       if (r.dev) check_interface_ref(*r.dev, r.netns.value, "dev");
       bool dev_ok = !r.dev || r.dev->value == "lo" || find_interface(r.netns.value, r.dev->value);
-      if (r.via && lab_owns(r.netns.value) && dev_ok && !r.via->value.is_link_local()) check_gateway(r);
+      for (const Located<IpAddress>* g : r.gateways())
+        if (lab_owns(r.netns.value) && dev_ok && !g->value.is_link_local()) check_gateway(r, *g);
       int64_t metric = r.kernel_metric();
       auto [it, fresh] = seen.emplace(std::tuple(r.netns.value, r.to.value, metric), &r);
       if (!fresh) {

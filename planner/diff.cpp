@@ -265,7 +265,8 @@ class Differ {
       if (const VxlanState* v = w.vxlan()) missing(ns, v->dev, "underlay of vxlan '" + w.name + "'");
       machines_lower(ns, w);
     }
-    for (const RouteState& r : want.routes) missing(ns, r.dev, "device of the route to " + fmt::format("{}", r.to));
+    for (const RouteState& r : want.routes)
+      for (const std::string& dev : r.devs()) missing(ns, dev, "device of the route to " + fmt::format("{}", r.to));
   }
 
   // What the validator checks of the lab's own lower links, checked here of the machine's,
@@ -394,8 +395,9 @@ class Differ {
   bool owned_route(const std::string& ns, const RouteState& r, const NamespaceState& have) const {
     if (r.protocol != kRouteProtocol) return false;
     if (have.mark == mark_ || lab_routes_.count({ns, r.to, r.metric})) return true;
-    const LinkState* dev = link_in(have, r.dev);
-    return dev && owned(*dev);
+    for (const std::string& name : r.devs())
+      if (const LinkState* dev = link_in(have, name); dev && owned(*dev)) return true;
+    return false;
   }
 
   void route_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
@@ -407,7 +409,7 @@ class Differ {
         conflict(ns, fmt::format("a route to {} with metric {} exists and is not the lab's "
                                  "(protocol {})",
                                  h->to, h->metric, h->protocol));
-      } else if (h->via != w.via || (!w.dev.empty() && h->dev != w.dev)) {
+      } else if (!w.paths_met_by(*h)) {
         add(Action::modify, ns, RouteDelta{{*h, w}});
       }
     }
@@ -539,10 +541,12 @@ class Differ {
         auto h =
             std::find_if(have->routes.begin(), have->routes.end(), [&](const RouteState& r) { return r.same_key(w); });
         if (h == have->routes.end() || h->protocol != kRouteProtocol) continue;
-        auto reason = why.find({ns, h->dev});
-        if (reason == why.end()) continue;
+        // IPv4 routes go with their device's addresses, every route with its device.
         bool v4 = h->to.address.family == Family::v4;
-        if (!dying.deleted.count({ns, h->dev}) && !v4) continue;  // only IPv4 goes with the addresses
+        auto reason = why.end();
+        for (const std::string& dev : h->devs())
+          if (auto r = why.find({ns, dev}); r != why.end() && (v4 || dying.deleted.count({ns, dev}))) reason = r;
+        if (reason == why.end()) continue;
         Change* mine = find_route_change(ns, w);
         if (!mine) mine = &add(Action::replace, ns, RouteDelta{{*h, w}});
         mine->action = Action::replace;

@@ -66,6 +66,7 @@ RouteState route_state(const Route& r) {
   s.to = r.to.value;
   if (r.via) s.via = r.via->value;
   if (r.dev) s.dev = r.dev->value;
+  for (const auto& g : r.multipath) s.multipath.push_back({g.value, "", 1});
   // The kernel gives IPv6 routes metric 1024 when none (or 0) is asked for; say so, or an
   // applied route would never match its file.
   s.metric = r.kernel_metric();

@@ -265,7 +265,7 @@ std::vector<Step> order_phase(Phase phase, std::vector<Step> steps) {
     case Phase::route_make:
       // A route through a gateway needs the gateway reachable: direct routes go first.
       std::stable_partition(steps.begin(), steps.end(),
-                            [](const Step& s) { return !std::get<RouteDelta>(s.subject).after->via; });
+                            [](const Step& s) { return !std::get<RouteDelta>(s.subject).after->has_gateway(); });
       return steps;
     default: return steps;
   }

@@ -78,9 +78,15 @@ std::string json(const LinkState& l) {
   return out + "]" + (l.origin.text.empty() ? "" : R"(,"origin":)" + quote(l.origin.text)) + "}";
 }
 
+// A multipath route has null via and dev, and its paths in "nexthops" (as `ip -j route`).
 std::string json(const RouteState& r) {
-  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}}})", quote(fmt::format("{}", r.to)),
-                     opt(r.via), str_or_null(r.dev), r.metric, r.protocol);
+  std::string hops;
+  for (const NextHop& h : r.multipath)
+    hops += fmt::format(R"({}{{"via":{},"dev":{},"weight":{}}})", hops.empty() ? "" : ",", opt(h.via),
+                        str_or_null(h.dev), h.weight);
+  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}{}}})", quote(fmt::format("{}", r.to)),
+                     opt(r.via), str_or_null(r.dev), r.metric, r.protocol,
+                     r.multipath.empty() ? "" : R"(,"nexthops":[)" + hops + "]");
 }
 
 std::string json(const NftRule& r) {

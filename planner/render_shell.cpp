@@ -150,9 +150,9 @@ class Shell {
     const char* family = r.to.address.family == Family::v6 ? "-6" : "-4";
     std::string verb = s.action == Action::remove ? "del" : s.action == Action::modify ? "replace" : "add";
     std::string cmd = ip(s.netns, family) + " route " + verb + " " + ip_destination(r.to);
-    if (r.via) cmd += fmt::format(" via {}", *r.via);
-    if (!r.dev.empty()) cmd += " dev " + r.dev;
-    line(cmd + fmt::format(" metric {} proto {}", r.metric, kRouteProtocol));
+    // ip reads everything after the first "nexthop" as next hops: they go last.
+    std::string keys = fmt::format(" metric {} proto {}", r.metric, kRouteProtocol);
+    line(cmd + (r.multipath.empty() ? route_paths(r) + keys : keys + route_paths(r)));
   }
 
   void step(const Step& s, const LinkDelta& d) {

@@ -41,9 +41,7 @@ std::string link_line(const LinkState& l) {
 }
 
 std::string route_line(const RouteState& r) {
-  std::string out = "route " + ip_destination(r.to);
-  if (r.via) out += fmt::format(" via {}", *r.via);
-  if (!r.dev.empty()) out += " dev " + r.dev;
+  std::string out = "route " + ip_destination(r.to) + route_paths(r);
   if (r.metric) out += fmt::format(" metric {}", r.metric);
   return out + " proto " + protocol_name(r.protocol);
 }

@@ -97,6 +97,8 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
 // "route default: via 10.0.0.1 -> 10.0.0.254": only what changes. A route without `dev`
 // in the file leaves the device to the kernel, so the device it has now is no change.
 std::string route_fields(const RouteState& b, const RouteState& a) {
+  if (!a.multipath.empty() || !b.multipath.empty())
+    return fmt::format("route {}:{} ->{}", plan_destination(a.to), route_paths(b), route_paths(a));
   std::vector<std::string> parts;
   if (a.via != b.via) parts.push_back(fmt::format("via {} -> {}", show(b.via), show(a.via)));
   if (!a.dev.empty() && a.dev != b.dev) parts.push_back(fmt::format("dev {} -> {}", show(b.dev), show(a.dev)));
@@ -207,10 +209,21 @@ std::string describe(const LinkState& l, std::string_view netns) {
   return out;
 }
 
-std::string describe(const RouteState& r) {
-  std::string out = "route " + plan_destination(r.to);
+std::string route_paths(const RouteState& r) {
+  std::string out;
   if (r.via) out += fmt::format(" via {}", *r.via);
   if (!r.dev.empty()) out += fmt::format(" dev {}", r.dev);
+  for (const NextHop& h : r.multipath) {
+    out += " nexthop";
+    if (h.via) out += fmt::format(" via {}", *h.via);
+    if (!h.dev.empty()) out += fmt::format(" dev {}", h.dev);
+    if (h.weight != 1) out += fmt::format(" weight {}", h.weight);
+  }
+  return out;
+}
+
+std::string describe(const RouteState& r) {
+  std::string out = "route " + plan_destination(r.to) + route_paths(r);
   if (r.metric) out += fmt::format(" metric {}", r.metric);
   return out;
 }

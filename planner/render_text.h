@@ -21,6 +21,9 @@ std::string ip_destination(const IpPrefix& p);
 /// mac is left out when it is the one topo derives (bridge_mac): it says nothing the file did.
 std::string describe(const LinkState& l, std::string_view netns = {});
 std::string describe(const RouteState& r);  // "route default via 10.0.0.1 dev eth0"
+/// Where a route goes, in `ip route`'s words: " via 10.0.0.1 dev eth0", or for a multipath
+/// route " nexthop via 10.0.0.1 nexthop via 10.0.0.3" (" dev", " weight" where set).
+std::string route_paths(const RouteState& r);
 
 /// One line: "~ bridge br0: mtu 1500 -> 9000" (no namespace: plans group by namespace).
 std::string describe(const Change& c);

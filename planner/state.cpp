@@ -98,6 +98,30 @@ std::optional<std::pair<std::string, std::string>> LinkState::underlay(const std
   return std::nullopt;
 }
 
+std::vector<std::string> RouteState::devs() const {
+  std::vector<std::string> out;
+  if (!dev.empty()) out.push_back(dev);
+  for (const NextHop& h : multipath)
+    if (!h.dev.empty()) out.push_back(h.dev);
+  return out;
+}
+
+bool RouteState::through(std::string_view link) const {
+  if (link.empty()) return false;
+  if (dev == link) return true;
+  return std::any_of(multipath.begin(), multipath.end(), [&](const NextHop& h) { return h.dev == link; });
+}
+
+bool RouteState::paths_met_by(const RouteState& have) const {
+  auto met = [](const NextHop& want, const NextHop& h) {
+    return want.via == h.via && want.weight == h.weight && (want.dev.empty() || want.dev == h.dev);
+  };
+  if (have.via != via || (!dev.empty() && have.dev != dev) || have.multipath.size() != multipath.size()) return false;
+  for (size_t i = 0; i < multipath.size(); ++i)
+    if (!met(multipath[i], have.multipath[i])) return false;
+  return true;
+}
+
 bool dropped_on_down(const IpPrefix& p) { return p.address.family == Family::v6; }
 
 std::vector<IpPrefix> addresses_to_remove(const LinkState& before, const LinkState& after) {

@@ -177,12 +177,36 @@ struct AddressChange {
 };
 AddressChange address_change(const LinkState& before, const LinkState& after);
 
+/// One of a multipath route's next hops (RTA_MULTIPATH). `weight` is iproute2's: the
+/// kernel's rtnh_hops plus one; topo's routes give every hop the same, 1.
+struct NextHop {
+  std::optional<IpAddress> via;
+  std::string dev;  // "" in an expected state: the kernel finds it from the gateway
+  int weight = 1;
+
+  auto operator<=>(const NextHop&) const = default;
+};
+
+/// A route of the main table. A route with one path has `via` and `dev`; one over several
+/// (equal-cost multipath) has them empty and its paths in `multipath`, sorted (two or
+/// more), as the kernel's messages say the two (RTA_GATEWAY and RTA_OIF, or RTA_MULTIPATH).
 struct RouteState {
   IpPrefix to;
   std::optional<IpAddress> via;
   std::string dev;
+  std::vector<NextHop> multipath;
   int64_t metric = 0;
   int protocol = kRouteProtocol;
+
+  /// Whether it goes through a gateway (or several), not straight onto a link.
+  bool has_gateway() const { return via || !multipath.empty(); }
+  /// The devices the route goes through, "" left out.
+  std::vector<std::string> devs() const;
+  bool through(std::string_view link) const;
+  /// Whether `have`, as the kernel holds it, takes the paths of this route, as an expected
+  /// state says them: the same gateways and weights, and the same devices where this one
+  /// names them.
+  bool paths_met_by(const RouteState& have) const;
 
   /// The kernel's key for a route in the main table: destination and metric.
   bool same_key(const RouteState& other) const { return to == other.to && metric == other.metric; }

@@ -417,12 +417,13 @@ TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libn
       CHECK(d.errors == std::vector<DumpError>{{DumpError::Kind::unsound, good.size()}});
     }
   }
-  SECTION("a multipath route is read by its first nexthop") {
+  SECTION("a multipath route is read with all its nexthops, weights as iproute2 gives them, in order") {
     std::vector<uint8_t> hops;
-    for (int ifindex : {2, 3}) {
+    for (int ifindex : {3, 2}) {
       rtnexthop nh{};
       nh.rtnh_len = sizeof nh;
       nh.rtnh_ifindex = ifindex;
+      nh.rtnh_hops = static_cast<unsigned char>(ifindex == 2 ? 4 : 0);
       const auto* p = reinterpret_cast<const uint8_t*>(&nh);
       hops.insert(hops.end(), p, p + sizeof nh);
     }
@@ -430,7 +431,8 @@ TEST_CASE("decode_dump: link and route shapes the kernel never sends, which libn
     DecodedDump d = decode_dump(joined({good, r}));
     CHECK(d.errors.empty());
     REQUIRE(d.ns.routes.size() == 1);
-    CHECK(d.ns.routes[0].dev == "eth0");
+    CHECK(d.ns.routes[0].dev.empty());
+    CHECK(d.ns.routes[0].multipath == std::vector<NextHop>{{std::nullopt, "", 1}, {std::nullopt, "eth0", 5}});
   }
   SECTION("a veth with data but no peer, and a bridge without data, are read") {
     DecodedDump d = decode_dump(

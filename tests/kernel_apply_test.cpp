@@ -454,3 +454,81 @@ TEST_CASE("kernel: a foreign link in the lab's interface group survives destroy,
         "keep0 lo \n"
         "group 534363281\n");
 }
+
+namespace {
+
+// r1 with two ways to r4's LAN, through r2 and r3 (a /31 and a /127 each): multipath routes
+// for both families.
+const char* kDiamondLab = R"(lab = "web"
+[[netns]]
+name = "r1"
+[[netns]]
+name = "r2"
+[[netns]]
+name = "r3"
+[[veth]]
+a = { netns = "r1", name = "to-r2", addresses = ["10.255.0.0/31", "fd00:255::/127"] }
+b = { netns = "r2", name = "to-r1", addresses = ["10.255.0.1/31", "fd00:255::1/127"] }
+[[veth]]
+a = { netns = "r1", name = "to-r3", addresses = ["10.255.0.2/31", "fd00:255::2/127"] }
+b = { netns = "r3", name = "to-r1", addresses = ["10.255.0.3/31", "fd00:255::3/127"] }
+[[route]]
+netns = "r1"
+to = "10.9.0.0/16"
+via = ["10.255.0.1", "10.255.0.3"]
+[[route]]
+netns = "r1"
+to = "fd09::/64"
+via = ["fd00:255::1", "fd00:255::3"]
+)";
+
+}  // namespace
+
+TEST_CASE("kernel: a multipath route goes over every gateway, is read back whole, edited and rolled back", "[kernel]") {
+  std::string one_way = kDiamondLab;
+  one_way.replace(one_way.find(R"(["10.255.0.1", "10.255.0.3"])"), 28, R"("10.255.0.3")");
+  Run r = in_sandbox({{"L", kDiamondLab}, {"ONE", one_way}},
+                     std::string(kSettle) +
+                         "routes() { settle; ip -n r1 route show 10.9.0.0/16; ip -n r1 -6 route show fd09::/64; }\n"
+                         "$TOPO apply $L > /dev/null\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "routes\n"
+                         "$TOPO plan $ONE | grep route\n"
+                         "TOPO_TEST_FAIL_STEP=1 $TOPO apply $ONE 2>&1 | tail -1\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "$TOPO apply $ONE > /dev/null\n"
+                         "$TOPO plan --detailed-exitcode $ONE\n"
+                         "routes\n"
+                         "$TOPO apply $L > /dev/null\n"
+                         "$TOPO plan --detailed-exitcode $L\n"
+                         "$TOPO destroy $L > /dev/null\n"
+                         "ip netns | wc -l\n");
+  check_prints(r,
+               "No changes. The kernel matches the lab.\n"
+               "10.9.0.0/16 proto 122 \n"
+               "\tnexthop via 10.255.0.1 dev to-r2 weight 1 \n"
+               "\tnexthop via 10.255.0.3 dev to-r3 weight 1 \n"
+               "fd09::/64 proto 122 metric 1024 pref medium\n"
+               "\tnexthop via fd00:255::1 dev to-r2 weight 1 \n"
+               "\tnexthop via fd00:255::3 dev to-r3 weight 1 \n"
+               "  ~ route 10.9.0.0/16: nexthop via 10.255.0.1 dev to-r2 nexthop via 10.255.0.3 dev to-r3 -> via "
+               "10.255.0.3\n"
+               "rolled back: the kernel is as it was.\n"
+               "No changes. The kernel matches the lab.\n"
+               "No changes. The kernel matches the lab.\n"
+               "10.9.0.0/16 via 10.255.0.3 dev to-r3 proto 122 \n"
+               "fd09::/64 proto 122 metric 1024 pref medium\n"
+               "\tnexthop via fd00:255::1 dev to-r2 weight 1 \n"
+               "\tnexthop via fd00:255::3 dev to-r3 weight 1 \n"
+               "No changes. The kernel matches the lab.\n"
+               "0\n");
+}
+
+TEST_CASE("kernel: the shell plan makes the same multipath routes as apply", "[kernel]") {
+  Run by_topo = in_sandbox({{"L", kDiamondLab}}, std::string(kDump) + "$TOPO apply $L > /dev/null\ndump\n");
+  Run by_ip = in_sandbox({{"L", kDiamondLab}}, std::string(kDump) + "$TOPO plan --format shell $L | bash\ndump\n");
+  INFO(by_topo.output);
+  CHECK(by_topo.status == 0);
+  CHECK(by_topo.output.find("nexthop via fd00:255::3") != std::string::npos);
+  CHECK(by_topo.output == by_ip.output);
+}
