@@ -6,6 +6,8 @@
 #include <map>
 
 #include "lower/link_names.h"
+#include "lower/p2p_links.h"
+#include "lower/routing.h"
 #include "lower/subnet_pool.h"
 #include "parser/names.h"
 #include "parser/suggest.h"
@@ -48,8 +50,10 @@ class Lowering {
     for (NetworkPlan& p : plans_) make_network(p);
     raise_machine_limits();
     for (const Attachment& a : attachments_) make_veth(a);
+    lower_links(lab_, d_);
     publish_ports();
     expectations_to_networks();
+    add_static_routes(lab_);
     lab_.networks.clear();
     for (Netns& ns : lab_.netns) {
       ns.networks.clear();

@@ -10,13 +10,16 @@
 
 namespace topo {
 
+/// The address `base` plus `n`, carrying across bytes from the last one (no wrap check).
+IpAddress plus(IpAddress base, uint64_t n);
+
 class SubnetPool {
  public:
   /// With `gateway`, the first host address is taken from the start.
   SubnetPool(const IpPrefix& subnet, bool gateway);
 
-  /// The first host address (a /31 or /32's first address; IPv6's network address is the
-  /// subnet-router anycast, so ::1).
+  /// The first host address (a /31, /32, /127 or /128's first address; otherwise IPv6's
+  /// network address is the subnet-router anycast, so ::1).
   IpAddress gateway() const { return nth(0); }
   /// How many host addresses the subnet has, the gateway's included (capped: IPv6 subnets are
   /// counted up to 2^64).

@@ -119,8 +119,8 @@ std::string_view to_string(LinkKind k);
 /// (a leaf bridge, a veth end between root and leaf), or a member's veth end, on the bridge
 /// or inside the member.
 struct Origin {
-  enum class Role { bridge, segment, member_end, inside };
-  std::string network;
+  enum class Role { bridge, segment, member_end, inside, link };
+  std::string network;  // for link: "leaf1 - spine1", its ends
   Role role = Role::bridge;
   std::string member;  // for member_end and inside
 };
@@ -236,8 +236,25 @@ struct Network {
   SourcePos pos;
 };
 
+/// A point-to-point link ([[link]]): one veth between two namespaces ("host" allowed), its
+/// addresses from `subnets` or the lab's p2p pools (lower/).
+struct Link {
+  std::vector<Located<std::string>> ends;    // two namespaces
+  std::vector<Located<IpPrefix>> subnets;    // explicit; at most one of each family
+  std::vector<Located<std::string>> names;   // the two ends' interface names; default the peer's
+  std::optional<Located<int64_t>> mtu;
+  SourcePos pos;
+};
+
+/// How the lab's routes come about (routing = ...): only those the file writes, or also the
+/// shortest paths between all its subnets, computed by the lowering.
+enum class Routing { none, static_ };
+
 struct Lab {
   Located<std::string> name;
+  Located<Routing> routing{Routing::none, {}};
+  /// [addressing] p2p: where [[link]] subnets come from, at most one pool of each family.
+  std::vector<Located<IpPrefix>> p2p_pools;
   std::vector<Sysctl> host_sysctls;  // [host]
   std::vector<Sysctl> host_limits;   // [host] limits: each raised to at least its value
   FilterPolicy host_policy;          // [host.policy]
@@ -248,6 +265,7 @@ struct Lab {
   std::vector<Expect> expects;
   std::vector<Filter> filters;
   std::vector<Network> networks;  // empty once lowered (lower/lower.h)
+  std::vector<Link> links;        // likewise
 
   const Netns* find_netns(std::string_view name) const;
   const Interface* find_interface(std::string_view netns, std::string_view name) const;

@@ -947,18 +947,19 @@ void read_filter(const toml::table& t, Lab& lab, Diagnostics& d) {
 }
 
 // subnets = ["172.20.0.0/24", "fd00:20::/64"]: networks, at most one of each family.
-std::vector<Located<IpPrefix>> read_subnets(Fields& f) {
+// The same shape under another key: [addressing] p2p, the pools of links' subnets.
+std::vector<Located<IpPrefix>> read_subnets(Fields& f, std::string_view key = "subnets") {
   std::vector<Located<IpPrefix>> out;
-  const toml::node* n = f.node("subnets");
+  const toml::node* n = f.node(key);
   if (!n) {
-    f.missing("subnets");
+    f.missing(key);
     return out;
   }
   if (!n->is_array() || n->as_array()->empty()) {
     f.diags().error(pos_of(*n),
-                    fmt::format("'subnets' in {} must be a non-empty array of subnets, like "
+                    fmt::format("'{}' in {} must be a non-empty array of subnets, like "
                                 "[\"172.20.0.0/24\"]",
-                                f.where()),
+                                key, f.where()),
                     width_of(*n));
     return out;
   }
@@ -985,7 +986,7 @@ std::vector<Located<IpPrefix>> read_subnets(Fields& f) {
                              [&](const auto& o) { return o.value.address.family == p->value.address.family; });
     if (twice) {
       f.diags().error(p->pos,
-                      fmt::format("{} has a second {} subnet, {}; a network has at most one of each family", f.where(),
+                      fmt::format("{} has a second {} subnet, {}; it takes at most one of each family", f.where(),
                                   family_name(p->value.address.family), p->value),
                       width_of(e));
       continue;
@@ -1021,6 +1022,55 @@ void read_network(const toml::table& t, Lab& lab, Diagnostics& d) {
   if (name) lab.networks.push_back(std::move(n));
 }
 
+// ends = ["leaf1", "spine1"], names = ["up1", "down1"]: exactly two strings, each checked.
+std::vector<Located<std::string>> two_strings(Fields& f, std::string_view key, std::string_view what,
+                                              std::string (*check)(std::string_view)) {
+  std::vector<Located<std::string>> out;
+  const toml::node* n = f.node(key);
+  if (!n) return out;
+  if (!n->is_array() || n->as_array()->size() != 2) {
+    f.diags().error(pos_of(*n), fmt::format("'{}' in {} must be an array of two {}s", key, f.where(), what),
+                    width_of(*n));
+    return out;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    auto s = string_value(e, fmt::format("each '{}' entry", key), f.diags());
+    if (!s) continue;
+    if (std::string why = check(s->value); !why.empty()) {
+      f.diags().error(s->pos, fmt::format("{} {} {}", what, quoted(s->value), why), width_of(e));
+      continue;
+    }
+    out.push_back(*s);
+  }
+  if (out.size() != 2) out.clear();
+  return out;
+}
+
+std::string check_link_end(std::string_view s) { return s == kHostNetns ? "" : check_netns_name(s); }
+
+void read_link(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[link]]"), "[[link]]", d);
+  Link l;
+  l.pos = f.pos();
+  l.ends = two_strings(f, "ends", "namespace name", check_link_end);
+  if (!f.has("ends")) f.missing("ends");
+  if (l.ends.size() == 2) f.set_where(fmt::format("[[link]] {} - {}", l.ends[0].value, l.ends[1].value));
+  if (f.has("subnets")) l.subnets = read_subnets(f);
+  l.names = two_strings(f, "names", "interface name", check_interface_name);
+  l.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  f.reject_unknown();
+  if (l.ends.size() == 2) lab.links.push_back(std::move(l));
+}
+
+// [addressing] p2p = ["10.255.0.0/16", "fd00:255::/48"]: where links' subnets come from.
+void read_addressing(Fields& f, Lab& lab) {
+  const toml::table* t = f.table("addressing");
+  if (!t) return;
+  Fields af(*t, table_spec("[addressing]"), "[addressing]", f.diags());
+  if (af.has("p2p")) lab.p2p_pools = read_subnets(af, "p2p");
+  af.reject_unknown();
+}
+
 void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   Fields f(root, table_spec("top level"), "the top level", d);
   if (auto name = f.string("lab")) {
@@ -1031,6 +1081,9 @@ void read_top(const toml::table& root, Lab& lab, Diagnostics& d) {
   } else if (!f.has("lab")) {
     d.error({1, 1}, "missing required key 'lab' (the lab's name, like lab = \"web\")");
   }
+  static const Choices<Routing> routings = {{"none", Routing::none}, {"static", Routing::static_}};
+  if (auto r = choice(f, "routing", routings)) lab.routing = *r;
+  if (f.has("addressing")) read_addressing(f, lab);
   if (f.has("host")) {
     if (const toml::table* host = f.table("host")) {
       Fields hf(*host, table_spec("[host]"), "[host]", d);
@@ -1059,6 +1112,7 @@ std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
   Lab lab;
   read_top(root, lab, diags);
   for (const toml::table* t : tables_of(root, "network", diags)) read_network(*t, lab, diags);
+  for (const toml::table* t : tables_of(root, "link", diags)) read_link(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "netns", diags)) lab.netns.push_back(read_netns(*t, diags));
   for (const toml::table* t : tables_of(root, "bridge", diags)) read_bridge(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "veth", diags)) read_veth(*t, lab, diags);

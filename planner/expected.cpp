@@ -38,6 +38,7 @@ std::string origin_text(const std::optional<Origin>& o) {
     case Origin::Role::segment: return "network " + o->network + ", its segment";
     case Origin::Role::member_end:
     case Origin::Role::inside: return "network " + o->network + ", member " + o->member;
+    case Origin::Role::link: return "link " + o->network;
   }
   return "";
 }
@@ -67,6 +68,7 @@ RouteState route_state(const Route& r) {
   if (r.via) s.via = r.via->value;
   if (r.dev) s.dev = r.dev->value;
   for (const auto& g : r.multipath) s.multipath.push_back({g.value, "", 1});
+  if (r.computed) s.origin.text = "computed";
   // The kernel gives IPv6 routes metric 1024 when none (or 0) is asked for; say so, or an
   // applied route would never match its file.
   s.metric = r.kernel_metric();

@@ -149,6 +149,8 @@ std::string subject_text(const Change& c) {
   if (const auto* r = std::get_if<RouteDelta>(&s)) {
     if (action == Action::modify) return route_fields(*r->before, *r->after);
     if (action == Action::replace) return fmt::format("{} ({})", describe(*r->after), c.why);
+    if (action == Action::create && !r->after->origin.text.empty())
+      return fmt::format("{} ({})", describe(*r->after), r->after->origin.text);
     return describe(r->after ? *r->after : *r->before);
   }
   if (const auto* y = std::get_if<SysctlDelta>(&s)) {

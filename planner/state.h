@@ -91,6 +91,13 @@ using LinkKindState = std::variant<OtherLinkState, BridgeState, VethState, Vxlan
 /// OtherLinkState of that name), with nothing of its own set yet.
 LinkKindState kind_named(std::string_view kernel_name);
 
+/// Words for plan lines about where an expected object comes from; empty in what is read
+/// from the kernel. A note, not state: any two compare equal, so it never makes a difference.
+struct PlanNote {
+  std::string text;
+  bool operator==(const PlanNote&) const { return true; }
+};
+
 struct LinkState {
   std::string name;
   LinkKindState kind;
@@ -106,13 +113,8 @@ struct LinkState {
   /// back nor makes one for a link already up, so a change makes the link again.
   bool link_local = true;
   /// Where the file makes the link when the lowering made it ("network front, member web"),
-  /// for plan lines; empty otherwise and in what is read from the kernel. A note, not state:
-  /// any two compare equal, so it never makes a difference.
-  struct Note {
-    std::string text;
-    bool operator==(const Note&) const { return true; }
-  };
-  Note origin;
+  /// for plan lines; empty otherwise and in what is read from the kernel.
+  PlanNote origin;
 
   bool is(LinkKind k) const { return kind.index() == static_cast<size_t>(k) + 1; }
   /// "veth", "bridge", "vxlan", "macvlan", or the kernel's name for another kind.
@@ -197,6 +199,7 @@ struct RouteState {
   std::vector<NextHop> multipath;
   int64_t metric = 0;
   int protocol = kRouteProtocol;
+  PlanNote origin;  // "computed" for a route routing = "static" made
 
   /// Whether it goes through a gateway (or several), not straight onto a link.
   bool has_gateway() const { return via || !multipath.empty(); }
