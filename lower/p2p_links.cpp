@@ -102,9 +102,9 @@ class LinkLowering {
         subnets.push_back(*s);
         continue;
       }
-      d_.error(l.pos, fmt::format("[[link]] {} - {} finds no /{} left in the p2p pool {} ({} links took it)",
-                                  l.ends[0].value, l.ends[1].value, link_length(p.prefix.value.address.family),
-                                  p.prefix.value, p.given));
+      d_.error(l.pos,
+               fmt::format("[[link]] {} - {} finds no /{} left in the p2p pool {} ({} links took it)", l.ends[0].value,
+                           l.ends[1].value, link_length(p.prefix.value.address.family), p.prefix.value, p.given));
       ok = false;
     }
     if (ok) make_ends(l, index, subnets);
@@ -144,7 +144,8 @@ class LinkLowering {
       const Located<std::string>& self = l.ends[e];
       const Located<std::string>& peer = l.ends[1 - e];
       end.netns = self;
-      end.name = l.names.size() == 2 ? l.names[e] : Located<std::string>{end_name(self.value, peer.value, index), l.pos};
+      end.name =
+          l.names.size() == 2 ? l.names[e] : Located<std::string>{end_name(self.value, peer.value, index), l.pos};
       end.mtu = l.mtu;
       end.pos = l.pos;
       end.where = fmt::format("[[link]] {} - {}", l.ends[0].value, l.ends[1].value);

@@ -102,7 +102,8 @@ class Router {
         for (const OnSubnet& to : attached)
           if (from.node != to.node) edges_[from.node].push_back({to.node, to.address});
     for (auto& e : edges_)
-      std::sort(e.begin(), e.end(), [](const Edge& a, const Edge& b) { return std::tie(a.to, a.via) < std::tie(b.to, b.via); });
+      std::sort(e.begin(), e.end(),
+                [](const Edge& a, const Edge& b) { return std::tie(a.to, a.via) < std::tie(b.to, b.via); });
   }
 
   // Whether namespace `n` may carry others' packets of family `f`: it joins two segments or
@@ -189,12 +190,12 @@ class Router {
   }
 
   Lab& lab_;
-  std::vector<std::string> names_;             // routing namespaces
-  std::map<std::string, size_t> index_;         // name -> node
-  std::vector<std::set<size_t>> segments_of_;   // node -> its segments
-  std::vector<std::vector<Edge>> edges_;        // node -> neighbours, sorted
+  std::vector<std::string> names_;                // routing namespaces
+  std::map<std::string, size_t> index_;           // name -> node
+  std::vector<std::set<size_t>> segments_of_;     // node -> its segments
+  std::vector<std::vector<Edge>> edges_;          // node -> neighbours, sorted
   std::map<IpPrefix, std::set<size_t>> subnets_;  // every lab subnet -> the nodes on it
-  std::set<size_t> forwarders_[2];              // per family: the nodes some route goes through
+  std::set<size_t> forwarders_[2];                // per family: the nodes some route goes through
   std::vector<Route> computed_;
 };
 

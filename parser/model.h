@@ -239,9 +239,9 @@ struct Network {
 /// A point-to-point link ([[link]]): one veth between two namespaces ("host" allowed), its
 /// addresses from `subnets` or the lab's p2p pools (lower/).
 struct Link {
-  std::vector<Located<std::string>> ends;    // two namespaces
-  std::vector<Located<IpPrefix>> subnets;    // explicit; at most one of each family
-  std::vector<Located<std::string>> names;   // the two ends' interface names; default the peer's
+  std::vector<Located<std::string>> ends;   // two namespaces
+  std::vector<Located<IpPrefix>> subnets;   // explicit; at most one of each family
+  std::vector<Located<std::string>> names;  // the two ends' interface names; default the peer's
   std::optional<Located<int64_t>> mtu;
   SourcePos pos;
 };
