@@ -102,9 +102,9 @@ class LinkLowering {
         subnets.push_back(*s);
         continue;
       }
-      d_.error(l.pos,
-               fmt::format("[[link]] {} - {} finds no /{} left in the p2p pool {} ({} links took it)", l.ends[0].value,
-                           l.ends[1].value, link_length(p.prefix.value.address.family), p.prefix.value, p.given));
+      d_.error(l.pos, fmt::format("[[link]] {} - {} finds no /{} left in the p2p pool {} ({} link{} took it)",
+                                  l.ends[0].value, l.ends[1].value, link_length(p.prefix.value.address.family),
+                                  p.prefix.value, p.given, p.given == 1 ? "" : "s"));
       ok = false;
     }
     if (ok) make_ends(l, index, subnets);
