@@ -53,6 +53,7 @@ class Lowering {
     lower_links(lab_, d_);
     publish_ports();
     expectations_to_networks();
+    expectations_of_everyone();
     add_static_routes(lab_);
     lab_.networks.clear();
     for (Netns& ns : lab_.netns) {
@@ -514,6 +515,39 @@ class Lowering {
       }
       e.to_address = p->pools[0].gateway();
     }
+  }
+
+  // [[expect]] from = "*" and/or to = "*": every namespace of the lab that has an address
+  // (to its first one), itself excluded: "everything reaches everything" in one entry.
+  void expectations_of_everyone() {
+    std::vector<std::string> everyone;
+    for (const Netns& ns : lab_.netns)
+      if (lab_.first_address(ns.name.value)) everyone.push_back(ns.name.value);
+    std::vector<Expect> out;
+    for (Expect& e : lab_.expects) {
+      bool any_from = e.from.value == "*", any_to = e.to.value == "*" && !e.to_address;
+      if (!any_from && !any_to) {
+        out.push_back(std::move(e));
+        continue;
+      }
+      if (everyone.empty()) {
+        d_.error(any_from ? e.from.pos : e.to.pos, "\"*\" finds no namespace of the lab with an address", 3);
+        continue;
+      }
+      std::vector<std::string> froms = any_from ? everyone : std::vector<std::string>{e.from.value};
+      std::vector<std::string> tos = any_to ? everyone : std::vector<std::string>{e.to.value};
+      std::string group = e.from.value + " -> " + e.to.value;
+      for (const std::string& from : froms)
+        for (const std::string& to : tos) {
+          if (from == to) continue;
+          Expect one = e;
+          one.from.value = from;
+          one.to.value = to;
+          one.group = group;
+          out.push_back(std::move(one));
+        }
+    }
+    lab_.expects = std::move(out);
   }
 
   Lab lab_;

@@ -22,11 +22,20 @@ int index_of(const Lab& lab, std::string_view ns, std::string_view name) {
   return -1;
 }
 
+// A [[link]]'s veth is drawn with its subnets ("10.255.0.0/31 fd00:255::/127"), others as "veth".
+std::string veth_label(const Interface& a) {
+  if (!a.origin || a.origin->role != Origin::Role::link) return "veth";
+  std::vector<std::string> subnets;
+  for (const auto& p : a.addresses) subnets.push_back(to_string(IpPrefix{p.value.network(), p.value.length}));
+  return subnets.empty() ? "veth" : fmt::format("{}", fmt::join(subnets, " "));
+}
+
 std::vector<Edge> raw_edges(const Lab& lab) {
   std::vector<Edge> out;
   for (size_t i = 0; i < lab.interfaces.size(); ++i) {
     const Interface& itf = lab.interfaces[i];
-    if (const auto* v = std::get_if<VethEnd>(&itf.spec); v && v->end == 'a') out.push_back({i, v->peer, "veth", false});
+    if (const auto* v = std::get_if<VethEnd>(&itf.spec); v && v->end == 'a')
+      out.push_back({i, v->peer, veth_label(itf), false});
     if (itf.master)
       if (int m = index_of(lab, itf.netns.value, itf.master->value); m >= 0)
         out.push_back({i, static_cast<size_t>(m), "port", true});

@@ -200,6 +200,9 @@ struct Expect {
   std::optional<Located<int64_t>> port;  // tcp, udp
   Located<double> timeout{kDefaultProbeTimeout, {}};
   SourcePos pos;
+  /// "* -> *" (as written) when `from` or `to` was "*" and the lowering made this one of
+  /// the entry's many; "" otherwise.
+  std::string group;
 };
 
 /// A port or a range of ports of a [[filter]] rule: `lo`..`hi`, hi == lo for one port.

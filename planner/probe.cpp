@@ -48,6 +48,7 @@ std::vector<Probe> probes_of(const Lab& lab) {
     p.timeout = e.timeout.value;
     p.want_reach = e.reach.value;
     p.pos = e.pos;
+    p.group = e.group;
     out.push_back(std::move(p));
   }
   return out;
@@ -82,9 +83,26 @@ std::string results_table(const std::vector<Probe>& probes, const std::vector<Pr
   for (size_t i = 0; i < probes.size(); ++i) {
     const Probe& p = probes[i];
     const ProbeResult& r = results[i];
-    rows.push_back(
-        {{holds(p, r) ? "ok" : "FAIL", p.from, p.to_label, proto_text(p), p.want_reach ? "reach" : "no reach", r.detail,
-          times ? fmt::format("{:.1f} ms", r.seconds * 1e3) : "-"}});
+    if (p.group.empty()) {
+      rows.push_back(
+          {{holds(p, r) ? "ok" : "FAIL", p.from, p.to_label, proto_text(p), p.want_reach ? "reach" : "no reach",
+            r.detail, times ? fmt::format("{:.1f} ms", r.seconds * 1e3) : "-"}});
+      continue;
+    }
+    // An entry with "*" is one row for all its probes (which are next to each other): how
+    // many held, and the slowest; the failures are named one by one (failures()).
+    size_t end = i, held = 0;
+    double slowest = 0;
+    for (; end < probes.size() && probes[end].pos == p.pos && probes[end].group == p.group; ++end) {
+      held += holds(probes[end], results[end]);
+      slowest = std::max(slowest, results[end].seconds);
+    }
+    size_t n = end - i;
+    auto arrow = p.group.find(" -> ");
+    rows.push_back({{held == n ? "ok" : "FAIL", p.group.substr(0, arrow), p.group.substr(arrow + 4), proto_text(p),
+                     p.want_reach ? "reach" : "no reach", fmt::format("{} of {} held", held, n),
+                     times ? fmt::format("{:.1f} ms at most", slowest * 1e3) : "-"}});
+    i = end - 1;
   }
   size_t width[7] = {};
   for (const Row& row : rows)

@@ -22,7 +22,8 @@ struct Probe {
   int port = 0;                           // tcp, udp
   double timeout = kDefaultProbeTimeout;  // seconds
   bool want_reach = true;
-  SourcePos pos;  // the [[expect]] header
+  SourcePos pos;      // the [[expect]] header
+  std::string group;  // Expect::group: "* -> *" for one of an entry's many, "" otherwise
 
   /// "ns1 -> 10.0.0.2 (ns2) icmp" or "host -> 10.0.0.1 tcp/80"
   std::string describe() const;

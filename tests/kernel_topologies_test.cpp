@@ -69,6 +69,20 @@ const std::map<std::string, std::vector<Ping>> kReach = {
       {"host", "10.1.0.2", false},
       {"host", "10.2.0.2", false},
       {"host", "10.1.0.1", false}}},
+    // Routed labs: a host reaches the far side (the long way round, both families); the host
+    // namespace is in neither graph.
+    {"ring.toml",
+     {{"pc1", "192.168.4.2", true},
+      {"pc1", "fd00:4::2", true},
+      {"pc2", "10.255.0.9", true},
+      {"r3", "fd00:6::1", true},
+      {"host", "192.168.1.2", false}}},
+    {"fabric.toml",
+     {{"srv1", "192.168.4.2", true},
+      {"srv3", "fd00:2::2", true},
+      {"spine1", "192.168.3.2", true},
+      {"srv2", "10.255.0.3", true},
+      {"host", "192.168.1.1", false}}},
     // The two reach each other in both families; the bridge has no address, so the host
     // takes no part.
     {"two-on-bridge.toml",
@@ -156,9 +170,10 @@ bool points_at(const LinkLine& l, const std::string& ns, const LinkLine& target,
   return l.at == "if" + target.index;
 }
 
-// The routes of one namespace as "DESTINATION [via GATEWAY] proto PROTOCOL", from `ip route`
-// and `ip -6 route` lines; link-local fe80::/64 routes, which every interface gets, are left
-// out. `keep_dev`, when given, keeps only routes of topo's protocol or through those devices.
+// The routes of one namespace as "DESTINATION [via GATEWAY...] proto PROTOCOL", from `ip
+// route` and `ip -6 route` lines (a multipath route's nexthop lines joined to it, its
+// gateways sorted); link-local fe80::/64 routes, which every interface gets, are left out.
+// `keep_dev`, when given, keeps only routes of topo's protocol or through those devices.
 std::vector<std::string> route_keys(const std::vector<std::string>& lines, const std::set<std::string>* keep_dev) {
   static const std::regex via(R"( via (\S+))"), dev(R"( dev (\S+))"), proto(R"( proto (\S+))");
   std::vector<std::string> out;
@@ -170,7 +185,11 @@ std::vector<std::string> route_keys(const std::vector<std::string>& lines, const
     std::string protocol = p.empty() ? "boot" : p[1].str();
     if (keep_dev && protocol != "122" && !(d.size() > 1 && keep_dev->count(d[1]))) continue;
     std::string key = l.substr(0, l.find(' '));
-    if (std::regex_search(l, v, via)) key += " via " + v[1].str();
+    std::vector<std::string> gateways;
+    for (auto g = std::sregex_iterator(l.begin(), l.end(), via); g != std::sregex_iterator(); ++g)
+      gateways.push_back((*g)[1].str());
+    std::sort(gateways.begin(), gateways.end());
+    for (const std::string& g : gateways) key += " via " + g;
     out.push_back(key + " proto " + protocol);
   }
   std::sort(out.begin(), out.end());
@@ -186,7 +205,7 @@ std::string witness_script(const Lab& lab) {
        "    x=; [ $ns = host ] || x=\"ip netns exec $ns\"\n"
        "    echo \"== link $ns\"; $x ip -d -o link\n"
        "    echo \"== addr $ns\"; $x ip -o addr\n"
-       "    echo \"== route $ns\"; $x ip -4 route; $x ip -6 route\n"
+       "    echo \"== route $ns\"; { $x ip -4 route; $x ip -6 route; } | sed -z 's/\\n\\t/ /g'\n"
        "    echo \"== bridge $ns\"; $x bridge link\n"
        "  done\n"
        "  echo '== netns'; ip netns | cut -d' ' -f1 | sort\n"
@@ -330,13 +349,20 @@ void check_witnesses(const Lab& lab, const Sections& out) {
     for (const Route& r : lab.routes) {
       if (r.netns.value != ns) continue;
       std::string key = ip_destination(r.to.value);
-      if (r.via) key += " via " + to_string(r.via->value);
+      std::vector<std::string> gateways;
+      for (const Located<IpAddress>* g : r.gateways()) gateways.push_back(to_string(g->value));
+      std::sort(gateways.begin(), gateways.end());
+      for (const std::string& g : gateways) key += " via " + g;
       want_routes.push_back(key + " proto 122");
-      std::string line = key + (r.dev ? " dev " + r.dev->value : "");
+      // A multipath route: "DEST proto 122 ... nexthop via G dev D weight 1 ..." in `ip`'s words.
+      std::string line = r.multipath.empty() ? key + (r.dev ? " dev " + r.dev->value : "") : ip_destination(r.to.value);
       INFO("route " << line);
       CHECK(std::any_of(route_lines.begin(), route_lines.end(), [&](const std::string& l) {
         return l.rfind(line + " ", 0) == 0 && l.find(" proto 122 ") != std::string::npos &&
-               (!r.metric || l.find(fmt::format(" metric {} ", r.metric->value)) != std::string::npos);
+               (!r.metric || l.find(fmt::format(" metric {} ", r.metric->value)) != std::string::npos) &&
+               std::all_of(gateways.begin(), gateways.end(), [&](const std::string& g) {
+                 return r.multipath.empty() || l.find(" nexthop via " + g + " ") != std::string::npos;
+               });
       }));
     }
     std::sort(want_routes.begin(), want_routes.end());

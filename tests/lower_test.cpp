@@ -180,11 +180,11 @@ Lines sorted_lines(const std::string& text) {
   return out;
 }
 
-// What `l` builds; the plan lines without where a network's links come from, which only
-// the high level knows.
+// What `l` builds; the plan lines without where a network's or link's interfaces and the
+// computed routes come from, which only the high level knows.
 Lines what_it_builds(const Lab& l) {
   Lines out = sorted_lines(describe(l));
-  static const std::regex origin(R"( \(network [^)]*\))");
+  static const std::regex origin(R"( \((network|link) [^)]*\)| \(computed\))");
   for (const std::string& s : sorted_lines(steps_text(plan_for(expected_state(l), empty_kernel()))))
     out.push_back(std::regex_replace(s, origin, ""));
   out.push_back(fmt::format("{} expectations", l.expects.size()));
