@@ -526,7 +526,11 @@ class Differ {
   // and its inverse finds them where it left them.
   void routes_lost(const Dying& dying) {
     std::map<LinkKey, std::string> why;  // link -> why the routes through it go
-    for (const LinkKey& k : dying.deleted) why[k] = fmt::format("its device {} is made again", k.second);
+    for (const LinkKey& k : dying.deleted) {
+      const NamespaceState* want = expected_.find(k.first);
+      bool again = want && link_in(*want, k.second);
+      why[k] = fmt::format("its device {} {}", k.second, again ? "is made again" : "goes");
+    }
     for (const Change& c : out_.changes) {
       const auto* l = std::get_if<LinkDelta>(&c.subject);
       if (c.action == Action::modify && l && loses_ipv4(*l->before, *l->after))

@@ -84,9 +84,10 @@ std::string json(const RouteState& r) {
   for (const NextHop& h : r.multipath)
     hops += fmt::format(R"({}{{"via":{},"dev":{},"weight":{}}})", hops.empty() ? "" : ",", opt(h.via),
                         str_or_null(h.dev), h.weight);
-  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}{}}})", quote(fmt::format("{}", r.to)),
+  return fmt::format(R"({{"to":{},"via":{},"dev":{},"metric":{},"protocol":{}{}{}}})", quote(fmt::format("{}", r.to)),
                      opt(r.via), str_or_null(r.dev), r.metric, r.protocol,
-                     r.multipath.empty() ? "" : R"(,"nexthops":[)" + hops + "]");
+                     r.multipath.empty() ? "" : R"(,"nexthops":[)" + hops + "]",
+                     r.origin.text.empty() ? "" : R"(,"origin":)" + quote(r.origin.text));
 }
 
 std::string json(const NftRule& r) {

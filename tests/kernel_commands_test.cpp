@@ -29,15 +29,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// The part of a script's output after the line "== NAME", up to the next "== " line.
-std::string part(const std::string& output, const std::string& name) {
-  size_t start = output.find("== " + name + "\n");
-  if (start == std::string::npos) return "(no part " + name + ")";
-  start += name.size() + 4;
-  size_t end = output.find("\n== ", start - 1);
-  return output.substr(start, end == std::string::npos ? std::string::npos : end + 1 - start);
-}
-
 // Lab NAME: namespaces a and b on one veth, both families; the caller adds its [[expect]]s.
 std::string a_and_b(const std::string& name) {
   return "lab = \"" + name + "\"\n" + R"([[netns]]

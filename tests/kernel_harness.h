@@ -39,6 +39,15 @@ inline Run in_sandbox(const LabFiles& files, const std::string& script) {
   return in_sandbox(vars + script);
 }
 
+/// The part of a script's output after the line "== NAME", up to the next "== " line.
+inline std::string part(const std::string& output, const std::string& name) {
+  size_t start = output.find("== " + name + "\n");
+  if (start == std::string::npos) return "(no part " + name + ")";
+  start += name.size() + 4;
+  size_t end = output.find("\n== ", start - 1);
+  return output.substr(start, end == std::string::npos ? std::string::npos : end + 1 - start);
+}
+
 /// The script ran to its end (exit 0) and printed exactly `want`; what it printed is shown
 /// when not.
 inline void check_prints(const Run& r, const std::string& want) {

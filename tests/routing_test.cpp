@@ -8,13 +8,18 @@
 #include <set>
 
 #include "parser/describe.h"
+#include "planner/render_json.h"
+#include "tests/files.h"
 #include "tests/plans.h"
+#include "tests/states.h"
 
 using namespace topo::test;
 
 namespace {
 
-std::string built(const std::string& toml) { return steps_text(plan_for(expected_state(lab(toml)), empty_kernel())); }
+std::string built_routed(const std::string& toml) {
+  return steps_text(plan_for(expected_state(lab(toml)), empty_kernel()));
+}
 
 // The computed routes of a lab, "NS: route ..." a line, in the lab's order.
 std::string routes_of(const std::string& toml) {
@@ -38,7 +43,7 @@ ends = ["r2", "r3"]
 }  // namespace
 
 TEST_CASE("link: a veth whose ends are named after their peers, addresses from the pools in file order", "[routing]") {
-  CHECK(built(R"(lab = "chain"
+  CHECK(built_routed(R"(lab = "chain"
 [[netns]]
 name = "a"
 [[netns]]
@@ -141,8 +146,11 @@ TEST_CASE("routing: a chain routes each end to the far link through the middle, 
   REQUIRE(l.find_netns("r2")->sysctls.size() == 2);
   CHECK(l.find_netns("r2")->sysctls[0].key.value == "net.ipv4.ip_forward");
   CHECK(l.find_netns("r2")->sysctls[1].key.value == "net.ipv6.conf.all.forwarding");
-  // The plan says which routes topo computed.
-  CHECK(built(kChain).find("r1: + route 10.255.0.2/31 via 10.255.0.1 (computed)\n") != std::string::npos);
+  // The plan says which routes topo computed, in text and JSON.
+  CHECK(built_routed(kChain).find("r1: + route 10.255.0.2/31 via 10.255.0.1 (computed)\n") != std::string::npos);
+  CHECK(plan_json(plan_for(expected_state(lab(kChain)), empty_kernel()), "chain")
+            .find(R"("after":{"to":"10.255.0.2/31","via":"10.255.0.1","dev":null,"metric":0,"protocol":122,)"
+                  R"("origin":"computed"})") != std::string::npos);
 }
 
 TEST_CASE("routing: a ring's far side is two equal ways, one multipath route", "[routing]") {
@@ -277,4 +285,27 @@ TEST_CASE("routing: on random connected graphs every next hop is on a shortest p
     }
     CHECK(l.routes.size() == expected_routes);
   }
+}
+
+TEST_CASE("routing: a ring that loses a link changes the routes whose paths change, and no other", "[routing]") {
+  std::string ring = read_file(source_dir() / "topologies/ring.toml");
+  std::string cut = ring;
+  std::string link = "[[link]]\nends = [\"r6\", \"r1\"]\n";
+  cut.erase(cut.find(link), link.size());
+  auto paths = [](const Lab& l) {
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> out;  // (ns, to) -> gateways
+    for (const Route& r : l.routes)
+      for (const Located<IpAddress>* g : r.gateways())
+        out[{r.netns.value, to_string(r.to.value)}].insert(to_string(g->value));
+    return out;
+  };
+  auto before = paths(lab(ring)), after = paths(lab(cut));
+  size_t differ = 0;
+  for (const auto& [key, gateways] : before) differ += !after.count(key) || after.at(key) != gateways;
+  for (const auto& [key, gateways] : after) differ += !before.count(key);
+  Diff d = diff(expected_state(lab(cut)), applied(expected_state(lab(ring))), "ring");
+  size_t route_changes = 0;
+  for (const Change& c : d.changes) route_changes += std::holds_alternative<RouteDelta>(c.subject);
+  CHECK(differ == 44);
+  CHECK(route_changes == differ);
 }
