@@ -10,10 +10,14 @@
 #         count set to N (what the same lab costs written at the high level).
 #   tree  bridges in a tree of namespaces: ns1 holds the root bridge; every namespace i > 1
 #         joins the bridge of its parent (i/2)'s namespace; one /16, no routes needed.
+#   routed  N routers in a random connected graph (a random tree and N/2 more links, the
+#         same graph every run), each link a [[link]] with its /31 and /127 from the pools,
+#         routing = "static": topo computes every route (both families, multipath where
+#         paths tie); [[expect]]: r1 reaches the others' first addresses (at most 100).
 # Usage: bench/gen-lab.sh SHAPE N
 set -euo pipefail
-shape=${1:?usage: gen-lab.sh star|network|chain|tree N}
-n=${2:?usage: gen-lab.sh star|network|chain|tree N}
+shape=${1:?usage: gen-lab.sh star|network|chain|tree|routed N}
+n=${2:?usage: gen-lab.sh star|network|chain|tree|routed N}
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "gen-lab.sh: N is a number of namespaces (1 or more), not '$n'" >&2; exit 2; }
 addr() { echo "10.200.$(($1 / 250)).$(($1 % 250 + 2))"; }  # the address of namespace $1 in a /16
 
@@ -66,8 +70,26 @@ tree)
       "$i" "$i" "$((i / 2))" "$i" "$((i / 2))"
   done
   ;;
+routed)
+  printf 'lab = "routed"\nrouting = "static"\n\n[[netns]]\nname = "r"\ncount = %d\n' "$n"
+  x=21  # a linear congruential generator: the same graph on every machine (awk's rand is not)
+  rnd() { x=$(((x * 1103515245 + 12345) % 2147483648)); r=$((x / 65536 % $1)); }
+  for ((i = 2; i <= n; i++)); do
+    rnd $((i - 1))
+    printf '\n[[link]]\nends = ["r%d", "r%d"]\n' $((r + 1)) "$i"
+  done
+  for ((k = 0; k < n / 2; k++)); do
+    rnd "$n"; a=$((r + 1))
+    rnd "$n"; b=$((r + 1))
+    [[ $a == "$b" ]] || printf '\n[[link]]\nends = ["r%d", "r%d"]\n' "$a" "$b"
+  done
+  step=$(((n + 99) / 100))
+  for ((i = 2; i <= n; i += step)); do
+    printf '\n[[expect]]\nfrom = "r1"\nto = "r%d"\nreach = true\n' "$i"
+  done
+  ;;
 *)
-  echo "gen-lab.sh: unknown shape '$shape' (star, network, chain or tree)" >&2
+  echo "gen-lab.sh: unknown shape '$shape' (star, network, chain, tree or routed)" >&2
   exit 2
   ;;
 esac
