@@ -1,5 +1,7 @@
 #include "planner/diff.h"
 
+#include "planner/render_text.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -400,10 +402,26 @@ class Differ {
     return false;
   }
 
+  // A computed route in a namespace the lab does not own (host, an adopted one) to a
+  // destination the machine routes already, at any metric: it would take the machine's
+  // traffic over. The file can write such a route itself if that is what it means.
+  bool takes_over(const std::string& ns, const NamespaceState& want, const RouteState& w, const NamespaceState& have) {
+    if (w.origin.text != "computed" || have.mark == mark_ || want.mark == mark_) return false;
+    auto h = std::find_if(have.routes.begin(), have.routes.end(),
+                          [&](const RouteState& r) { return r.to == w.to && r.protocol != kRouteProtocol; });
+    if (h == have.routes.end()) return false;
+    conflict(ns, fmt::format("the machine routes {} already ({}); routing = \"static\" would add a route "
+                             "there: write the route in the file if the lab's is meant to win",
+                             w.to, describe(*h)));
+    return true;
+  }
+
   void route_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     for (const RouteState& w : want.routes) {
       auto h = std::find_if(have.routes.begin(), have.routes.end(), [&](const RouteState& r) { return r.same_key(w); });
-      if (h == have.routes.end()) {
+      if (h == have.routes.end() && takes_over(ns, want, w, have)) {
+        continue;
+      } else if (h == have.routes.end()) {
         add(Action::create, ns, RouteDelta{{std::nullopt, w}});
       } else if (h->protocol != kRouteProtocol) {
         conflict(ns, fmt::format("a route to {} with metric {} exists and is not the lab's "

@@ -163,3 +163,49 @@ TEST_CASE("kernel: 200 routers in a random connected graph apply, reach each oth
                "0\n"
                "1\n");
 }
+
+TEST_CASE(
+    "kernel: the host takes part through a link end: its computed routes are the lab's, removed by destroy, "
+    "and never take over a destination the machine routes",
+    "[kernel][routing]") {
+  const char* lab = R"(lab = "edge"
+routing = "static"
+[[netns]]
+name = "r"
+count = 2
+[[link]]
+ends = ["host", "r1"]
+[[link]]
+ends = ["r1", "r2"]
+[[network]]
+name = "lan"
+netns = "r2"
+subnets = ["192.168.2.0/24"]
+[[netns]]
+name = "pc"
+networks = ["lan"]
+)";
+  Run r = in_sandbox({{"L", lab}}, std::string(kWitness) + kSettle +
+                                       "ip link add m0 type bridge\nip link set m0 up\n"
+                                       "ip route add 192.168.2.0/24 dev m0 metric 50\n"
+                                       "witness > /run/before\n"
+                                       "$TOPO apply $L 2>&1 | grep -e conflict -e refused\n"
+                                       "ip route del 192.168.2.0/24 dev m0 metric 50\n"
+                                       "witness > /run/before\n"
+                                       "$TOPO apply -q $L\nsettle\n"
+                                       "ip route show proto 122\n"
+                                       "ping -c1 -W5 192.168.2.2 > /dev/null && echo 'host reaches pc'\n"
+                                       "$TOPO destroy -q $L\n"
+                                       "witness > /run/after\n"
+                                       "diff /run/before /run/after && echo 'as before'\n");
+  check_prints(r,
+               "  ! conflict: the machine routes 192.168.2.0/24 already (route 192.168.2.0/24 dev m0 metric 50); "
+               "routing = \"static\" would add a route there: write the route in the file if the lab's is meant to "
+               "win\n"
+               "1 conflict: topo does not touch what is not the lab's; apply would refuse.\n"
+               "topo: apply refused: nothing was changed.\n"
+               "10.255.0.2/31 via 10.255.0.1 dev r1 \n"
+               "192.168.2.0/24 via 10.255.0.1 dev r1 \n"
+               "host reaches pc\n"
+               "as before\n");
+}
