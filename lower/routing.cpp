@@ -156,9 +156,10 @@ class Router {
     }
   }
 
-  bool written(const std::string& ns, const IpPrefix& to) const {
-    return std::any_of(lab_.routes.begin(), lab_.routes.end(),
-                       [&](const Route& r) { return !r.computed && r.netns.value == ns && r.to.value == to; });
+  bool written(const std::string& ns, const IpPrefix& to) {
+    if (written_.empty())
+      for (const Route& r : lab_.routes) written_.insert({r.netns.value, r.to.value});
+    return written_.count({ns, to}) > 0;
   }
 
   void add_route(const std::string& ns, const IpPrefix& to, std::vector<IpAddress> hops) {
@@ -197,6 +198,7 @@ class Router {
   std::map<IpPrefix, std::set<size_t>> subnets_;  // every lab subnet -> the nodes on it
   std::set<size_t> forwarders_[2];                // per family: the nodes some route goes through
   std::vector<Route> computed_;
+  std::set<std::pair<std::string, IpPrefix>> written_;  // (namespace, to) of the file's routes
 };
 
 }  // namespace
