@@ -16,4 +16,7 @@ namespace topo {
 /// has no networks, groups, memberships or published ports left.
 Lab lower(Lab lab, Diagnostics& diags);
 
+/// Expectations a lab has at most once "*" is expanded: all pairs of a thousand namespaces.
+inline constexpr size_t kMaxExpectations = 1'000'000;
+
 }  // namespace topo

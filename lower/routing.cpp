@@ -1,5 +1,7 @@
 #include "lower/routing.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -48,11 +50,20 @@ struct Edge {
 
 class Router {
  public:
-  explicit Router(Lab& lab) : lab_(lab) {}
+  Router(Lab& lab, Diagnostics& d) : lab_(lab), d_(d) {}
 
   void run() {
     find_nodes();
     find_edges();
+    // At most a route per namespace and subnet: said before any is made.
+    if (names_.size() * subnets_.size() > kMaxComputedRoutes) {
+      d_.error(lab_.routing.pos,
+               fmt::format("routing = \"static\" would compute up to {} routes ({} routing namespaces, {} subnets); "
+                           "topo computes at most {}",
+                           names_.size() * subnets_.size(), names_.size(), subnets_.size(), kMaxComputedRoutes),
+               8);
+      return;
+    }
     for (const auto& [subnet, on] : subnets_) route_to(subnet, on);
     // Grouped by namespace, in the lab's order, as `topo expand` writes them.
     std::stable_sort(computed_.begin(), computed_.end(),
@@ -191,6 +202,7 @@ class Router {
   }
 
   Lab& lab_;
+  Diagnostics& d_;
   std::vector<std::string> names_;                // routing namespaces
   std::map<std::string, size_t> index_;           // name -> node
   std::vector<std::set<size_t>> segments_of_;     // node -> its segments
@@ -203,8 +215,8 @@ class Router {
 
 }  // namespace
 
-void add_static_routes(Lab& lab) {
-  if (lab.routing.value == Routing::static_) Router(lab).run();
+void add_static_routes(Lab& lab, Diagnostics& diags) {
+  if (lab.routing.value == Routing::static_) Router(lab, diags).run();
 }
 
 }  // namespace topo

@@ -1,6 +1,7 @@
 // routing = "static": the lab's routes computed from its graph, the last lowering stage.
 #pragma once
 
+#include "parser/diagnostics.h"
 #include "parser/model.h"
 
 namespace topo {
@@ -16,7 +17,12 @@ namespace topo {
 /// keep their default route through the gateway and get no routes, and never forward. A
 /// namespace forwards for others when it has addresses on two segments or more and the file
 /// does not turn its forwarding off. A route the file writes in a namespace wins over a
-/// computed one to the same destination. Pure: nothing here fails.
-void add_static_routes(Lab& lab);
+/// computed one to the same destination. A lab that would have more than
+/// kMaxComputedRoutes routes (routing namespaces times subnets) is an error at `routing`.
+void add_static_routes(Lab& lab, Diagnostics& diags);
+
+/// Routes routing = "static" computes at most: 200 routers in a graph of 300 links have
+/// 117,612 (docs/performance.md); two million take about 400 MiB.
+inline constexpr size_t kMaxComputedRoutes = 2'000'000;
 
 }  // namespace topo

@@ -309,3 +309,29 @@ TEST_CASE("routing: a ring that loses a link changes the routes whose paths chan
   CHECK(differ == 44);
   CHECK(route_changes == differ);
 }
+
+TEST_CASE("routing: a lab whose routes or all-pairs expectations would not fit in memory is refused, quickly",
+          "[routing][huge]") {
+  // 2,001 routers in a chain: 2,001 x 2,000 x 2 families routes.
+  std::string chain = "lab = \"big\"\nrouting = \"static\"\n[[netns]]\nname = \"r\"\ncount = 2001\n";
+  for (int i = 1; i < 2001; ++i) chain += fmt::format("[[link]]\nends = [\"r{}\", \"r{}\"]\n", i, i + 1);
+  CHECK(errors(chain) == std::vector<std::string>{"2:11: routing = \"static\" would compute up to 8004000 routes "
+                                                  "(2001 routing namespaces, 4000 subnets); topo computes at most "
+                                                  "2000000"});
+  // 65,535 members of a network, every one probing every other.
+  std::string pairs = R"(lab = "big"
+[[network]]
+name = "n"
+subnets = ["10.0.0.0/8"]
+[[netns]]
+name = "m"
+count = 65535
+networks = ["n"]
+[[expect]]
+from = "*"
+to = "*"
+reach = true
+)";
+  CHECK(errors(pairs) == std::vector<std::string>{"9:1: [[expect]] from = '*', to = '*' makes up to 4294836225 "
+                                                  "expectations; topo tests at most 1000000 in a lab"});
+}
