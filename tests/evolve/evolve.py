@@ -2,12 +2,13 @@
 """evolve: a property-based test of topo (issue 18, item 16).
 
 From a seed it generates a random valid lab (namespaces made and adopted by path, bridges,
-veths, VXLAN, macvlan, IPv4 and IPv6 addresses, routes, NAT, filters, policies, sysctls in
-host and namespaces, dns and hosts files), applies it in a sandbox (scripts/sandbox), then
-edits it step by step (add/remove/rename a namespace or link, change an address or a prefix,
-change a link's kind, move a port between bridges or a link into another namespace, add or
-remove mtu/mac/sysctl keys, NAT, filter and route changes) and applies each version. After
-every apply it checks the promises of docs/design.md:
+veths, VXLAN, macvlan, [[link]]s, IPv4 and IPv6 addresses, routes and routing = "static",
+NAT, filters, policies, sysctls in host and namespaces, dns and hosts files), applies it in a
+sandbox (scripts/sandbox), then edits it step by step (add/remove/rename a namespace or
+link, change an address or a prefix, change a link's kind, move a port between bridges or a
+link into another namespace, add or remove mtu/mac/sysctl keys, NAT, filter and route
+changes, [[link]]s added and removed, routing turned on and off) and applies each version.
+After every apply it checks the promises of docs/design.md:
 
   - apply exits 0 and `topo plan --detailed-exitcode` exits 0 (nothing left to do);
   - the kernel equals a fresh apply of the same file in a second, new sandbox (a dump of
@@ -446,12 +447,15 @@ def tval(v):
     raise TypeError(v)
 
 
-KINDS = ["netns", "bridge", "veth", "vxlan", "macvlan", "route", "nat", "filter"]
+KINDS = ["netns", "bridge", "veth", "vxlan", "macvlan", "route", "nat", "filter", "link"]
 
 
 def render(lab):
     """(text, owners): owners[i] is (kind, element) of line i+1, or None."""
     lines, owners = ['lab = "%s"' % LAB], [None]
+    if lab.get("routing"):
+        lines.append('routing = "static"')
+        owners.append(("routing", None))
     host = lab["host"]
     if host.get("sysctl") or host.get("policy"):
         lines.append("[host]")
@@ -627,6 +631,9 @@ def drop_offender(lab, line, col, msg, owner, text):
     if owner is None:
         return False
     kind, e = owner
+    if kind == "routing":  # a computed route the validator refuses: routing goes
+        lab.pop("routing", None)
+        return True
     if kind == "host":
         lab["host"][e] = {}
         return True
@@ -1151,7 +1158,27 @@ class Gen:
             self.add_filter(lab)
         for _ in range(r.randrange(0, 3)):
             self.add_sysctl(lab, lab["host"])
+        if r.random() < 0.3:
+            for _ in range(r.randrange(1, 4)):
+                self.add_p2p(lab)
+        if r.random() < 0.3:
+            lab["routing"] = True
         return lab
+
+    def add_p2p(self, lab):
+        """A [[link]] between two namespaces of the lab (host now and then), its addresses from
+        the pools."""
+        r = self.rng
+        names = [n["name"] for n in lab["netns"]]
+        if r.random() < 0.2:
+            names.append("host")
+        if len(names) < 2:
+            return None
+        p = new({"ends": r.sample(names, 2)})
+        if r.random() < 0.15:
+            p["mtu"] = r.choice([1400, 9000])
+        lab["link"].append(p)
+        return p
 
     # -- edits: each changes lab in place and returns a description, or None if it cannot
     def edits(self):
@@ -1166,7 +1193,26 @@ class Gen:
             ("sysctl", 3, self.e_sysctl), ("nat", 3, self.e_nat), ("filter", 3, self.e_filter),
             ("policy", 1, self.e_policy), ("route", 4, self.e_route), ("files", 2, self.e_files),
             ("vxlan-id", 1, self.e_vxlan_id), ("link-local", 1, self.e_link_local),
+            ("add-p2p", 2, self.e_add_p2p), ("remove-p2p", 2, self.e_remove_p2p),
+            ("routing", 1, self.e_routing),
         ]
+
+    def e_add_p2p(self, lab):
+        p = self.add_p2p(lab)
+        return p and "add [[link]] %s - %s" % tuple(p["ends"])
+
+    def e_remove_p2p(self, lab):
+        if not lab["link"]:
+            return None
+        p = self.rng.choice(lab["link"])
+        remove_element(lab, "link", p)
+        return "remove [[link]] %s - %s" % tuple(p["ends"])
+
+    def e_routing(self, lab):
+        if lab.pop("routing", None):
+            return "routing none"
+        lab["routing"] = True
+        return "routing static"
 
     def pick_edit(self):
         es = [e for e in self.edits() if self.on(EDIT_GATES.get(e[0], ""))]
@@ -1204,6 +1250,8 @@ class Gen:
             for end in ("a", "b"):
                 if v[end].get("netns") == old:
                     v[end]["netns"] = newname
+        for p in lab["link"]:
+            p["ends"] = [newname if x == old else x for x in p["ends"]]
 
     def e_rename_netns(self, lab):
         if not lab["netns"]:
@@ -1764,6 +1812,8 @@ def still_fails(runner, labs, final, fault, check):
 def element_keys(lab):
     """(what, uid-or-key) of everything that can be dropped: elements, optional keys."""
     out = []
+    if lab.get("routing"):
+        out.append(("routing", None))
     for kind in KINDS:
         for e in lab[kind]:
             out.append(("elem", e["_id"]))
@@ -1794,6 +1844,8 @@ def drop_thing(lab, what, x):
         kind, e = find_by_id(lab, x)
         if e is not None:
             remove_element(lab, kind, e)
+    elif what == "routing":
+        lab.pop("routing", None)
     elif what == "hostsysctl":
         lab["host"].get("sysctl", {}).pop(x, None)
     elif what == "hostpolicy":
