@@ -416,6 +416,21 @@ class Differ {
     return true;
   }
 
+  // The kernel's route to a subnet of one of the lab's links that the plan takes away from
+  // it (the link goes, or keeps no address there): the kernel deletes it with the address,
+  // before the routes are made (evolve seed 201: an address moved from a namespace, whose
+  // routes then reach its subnet through a gateway).
+  bool goes_with_its_address(const RouteState& h, const NamespaceState& want, const NamespaceState& have) const {
+    if (h.protocol != kKernelRouteProtocol || !h.multipath.empty()) return false;
+    const LinkState* now = link_in(have, h.dev);
+    if (!now || !owned(*now)) return false;
+    const LinkState* then = link_in(want, h.dev);
+    if (!then) return true;
+    return std::none_of(then->addresses.begin(), then->addresses.end(), [&](const IpPrefix& p) {
+      return IpPrefix{p.network(), p.length} == h.to;
+    });
+  }
+
   void route_changes(const std::string& ns, const NamespaceState& want, const NamespaceState& have) {
     for (const RouteState& w : want.routes) {
       auto h = std::find_if(have.routes.begin(), have.routes.end(), [&](const RouteState& r) { return r.same_key(w); });
@@ -423,6 +438,8 @@ class Differ {
         continue;
       } else if (h == have.routes.end()) {
         add(Action::create, ns, RouteDelta{{std::nullopt, w}});
+      } else if (h->protocol != kRouteProtocol && goes_with_its_address(*h, want, have)) {
+        add(Action::create, ns, RouteDelta{{std::nullopt, w}});  // made once the kernel's has gone
       } else if (h->protocol != kRouteProtocol) {
         conflict(ns, fmt::format("a route to {} with metric {} exists and is not the lab's "
                                  "(protocol {})",

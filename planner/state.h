@@ -40,6 +40,8 @@ MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_
 /// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
 /// lab does not own (host, adopted) its routes are told apart from everyone else's.
 inline constexpr int kRouteProtocol = 122;  // unassigned in iproute2's rt_protos
+/// The protocol of the routes the kernel makes itself (RTPROT_KERNEL): an address's subnet.
+inline constexpr int kKernelRouteProtocol = 2;
 
 /// The nftables table (family inet) that holds a lab's NAT rules in each namespace where it
 /// has some: "topo-LAB". Its comment is the ownership mark; a table of that name without it

@@ -335,3 +335,36 @@ reach = true
   CHECK(errors(pairs) == std::vector<std::string>{"9:1: [[expect]] from = '*', to = '*' makes up to 4294836225 "
                                                   "expectations; topo tests at most 1000000 in a lab"});
 }
+
+TEST_CASE("diff: a route to a subnet whose address leaves the namespace is made once the kernel's goes with it",
+          "[routing][diff]") {
+  // Evolve seed 201: eth0 (10.25.0.1/20) moves out of n17, whose route to 10.25.0.0/20 then
+  // goes through a gateway; the kernel's own route to the subnet is no conflict, it goes
+  // with the address before the routes are made. The same with the route in the file.
+  std::string before = R"(lab = "ev"
+[[netns]]
+name = "n17"
+[[veth]]
+a = { name = "eth1", netns = "n17", addresses = ["10.112.0.10/24"] }
+b = { name = "he7", addresses = ["10.112.0.2/24"] }
+[[bridge]]
+name = "eth0"
+netns = "n17"
+addresses = ["10.25.0.1/20"]
+)";
+  std::string after = before;
+  after.replace(after.find("netns = \"n17\"\naddresses = [\"10.25"), 14, "");
+  after += "[[route]]\nnetns = \"n17\"\nto = \"10.25.0.0/20\"\nvia = \"10.112.0.2\"\n";
+  State observed = applied(expected_state(lab(before)));
+  RouteState kernels;
+  kernels.to = *parse_prefix("10.25.0.0/20");
+  kernels.dev = "eth0";
+  kernels.protocol = kKernelRouteProtocol;
+  observed.namespaces["n17"].routes.push_back(kernels);
+  Diff d = diff(expected_state(lab(after)), observed, "ev");
+  CHECK(d.conflicts.empty());
+  CHECK(describe(d).find("n17: + route 10.25.0.0/20 via 10.112.0.2\n") != std::string::npos);
+  // Where the address stays, the kernel's route stays too: that is a conflict.
+  std::string stays = before + "[[route]]\nnetns = \"n17\"\nto = \"10.25.0.0/20\"\nvia = \"10.112.0.2\"\n";
+  CHECK(diff(expected_state(lab(stays)), observed, "ev").conflicts.size() == 1);
+}
