@@ -407,8 +407,13 @@ class Differ {
   // traffic over. The file can write such a route itself if that is what it means.
   bool takes_over(const std::string& ns, const NamespaceState& want, const RouteState& w, const NamespaceState& have) {
     if (w.origin.text != "computed" || have.mark == mark_ || want.mark == mark_) return false;
-    auto h = std::find_if(have.routes.begin(), have.routes.end(),
-                          [&](const RouteState& r) { return r.to == w.to && r.protocol != kRouteProtocol; });
+    // The kernel's routes to the subnets of the lab's own links are the lab's doing, not the
+    // machine's (evolve seeds 204, 206: an address moving between an adopted namespace's links).
+    auto machines = [&](const RouteState& r) {
+      const LinkState* dev = link_in(have, r.dev);
+      return r.to == w.to && r.protocol != kRouteProtocol && !(dev && owned(*dev));
+    };
+    auto h = std::find_if(have.routes.begin(), have.routes.end(), machines);
     if (h == have.routes.end()) return false;
     conflict(ns, fmt::format("the machine routes {} already ({}); routing = \"static\" would add a route "
                              "there: write the route in the file if the lab's is meant to win",

@@ -368,3 +368,44 @@ addresses = ["10.25.0.1/20"]
   std::string stays = before + "[[route]]\nnetns = \"n17\"\nto = \"10.25.0.0/20\"\nvia = \"10.112.0.2\"\n";
   CHECK(diff(expected_state(lab(stays)), observed, "ev").conflicts.size() == 1);
 }
+
+TEST_CASE("diff: in an adopted namespace the kernel's route to a subnet of the lab's own link is not the machine's",
+          "[routing][diff]") {
+  // Evolve seeds 204 and 206: a computed route in adopted c1 to the subnet its lab link
+  // leaves; the kernel's route there goes with the address, and is the lab's doing.
+  std::string before = R"(lab = "ev"
+routing = "static"
+[[netns]]
+name = "c1"
+path = "/run/adopt/c1"
+[[netns]]
+name = "n2"
+[[netns]]
+name = "n3"
+[[link]]
+ends = ["c1", "n2"]
+subnets = ["10.1.0.0/31"]
+[[link]]
+ends = ["n2", "n3"]
+subnets = ["10.2.0.0/31"]
+[[link]]
+ends = ["n3", "c1"]
+subnets = ["10.3.0.0/31"]
+)";
+  std::string after = before;  // c1's link to n2, and its subnet, go to n2 - n3
+  after.replace(after.find("ends = [\"c1\", \"n2\"]"), 19, "ends = [\"n2\", \"n3\"]");
+  State observed = applied(expected_state(lab(before)));
+  RouteState kernels;
+  kernels.to = *parse_prefix("10.1.0.0/31");
+  kernels.dev = "n2";
+  kernels.protocol = kKernelRouteProtocol;
+  observed.namespaces["c1"].routes.push_back(kernels);
+  Diff d = diff(expected_state(lab(after)), observed, "ev");
+  CHECK(d.conflicts.empty());
+  CHECK(describe(d).find("c1: + route 10.1.0.0/31 via 10.3.0.0 (computed)\n") != std::string::npos);
+  // A route of the machine's own to it is the machine's: a conflict.
+  observed.namespaces["c1"].routes.back().dev = "eth9";
+  observed.namespaces["c1"].links.push_back(LinkState{});
+  observed.namespaces["c1"].links.back().name = "eth9";
+  CHECK(diff(expected_state(lab(after)), observed, "ev").conflicts.size() == 1);
+}
