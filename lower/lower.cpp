@@ -115,8 +115,7 @@ class Lowering {
       for (size_t j = 0; j < i; ++j)
         for (const auto& a : plans_[i].network->subnets)
           for (const auto& b : plans_[j].network->subnets)
-            if (a.value.address.family == b.value.address.family &&
-                (a.value.contains(b.value.address) || b.value.contains(a.value.address)))
+            if (a.value.overlaps(b.value))
               d_.error(a.pos,
                        fmt::format("subnet {} of network '{}' overlaps subnet {} of network '{}'", a.value,
                                    plans_[i].network->name.value, b.value, plans_[j].network->name.value),
@@ -311,7 +310,7 @@ class Lowering {
   // It has no IPv6 link-local address either (link_local), for the same reason as the
   // members (make_veth).
   void quiet_leaf(const Network& n, const std::string& leaf) {
-    std::vector<Sysctl>* list = sysctls_of(n.netns.value);
+    std::vector<Sysctl>* list = lab_.sysctls_of(n.netns.value);
     if (list) quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
   }
 
@@ -358,7 +357,7 @@ class Lowering {
 
   // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.
   void need_sysctl(const Network& n, const std::string& key) {
-    std::vector<Sysctl>* list = sysctls_of(n.netns.value);
+    std::vector<Sysctl>* list = lab_.sysctls_of(n.netns.value);
     if (!list) return;  // an unknown namespace: the validator says so at the bridge
     for (const Sysctl& s : *list) {
       if (s.key.value != key) continue;
@@ -371,13 +370,6 @@ class Lowering {
       return;
     }
     list->push_back({{key, n.pos}, {"1", n.pos}});
-  }
-
-  std::vector<Sysctl>* sysctls_of(const std::string& ns) {
-    if (ns == kHostNetns) return &lab_.host_sysctls;
-    for (Netns& n : lab_.netns)
-      if (n.name.value == ns) return &n.sysctls;
-    return nullptr;
   }
 
   // eth0, eth1... inside, in list order; the host-side end named from the names alone.

@@ -19,10 +19,6 @@ int link_length(Family f) { return f == Family::v4 ? 31 : 127; }
 
 int prefix_width(const IpPrefix& p) { return static_cast<int>(to_string(p).size()) + 2; }
 
-bool overlaps(const IpPrefix& a, const IpPrefix& b) {
-  return a.address.family == b.address.family && (a.contains(b.address) || b.contains(a.address));
-}
-
 // One pool's cursor: the next /31 (or /127) block to offer, and how many it gave.
 struct P2pPool {
   Located<IpPrefix> prefix;
@@ -57,7 +53,7 @@ class LinkLowering {
       }
       for (const Network& n : lab_.networks)
         for (const Located<IpPrefix>& s : n.subnets)
-          if (overlaps(p.value, s.value)) {
+          if (p.value.overlaps(s.value)) {
             // The default pools have no place in the file: the network's subnet is said.
             d_.error(p.pos.known() ? p.pos : s.pos,
                      fmt::format("the p2p pool {} ([addressing]{}) overlaps subnet {} of network '{}'", p.value,
@@ -129,7 +125,7 @@ class LinkLowering {
     int step_bits = p.prefix.value.max_length() - link_length(f);  // 1: two addresses a block
     while (p.next < blocks) {
       IpPrefix s{plus(p.prefix.value.network(), p.next++ << step_bits), link_length(f)};
-      if (std::any_of(used_.begin(), used_.end(), [&](const IpPrefix& u) { return overlaps(u, s); })) continue;
+      if (std::any_of(used_.begin(), used_.end(), [&](const IpPrefix& u) { return u.overlaps(s); })) continue;
       ++p.given;
       return s;
     }

@@ -121,7 +121,7 @@ class Router {
   // more, and the file leaves its forwarding on or to topo.
   bool transit(size_t n, Family f) const {
     if (segments_of_[n].size() < 2) return false;
-    const std::vector<Sysctl>* list = sysctls_of(names_[n]);
+    const std::vector<Sysctl>* list = lab_.sysctls_of(names_[n]);
     if (!list) return false;  // not a namespace of the lab: the validator says so
     for (const Sysctl& s : *list)
       if (s.key.value == forwarding_key(f) || s.key.value == all_forwarding_key(f)) return s.value.value != "0";
@@ -188,17 +188,10 @@ class Router {
   }
 
   void turn_on_forwarding(const std::string& ns, Family f) {
-    std::vector<Sysctl>* list = sysctls_of(ns);
+    std::vector<Sysctl>* list = lab_.sysctls_of(ns);
     std::string key = forwarding_key(f);
     if (list && std::none_of(list->begin(), list->end(), [&](const Sysctl& s) { return s.key.value == key; }))
       list->push_back({{key, lab_.routing.pos}, {"1", lab_.routing.pos}});
-  }
-
-  std::vector<Sysctl>* sysctls_of(const std::string& ns) const {
-    if (ns == kHostNetns) return &lab_.host_sysctls;
-    for (Netns& n : lab_.netns)
-      if (n.name.value == ns) return &n.sysctls;
-    return nullptr;
   }
 
   Lab& lab_;

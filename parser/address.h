@@ -39,6 +39,8 @@ struct IpPrefix {
   IpAddress network() const;
   /// True when `a` is inside this prefix.
   bool contains(const IpAddress& a) const;
+  /// True when the two share an address: one contains the other's network.
+  bool overlaps(const IpPrefix& o) const { return contains(o.address) || o.contains(address); }
   /// IPv4 only: the host part is all zeros or all ones on a subnet with a broadcast address.
   bool is_network_or_broadcast_host() const;
   /// IPv4 only: the subnet's broadcast address (host bits all ones), which /31 and /32 lack.

@@ -58,6 +58,13 @@ std::vector<const Located<IpAddress>*> Route::gateways() const {
   return out;
 }
 
+std::vector<Sysctl>* Lab::sysctls_of(std::string_view ns) {
+  if (ns == kHostNetns) return &host_sysctls;
+  for (Netns& n : netns)
+    if (n.name.value == ns) return &n.sysctls;
+  return nullptr;
+}
+
 int64_t Route::kernel_metric() const {
   int64_t m = metric ? metric->value : 0;
   return m == 0 && to.value.address.family == Family::v6 ? 1024 : m;

@@ -271,6 +271,8 @@ struct Lab {
   std::vector<Link> links;        // likewise
 
   const Netns* find_netns(std::string_view name) const;
+  /// The sysctls of namespace `ns` ([host] for "host"); nullptr for no namespace of the lab.
+  std::vector<Sysctl>* sysctls_of(std::string_view ns);
   const Interface* find_interface(std::string_view netns, std::string_view name) const;
   /// "host" followed by the lab's namespaces, in file order.
   std::vector<std::string> namespace_names() const;
