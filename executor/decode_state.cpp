@@ -1,5 +1,7 @@
 #include "executor/decode_state.h"
 
+#include "executor/qdisc_message.h"
+
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -176,6 +178,13 @@ void RawNamespace::order_routes() {
   }
 }
 
+void RawNamespace::add_qdisc(std::span<const std::byte> message) {
+  auto root = decode_qdisc(message);
+  if (!root) return;
+  for (RawLink& l : links)
+    if (l.ifindex == root->ifindex) l.state.qdisc = std::move(root->qdisc);
+}
+
 std::string RawNamespace::name_of(int ifindex) const {
   for (const RawLink& l : links)
     if (l.ifindex == ifindex) return l.state.name;
@@ -274,6 +283,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
   // the reader adds them in that order whatever order the messages came in.
   std::vector<Object> links, addresses;
   std::vector<Object> routes;
+  std::vector<std::span<const std::byte>> qdiscs;
   // NLMSG_OK and NLMSG_NEXT, over offsets: a length is checked against what is left before
   // anything of the message is read, and the header is copied out, as the bytes need not be
   // aligned.
@@ -305,6 +315,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
       case RTM_NEWLINK:
       case RTM_NEWADDR:
       case RTM_NEWROUTE: break;
+      case RTM_NEWQDISC: qdiscs.push_back(bytes.subspan(offset, h.nlmsg_len)); continue;
       default: out.errors.push_back({DumpError::Kind::unexpected, offset}); continue;
     }
     std::vector<Object>& into = h.nlmsg_type == RTM_NEWLINK ? links : h.nlmsg_type == RTM_NEWADDR ? addresses : routes;
@@ -322,6 +333,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
   for (const Object& o : routes)
     if (is(o, "route/route")) out.ns.add_route(reinterpret_cast<rtnl_route*>(o.get()));
   out.ns.order_routes();
+  for (std::span<const std::byte> q : qdiscs) out.ns.add_qdisc(q);
   out.ns.name_local_references(netns);
   return out;
 }

@@ -54,6 +54,9 @@ struct RawNamespace {
   /// device's name order (their order in the kernel follows which link got its address
   /// first, which a rollback that makes them again need not keep).
   void order_routes();
+  /// A qdisc of the dump (RTM_NEWQDISC, its bytes): a root one the kernel did not attach by
+  /// itself goes on its link (decode_qdisc); anything else is left.
+  void add_qdisc(std::span<const std::byte> message);
   /// The name of this namespace's link `ifindex`: "" when there is none, "lo" for 1.
   std::string name_of(int ifindex) const;
   /// Names what the links refer to by ifindex in this namespace, which is called `netns`:
@@ -113,8 +116,9 @@ inline constexpr int kUnsound = 1;
 /// nl::each_route) and of decode_dump.
 int parse_message(std::span<const std::byte> message, const std::function<void(nl_object*)>& each);
 
-/// Decodes the answers to link, address and route dumps of the namespace `netns`: a
-/// sequence of netlink messages (RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, NLMSG_DONE) as the
+/// Decodes the answers to link, address, route and qdisc dumps of the namespace `netns`: a
+/// sequence of netlink messages (RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWQDISC,
+/// NLMSG_DONE) as the
 /// kernel sends them, in any order and from any number of reads put end to end. Whatever
 /// the bytes, it returns: a bad message is skipped and told in `errors`.
 DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& netns = "");

@@ -166,6 +166,20 @@ void each_object(int fd, int type, const std::string& what, const std::function<
   });
 }
 
+void each_qdisc(int fd, const std::string& what, const std::function<void(std::span<const std::byte>)>& each) {
+  // A tcmsg of zeros: every qdisc of every link.
+  struct {
+    nlmsghdr h;
+    tcmsg t;
+  } request{};
+  request.h.nlmsg_len = NLMSG_LENGTH(sizeof(tcmsg));
+  request.h.nlmsg_type = RTM_GETQDISC;
+  request.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  dump(fd, &request.h, "the qdiscs of " + what, [&](const nlmsghdr* c) {
+    if (c->nlmsg_type == RTM_NEWQDISC) each(message_bytes(c));
+  });
+}
+
 int nsid_of(nl_sock* sock, const Fd& other, const std::string& what) {
   Msg msg(nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST));
   rtgenmsg g{};

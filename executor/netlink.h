@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,6 +82,10 @@ void each_route(nl_sock* sock, const std::string& what, const std::function<void
 /// 3000-member network, read while the kernel gave its ports their link-local addresses).
 /// A link message libnl cannot take (decode_state.h's sound_link_message) is skipped.
 void each_object(int fd, int type, const std::string& what, const std::function<void(nl_object*)>& each);
+
+/// Dumps the qdiscs (RTM_GETQDISC) of the namespace of the netlink socket `fd`, handing each
+/// message's bytes to `each` (decode_qdisc reads them).
+void each_qdisc(int fd, const std::string& what, const std::function<void(std::span<const std::byte>)>& each);
 
 /// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
 /// IFLA_LINK_NETNSID; -1 when it has none.

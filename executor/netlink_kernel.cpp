@@ -1,5 +1,7 @@
 #include "executor/netlink_kernel.h"
 
+#include "executor/qdisc_message.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
@@ -574,6 +576,8 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
     if (peer && peer_index) ifindexes_[{veth->peer_netns, veth->peer_name}] = peer_index;
     settle(netns, l, born_settled);
     if (peer) settle(veth->peer_netns, *peer, false);
+    if (l.qdisc) set_qdisc(netns, l.name, l.qdisc);
+    if (peer && peer->qdisc) set_qdisc(veth->peer_netns, peer->name, peer->qdisc);
   } catch (...) {
     // Whole or nothing: what this step made goes (a veth's peer with it).
     forget(netns, l.name);
@@ -622,7 +626,45 @@ void NetlinkKernel::address(const std::string& netns, const std::string& dev, co
   send(netns, b);
 }
 
+// The link's root qdisc made `q`, in place, or the kernel's default again. A kernel without
+// that kind says so in its own words; the message adds the option it was built without.
+void NetlinkKernel::set_qdisc(const std::string& netns, const std::string& dev, const std::optional<Qdisc>& q) {
+  std::vector<std::byte> request = qdisc_request(ifindex(netns, dev), q);
+  nl::Msg msg(nlmsg_convert(reinterpret_cast<nlmsghdr*>(request.data())));
+  if (!msg) throw std::bad_alloc();
+  Batch b;
+  b.add(std::move(msg), q ? "setting" : "deleting",
+        fmt::format("{} qdisc of interface {}", q ? qdisc_kind(*q) : "the root", where(netns, dev)));
+  try {
+    send(netns, b);
+  } catch (const KernelError& e) {
+    if (!q || e.error() != ENOENT) throw;
+    std::string kind = qdisc_kind(*q);
+    throw KernelError(e.step(), e.object(),
+                      fmt::format("{}; this kernel has no {} qdisc: it is built without {}", e.reason(), kind,
+                                  qdisc_config_option(kind)),
+                      e.error());
+  }
+}
+
+// The qdisc first, and put back if the rest fails: the step is whole or nothing.
 void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, const LinkState& a) {
+  bool reshaped = a.qdisc != b.qdisc;
+  if (reshaped) set_qdisc(netns, a.name, a.qdisc);
+  try {
+    modify_link_itself(netns, b, a);
+  } catch (const KernelError&) {
+    if (reshaped) {
+      try {
+        set_qdisc(netns, a.name, b.qdisc);
+      } catch (const KernelError&) {  // the check after the rollback finds what is left
+      }
+    }
+    throw;
+  }
+}
+
+void NetlinkKernel::modify_link_itself(const std::string& netns, const LinkState& b, const LinkState& a) {
   const std::string object = "interface " + where(netns, a.name);
   nl::Link orig = get_link(netns, a.name);
   nl::Link change(rtnl_link_alloc());

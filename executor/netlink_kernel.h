@@ -85,8 +85,10 @@ class NetlinkKernel : public LabKernel {
   void create_link(const std::string& netns, const LinkState& l, const LinkState* peer);
   void settle(const std::string& netns, const LinkState& l, bool born_settled);
   void modify_link(const std::string& netns, const LinkState& before, const LinkState& after);
+  void modify_link_itself(const std::string& netns, const LinkState& before, const LinkState& after);
   void address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add);
   void set_master(const std::string& netns, const std::string& dev, const std::string& master);
+  void set_qdisc(const std::string& netns, const std::string& dev, const std::optional<Qdisc>& q);
 
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
   NetnsMaker maker_;

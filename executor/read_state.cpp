@@ -56,6 +56,12 @@ void read_addresses(Reading& ns) {
   ns.raw.order_addresses();
 }
 
+// The root qdiscs of its links: where `shape` is, and where someone put one by hand.
+void read_qdiscs(Reading& ns) {
+  nl::each_qdisc(nl_socket_get_fd(ns.sock.get()), "namespace " + ns.name,
+                 [&](std::span<const std::byte> message) { ns.raw.add_qdisc(message); });
+}
+
 void read_routes(Reading& ns) {
   nl::each_route(ns.sock.get(), "namespace " + ns.name, [&](rtnl_route* r) { ns.raw.add_route(r); });
   ns.raw.order_routes();
@@ -259,6 +265,7 @@ State read_state(const State& expected, std::string_view lab,
   in_parallel(all.size(), [&](size_t i) {
     Reading* r = all[i];
     read_addresses(*r);
+    read_qdiscs(*r);
     read_routes(*r);
     read_sysctls(*r, expected.find(r->name), also);
     read_files(*r);

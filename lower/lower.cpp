@@ -382,6 +382,7 @@ class Lowering {
     inside.name = m.name ? *m.name : Located<std::string>{fmt::format("eth{}", a.membership), m.pos};
     for (size_t k = 0; k < a.addresses.size(); ++k)
       if (a.addresses[k]) inside.addresses.push_back({a.plan->pools[k].on_link(*a.addresses[k]), m.pos});
+    inside.shape = m.shape;
     outside.netns = {n.netns.value, m.pos};
     outside.name = {end_name(n, ns.name.value), m.pos};
     outside.master = Located<std::string>{bridge_of(*a.plan, a.index), m.pos};

@@ -143,6 +143,7 @@ class LinkLowering {
       end.name =
           l.names.size() == 2 ? l.names[e] : Located<std::string>{end_name(self.value, peer.value, index), l.pos};
       end.mtu = l.mtu;
+      end.shape = l.shape;
       end.pos = l.pos;
       end.where = fmt::format("[[link]] {} - {}", l.ends[0].value, l.ends[1].value);
       end.origin = Origin{fmt::format("{} - {}", l.ends[0].value, l.ends[1].value), Origin::Role::link, ""};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "parser/shape.h"
+
 namespace topo {
 namespace {
 
@@ -12,6 +14,7 @@ std::string common_attributes(const Interface& i) {
   if (i.mac) out += fmt::format(" mac {}", i.mac->value);
   if (i.master) out += fmt::format(" master {}", i.master->value);
   if (!i.link_local) out += " link_local false";
+  if (i.shape) out += fmt::format(" shape {{ {} }}", shape_keys(i.shape->value));
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "parser/shape.h"
+
 namespace topo {
 namespace {
 
@@ -70,6 +72,7 @@ std::vector<std::string> link_keys(const Interface& i) {
   if (i.mac) out.push_back("mac = " + str_of(i.mac->value));
   if (i.master) out.push_back("master = " + str(i.master->value));
   if (!i.link_local) out.push_back("link_local = false");
+  if (i.shape) out.push_back(fmt::format("shape = {{ {} }}", shape_keys(i.shape->value)));
   return out;
 }
 

@@ -46,12 +46,28 @@ struct FilterPolicy {
 enum class Proto { tcp, udp };
 std::string_view to_string(Proto p);
 
+/// Egress impairments of an interface (`shape` on a [[veth]] end, a [[link]], a network
+/// membership), in tc's units as the file gives them; each key absent or set. A rate alone
+/// is a tbf qdisc; any other key makes a netem one (planner/qdisc.h).
+struct Shape {
+  std::optional<uint64_t> rate;                               // bytes per second, as tc takes "10mbit"
+  std::optional<uint64_t> delay;                              // microseconds
+  std::optional<uint64_t> jitter;                             // microseconds; needs delay
+  std::optional<uint32_t> loss, duplicate, corrupt, reorder;  // ten-thousandths of a percent
+  std::optional<uint32_t> limit;                              // packets (netem's queue)
+
+  /// Whether it takes netem: any key but rate.
+  bool netem() const { return delay || jitter || loss || duplicate || corrupt || reorder || limit; }
+  bool operator==(const Shape&) const = default;
+};
+
 /// One network a namespace is on ([[netns]] networks = ["front", { network = "back", ... }]):
 /// a veth from the namespace to the network's bridge (lower/).
 struct Membership {
   Located<std::string> network;
   std::optional<Located<IpPrefix>> address;  // explicit: "172.21.0.10/24"
   std::optional<Located<std::string>> name;  // the interface inside; default eth0, eth1, ...
+  std::optional<Located<Shape>> shape;       // of the interface inside
   SourcePos pos;
 };
 
@@ -135,6 +151,7 @@ struct Interface {
   std::optional<Located<std::string>> master;  // a bridge in the same namespace
   /// false: the kernel gives the link no IPv6 link-local address (addrgenmode none)
   bool link_local = true;
+  std::optional<Located<Shape>> shape;  // veth ends only: the root qdisc of its egress
   LinkSpec spec;
   SourcePos pos;                 // the table that declares it
   std::string where;             // how messages name its table: "[[veth]] end 'a'"
@@ -246,6 +263,7 @@ struct Link {
   std::vector<Located<IpPrefix>> subnets;   // explicit; at most one of each family
   std::vector<Located<std::string>> names;  // the two ends' interface names; default the peer's
   std::optional<Located<int64_t>> mtu;
+  std::optional<Located<Shape>> shape;  // of both ends
   SourcePos pos;
 };
 

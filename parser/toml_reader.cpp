@@ -9,6 +9,7 @@
 #include "parser/fields.h"
 #include "parser/names.h"
 #include "parser/nesting.h"
+#include "parser/shape.h"
 #include "parser/suggest.h"
 
 namespace topo {
@@ -284,6 +285,7 @@ void read_memberships(Fields& f, Netns& ns) {
       if (auto a = interface_address_value(*mf.node("address"), f.diags())) m.address = *a;
     }
     if (mf.has("name")) m.name = mf.interface_name("name");
+    m.shape = read_shape(mf);
     mf.reject_unknown();
     if (!net) continue;
     m.network = *net;
@@ -405,6 +407,7 @@ std::optional<Interface> read_veth_end(Fields& veth, char end, Diagnostics& d) {
   Fields f(*t, table_spec("[[veth]] end"), fmt::format("[[veth]] end '{}'", end), d);
   Interface link;
   bool ok = read_link(f, link, "");
+  link.shape = read_shape(f);
   f.reject_unknown();
   if (!ok) return std::nullopt;
   link.spec = VethEnd{0, end};
@@ -1058,6 +1061,7 @@ void read_link(const toml::table& t, Lab& lab, Diagnostics& d) {
   if (f.has("subnets")) l.subnets = read_subnets(f);
   l.names = two_strings(f, "names", "interface name", check_interface_name);
   l.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  l.shape = read_shape(f);
   f.reject_unknown();
   if (l.ends.size() == 2) lab.links.push_back(std::move(l));
 }

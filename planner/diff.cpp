@@ -229,6 +229,8 @@ class Differ {
                          : fmt::format("interface '{}' belongs to lab '{}'", w.name, other));
       } else if (!w.same_identity(*h)) {
         add(Action::replace, ns, LinkDelta{{*h, born(ns, w)}});
+      } else if (foreign_qdisc(ns, w, *h)) {
+        continue;
       } else if (differs(ns, w, *h)) {
         add(Action::modify, ns, LinkDelta{{*h, merged(ns, w, *h)}});
       }
@@ -237,6 +239,17 @@ class Differ {
       if (owned(*h) && !link_in(want, h->name)) add(Action::remove, ns, LinkDelta{{*h, std::nullopt}});
     address_conflicts(ns, want, have);
     missing_devices(ns, want);
+  }
+
+  // A root qdisc on one of the lab's links that topo does not make (a `tc qdisc add ... fq`
+  // by hand), where the lab would change it: topo could not make it again on a rollback.
+  bool foreign_qdisc(const std::string& ns, const LinkState& w, const LinkState& h) {
+    const auto* other = h.qdisc ? std::get_if<OtherQdisc>(&*h.qdisc) : nullptr;
+    if (!other || w.qdisc == h.qdisc) return false;
+    conflict(ns, fmt::format("interface '{}' has a root qdisc {} that topo does not make, and could not put back if "
+                             "the apply failed: remove it (tc qdisc del dev {} root) for the lab's {}",
+                             w.name, other->kind, w.name, w.qdisc ? "shape" : "default"));
+    return true;
   }
 
   // A parent, underlay or route device in host or an adopted namespace may be the machine's
@@ -351,7 +364,8 @@ class Differ {
   bool differs(const std::string& ns, const LinkState& want, const LinkState& have) const {
     int64_t mtu = mtu_wanted(ns, want);
     return (mtu && mtu != have.mtu) || (want.mac && want.mac != have.mac) || want.up != have.up ||
-           want.master != have.master || want.group != have.group || want.addresses != have.addresses;
+           want.master != have.master || want.group != have.group || want.addresses != have.addresses ||
+           want.qdisc != have.qdisc;
   }
 
   int64_t mtu_wanted(const std::string& ns, const LinkState& want) const {

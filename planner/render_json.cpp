@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "parser/shape.h"
 #include "parser/utf8.h"
 
 namespace topo {
@@ -59,6 +60,24 @@ std::string action_name(Action a) {
 // null for a namespace topo did not read (kUnknownNetns).
 std::string netns_or_null(const std::string& netns) { return netns == kUnknownNetns ? "null" : quote(netns); }
 
+// A root qdisc in the file's words ({"rate":"20mbit","delay":"40ms"}), with its kind; one
+// topo does not make has its kind alone.
+std::string json(const Qdisc& q) {
+  std::string out = fmt::format(R"({{"qdisc":{})", quote(qdisc_kind(q)));
+  if (auto s = shape_of(q)) {
+    auto key = [&](std::string_view k, const std::string& v) { out += fmt::format(R"(,"{}":{})", k, quote(v)); };
+    if (s->rate) key("rate", rate_text(*s->rate));
+    if (s->delay) key("delay", time_text(*s->delay));
+    if (s->jitter) key("jitter", time_text(*s->jitter));
+    if (s->loss) key("loss", percent_text(*s->loss));
+    if (s->duplicate) key("duplicate", percent_text(*s->duplicate));
+    if (s->corrupt) key("corrupt", percent_text(*s->corrupt));
+    if (s->reorder) key("reorder", percent_text(*s->reorder));
+    if (s->limit) out += fmt::format(R"(,"limit":{})", *s->limit);
+  }
+  return out + "}";
+}
+
 std::string json(const LinkState& l) {
   std::string out =
       fmt::format(R"({{"name":{},"kind":{},"alias":{},"mtu":{},"mac":{},"up":{},"master":{},"link_local":{})",
@@ -72,6 +91,7 @@ std::string json(const LinkState& l) {
   if (const MacvlanState* m = l.macvlan())
     out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(m->mode),
                        str_or_null(m->parent), netns_or_null(m->parent_netns));
+  if (l.qdisc) out += R"(,"shape":)" + json(*l.qdisc);
   out += R"(,"addresses":[)";
   for (size_t i = 0; i < l.addresses.size(); ++i) out += (i ? "," : "") + quote(fmt::format("{}", l.addresses[i]));
   // Where the file makes it, when the lowering made it: "network front, member web".

@@ -69,6 +69,20 @@ class Shell {
       return p.substr(6, p.size() - 13);
     return "";
   }
+  // `tc` aimed at a namespace, as `ip` is.
+  std::string tc(const std::string& ns) const {
+    if (ns == "host") return "tc";
+    if (lab_owned(ns)) return "tc -n " + ns;
+    return "nsenter --net=" + sq(path(ns)) + " tc";
+  }
+  // The link's root qdisc as `after` has it: replaced, or the kernel's default again.
+  void qdisc(const std::string& ns, const std::string& dev, const std::optional<Qdisc>& after) {
+    if (!after) {
+      line(fmt::format("{} qdisc del dev {} root", tc(ns), dev));
+      return;
+    }
+    line(fmt::format("{} qdisc replace dev {} root {}", tc(ns), dev, fmt::join(tc_words(*after), " ")));
+  }
   void line(const std::string& l) { out_ += l + "\n"; }
 
   void step(const Step& s) {
@@ -218,6 +232,7 @@ class Shell {
     line(set + " alias " + sq(mark_) + (l.up ? " up" : " down"));
     for (const IpPrefix& a : l.addresses) add_address(ns, l.name, a);
     if (!l.master.empty()) line(ip(ns) + " link set dev " + l.name + " master " + l.master);
+    if (l.qdisc) qdisc(ns, l.name, l.qdisc);
   }
 
   void add_address(const std::string& ns, const std::string& dev, const IpPrefix& a) {
@@ -226,6 +241,7 @@ class Shell {
   }
 
   void modify(const std::string& ns, const LinkState& b, const LinkState& a) {
+    if (a.qdisc != b.qdisc) qdisc(ns, a.name, a.qdisc);  // first, as the executor does
     std::string set;
     if (a.mtu && a.mtu != b.mtu) set += fmt::format(" mtu {}", a.mtu);
     if (a.mac && a.mac != b.mac) set += fmt::format(" address {}", *a.mac);

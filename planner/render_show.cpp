@@ -37,6 +37,7 @@ std::string link_line(const LinkState& l) {
   if (l.mac) out += fmt::format(" mac {}", *l.mac);
   for (const IpPrefix& a : l.addresses) out += fmt::format(" {}", a);
   if (!l.link_local) out += " link_local false";
+  if (l.qdisc) out += " shape " + describe(*l.qdisc);
   return out;
 }
 

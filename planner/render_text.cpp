@@ -67,7 +67,15 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
     if (std::find(a.addresses.begin(), a.addresses.end(), p) == a.addresses.end())
       parts.push_back(fmt::format("-{}", p));
   if (std::string order = subnet_order(b, a); !order.empty()) parts.push_back(order);
+  if (a.qdisc != b.qdisc) parts.push_back("shape " + qdisc_change(b.qdisc, a.qdisc));
   return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// Whether a change of a link changes its root qdisc and nothing else.
+bool only_shape(const LinkState& b, const LinkState& a) {
+  LinkState unshaped = a;
+  unshaped.qdisc = b.qdisc;
+  return a.qdisc != b.qdisc && unshaped == b;
 }
 
 // Why a link must be made again: the first attribute the kernel cannot change that differs.
@@ -132,6 +140,8 @@ std::string subject_text(const Change& c) {
   }
   if (const auto* l = std::get_if<LinkDelta>(&s)) {
     const LinkState& shown = l->after ? *l->after : *l->before;
+    if (action == Action::modify && c.why.empty() && only_shape(*l->before, *l->after))
+      return fmt::format("shape {}: {}", shown.name, qdisc_change(l->before->qdisc, l->after->qdisc));
     if (action == Action::modify) {
       std::string fields = link_fields(*l->before, *l->after);
       if (c.why.empty()) return fmt::format("{} {}: {}", shown.kind_name(), shown.name, fields);
@@ -208,6 +218,7 @@ std::string describe(const LinkState& l, std::string_view netns) {
   if (l.mac && !derived) out += fmt::format(" mac {}", *l.mac);
   if (!l.master.empty()) out += fmt::format(" master {}", l.master);
   if (!l.link_local) out += " link_local false";
+  if (l.qdisc) out += " shape " + describe(*l.qdisc);
   return out;
 }
 

@@ -16,6 +16,7 @@
 
 #include "parser/address.h"
 #include "parser/model.h"
+#include "planner/qdisc.h"
 
 namespace topo {
 
@@ -114,6 +115,9 @@ struct LinkState {
   /// Set at birth, before the link comes up: the kernel neither takes an address it made
   /// back nor makes one for a link already up, so a change makes the link again.
   bool link_local = true;
+  /// Its root qdisc when it is not the kernel's default (a `shape`, or one made by hand);
+  /// nullopt: the kernel's (noqueue, or whatever the kernel attaches by itself).
+  std::optional<Qdisc> qdisc;
   /// Where the file makes the link when the lowering made it ("network front, member web"),
   /// for plan lines; empty otherwise and in what is read from the kernel.
   PlanNote origin;
