@@ -69,7 +69,9 @@ void tbf_options(Writer& w, const TbfQdisc& t) {
   tc_tbf_qopt opt{};
   opt.rate = ratespec(t.rate);
   opt.limit = t.limit;
-  opt.buffer = t.burst ? tc_ticks(t.rate, t.burst) : t.buffer;
+  // tc times the bucket at the rate the 32 bits of its ratespec hold: above 4 GB/s the
+  // kernel, given the burst in bytes, keeps its own.
+  opt.buffer = t.burst ? tc_ticks(opt.rate.rate, t.burst) : t.buffer;
   w.attr(TCA_TBF_PARMS, opt);
   if (t.burst) w.attr(TCA_TBF_BURST, t.burst);
   if (t.rate > UINT32_MAX) w.attr(TCA_TBF_RATE64, t.rate);

@@ -21,6 +21,8 @@ packages=(
   # the kernel tests' and the demo's other witnesses: ping between a lab's namespaces,
   # sysctl for the net.* settings compared before and after
   iputils-ping procps
+  # tc's own bytes for a qdisc, which the shaping tests compare with topo's (scripts/tc-bytes.sh)
+  strace
   # the TCP servers and clients of the NAT tests (kernel_nat_test.cpp)
   python3
   # /etc/protocols, where nft looks up the protocol names a ruleset is printed and parsed

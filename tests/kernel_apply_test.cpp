@@ -27,6 +27,7 @@ const char* kDump =
     " ip $n -o addr | sed -E '/ fe80::/d; s/^[0-9]+: //' | sort;"
     " { ip $n route; ip $n -6 route | sed '/^fe80::/d'; } | sed 's/ linkdown//';"
     " ${ns:+ip netns exec $ns} nft list ruleset;"
+    " tc $n qdisc show | sed -E 's/^(qdisc [a-z_]+) [0-9a-f]+:/\\1/' | sort;"
     " done; cat /proc/sys/net/ipv4/ip_forward; ls -R /etc/netns; }\n";
 
 }  // namespace

@@ -25,6 +25,8 @@ namespace topo::test {
 ///  - /run/topo/LAB/lock: the lock file stays after a run by design (a lock file deleted
 ///    while another run waits on it would let two runs in); anything else topo leaves there
 ///    (a journal, sysctl originals) is shown.
+///  - the handles of qdiscs (`tc qdisc show`): the kernel numbers those made (8001:, 8002:...),
+///    and a rollback makes a link's qdisc again with the link;
 /// Nothing else is filtered: ifindexes, MACs and namespace ids of what survives must be
 /// unchanged, and what the lab made must be gone.
 inline const char* kFullDump = R"sh(full_dump() {
@@ -37,6 +39,7 @@ inline const char* kFullDump = R"sh(full_dump() {
     $x ip -4 -j -p route show table all
     $x ip -6 -j -p route show table all
     $x bridge -j -p link
+    $x tc qdisc show | sed -E 's/^(qdisc [a-z_]+) [0-9a-f]+:/\1/'
     $x nft list ruleset
     $x sysctl -a -r '^net\.' 2>/dev/null | grep -v '^net.netfilter.nf_conntrack_count ='
   done
@@ -51,11 +54,13 @@ inline const char* kFullDump = R"sh(full_dump() {
 /// Bash: `witness` prints everything `ip` and /proc say about the sandbox's network, for
 /// before/after comparisons (MACs included: a rollback must give back the very same links).
 /// Not operstates: a bridge's follows its ports' carrier a moment later, when linkwatch gets
-/// to it. Not ifindexes: a link made again by a rollback gets a new one.
+/// to it. Not ifindexes: a link made again by a rollback gets a new one, nor qdisc handles.
 inline const char* kWitness =
     "br() { ip \"$@\" | awk '{ $2 = \"\"; print }'; }\n"
     "witness() { br -br link; br -br addr; ip route; ip netns; cat /proc/sys/net/ipv4/ip_forward;"
-    " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route; done;"
+    " tc qdisc show | sed -E 's/^(qdisc [a-z_]+) [0-9a-f]+:/\\1/';"
+    " for n in $(ip netns | cut -d' ' -f1); do br -n $n -br link; br -n $n -br addr; ip -n $n route;"
+    " tc -n $n qdisc show | sed -E 's/^(qdisc [a-z_]+) [0-9a-f]+:/\\1/'; done;"
     " ls -R /etc/netns; ls /run/topo/* 2>/dev/null | grep -v lock || true; }\n";
 
 /// Bash: `rules` prints every namespace's whole nftables ruleset, host first, as nft lists it.
