@@ -71,6 +71,12 @@ const std::map<std::string, std::vector<Ping>> kReach = {
       {"host", "10.1.0.1", false}}},
     // Routed labs: a host reaches the far side (the long way round, both families); the host
     // namespace is in neither graph.
+    // Two sites over a shaped link: each host reaches the other site (through both shapes).
+    {"wan.toml",
+     {{"laptop", "192.168.10.2", true},
+      {"server", "192.168.20.2", true},
+      {"laptop", "10.255.0.0", true},
+      {"host", "192.168.10.2", false}}},
     {"ring.toml",
      {{"pc1", "192.168.4.2", true},
       {"pc1", "fd00:4::2", true},
