@@ -1,6 +1,6 @@
 // Writes the starting corpus of fuzz_state into DIR: what a namespace's dumps hold when a
 // lab is applied (lo with its mark, a veth pair, a bridge, a VXLAN, a macvlan, addresses of
-// both families, routes), each message alone and all of them as one answer, and every
+// both families, routes, root qdiscs), each message alone and all of them as one answer, and every
 // nftables rule shape topo makes (tests/rule_shapes.h), spelled as fuzz_state reads a rule. Netlink is all lengths and
 // nested attributes: from these the fuzzer reaches every decoder at once, where from nothing it would spend its minute
 // finding the first header. The messages are built with libnl's own request builders, as `ip` would send them; the unit
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "executor/nft.h"
+#include "executor/qdisc_message.h"
 #include "fuzz/rule_program.h"
 #include "parser/load.h"
 #include "planner/expected.h"
@@ -213,6 +214,34 @@ std::vector<Bytes> rules() {
   return out;
 }
 
+// Root qdiscs as a qdisc dump holds them (executor/qdisc_message.h builds the request; a
+// dump's message differs in its handle and flags): a tbf, a netem with every key, one of
+// another kind.
+std::vector<Bytes> qdiscs() {
+  std::vector<Bytes> out;
+  NetemQdisc netem;
+  netem.delay = 40'000'000;
+  netem.jitter = 5'000'000;
+  netem.loss = netem.duplicate = netem.corrupt = netem.reorder = 1 << 20;
+  netem.gap = 1;
+  netem.rate = 5'000'000'000;
+  TbfQdisc tbf;
+  tbf.rate = 2'500'000;
+  tbf.buffer = 156'250;
+  tbf.limit = 150'000;
+  for (const Qdisc& q : {Qdisc(tbf), Qdisc(netem), Qdisc(OtherQdisc{"fq_codel"})}) {
+    std::vector<std::byte> m = qdisc_request(2, q);
+    auto* h = reinterpret_cast<nlmsghdr*>(m.data());
+    h->nlmsg_flags = NLM_F_MULTI;
+    auto* t = reinterpret_cast<tcmsg*>(m.data() + NLMSG_HDRLEN);
+    t->tcm_handle = 0x80010000;
+    Bytes b(reinterpret_cast<const char*>(m.data()), m.size());
+    b.resize(NLMSG_ALIGN(b.size()));
+    out.push_back(b);
+  }
+  return out;
+}
+
 Bytes done() {
   nlmsghdr h{NLMSG_LENGTH(sizeof(int)), NLMSG_DONE, NLM_F_MULTI, 0, 0};
   Bytes out(h.nlmsg_len, '\0');
@@ -234,7 +263,7 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   Bytes all;
   int n = 0;
-  for (const std::vector<Bytes>& dump : {links(), addresses(), routes()}) {
+  for (const std::vector<Bytes>& dump : {links(), addresses(), routes(), qdiscs()}) {
     Bytes answer;
     for (const Bytes& m : dump) {
       write(dir + "/state-" + std::to_string(n++), '\0' + m);

@@ -56,7 +56,7 @@ LinkState link_state(const Lab& lab, const Interface& i) {
   l.up = true;  // every link the lab creates is up
   if (i.master) l.master = i.master->value;
   l.link_local = i.link_local;
-  if (i.shape) l.qdisc = qdisc_of(i.shape->value);
+  if (i.shape) l.qdisc = qdisc_of(i.shape->value, l.mtu);
   for (const auto& a : i.addresses) l.addresses.push_back(a.value);
   std::sort(l.addresses.begin(), l.addresses.end());
   l.origin.text = origin_text(i.origin);

@@ -17,8 +17,14 @@ constexpr double kTicksPerMicrosecond = 15.625;
 // The bucket and queue topo gives a rate (docs/format.md): 10 ms of the rate (tc-tbf(8): at
 // least rate/HZ), at least ten full frames; and 50 ms of the rate waiting at most.
 constexpr uint64_t kMinBurst = 15000;
-uint32_t burst_for(uint64_t rate) { return static_cast<uint32_t>(std::max(rate / 100, kMinBurst)); }
-uint32_t limit_for(uint64_t rate) { return static_cast<uint32_t>(rate * 50 / 1000 + burst_for(rate)); }
+constexpr uint64_t kEthernetHeader = 14;
+uint32_t burst_for(uint64_t rate, int64_t mtu) {
+  uint64_t frame = mtu > 0 ? static_cast<uint64_t>(mtu) + kEthernetHeader : 0;
+  return static_cast<uint32_t>(std::max({rate / 100, kMinBurst, frame}));
+}
+uint32_t limit_for(uint64_t rate, int64_t mtu) {
+  return static_cast<uint32_t>(rate * 50 / 1000 + burst_for(rate, mtu));
+}
 
 uint64_t microseconds(uint64_t ns) { return (ns + 500) / 1000; }
 
@@ -79,13 +85,13 @@ uint32_t ten_thousandths(uint32_t probability) {
   return static_cast<uint32_t>(std::llround(static_cast<double>(probability) * 1e6 / UINT32_MAX));
 }
 
-Qdisc qdisc_of(const Shape& s) {
+Qdisc qdisc_of(const Shape& s, int64_t mtu) {
   if (!s.netem()) {
     TbfQdisc t;
     t.rate = *s.rate;
-    t.burst = burst_for(t.rate);
+    t.burst = burst_for(t.rate, mtu);
     t.buffer = kernel_ticks(t.rate, t.burst);
-    t.limit = limit_for(t.rate);
+    t.limit = limit_for(t.rate, mtu);
     return t;
   }
   NetemQdisc n;
@@ -106,7 +112,13 @@ Qdisc qdisc_of(const Shape& s) {
 }
 
 bool tbf_is_topos(const TbfQdisc& t) {
-  return t.rate && t.buffer == kernel_ticks(t.rate, burst_for(t.rate)) && t.limit == limit_for(t.rate);
+  // The queue is 50 ms of the rate more than the bucket, and the bucket topo's for no mtu
+  // or a larger one.
+  uint64_t queue = t.rate * 50 / 1000;
+  if (!t.rate || t.limit < queue) return false;
+  uint64_t burst = t.limit - queue;
+  return burst >= burst_for(t.rate, 0) && burst <= UINT32_MAX &&
+         t.buffer == kernel_ticks(t.rate, static_cast<uint32_t>(burst));
 }
 
 std::optional<Shape> shape_of(const Qdisc& q) {

@@ -48,10 +48,11 @@ using Qdisc = std::variant<TbfQdisc, NetemQdisc, OtherQdisc>;
 /// The kernel's name for it: "tbf", "netem", or the other one's.
 std::string qdisc_kind(const Qdisc& q);
 
-/// The qdisc a shape makes: tbf for a rate alone, with a bucket of 10 ms of the rate (at
-/// least 15000 bytes, ten full frames) and room for 50 ms more in its queue; netem for any
-/// other key.
-Qdisc qdisc_of(const Shape& s);
+/// The qdisc a shape makes on a link of mtu `mtu` (0: the kernel's default): tbf for a rate
+/// alone, with a bucket of 10 ms of the rate, at least 15000 bytes (ten full frames) and one
+/// frame of the mtu (tbf drops a frame larger than its bucket), and room for 50 ms more in
+/// its queue; netem for any other key.
+Qdisc qdisc_of(const Shape& s, int64_t mtu = 0);
 
 /// tc's time in ticks for `size` bytes at `rate` bytes per second (tc_calc_xmittime: whole
 /// microseconds first, then 15.625 ticks each).
@@ -64,8 +65,8 @@ uint32_t probability(uint32_t ten_thousandths);
 uint32_t ten_thousandths(uint32_t probability);
 
 /// The file's words for what the kernel holds: nullopt for a kind topo does not make. A
-/// tbf's bucket and queue are left out (they follow from the rate); tbf_is_topos says
-/// whether they are those.
+/// tbf's bucket and queue are left out (they follow from the rate and the link's mtu);
+/// tbf_is_topos says whether they are those topo gives a rate on some mtu.
 std::optional<Shape> shape_of(const Qdisc& q);
 bool tbf_is_topos(const TbfQdisc& t);
 

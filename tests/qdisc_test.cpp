@@ -184,6 +184,20 @@ TEST_CASE("shape: each shape is asked for with the very bytes tc sends for its w
   }
 }
 
+TEST_CASE("shape: a tbf's bucket holds a whole frame of its link", "[shape]") {
+  Shape s;
+  s.rate = 125'000;  // 1mbit: 10 ms of it is 1250 bytes
+  CHECK(std::get<TbfQdisc>(qdisc_of(s)).burst == 15'000);
+  CHECK(std::get<TbfQdisc>(qdisc_of(s, 9000)).burst == 15'000);
+  auto jumbo = std::get<TbfQdisc>(qdisc_of(s, 65535));
+  CHECK(jumbo.burst == 65'549);  // the mtu and an ethernet header: tbf drops what does not fit
+  CHECK(jumbo.limit == 6'250 + 65'549);
+  CHECK(tbf_is_topos(jumbo));
+  CHECK(describe(Qdisc(jumbo)) == "rate 1mbit");
+  jumbo.limit += 1;  // by hand
+  CHECK(describe(Qdisc(jumbo)) == "rate 1mbit bucket 524.392ms limit 71800b");
+}
+
 TEST_CASE("shape: deleting a root qdisc is tc qdisc del dev X root", "[shape]") {
   std::vector<std::byte> request = qdisc_request(3, std::nullopt, 9);
   CHECK(hex(request) ==

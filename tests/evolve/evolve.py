@@ -242,6 +242,7 @@ def dump_once():
                 "routes6": jcall(["ip", "-6", "-j", "route", "show", "table", "all"]),
                 "sysctl": read_sysctls(),
                 "nft": nft if rc == 0 else "error: " + nft_err,
+                "qdiscs": jcall(["tc", "-j", "qdisc", "show"]),
             }
     finally:
         enter(home)
@@ -404,6 +405,11 @@ def normalize(state, keep_macs, file_contents=True):
                     r["flags"] = [f for f in r["flags"] if f != "linkdown"]
                 out.append(json.dumps(r, sort_keys=True))
             lines += ["route " + r for r in sorted(out)]
+        # Root qdiscs (shapes), without the handles the kernel numbers them by as made.
+        qdiscs = ns.get("qdiscs", [])
+        for q in sorted((json.dumps({k: v for k, v in q.items() if k != "handle"}, sort_keys=True)
+                         for q in (qdiscs if isinstance(qdiscs, list) else [qdiscs]))):
+            lines.append("qdisc " + q)
         for s in ns["sysctl"].splitlines():
             lines.append("sysctl " + s)
         for s in ns["nft"].splitlines():
@@ -622,7 +628,7 @@ def validate(topo, lab, tmpdir):
             for line, col, msg in errs]
 
 
-DROPPABLE_KEYS = ("master", "mtu", "mac", "dev", "local", "metric", "in", "out")
+DROPPABLE_KEYS = ("master", "mtu", "mac", "dev", "local", "metric", "in", "out", "shape")
 
 
 def drop_offender(lab, line, col, msg, owner, text):
@@ -1194,8 +1200,30 @@ class Gen:
             ("policy", 1, self.e_policy), ("route", 4, self.e_route), ("files", 2, self.e_files),
             ("vxlan-id", 1, self.e_vxlan_id), ("link-local", 1, self.e_link_local),
             ("add-p2p", 2, self.e_add_p2p), ("remove-p2p", 2, self.e_remove_p2p),
-            ("routing", 1, self.e_routing),
+            ("routing", 1, self.e_routing), ("shape", 2, self.e_shape),
         ]
+
+    # Rates only: a tbf. netem (delay, loss...) is not in every kernel (nor in CI's).
+    RATES = ["1mbit", "10mbit", "20mbit", "100mbit", "1gbit"]
+
+    def e_shape(self, lab):
+        """A rate on a veth end or a [[link]] set, changed or taken away."""
+        r = self.rng
+        ends = [(v, e) for v in lab["veth"] for e in ("a", "b")]
+        if lab["link"] and (not ends or r.random() < 0.4):
+            d = r.choice(lab["link"])
+            what = "[[link]] %s - %s" % tuple(d["ends"])
+        elif ends:
+            v, e = r.choice(ends)
+            d = v[e]
+            what = "%s/%s" % (d.get("netns", "host"), d["name"])
+        else:
+            return None
+        if "shape" in d and r.random() < 0.4:
+            del d["shape"]
+            return "take the shape of %s" % what
+        d["shape"] = {"rate": r.choice(self.RATES)}
+        return "shape %s to %s" % (what, d["shape"]["rate"])
 
     def e_add_p2p(self, lab):
         p = self.add_p2p(lab)
