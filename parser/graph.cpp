@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "parser/shape.h"
+
 #include <map>
 #include <set>
 #include <tuple>
@@ -22,12 +24,14 @@ int index_of(const Lab& lab, std::string_view ns, std::string_view name) {
   return -1;
 }
 
-// A [[link]]'s veth is drawn with its subnets ("10.255.0.0/31 fd00:255::/127"), others as "veth".
+// A [[link]]'s veth is drawn with its subnets and shape ("10.255.0.0/31 fd00:255::/127 rate
+// 10mbit"), others as "veth".
 std::string veth_label(const Interface& a) {
   if (!a.origin || a.origin->role != Origin::Role::link) return "veth";
-  std::vector<std::string> subnets;
-  for (const auto& p : a.addresses) subnets.push_back(to_string(IpPrefix{p.value.network(), p.value.length}));
-  return subnets.empty() ? "veth" : fmt::format("{}", fmt::join(subnets, " "));
+  std::vector<std::string> words;
+  for (const auto& p : a.addresses) words.push_back(to_string(IpPrefix{p.value.network(), p.value.length}));
+  if (a.shape) words.push_back(shape_text(a.shape->value));
+  return words.empty() ? "veth" : fmt::format("{}", fmt::join(words, " "));
 }
 
 std::vector<Edge> raw_edges(const Lab& lab) {
@@ -92,6 +96,7 @@ std::vector<std::string> label_lines(const Interface& i) {
                                             : fmt::format("network {} (bridge {})", i.origin->network, i.name.value))
                                      : fmt::format("{} ({})", i.name.value, to_string(i.kind()))};
   for (const auto& a : i.addresses) lines.push_back(to_string(a.value));
+  if (i.shape) lines.push_back("shape " + shape_text(i.shape->value));  // what it sends
   return lines;
 }
 

@@ -158,18 +158,30 @@ std::string time_text(uint64_t us) {
 
 std::string percent_text(uint32_t ten_thousandths) { return decimal_text(ten_thousandths, 4) + "%"; }
 
+std::vector<std::pair<std::string, std::string>> shape_words(const Shape& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (s.rate) out.emplace_back("rate", rate_text(*s.rate));
+  if (s.delay) out.emplace_back("delay", time_text(*s.delay));
+  if (s.jitter) out.emplace_back("jitter", time_text(*s.jitter));
+  if (s.loss) out.emplace_back("loss", percent_text(*s.loss));
+  if (s.duplicate) out.emplace_back("duplicate", percent_text(*s.duplicate));
+  if (s.corrupt) out.emplace_back("corrupt", percent_text(*s.corrupt));
+  if (s.reorder) out.emplace_back("reorder", percent_text(*s.reorder));
+  if (s.limit) out.emplace_back("limit", std::to_string(*s.limit));
+  return out;
+}
+
 std::string shape_keys(const Shape& s) {
   std::vector<std::string> keys;
-  auto text = [&](std::string_view key, std::string value) { keys.push_back(fmt::format("{} = \"{}\"", key, value)); };
-  if (s.rate) text("rate", rate_text(*s.rate));
-  if (s.delay) text("delay", time_text(*s.delay));
-  if (s.jitter) text("jitter", time_text(*s.jitter));
-  if (s.loss) text("loss", percent_text(*s.loss));
-  if (s.duplicate) text("duplicate", percent_text(*s.duplicate));
-  if (s.corrupt) text("corrupt", percent_text(*s.corrupt));
-  if (s.reorder) text("reorder", percent_text(*s.reorder));
-  if (s.limit) keys.push_back(fmt::format("limit = {}", *s.limit));
+  for (const auto& [key, value] : shape_words(s))
+    keys.push_back(key == "limit" ? fmt::format("{} = {}", key, value) : fmt::format("{} = \"{}\"", key, value));
   return fmt::format("{}", fmt::join(keys, ", "));
+}
+
+std::string shape_text(const Shape& s) {
+  std::vector<std::string> words;
+  for (const auto& [key, value] : shape_words(s)) words.push_back(key + " " + value);
+  return fmt::format("{}", fmt::join(words, " "));
 }
 
 namespace {

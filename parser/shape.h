@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "parser/fields.h"
 #include "parser/model.h"
@@ -32,6 +34,10 @@ std::string percent_text(uint32_t ten_thousandths);
 
 /// "rate = \"10mbit\", delay = \"40ms\"": the shape as the keys of a TOML inline table.
 std::string shape_keys(const Shape& s);
+/// Its keys and values in the file's words, in the file format's order: {"rate", "10mbit"}...
+std::vector<std::pair<std::string, std::string>> shape_words(const Shape& s);
+/// "rate 10mbit delay 40ms": the same on a line, for plans and graphs.
+std::string shape_text(const Shape& s);
 
 /// The `shape` table of the table `f` reads, checked whole (units, ranges, jitter and
 /// reorder without delay) with every problem reported; nullopt when absent or unusable.

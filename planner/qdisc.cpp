@@ -28,20 +28,6 @@ uint32_t limit_for(uint64_t rate, int64_t mtu) {
 
 uint64_t microseconds(uint64_t ns) { return (ns + 500) / 1000; }
 
-// The shape's keys as plan words: "rate 20mbit delay 40ms loss 0.5%".
-std::vector<std::pair<std::string, std::string>> shape_words(const Shape& s) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (s.rate) out.emplace_back("rate", rate_text(*s.rate));
-  if (s.delay) out.emplace_back("delay", time_text(*s.delay));
-  if (s.jitter) out.emplace_back("jitter", time_text(*s.jitter));
-  if (s.loss) out.emplace_back("loss", percent_text(*s.loss));
-  if (s.duplicate) out.emplace_back("duplicate", percent_text(*s.duplicate));
-  if (s.corrupt) out.emplace_back("corrupt", percent_text(*s.corrupt));
-  if (s.reorder) out.emplace_back("reorder", percent_text(*s.reorder));
-  if (s.limit) out.emplace_back("limit", std::to_string(*s.limit));
-  return out;
-}
-
 // A tbf whose bucket or queue is not what topo gives its rate: said too.
 std::string tbf_extra(const TbfQdisc& t) {
   if (tbf_is_topos(t)) return "";
@@ -145,9 +131,7 @@ std::optional<Shape> shape_of(const Qdisc& q) {
 std::string describe(const Qdisc& q) {
   auto s = shape_of(q);
   if (!s) return qdisc_kind(q) + " (not topo's)";
-  std::vector<std::string> words;
-  for (const auto& [key, value] : shape_words(*s)) words.push_back(key + " " + value);
-  std::string out = fmt::format("{}", fmt::join(words, " "));
+  std::string out = shape_text(*s);
   if (const auto* t = std::get_if<TbfQdisc>(&q)) out += tbf_extra(*t);
   return out;
 }

@@ -64,17 +64,9 @@ std::string netns_or_null(const std::string& netns) { return netns == kUnknownNe
 // topo does not make has its kind alone.
 std::string json(const Qdisc& q) {
   std::string out = fmt::format(R"({{"qdisc":{})", quote(qdisc_kind(q)));
-  if (auto s = shape_of(q)) {
-    auto key = [&](std::string_view k, const std::string& v) { out += fmt::format(R"(,"{}":{})", k, quote(v)); };
-    if (s->rate) key("rate", rate_text(*s->rate));
-    if (s->delay) key("delay", time_text(*s->delay));
-    if (s->jitter) key("jitter", time_text(*s->jitter));
-    if (s->loss) key("loss", percent_text(*s->loss));
-    if (s->duplicate) key("duplicate", percent_text(*s->duplicate));
-    if (s->corrupt) key("corrupt", percent_text(*s->corrupt));
-    if (s->reorder) key("reorder", percent_text(*s->reorder));
-    if (s->limit) out += fmt::format(R"(,"limit":{})", *s->limit);
-  }
+  if (auto s = shape_of(q))
+    for (const auto& [key, value] : shape_words(*s))
+      out += fmt::format(R"(,"{}":{})", key, key == "limit" ? value : quote(value));
   return out + "}";
 }
 
