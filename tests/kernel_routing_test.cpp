@@ -209,3 +209,49 @@ networks = ["lan"]
                "host reaches pc\n"
                "as before\n");
 }
+
+TEST_CASE(
+    "kernel: a routed lab's destroy takes a step a namespace (and a multipath route across two), and failing at each "
+    "it puts every route back",
+    "[kernel][routing]") {
+  // The routes through a [[link]] go with the namespace whose removal takes the link, in
+  // whichever namespace they are (host among them, through its end of a link): the kernel
+  // deletes them with their device; undone, the step makes the device and then them. A
+  // multipath route with a next hop through another namespace's link would only lose that
+  // hop: it goes by a step of its own first (the edge's triangle: 4 of them, the ring: 16),
+  // and failing after that namespace went it came back without that hop before.
+  const char* edge = R"(lab = "edge"
+routing = "static"
+[[netns]]
+name = "r"
+count = 3
+[[link]]
+ends = ["host", "r1"]
+[[link]]
+ends = ["r1", "r2"]
+[[link]]
+ends = ["r2", "r3"]
+[[link]]
+ends = ["r3", "r1"]
+)";
+  for (const std::string& lab : {std::string(edge), read_file(source_dir() / "topologies/ring.toml")}) {
+    Run r = in_sandbox({{"L", lab}},
+                       std::string(kWitness) + kSettle +
+                           "stable() { witness | sed -E 's/@if[0-9]+//; s/ fe80::[0-9a-f:]+\\/64//; s/ linkdown//'"
+                           " | sort; }\n"
+                           "$TOPO apply -q $L\nsettle\nstable > /run/applied\n"
+                           "k=1\n"
+                           "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy -q $L 2> /run/err; do\n"
+                           "  tail -1 /run/err | grep -q 'the kernel is as it was' || cat /run/err\n"
+                           "  settle; stable > /run/now\n"
+                           "  diff /run/applied /run/now > /dev/null || { echo \"step $k: not as it was\"; "
+                           "diff /run/applied /run/now | head; }\n"
+                           "  k=$((k + 1))\n"
+                           "done\n"
+                           "echo \"destroyed at the $k-th try\"\n"
+                           "ip route show proto 122; ip netns | wc -l\n");
+    INFO(lab);
+    CHECK(r.status == 0);
+    CHECK(r.output == (lab == edge ? "destroyed at the 8-th try\n0\n" : "destroyed at the 23-th try\n0\n"));
+  }
+}
