@@ -385,19 +385,12 @@ TEST_CASE("kernel: a failure injected at every step of destroy leaves the lab as
   // IPv6 link-local addresses, which the kernel derives from whatever MAC a bridge had when
   // it came up (its ports come and go here), and the bridge's carrier flag: put back up by
   // a rollback, br0 gets carrier through linkwatch, up to a second later.
-  Run r = in_sandbox({{"L", kRedAndBlueLab}},
-                     std::string(kWitness) +
-                         "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ "
-                         "fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
-                         "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\nstable > /run/applied\n"
-                         "k=1\n"
-                         "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy $L > /run/out 2>&1; do\n"
-                         "  grep -q 'rolled back: the kernel is as it was' /run/out || echo \"step $k: no rollback\"\n"
-                         "  stable > /run/now\n"
-                         "  diff /run/applied /run/now > /dev/null || echo \"step $k: not as it was\"\n"
-                         "  k=$((k + 1))\n"
-                         "done\n"
-                         "echo \"destroyed at the $k-th try\"\n");
+  Run r =
+      in_sandbox({{"L", kRedAndBlueLab}}, std::string(kWitness) +
+                                              "stable() { witness | sed -E 's/@if[0-9]+//; s/ \\(id: [0-9]+\\)//; s/ "
+                                              "fe80::[0-9a-f:]+\\/64//; s/NO-CARRIER,//' | tr -s ' ' | sort; }\n"
+                                              "ip link add keep0 type bridge\n$TOPO apply $L > /dev/null\n" +
+                                              fail_each_destroy_step("$L", "stable"));
   check_prints(r, "destroyed at the 7-th try\n");
 }
 

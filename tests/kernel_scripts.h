@@ -148,4 +148,26 @@ inline std::string fail_each_step(const std::string& file, const std::string& st
          "done\n";
 }
 
+/// Bash: destroys FILE with its step k failing, for k = 1, 2, … until it destroys. After
+/// each failure the rollback must say the kernel is as it was, and `state` (a shell
+/// command) must print what it printed before the first try; what differs is printed. Prints
+/// "destroyed at the K-th try" at the end (K - 1 steps).
+inline std::string fail_each_destroy_step(const std::string& file, const std::string& state) {
+  return "(" + state +
+         ") > /run/applied\n"
+         "k=1\n"
+         "until TOPO_TEST_FAIL_STEP=$k $TOPO destroy -q " +
+         file +
+         " 2> /run/err; do\n"
+         "  tail -1 /run/err | grep -q 'the kernel is as it was' || { echo \"step $k:\"; cat /run/err; }\n"
+         "  (" +
+         state +
+         ") > /run/now\n"
+         "  diff /run/applied /run/now > /dev/null || { echo \"step $k: not as it was\"; diff /run/applied /run/now "
+         "| head -20; }\n"
+         "  k=$((k + 1))\n"
+         "done\n"
+         "echo \"destroyed at the $k-th try\"\n";
+}
+
 }  // namespace topo::test
