@@ -14,7 +14,6 @@ namespace {
 // Appends netlink's pieces to a message, each padded to 4 bytes as the kernel reads them.
 class Writer {
  public:
-  size_t size() const { return bytes_.size(); }
   template <class T>
   void put(const T& value) {
     const auto* p = reinterpret_cast<const std::byte*>(&value);
@@ -26,7 +25,7 @@ class Writer {
     bytes_.insert(bytes_.end(), p, p + n);
     pad();
   }
-  // An attribute holding `value`; returns where it starts, for nested ones (end()).
+  // An attribute holding `value`.
   template <class T>
   void attr(uint16_t type, const T& value) {
     attr_bytes(type, &value, sizeof(T));
@@ -36,6 +35,7 @@ class Writer {
     put(a);
     put_bytes(data, n);
   }
+  // A nested attribute's header, its length set by end(): returns where it starts.
   size_t begin(uint16_t type) {
     size_t at = bytes_.size();
     put(nlattr{0, type});
