@@ -5,6 +5,7 @@
 
 #include "cli/carry_out.h"
 #include "cli/commands.h"
+#include "cli/machine_option.h"
 #include "parser/load.h"
 #include "parser/names.h"
 #include "planner/expected.h"
@@ -17,6 +18,7 @@ struct DestroyOptions {
   std::string lab;
   bool no_wait = false;
   CarryOut::Output output = CarryOut::Output::normal;
+  std::string machine;
 };
 
 }  // namespace
@@ -29,6 +31,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
   auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, when the file is gone")->type_name("NAME");
   file->excludes(lab);
+  add_machine_option(*sub, opts->machine)->needs(file);
   sub->add_flag("--no-wait", opts->no_wait, "Fail at once when another apply or destroy of the lab runs");
   add_output_flags(*sub, opts->output);
   sub->footer(
@@ -45,6 +48,8 @@ void register_destroy(CLI::App& app, int& exit_code) {
         exit_code = kExitFailed;
         return;
       }
+      // What is the lab's here is found by its marks: the machine is only checked.
+      if ((exit_code = narrow_to_machine(loaded, opts->machine))) return;
       name = loaded.lab->name.value;
     } else if (name.empty()) {
       fmt::print(stderr, "topo destroy: give the lab file or --lab NAME\n");

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/machine_option.h"
 #include "executor/privilege.h"
 #include "executor/run.h"
 #include "parser/load.h"
@@ -21,6 +22,7 @@ struct PlanOptions {
   std::string file;
   std::string format = "text";
   bool detailed_exitcode = false;
+  std::string machine;
 };
 
 int run(const PlanOptions& o) {
@@ -29,6 +31,7 @@ int run(const PlanOptions& o) {
     fmt::print(stderr, "{}", loaded.report());
     return kExitFailed;
   }
+  if (int code = narrow_to_machine(loaded, o.machine)) return code;
   require_capabilities("plan", {sys_admin_to_enter_namespaces(), net_admin_to_read_nftables()});
   const Lab& lab = *loaded.lab;
   State expected = expected_state(lab);
@@ -60,6 +63,7 @@ void register_plan(CLI::App& app, int& exit_code) {
   sub->add_option("--format", opts->format, "text (default), json, or shell (ip commands for bash)")
       ->check(CLI::IsMember({"text", "json", "shell"}))
       ->type_name("FORMAT");
+  add_machine_option(*sub, opts->machine);
   sub->add_flag("--detailed-exitcode", opts->detailed_exitcode,
                 "Exit 2 when changes are pending (0: none, 1: error or conflict)");
   sub->footer(

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/machine_option.h"
 #include "executor/privilege.h"
 #include "executor/run.h"
 #include "parser/load.h"
@@ -19,6 +20,7 @@ struct ShowOptions {
   std::string file;
   std::string lab;
   std::string format = "text";
+  std::string machine;
 };
 
 // Without the file: why the lab is not applied, or "" when it is, that is when a namespace
@@ -41,6 +43,7 @@ int run(const ShowOptions& o) {
       fmt::print(stderr, "{}", loaded->report());
       return kExitFailed;
     }
+    if (int code = narrow_to_machine(*loaded, o.machine)) return code;
     name = loaded->lab->name.value;
     expected = expected_state(*loaded->lab);
   } else if (name.empty()) {
@@ -72,6 +75,7 @@ void register_show(CLI::App& app, int& exit_code) {
   auto* file = sub->add_option("file", opts->file, "Lab file (TOML): names the lab")->type_name("FILE");
   auto* lab = sub->add_option("--lab", opts->lab, "The lab's name, without its file")->type_name("NAME");
   file->excludes(lab);
+  add_machine_option(*sub, opts->machine)->needs(file);
   sub->add_option("--format", opts->format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->type_name("FORMAT");

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/machine_option.h"
 #include "executor/privilege.h"
 #include "executor/prober.h"
 #include "executor/run.h"
@@ -22,6 +23,7 @@ constexpr double kMaxAddressWait = 10;
 struct TestOptions {
   std::string file;
   size_t jobs = kDefaultProbeJobs;
+  std::string machine;
 };
 
 }  // namespace
@@ -68,6 +70,7 @@ void register_test(CLI::App& app, int& exit_code) {
                          "Check the applied lab against its [[expect]] entries: who reaches whom, over ICMP,\n"
                          "TCP or UDP, probed from inside the namespaces, in parallel.");
   sub->add_option("file", opts->file, "Lab file (TOML)")->required()->type_name("FILE");
+  add_machine_option(*sub, opts->machine);
   sub->add_option("-j,--jobs", opts->jobs, "Probes run at once (default 32)")
       ->check(CLI::Range(1, 1024))
       ->type_name("N");
@@ -84,6 +87,7 @@ void register_test(CLI::App& app, int& exit_code) {
       exit_code = kExitFailed;
       return;
     }
+    if ((exit_code = narrow_to_machine(loaded, opts->machine))) return;
     exit_code = test_lab(loaded, opts->jobs);
   });
 }

@@ -39,6 +39,7 @@ void register_exec(CLI::App& app, int& exit_code, const rlimit& files, std::vect
 /// command's, options included. Returns nothing, and leaves argc, for other commands.
 std::vector<std::string> take_exec_command(int& argc, char** argv);
 void register_list(CLI::App& app, int& exit_code);
+void register_machines(CLI::App& app, int& exit_code);
 void register_completion(CLI::App& app, int& exit_code);
 
 /// `topo test`'s work, shared with `topo apply --test`: the exit code.

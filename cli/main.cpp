@@ -35,6 +35,7 @@ int main(int argc, char** argv) noexcept {
     register_show(app, exit_code);
     register_exec(app, exit_code, files, take_exec_command(argc, argv));
     register_list(app, exit_code);
+    register_machines(app, exit_code);
     register_completion(app, exit_code);
     try {
       app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "executor/decode_state.h"
 
+#include "executor/fdb_message.h"
 #include "executor/qdisc_message.h"
 
 #include <linux/if_link.h>
@@ -185,6 +186,17 @@ void RawNamespace::add_qdisc(std::span<const std::byte> message) {
     if (l.ifindex == root->ifindex) l.state.qdisc = std::move(root->qdisc);
 }
 
+void RawNamespace::add_flood_entry(std::span<const std::byte> message) {
+  auto entry = decode_flood_entry(message);
+  if (!entry) return;
+  for (RawLink& l : links) {
+    VxlanState* v = l.ifindex == entry->ifindex ? l.state.vxlan() : nullptr;
+    if (!v || v->remote == entry->remote || v->group == entry->remote) continue;  // the kernel's own entry
+    auto at = std::lower_bound(v->remotes.begin(), v->remotes.end(), entry->remote);
+    if (at == v->remotes.end() || *at != entry->remote) v->remotes.insert(at, entry->remote);
+  }
+}
+
 std::string RawNamespace::name_of(int ifindex) const {
   for (const RawLink& l : links)
     if (l.ifindex == ifindex) return l.state.name;
@@ -202,6 +214,8 @@ void RawNamespace::name_local_references(const std::string& netns) {
       set_other_end(s, std::string(kUnknownNetns), "");
   }
 }
+
+std::optional<IpAddress> address_of(nl_addr* a) { return ip_of(a); }
 
 void set_other_end(LinkState& s, const std::string& netns, const std::string& name) {
   if (VethState* v = s.veth()) {

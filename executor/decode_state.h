@@ -57,6 +57,9 @@ struct RawNamespace {
   /// A qdisc of the dump (RTM_NEWQDISC, its bytes): a root one the kernel did not attach by
   /// itself goes on its link (decode_qdisc); anything else is left.
   void add_qdisc(std::span<const std::byte> message);
+  /// A VXLAN's all-zeros forwarding entry (executor/fdb_message.h), one of its remotes;
+  /// the kernel's own for its `remote` is none.
+  void add_flood_entry(std::span<const std::byte> message);
   /// The name of this namespace's link `ifindex`: "" when there is none, "lo" for 1.
   std::string name_of(int ifindex) const;
   /// Names what the links refer to by ifindex in this namespace, which is called `netns`:
@@ -68,6 +71,9 @@ struct RawNamespace {
 
 /// Sets a veth's peer or a macvlan's parent; nothing for another kind.
 void set_other_end(LinkState& s, const std::string& netns, const std::string& name);
+
+/// An IPv4 or IPv6 address as libnl holds it; nullopt for another family or none.
+std::optional<IpAddress> address_of(nl_addr* a);
 
 /// A message of a dump that decode_dump() could not use, and why.
 struct DumpError {

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "executor/decode_state.h"
+#include "executor/fdb_message.h"
 #include "executor/kernel_error.h"
 #include "executor/netns.h"
 
@@ -177,6 +178,13 @@ void each_qdisc(int fd, const std::string& what, const std::function<void(std::s
   request.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   dump(fd, &request.h, "the qdiscs of " + what, [&](const nlmsghdr* c) {
     if (c->nlmsg_type == RTM_NEWQDISC) each(message_bytes(c));
+  });
+}
+
+void each_fdb_entry(int fd, const std::string& what, const std::function<void(std::span<const std::byte>)>& each) {
+  std::vector<std::byte> request = fdb_dump_request();
+  dump(fd, reinterpret_cast<nlmsghdr*>(request.data()), "the forwarding entries of " + what, [&](const nlmsghdr* c) {
+    if (c->nlmsg_type == RTM_NEWNEIGH) each(message_bytes(c));
   });
 }
 

@@ -87,6 +87,10 @@ void each_object(int fd, int type, const std::string& what, const std::function<
 /// message's bytes to `each` (decode_qdisc reads them).
 void each_qdisc(int fd, const std::string& what, const std::function<void(std::span<const std::byte>)>& each);
 
+/// Every bridge forwarding entry of the namespace (RTM_GETNEIGH, AF_BRIDGE), each
+/// RTM_NEWNEIGH message's bytes to `each`.
+void each_fdb_entry(int fd, const std::string& what, const std::function<void(std::span<const std::byte>)>& each);
+
 /// The id that the socket's namespace gives the namespace `other` (RTM_GETNSID), as seen in
 /// IFLA_LINK_NETNSID; -1 when it has none.
 int nsid_of(nl_sock* sock, const Fd& other, const std::string& what);

@@ -1,5 +1,6 @@
 #include "executor/netlink_kernel.h"
 
+#include "executor/fdb_message.h"
 #include "executor/qdisc_message.h"
 
 #include <dirent.h>
@@ -535,8 +536,12 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
     if (v->local) rtnl_link_vxlan_set_local(link.get(), nl_ip(*v->local).get());
     if (v->remote) rtnl_link_vxlan_set_group(link.get(), nl_ip(*v->remote).get());
     if (v->group) rtnl_link_vxlan_set_group(link.get(), nl_ip(*v->group).get());
-    if (!v->dev.empty()) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(ifindex(netns, v->dev)));
+    // Made where its socket is to be and born in its own namespace (IFLA_NET_NS_FD): the
+    // socket stays in the namespace the request was made in.
+    made_in = v->socket_netns(netns);
+    if (!v->dev.empty()) rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(ifindex(made_in, v->dev)));
     rtnl_link_vxlan_set_port(link.get(), static_cast<uint32_t>(v->port));
+    if (made_in != netns) rtnl_link_set_ns_fd(link.get(), ns(netns).fd.get());
   } else if (const MacvlanState* m = l.macvlan()) {
     // Made next to its parent and born in its own namespace (IFLA_NET_NS_FD).
     link.reset(rtnl_link_macvlan_alloc());
@@ -578,6 +583,7 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
     if (peer) settle(veth->peer_netns, *peer, false);
     if (l.qdisc) set_qdisc(netns, l.name, l.qdisc);
     if (peer && peer->qdisc) set_qdisc(veth->peer_netns, peer->name, peer->qdisc);
+    if (const VxlanState* v = l.vxlan()) add_remotes(netns, l.name, v->remotes);
   } catch (...) {
     // Whole or nothing: what this step made goes (a veth's peer with it).
     forget(netns, l.name);
@@ -623,6 +629,20 @@ void NetlinkKernel::address(const std::string& netns, const std::string& dev, co
   Batch b;
   b.add(address_request(ifindex(netns, dev), a, add), add ? "adding" : "removing",
         fmt::format("address {} on {}", a, where(netns, dev)));
+  send(netns, b);
+}
+
+// A VXLAN's flooding list, in one batch: an all-zeros entry for each remote.
+void NetlinkKernel::add_remotes(const std::string& netns, const std::string& dev,
+                                const std::vector<IpAddress>& remotes) {
+  if (remotes.empty()) return;
+  Batch b;
+  for (const IpAddress& r : remotes) {
+    std::vector<std::byte> request = fdb_request(ifindex(netns, dev), r, true);
+    nl::Msg msg(nlmsg_convert(reinterpret_cast<nlmsghdr*>(request.data())));
+    if (!msg) throw std::bad_alloc();
+    b.add(std::move(msg), "adding", fmt::format("the flooding entry to {} of vxlan {}", r, where(netns, dev)));
+  }
   send(netns, b);
 }
 

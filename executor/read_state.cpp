@@ -100,6 +100,19 @@ void read_sysctls(Reading& ns, const NamespaceState* want,
   }
 }
 
+// The flooding lists of its VXLANs (`remotes`): one dump of the bridge forwarding entries,
+// only where a VXLAN floods to no group or single remote (a bridge's dump lists every
+// address it learnt).
+void read_flood_lists(Reading& ns) {
+  bool any = std::any_of(ns.raw.links.begin(), ns.raw.links.end(), [](const RawLink& l) {
+    const VxlanState* v = l.state.vxlan();
+    return v && !v->remote && !v->group;
+  });
+  if (!any) return;
+  nl::each_fdb_entry(nl_socket_get_fd(ns.sock.get()), "namespace " + ns.name,
+                     [&](std::span<const std::byte> message) { ns.raw.add_flood_entry(message); });
+}
+
 // The lab's NAT table, over a NETLINK_NETFILTER socket opened inside the namespace: one
 // dump of the inet tables, and two more (chains, rules) only where the table is.
 void read_nat(Reading& ns, const std::string& table) {
@@ -135,10 +148,16 @@ const Reading* find(const std::vector<Reading*>& all, const std::string& name) {
 void name_references(Reading& ns, const std::vector<Reading*>& all) {
   ns.raw.name_local_references(ns.name);
   for (RawLink& l : ns.raw.links) {
-    if (!l.link_nsid || (!l.state.veth() && !l.state.macvlan())) continue;
+    if (!l.link_nsid || (!l.state.veth() && !l.state.macvlan() && !l.state.vxlan())) continue;
     std::string other_ns(kUnknownNetns);  // a namespace topo did not read: never the lab's
     if (auto it = ns.nsid_names.find(*l.link_nsid); it != ns.nsid_names.end()) other_ns = it->second;
     const Reading* other = find(all, other_ns);
+    // A VXLAN moved from where it was made keeps its socket and underlay device there.
+    if (VxlanState* v = l.state.vxlan()) {
+      v->underlay_netns = other_ns;
+      v->dev = other && l.vxlan_dev_ifindex ? other->raw.name_of(l.vxlan_dev_ifindex) : "";
+      continue;
+    }
     set_other_end(l.state, other_ns, other ? other->raw.name_of(l.link_ifindex) : "");
   }
 }
@@ -230,6 +249,16 @@ void refuse_aliases(const std::vector<Candidate>& candidates, const std::vector<
 
 }  // namespace
 
+std::vector<IpAddress> host_addresses() {
+  nl::Socket sock = nl::route_socket_here("namespace host");
+  std::vector<IpAddress> out;
+  nl::each_object(nl_socket_get_fd(sock.get()), RTM_GETADDR, "the addresses of namespace host", [&](nl_object* o) {
+    if (std::strcmp(nl_object_get_type(o), "route/addr") != 0) return;
+    if (auto a = address_of(rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o)))) out.push_back(*a);
+  });
+  return out;
+}
+
 State read_state(const State& expected, std::string_view lab,
                  const std::map<std::pair<std::string, std::string>, std::string>& also) {
   State out;
@@ -266,6 +295,7 @@ State read_state(const State& expected, std::string_view lab,
     Reading* r = all[i];
     read_addresses(*r);
     read_qdiscs(*r);
+    read_flood_lists(*r);
     read_routes(*r);
     read_sysctls(*r, expected.find(r->name), also);
     read_files(*r);

@@ -23,6 +23,10 @@ namespace topo {
 State read_state(const State& expected, std::string_view lab,
                  const std::map<std::pair<std::string, std::string>, std::string>& also = {});
 
+/// The addresses of the namespace topo runs in: what tells which [[machine]] this is.
+/// Throws KernelError.
+std::vector<IpAddress> host_addresses();
+
 /// The kernel as apply and plan read it (executor/apply.h); tests have fakes.
 class StateReader {
  public:

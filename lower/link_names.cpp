@@ -12,9 +12,6 @@ std::string readable_end_name(std::string_view network, std::string_view member)
   return name.size() <= 15 ? name : "";
 }
 
-namespace {
-
-// FNV-1a of the parts: stable across builds and machines, which std::hash is not.
 uint32_t names_hash(std::initializer_list<std::string_view> parts) {
   uint64_t h = 14695981039346656037ull;
   for (std::string_view part : parts) {
@@ -23,8 +20,6 @@ uint32_t names_hash(std::initializer_list<std::string_view> parts) {
   }
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
-
-}  // namespace
 
 std::string hashed_end_name(std::string_view lab, std::string_view network, std::string_view member) {
   return fmt::format("{}-{:08x}", network.substr(0, 6), names_hash({lab, network, member}));

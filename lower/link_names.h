@@ -2,10 +2,16 @@
 // (never from their order, so that adding a member renames no one), at most 15 bytes.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
 namespace topo {
+
+/// FNV-1a of the parts: stable across builds and machines, which std::hash is not, so that
+/// every machine of a lab derives the same names and numbers from the file alone.
+uint32_t names_hash(std::initializer_list<std::string_view> parts);
 
 /// "front-web" where it fits in 15 bytes; otherwise the network's first 6 characters, '-'
 /// and 8 hex digits of a hash of the three names ("backen-3f2a9c01").

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "lower/link_names.h"
+#include "lower/machines.h"
 #include "lower/p2p_links.h"
 #include "lower/routing.h"
 #include "lower/subnet_pool.h"
@@ -22,11 +23,16 @@ constexpr size_t kMembersPerBridge = 1000;
 
 // A network as it is lowered: its bridge, and a pool per subnet, in the file's order.
 struct NetworkPlan {
-  const Network* network = nullptr;
+  Network* network = nullptr;
   std::string bridge;
   std::vector<SubnetPool> pools;
   std::vector<size_t> wanting;  // per subnet: members that take an allocated address
   size_t members = 0;
+  // Across machines ([[machine]]); one machine "" in a lab without them.
+  std::string machine;                // where the gateway (and NAT) are
+  std::vector<std::string> machines;  // where it has a bridge, in the lab's order
+  std::map<std::string, size_t> on;   // members on each machine
+  int64_t vni = 0;                    // of its VXLANs when on several machines
 };
 
 // One member's veth on one network, before it becomes two interfaces.
@@ -35,7 +41,8 @@ struct Attachment {
   size_t membership = 0;  // index in that namespace's `networks`
   NetworkPlan* plan = nullptr;
   std::vector<std::optional<IpAddress>> addresses;  // per subnet of the network
-  size_t index = 0;                                 // among the network's members, in file order
+  size_t index = 0;                                 // among the network's members on its machine, in file order
+  std::string machine;                              // the member's
 };
 
 class Lowering {
@@ -43,18 +50,23 @@ class Lowering {
   Lowering(Lab lab, Diagnostics& d) : lab_(std::move(lab)), d_(d) {}
 
   Lab run() && {
+    check_machines(lab_, d_);
+    Vnis vnis(lab_);
     expand_groups();
     plan_networks();
     attach_members();
+    span_machines(vnis);
     allocate();
     for (NetworkPlan& p : plans_) make_network(p);
     raise_machine_limits();
     for (const Attachment& a : attachments_) make_veth(a);
-    lower_links(lab_, d_);
+    lower_links(lab_, d_, vnis);
     publish_ports();
     expectations_to_networks();
     expectations_of_everyone();
+    place_on_machines(lab_, d_);
     add_static_routes(lab_, d_);
+    place_routes(lab_, d_);
     lab_.networks.clear();
     for (Netns& ns : lab_.netns) {
       ns.networks.clear();
@@ -91,7 +103,7 @@ class Lowering {
 
   void plan_networks() {
     std::map<std::string, const Network*> seen;
-    for (const Network& n : lab_.networks) {
+    for (Network& n : lab_.networks) {
       auto [it, fresh] = seen.emplace(n.name.value, &n);
       if (!fresh) {
         d_.error(n.name.pos, fmt::format("network '{}' is defined twice", n.name.value),
@@ -149,13 +161,54 @@ class Lowering {
                    static_cast<int>(m.network.value.size()) + 2);
           continue;
         }
-        Attachment a{i, j, p, std::vector<std::optional<IpAddress>>(p->pools.size()), p->members++};
+        std::string machine = machine_of(ns);
+        Attachment a{i, j, p, std::vector<std::optional<IpAddress>>(p->pools.size()), p->on[machine]++, machine};
+        ++p->members;
         if (m.address) take_explicit(a, *m.address);
         for (size_t k = 0; k < a.addresses.size(); ++k)
           if (!a.addresses[k]) ++p->wanting[k];
         attachments_.push_back(std::move(a));
       }
     }
+  }
+
+  // The machine of a namespace, found once for all (a group has thousands).
+  std::string machine_of(const Netns& ns) {
+    if (lab_.machines.empty()) return "";
+    return ns.machine ? ns.machine->value : lab_.machines.front().name.value;
+  }
+
+  // Where each network has a bridge: the gateway's machine and each member's. On several,
+  // the bridges are joined by VXLANs of one VNI, and the network's mtu is what the
+  // tunnels carry: less, and nothing fragments silently.
+  void span_machines(Vnis& vnis) {
+    for (NetworkPlan& p : plans_) {
+      Network& n = *p.network;
+      const Netns* gw = lab_.find_netns(n.netns.value);
+      p.machine = n.machine ? n.machine->value : gw ? machine_of(*gw) : topo::machine_of(lab_, kHostNetns);
+      for (const Machine& m : lab_.machines)
+        if (m.name.value == p.machine || p.on.count(m.name.value)) p.machines.push_back(m.name.value);
+      if (p.machines.empty()) p.machines.push_back(p.machine);
+      if (p.machines.size() < 2) continue;
+      p.vni = vnis.take(n.vni, "network " + n.name.value);
+      int64_t room = tunnel_mtu(lab_, p.machines);
+      if (!n.mtu) {
+        n.mtu = Located<int64_t>{room, n.pos};
+      } else if (n.mtu->value > room) {
+        d_.error(n.mtu->pos,
+                 fmt::format("mtu {} of network '{}' is above {}, what the tunnels between its machines ({}) carry "
+                             "after their headers",
+                             n.mtu->value, n.name.value, room, fmt::join(p.machines, ", ")),
+                 static_cast<int>(std::to_string(n.mtu->value).size()));
+      }
+    }
+  }
+
+  // The namespace of the network's bridge on machine `m`: its own on the gateway's machine,
+  // host on the others.
+  static const std::string& netns_on(const NetworkPlan& p, const std::string& m) {
+    static const std::string host(kHostNetns);
+    return m == p.machine ? p.network->netns.value : host;
   }
 
   void take_explicit(Attachment& a, const Located<IpPrefix>& addr) {
@@ -221,26 +274,11 @@ class Lowering {
     return n;
   }
 
-  // The bridge, its gateway addresses, forwarding and masquerade in the network's namespace.
+  // The bridge on each of its machines, the gateway's addresses, forwarding and masquerade
+  // on the gateway's.
   void make_network(const NetworkPlan& p) {
     const Network& n = *p.network;
-    Interface bridge;
-    bridge.netns = n.netns;
-    bridge.name = {p.bridge, n.bridge ? n.bridge->pos : n.name.pos};
-    bridge.mtu = n.mtu;
-    bridge.spec = Bridge{n.isolate, {}};
-    bridge.pos = n.pos;
-    bridge.where = fmt::format("[[network]] '{}'", n.name.value);
-    bridge.origin = Origin{n.name.value, Origin::Role::bridge, ""};
-    for (size_t k = 0; k < p.pools.size(); ++k) {
-      const Located<IpPrefix>& s = n.subnets[k];
-      if (n.gateway) bridge.addresses.push_back({p.pools[k].on_link(p.pools[k].gateway()), s.pos});
-      if (!n.gateway) continue;
-      bool v4 = s.value.address.family == Family::v4;
-      need_sysctl(n, v4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding");
-    }
-    lab_.interfaces.push_back(std::move(bridge));
-    make_leaves(p);
+    for (const std::string& m : p.machines) make_bridge(p, m);
     if (!n.masquerade) return;
     for (const Located<IpPrefix>& s : n.subnets) {
       Nat nat;
@@ -250,13 +288,76 @@ class Lowering {
       nat.out = Located<std::string>{p.bridge, n.pos};
       nat.not_out = true;  // Docker's "! -o docker0": what leaves the network, not what stays on it
       nat.pos = n.pos;
+      nat.machine = p.machine;
       lab_.nats.push_back(std::move(nat));
     }
   }
 
+  void make_bridge(const NetworkPlan& p, const std::string& m) {
+    const Network& n = *p.network;
+    bool gateway_here = m == p.machine;
+    Interface bridge;
+    bridge.netns = {netns_on(p, m), n.netns.pos};
+    bridge.name = {p.bridge, n.bridge ? n.bridge->pos : n.name.pos};
+    bridge.mtu = n.mtu;
+    bridge.spec = Bridge{n.isolate, {}};
+    bridge.pos = n.pos;
+    bridge.where = fmt::format("[[network]] '{}'", n.name.value);
+    bridge.origin = Origin{n.name.value, Origin::Role::bridge, ""};
+    bridge.machine = m;
+    if (!gateway_here) bridge.link_local = low_mtu(n);  // a switch, not a host (quiet_leaf)
+    for (size_t k = 0; k < p.pools.size() && gateway_here; ++k) {
+      const Located<IpPrefix>& s = n.subnets[k];
+      if (!n.gateway) continue;
+      bridge.addresses.push_back({p.pools[k].on_link(p.pools[k].gateway()), s.pos});
+      bool v4 = s.value.address.family == Family::v4;
+      need_sysctl(p, v4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding");
+    }
+    lab_.interfaces.push_back(std::move(bridge));
+    if (p.machines.size() > 1) make_tunnel(p, m);
+    make_leaves(p, m);
+  }
+
+  // The network's VXLAN on machine `m`, a port of its bridge, flooding to each other machine
+  // of the network (unicast head-end replication: no multicast in the underlay).
+  void make_tunnel(const NetworkPlan& p, const std::string& m) {
+    const Network& n = *p.network;
+    const Machine& here = *find_machine(lab_, m);
+    Vxlan v;
+    v.id = {p.vni, n.vni ? n.vni->pos : n.pos};
+    v.local = here.address;
+    for (const std::string& other : p.machines)
+      if (other != m) v.remotes.push_back(find_machine(lab_, other)->address);
+    std::sort(v.remotes.begin(), v.remotes.end(), [](const auto& a, const auto& b) { return a.value < b.value; });
+    v.dev = here.dev;
+    if (netns_on(p, m) != kHostNetns) v.underlay_netns = Located<std::string>{std::string(kHostNetns), n.pos};
+    v.port = {kVxlanPort, n.pos};
+    Interface tunnel;
+    tunnel.netns = {netns_on(p, m), n.netns.pos};
+    tunnel.name = {segment_name(p.bridge, "_v"), n.name.pos};
+    tunnel.mtu = n.mtu;
+    tunnel.master = Located<std::string>{p.bridge, n.name.pos};
+    tunnel.link_local = low_mtu(n);
+    tunnel.pos = n.pos;
+    tunnel.where = fmt::format("[[network]] '{}' (its tunnel to the other machines)", n.name.value);
+    tunnel.origin = Origin{n.name.value, Origin::Role::segment, ""};
+    tunnel.machine = m;
+    if (tunnels_.count(n.name.value))
+      v.peer = tunnels_[n.name.value];
+    else
+      tunnels_[n.name.value] = lab_.interfaces.size();
+    tunnel.spec = std::move(v);
+    lab_.interfaces.push_back(std::move(tunnel));
+  }
+
   // The bridge a member's veth joins: the network's, or in a segment its leaf's.
-  static std::string bridge_of(const NetworkPlan& p, size_t member) {
-    return p.members <= kMembersPerBridge ? p.bridge : leaf_name(p, member / kMembersPerBridge);
+  static std::string bridge_of(const NetworkPlan& p, const Attachment& a) {
+    return members_on(p, a.machine) <= kMembersPerBridge ? p.bridge : leaf_name(p, a.index / kMembersPerBridge);
+  }
+
+  static size_t members_on(const NetworkPlan& p, const std::string& m) {
+    auto it = p.on.find(m);
+    return it == p.on.end() ? 0 : it->second;
   }
 
   static std::string leaf_name(const NetworkPlan& p, size_t k) {
@@ -266,13 +367,15 @@ class Lowering {
   // A segment's leaves: a bridge each (ROOT_sK), on a veth from the root (ROOT_uK) to the
   // leaf (ROOT_dK). A member's end is NETWORK-MEMBER: a network name has no '_', so no
   // member's end can take a name of the segment's.
-  void make_leaves(const NetworkPlan& p) {
-    if (p.members <= kMembersPerBridge) return;
+  void make_leaves(const NetworkPlan& p, const std::string& m) {
+    size_t members = members_on(p, m);
+    if (members <= kMembersPerBridge) return;
     const Network& n = *p.network;
-    size_t leaves = (p.members + kMembersPerBridge - 1) / kMembersPerBridge;
+    size_t leaves = (members + kMembersPerBridge - 1) / kMembersPerBridge;
     for (size_t k = 0; k < leaves; ++k) {
       Interface leaf;
-      leaf.netns = n.netns;
+      leaf.netns = {netns_on(p, m), n.netns.pos};
+      leaf.machine = m;
       leaf.name = {leaf_name(p, k), n.name.pos};
       leaf.mtu = n.mtu;
       leaf.spec = Bridge{};
@@ -281,10 +384,11 @@ class Lowering {
       leaf.where = fmt::format("[[network]] '{}' (bridge {} of its segment)", n.name.value, k + 1);
       leaf.origin = Origin{n.name.value, Origin::Role::segment, ""};
       lab_.interfaces.push_back(std::move(leaf));
-      quiet_leaf(n, leaf_name(p, k));
+      quiet_leaf(p, m, leaf_name(p, k));
       Interface up, down;
       for (Interface* end : {&up, &down}) {
-        end->netns = n.netns;
+        end->netns = {netns_on(p, m), n.netns.pos};
+        end->machine = m;
         end->mtu = n.mtu;
         end->pos = n.pos;
         end->where = fmt::format("[[network]] '{}' (the link to bridge {} of its segment)", n.name.value, k + 1);
@@ -309,9 +413,9 @@ class Lowering {
   // leaves entries in a neighbour table that holds 1024 on the whole machine by default.
   // It has no IPv6 link-local address either (link_local), for the same reason as the
   // members (make_veth).
-  void quiet_leaf(const Network& n, const std::string& leaf) {
-    std::vector<Sysctl>* list = lab_.sysctls_of(n.netns.value);
-    if (list) quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", n.pos);
+  void quiet_leaf(const NetworkPlan& p, const std::string& m, const std::string& leaf) {
+    std::vector<Sysctl>* list = lab_.sysctls_of(netns_on(p, m));
+    if (list) quietly_set(*list, "net.ipv4.conf." + leaf + ".arp_ignore", p.network->pos, m);
   }
 
   // A segment's broadcast (every ARP request) is queued for all its members at once, on one
@@ -322,45 +426,59 @@ class Lowering {
   // members; above gc_thresh2 (512) the kernel throws out entries older than 5 s, which
   // then cost a broadcast each to learn again. Both are raised while the lab is applied
   // ([host] limits), to at least what the largest segment needs, in multiples of 1024.
+  //
+  // Each machine's own, in a lab over several: a machine's segment is its members of the
+  // network, and its gateway's machine learns all of them.
   void raise_machine_limits() {
-    size_t most = 0;
-    bool v6 = false;
-    SourcePos pos;
-    for (const NetworkPlan& p : plans_)
-      if (p.members > kMembersPerBridge && p.members > most) {
-        most = p.members;
-        v6 = has_ipv6(*p.network);
-        pos = p.network->pos;
+    std::vector<std::string> machines;
+    for (const Machine& m : lab_.machines) machines.push_back(m.name.value);
+    if (machines.empty()) machines.push_back("");
+    for (const std::string& m : machines) {
+      size_t most = 0;
+      bool v6 = false;
+      SourcePos pos;
+      for (const NetworkPlan& p : plans_) {
+        size_t members = p.machine == m ? p.members : members_on(p, m);
+        if (members > kMembersPerBridge && members > most) {
+          most = members;
+          v6 = has_ipv6(*p.network);
+          pos = p.network->pos;
+        }
       }
-    if (most == 0) return;
-    auto rounded = [](size_t n) { return std::to_string((n + 1023) / 1024 * 1024); };
-    raise_limit("net.core.netdev_max_backlog", rounded(most + 1000), pos);
-    for (const char* family : {"ipv4", "ipv6"}) {
-      if (std::string_view(family) == "ipv6" && !v6) continue;
-      for (const char* level : {"gc_thresh2", "gc_thresh3"})
-        raise_limit(fmt::format("net.{}.neigh.default.{}", family, level), rounded(2 * most + 1024), pos);
+      if (most == 0) continue;
+      auto rounded = [](size_t n) { return std::to_string((n + 1023) / 1024 * 1024); };
+      raise_limit("net.core.netdev_max_backlog", rounded(most + 1000), pos, m);
+      for (const char* family : {"ipv4", "ipv6"}) {
+        if (std::string_view(family) == "ipv6" && !v6) continue;
+        for (const char* level : {"gc_thresh2", "gc_thresh3"})
+          raise_limit(fmt::format("net.{}.neigh.default.{}", family, level), rounded(2 * most + 1024), pos, m);
+      }
     }
   }
 
   // A limit of the file's own stays when it is higher; a key the file sets exactly with
   // [host] sysctl is the file's to decide.
-  void raise_limit(const std::string& key, const std::string& value, SourcePos pos) {
+  void raise_limit(const std::string& key, const std::string& value, SourcePos pos, const std::string& m) {
     for (const Sysctl& s : lab_.host_sysctls)
       if (s.key.value == key) return;
     for (Sysctl& s : lab_.host_limits)
-      if (s.key.value == key) {
-        if (std::stoll(s.value.value) < std::stoll(value)) s.value = {value, pos};
+      if (s.key.value == key && (s.machine.empty() || s.machine == m) && std::stoll(s.value.value) >= std::stoll(value))
+        return;
+    for (Sysctl& s : lab_.host_limits)
+      if (s.key.value == key && s.machine == m) {
+        s.value = {value, pos};
         return;
       }
-    lab_.host_limits.push_back({{key, pos}, {value, pos}});
+    lab_.host_limits.push_back({{key, pos}, {value, pos}, m});
   }
 
   // A gateway forwards: the sysctl is set in its namespace, unless the file says otherwise.
-  void need_sysctl(const Network& n, const std::string& key) {
+  void need_sysctl(const NetworkPlan& p, const std::string& key) {
+    const Network& n = *p.network;
     std::vector<Sysctl>* list = lab_.sysctls_of(n.netns.value);
     if (!list) return;  // an unknown namespace: the validator says so at the bridge
     for (const Sysctl& s : *list) {
-      if (s.key.value != key) continue;
+      if (s.key.value != key || (!s.machine.empty() && s.machine != p.machine)) continue;
       if (s.value.value != "1")
         d_.error(s.value.pos,
                  fmt::format("{} = {} here, but network '{}' has its gateway in namespace '{}', which must forward "
@@ -369,7 +487,7 @@ class Lowering {
                  static_cast<int>(s.value.value.size()));
       return;
     }
-    list->push_back({{key, n.pos}, {"1", n.pos}});
+    list->push_back({{key, n.pos}, {"1", n.pos}, n.netns.value == kHostNetns ? p.machine : ""});
   }
 
   // eth0, eth1... inside, in list order; the host-side end named from the names alone.
@@ -383,15 +501,16 @@ class Lowering {
     for (size_t k = 0; k < a.addresses.size(); ++k)
       if (a.addresses[k]) inside.addresses.push_back({a.plan->pools[k].on_link(*a.addresses[k]), m.pos});
     inside.shape = m.shape;
-    outside.netns = {n.netns.value, m.pos};
+    outside.netns = {netns_on(*a.plan, a.machine), m.pos};
     outside.name = {end_name(n, ns.name.value), m.pos};
-    outside.master = Located<std::string>{bridge_of(*a.plan, a.index), m.pos};
+    outside.master = Located<std::string>{bridge_of(*a.plan, a), m.pos};
     for (Interface* end : {&inside, &outside}) {
       end->mtu = n.mtu;
       end->pos = m.pos;
       end->where = fmt::format("[[netns]] '{}' on network '{}'", ns.name.value, n.name.value);
       end->origin =
           Origin{n.name.value, end == &inside ? Origin::Role::inside : Origin::Role::member_end, ns.name.value};
+      end->machine = a.machine;
     }
     size_t i = lab_.interfaces.size();
     inside.spec = VethEnd{i + 1, 'a'};
@@ -422,9 +541,9 @@ class Lowering {
   }
 
   // `key` = 1, unless the file gives the key a value of its own.
-  static void quietly_set(std::vector<Sysctl>& list, const std::string& key, SourcePos pos) {
+  static void quietly_set(std::vector<Sysctl>& list, const std::string& key, SourcePos pos, const std::string& m) {
     if (std::none_of(list.begin(), list.end(), [&](const Sysctl& s) { return s.key.value == key; }))
-      list.push_back({{key, pos}, {"1", pos}});
+      list.push_back({{key, pos}, {"1", pos}, m});
   }
 
   // The first network in the namespace's list that has a gateway: its default route's.
@@ -490,6 +609,7 @@ class Lowering {
         nat.to = Located<IpAddress>{*to, p.pos};
         nat.to_port = Located<int64_t>{p.value.port, p.pos};
         nat.pos = p.pos;
+        nat.machine = first->plan->machine;
         lab_.nats.push_back(std::move(nat));
       }
     }
@@ -561,6 +681,7 @@ class Lowering {
   Diagnostics& d_;
   std::vector<NetworkPlan> plans_;
   std::vector<Attachment> attachments_;
+  std::map<std::string, size_t> tunnels_;  // network -> its first VXLAN, the others' peer
   std::map<IpAddress, SourcePos> explicit_;
   std::map<std::string, std::map<std::string, size_t>> readable_;  // namespace -> name -> members
 };

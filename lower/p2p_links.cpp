@@ -27,7 +27,7 @@ struct P2pPool {
 
 class LinkLowering {
  public:
-  LinkLowering(Lab& lab, Diagnostics& d) : lab_(lab), d_(d) {}
+  LinkLowering(Lab& lab, Diagnostics& d, Vnis& vnis) : lab_(lab), d_(d), vnis_(vnis) {}
 
   void run() {
     if (lab_.links.empty()) return;
@@ -106,6 +106,27 @@ class LinkLowering {
     if (ok) make_ends(l, index, subnets);
   }
 
+  // The machines of a link's ends: each namespace's; host is the other end's.
+  std::pair<std::string, std::string> machines_of(const Link& l) const {
+    std::string a = machine_of(lab_, l.ends[0].value), b = machine_of(lab_, l.ends[1].value);
+    if (l.ends[0].value == kHostNetns) a = b;
+    if (l.ends[1].value == kHostNetns) b = a;
+    return {a, b};
+  }
+
+  // Across machines: the mtu the tunnel carries, or the link's own if it fits.
+  std::optional<Located<int64_t>> tunnel_mtu_of(const Link& l, const std::string& a, const std::string& b) {
+    int64_t room = tunnel_mtu(lab_, {a, b});
+    if (!l.mtu) return Located<int64_t>{room, l.pos};
+    if (l.mtu->value > room)
+      d_.error(l.mtu->pos,
+               fmt::format("mtu {} of [[link]] {} - {} is above {}, what the tunnel between machines '{}' and '{}' "
+                           "carries after its headers",
+                           l.mtu->value, l.ends[0].value, l.ends[1].value, room, a, b),
+               static_cast<int>(std::to_string(l.mtu->value).size()));
+    return l.mtu;
+  }
+
   bool check_end(const Located<std::string>& end) {
     if (end.value == kHostNetns || lab_.find_netns(end.value)) return true;
     std::vector<std::string_view> names = {kHostNetns};
@@ -135,6 +156,14 @@ class LinkLowering {
   void make_ends(const Link& l, size_t index, const std::vector<IpPrefix>& subnets) {
     Interface ends[2];
     size_t first = lab_.interfaces.size();
+    auto [machine_a, machine_b] = machines_of(l);
+    bool across = machine_a != machine_b;
+    std::optional<Located<int64_t>> mtu = across ? tunnel_mtu_of(l, machine_a, machine_b) : l.mtu;
+    int64_t vni = across ? vnis_.take(l.vni, vni_key(l, index)) : 0;
+    if (l.vni && !across)
+      d_.error(l.vni->pos, fmt::format("'vni' in [[link]] {} - {} is for a link across machines; both ends are on "
+                                       "machine '{}'",
+                                       l.ends[0].value, l.ends[1].value, machine_a));
     for (int e = 0; e < 2; ++e) {
       Interface& end = ends[e];
       const Located<std::string>& self = l.ends[e];
@@ -142,17 +171,46 @@ class LinkLowering {
       end.netns = self;
       end.name =
           l.names.size() == 2 ? l.names[e] : Located<std::string>{end_name(self.value, peer.value, index), l.pos};
-      end.mtu = l.mtu;
+      end.mtu = mtu;
       end.shape = l.shape;
+      end.machine = e == 0 ? machine_a : machine_b;
       end.pos = l.pos;
       end.where = fmt::format("[[link]] {} - {}", l.ends[0].value, l.ends[1].value);
       end.origin = Origin{fmt::format("{} - {}", l.ends[0].value, l.ends[1].value), Origin::Role::link, ""};
       for (const IpPrefix& s : subnets) end.addresses.push_back({{address(s, e), s.length}, l.pos});
       end.spec = VethEnd{first + 1 - e, e == 0 ? 'a' : 'b'};
+      if (across) {
+        end.spec = tunnel_end(l, vni, end.machine, e == 0 ? machine_b : machine_a, first + 1 - e);
+        if (self.value == kHostNetns) std::get<Vxlan>(end.spec).underlay_netns.reset();
+      }
       taken_[self.value].insert(end.name.value);
     }
     lab_.interfaces.push_back(std::move(ends[0]));
     lab_.interfaces.push_back(std::move(ends[1]));
+  }
+
+  // What a link's derived VNI is a hash of: its ends, and how many links before it join the
+  // same two (not its place in the file, which an edit elsewhere would change).
+  std::string vni_key(const Link& l, size_t index) const {
+    size_t before = 0;
+    for (size_t i = 0; i < index; ++i)
+      if (lab_.links[i].ends[0].value == l.ends[0].value && lab_.links[i].ends[1].value == l.ends[1].value) ++before;
+    return fmt::format("link {} - {}#{}", l.ends[0].value, l.ends[1].value, before);
+  }
+
+  // One end of a link across machines: a VXLAN from this machine's address to the other's,
+  // made in host and moved into the end's namespace, its tunnel staying in host.
+  Vxlan tunnel_end(const Link& l, int64_t vni, const std::string& here, const std::string& there, size_t peer) {
+    const Machine& m = *find_machine(lab_, here);
+    Vxlan v;
+    v.id = {vni, l.vni ? l.vni->pos : l.pos};
+    v.local = m.address;
+    v.remote = find_machine(lab_, there)->address;
+    v.dev = m.dev;
+    v.underlay_netns = Located<std::string>{std::string(kHostNetns), l.pos};
+    v.port = {kVxlanPort, l.pos};
+    v.peer = peer;
+    return v;
   }
 
   // The e-th address (0 or 1) a link has on subnet `s`: both of a /31 or /127, otherwise the
@@ -179,6 +237,7 @@ class LinkLowering {
 
   Lab& lab_;
   Diagnostics& d_;
+  Vnis& vnis_;
   std::vector<P2pPool> pools_;
   std::vector<IpPrefix> used_;
   std::map<std::string, std::set<std::string>> taken_;  // namespace -> link end names given
@@ -186,6 +245,6 @@ class LinkLowering {
 
 }  // namespace
 
-void lower_links(Lab& lab, Diagnostics& diags) { LinkLowering(lab, diags).run(); }
+void lower_links(Lab& lab, Diagnostics& diags, Vnis& vnis) { LinkLowering(lab, diags, vnis).run(); }
 
 }  // namespace topo

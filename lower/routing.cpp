@@ -18,14 +18,16 @@ class Segments {
  public:
   explicit Segments(const Lab& lab) : parent_(lab.interfaces.size()) {
     std::iota(parent_.begin(), parent_.end(), size_t{0});
-    std::map<std::pair<std::string, std::string>, size_t> by_name;
+    // Machine too: each machine of a network across machines has a bridge of its name in host.
+    std::map<std::tuple<std::string, std::string, std::string>, size_t> by_name;
     for (size_t i = 0; i < lab.interfaces.size(); ++i)
-      by_name[{lab.interfaces[i].netns.value, lab.interfaces[i].name.value}] = i;
+      by_name[{lab.interfaces[i].machine, lab.interfaces[i].netns.value, lab.interfaces[i].name.value}] = i;
     for (size_t i = 0; i < lab.interfaces.size(); ++i) {
       const Interface& x = lab.interfaces[i];
       if (const auto* v = std::get_if<VethEnd>(&x.spec)) join(i, v->peer);
+      if (const auto* v = std::get_if<Vxlan>(&x.spec); v && v->peer) join(i, *v->peer);
       if (!x.master) continue;
-      if (auto m = by_name.find({x.netns.value, x.master->value}); m != by_name.end()) join(i, m->second);
+      if (auto m = by_name.find({x.machine, x.netns.value, x.master->value}); m != by_name.end()) join(i, m->second);
     }
   }
 
@@ -191,7 +193,7 @@ class Router {
     std::vector<Sysctl>* list = lab_.sysctls_of(ns);
     std::string key = forwarding_key(f);
     if (list && std::none_of(list->begin(), list->end(), [&](const Sysctl& s) { return s.key.value == key; }))
-      list->push_back({{key, lab_.routing.pos}, {"1", lab_.routing.pos}});
+      list->push_back({{key, lab_.routing.pos}, {"1", lab_.routing.pos}, {}});
   }
 
   Lab& lab_;

@@ -28,7 +28,12 @@ std::string kind_attributes(const Lab& lab, const Interface& i) {
     if (v->local) out += fmt::format(" local {}", v->local->value);
     if (v->remote) out += fmt::format(" remote {}", v->remote->value);
     if (v->group) out += fmt::format(" group {}", v->group->value);
+    if (!v->remotes.empty()) {
+      out += " remotes";
+      for (const auto& r : v->remotes) out += fmt::format(" {}", r.value);
+    }
     if (v->dev) out += fmt::format(" dev {}", v->dev->value);
+    if (v->underlay_netns) out += fmt::format(" underlay_netns {}", v->underlay_netns->value);
     return out + fmt::format(" port {}", v->port.value);
   }
   if (const auto* m = std::get_if<Macvlan>(&i.spec))

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -23,10 +24,13 @@ void Diagnostics::note(SourcePos pos, std::string message) {
 std::vector<Diagnostic> Diagnostics::sorted() const {
   std::vector<Diagnostic> out = errors_;
   std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.pos < b.pos; });
-  // The same problem can be reached twice (e.g. a name checked as a key and as a value).
-  auto same = [](const Diagnostic& a, const Diagnostic& b) { return a.pos == b.pos && a.message == b.message; };
-  out.erase(std::unique(out.begin(), out.end(), same), out.end());
-  return out;
+  // The same problem can be reached twice (e.g. a name checked as a key and as a value, or
+  // in each machine's slice of a lab).
+  std::set<std::pair<std::pair<int, int>, std::string>> seen;
+  std::vector<Diagnostic> once;
+  for (Diagnostic& d : out)
+    if (seen.insert({{d.pos.line, d.pos.column}, d.message}).second) once.push_back(std::move(d));
+  return once;
 }
 
 namespace {

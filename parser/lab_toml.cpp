@@ -120,7 +120,13 @@ std::string link_table(const Lab& lab, size_t index, const std::string& source) 
     if (v->local) keys.push_back("local = " + str_of(v->local->value));
     if (v->remote) keys.push_back("remote = " + str_of(v->remote->value));
     if (v->group) keys.push_back("group = " + str_of(v->group->value));
+    if (!v->remotes.empty()) {
+      std::vector<std::string> remotes;
+      for (const auto& r : v->remotes) remotes.push_back(str_of(r.value));
+      keys.push_back(fmt::format("remotes = [{}]", fmt::join(remotes, ", ")));
+    }
     if (v->dev) keys.push_back("dev = " + str(v->dev->value));
+    if (v->underlay_netns) keys.push_back("underlay_netns = " + str(v->underlay_netns->value));
     keys.push_back(fmt::format("port = {}", v->port.value));
     return head + "[[vxlan]]\n" + lines(keys);
   }

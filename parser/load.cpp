@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lower/lower.h"
+#include "lower/machines.h"
 #include "parser/toml_reader.h"
 #include "parser/validate.h"
 
@@ -29,7 +30,12 @@ LoadedLab load_lab_text(std::string path, std::string text) {
   if (lab) lab = lower(std::move(*lab), diags);
   // After a mistake of the high level, what it lowered to is not what the file meant: the
   // validator would only repeat it (an address given twice, a route with no subnet).
-  if (lab && diags.size() == before) validate(*lab, diags);
+  // Over several machines, each slice is a lab of its own, validated as one: a name is the
+  // same in two machines' host, and is two interfaces.
+  if (lab && diags.size() == before) {
+    if (lab->machines.empty()) validate(*lab, diags);
+    for (const Machine& m : lab->machines) validate(slice(*lab, m.name.value), diags);
+  }
   result.errors = diags.sorted();
   if (result.errors.empty()) result.lab = std::move(lab);
   return result;

@@ -21,6 +21,19 @@ inline constexpr std::string_view kHostNetns = "host";
 struct Sysctl {
   Located<std::string> key;    // "net.ipv4.ip_forward"
   Located<std::string> value;  // integers are kept as their decimal text
+  /// Of [host] in a lab over several machines: the one whose host it is set on, as the
+  /// lowering places it; "" for the file's own (every machine's host).
+  std::string machine;
+};
+
+/// One machine of a lab spread over several ([[machine]]): its name, and its underlay
+/// address, where VXLANs to it end and how topo finds the machine it runs on.
+struct Machine {
+  Located<std::string> name;
+  Located<IpAddress> address;
+  std::optional<Located<std::string>> dev;  // the underlay device; default: the kernel's route
+  Located<int64_t> mtu{1500, {}};           // the underlay's mtu (docs/machines.md)
+  SourcePos pos;
 };
 
 /// The machine-wide limits `[host] limits` may raise (docs/format.md, "[host]"): keys the
@@ -90,8 +103,9 @@ struct Netns {
   std::vector<HostsEntry> hosts;        // -> /etc/netns/NAME/hosts
   std::vector<Membership> networks;     // lowered by lower/ to veths, addresses, routes
   std::vector<Located<Publish>> publish;
-  std::optional<Located<int64_t>> count;  // a group: NAME1 ... NAMEN (lower/)
-  SourcePos pos;                          // the [[netns]] header
+  std::optional<Located<int64_t>> count;        // a group: NAME1 ... NAMEN (lower/)
+  std::optional<Located<std::string>> machine;  // a [[machine]]'s name; default the first
+  SourcePos pos;                                // the [[netns]] header
 
   bool adopted() const { return pid.has_value() || path.has_value(); }
 };
@@ -113,9 +127,17 @@ struct Vxlan {
   Located<int64_t> id;
   std::optional<Located<IpAddress>> local;
   std::optional<Located<IpAddress>> remote;  // unicast peer, or
-  std::optional<Located<IpAddress>> group;   // multicast group (needs dev)
-  std::optional<Located<std::string>> dev;   // underlay interface, same namespace
+  std::optional<Located<IpAddress>> group;   // multicast group (needs dev), or
+  std::vector<Located<IpAddress>> remotes;   // unicast peers, each sent every flood (sorted)
+  std::optional<Located<std::string>> dev;   // underlay interface, in the underlay's namespace
+  /// Where its UDP socket (and `dev`) are, when not its own namespace: made there, then
+  /// moved (a [[link]] across machines ends in a namespace; its tunnel runs in host).
+  std::optional<Located<std::string>> underlay_netns;
   Located<int64_t> port{4789, {}};
+  /// The interface the lowering joins it to at layer 2 (a [[link]]'s other end across
+  /// machines, a spanning network's first VXLAN), for the routing graph; an index in the
+  /// whole lab's interfaces, none in a machine's slice.
+  std::optional<size_t> peer;
 };
 
 enum class MacvlanMode { bridge, private_, vepa, passthru };
@@ -153,6 +175,7 @@ struct Interface {
   bool link_local = true;
   std::optional<Located<Shape>> shape;  // veth ends only: the root qdisc of its egress
   LinkSpec spec;
+  std::string machine;           // the [[machine]] it is on, placed by the lowering; "" in one
   SourcePos pos;                 // the table that declares it
   std::string where;             // how messages name its table: "[[veth]] end 'a'"
   std::optional<Origin> origin;  // set by the lowering (lower/lower.h); none when the file writes it
@@ -172,6 +195,7 @@ struct Route {
   SourcePos pos;
   /// Set by the lowering for a route `routing = "static"` computed; false for the file's.
   bool computed = false;
+  std::string machine;  // as Interface::machine
 
   /// Its gateways: `via`, or the multipath ones; none for a route onto a link.
   std::vector<const Located<IpAddress>*> gateways() const;
@@ -195,6 +219,7 @@ struct Nat {
   std::optional<Located<std::string>> in;   // dnat
   bool not_out = false, not_in = false;     // "!eth0": every interface but eth0
   SourcePos pos;
+  std::string machine;  // as Interface::machine
 
   /// The family the rule is limited to; nullopt for a masquerade by `out` alone (both).
   std::optional<Family> family() const;
@@ -240,6 +265,7 @@ struct Filter {
   std::vector<Located<PortRange>> ports;      // tcp, udp
   std::vector<Located<std::string>> state;    // "established", "related", "new"
   SourcePos pos;
+  std::string machine;  // as Interface::machine
 };
 
 /// A Docker-style network ([[network]]): a bridge, by default in host, holding each subnet's
@@ -253,6 +279,8 @@ struct Network {
   std::optional<Located<std::string>> bridge;  // default: the network's name
   bool gateway = true;
   std::optional<Located<int64_t>> mtu;
+  std::optional<Located<std::string>> machine;  // where its gateway is; default the first
+  std::optional<Located<int64_t>> vni;          // of its VXLANs across machines; default derived
   SourcePos pos;
 };
 
@@ -264,6 +292,7 @@ struct Link {
   std::vector<Located<std::string>> names;  // the two ends' interface names; default the peer's
   std::optional<Located<int64_t>> mtu;
   std::optional<Located<Shape>> shape;  // of both ends
+  std::optional<Located<int64_t>> vni;  // across machines; default derived
   SourcePos pos;
 };
 
@@ -287,6 +316,7 @@ struct Lab {
   std::vector<Filter> filters;
   std::vector<Network> networks;  // empty once lowered (lower/lower.h)
   std::vector<Link> links;        // likewise
+  std::vector<Machine> machines;  // none: the lab is on the one machine topo runs on
 
   const Netns* find_netns(std::string_view name) const;
   /// The sysctls of namespace `ns` ([host] for "host"); nullptr for no namespace of the lab.

@@ -17,9 +17,10 @@ namespace {
 
 constexpr int64_t kMinMtu = 68;  // the least IPv4 allows; the kernel refuses less
 constexpr int64_t kMaxMtu = 65535;
-constexpr int64_t kMaxPid = 4194304;   // PID_MAX_LIMIT on 64-bit
-constexpr size_t kMaxNameservers = 3;  // glibc reads no more (MAXNS)
-constexpr int64_t kMaxCount = 65535;   // namespaces of one [[netns]] group
+constexpr int64_t kMaxPid = 4194304;        // PID_MAX_LIMIT on 64-bit
+constexpr size_t kMaxNameservers = 3;       // glibc reads no more (MAXNS)
+constexpr int64_t kMaxCount = 65535;        // namespaces of one [[netns]] group
+constexpr int64_t kMaxVni = (1 << 24) - 1;  // a VXLAN network identifier is 24 bits
 
 // A port of 1-65535 written in decimal, nothing else.
 std::optional<int64_t> port_number(std::string_view s) {
@@ -83,6 +84,9 @@ std::optional<Located<IpPrefix>> network(Fields& f, std::string_view key) {
   }
   return p;
 }
+
+// A namespace a link may be in: the lab's, or host.
+std::string check_link_end(std::string_view s) { return s == kHostNetns ? "" : check_netns_name(s); }
 
 // "netns = ..." on anything that lives in a namespace; "host" when absent.
 Located<std::string> netns_ref(Fields& f) {
@@ -170,7 +174,7 @@ void read_sysctls(Fields& f, std::vector<Sysctl>& out) {
               width_of(v));
       continue;
     }
-    out.push_back({{std::string(k.str()), kpos}, {value, pos_of(v)}});
+    out.push_back({{std::string(k.str()), kpos}, {value, pos_of(v)}, {}});
   }
 }
 
@@ -205,7 +209,7 @@ void read_limits(Fields& f, const std::vector<Sysctl>& sysctls, std::vector<Sysc
         d.error(kpos, fmt::format("'{}' is both a sysctl and a limit of [host]; keep one", k.str()), kwidth);
         d.note(s.key.pos, "the sysctl");
       }
-    out.push_back({{std::string(k.str()), kpos}, {std::to_string(i->get()), pos_of(v)}});
+    out.push_back({{std::string(k.str()), kpos}, {std::to_string(i->get()), pos_of(v)}, {}});
   }
 }
 
@@ -348,6 +352,7 @@ Netns read_netns(const toml::table& t, Diagnostics& d) {
   read_memberships(f, ns);
   read_publish(f, ns);
   ns.count = f.integer("count", 1, kMaxCount);
+  ns.machine = f.string("machine");
   if (ns.count) {
     for (std::string_view key : {"publish", "pid", "path"})
       if (f.has(key))
@@ -440,13 +445,46 @@ void read_veth(const toml::table& t, Lab& lab, Diagnostics& d) {
   lab.interfaces.push_back(std::move(*b));
 }
 
+// remotes = ["192.0.2.2", "192.0.2.3"]: unicast addresses, each once, kept sorted (the
+// kernel's forwarding database has no order).
+void read_remotes(Fields& f, Vxlan& v) {
+  const toml::node* n = f.node("remotes");
+  if (!n) return;
+  if (!n->is_array() || n->as_array()->empty()) {
+    f.diags().error(pos_of(*n), fmt::format("'remotes' in {} must be a non-empty array of addresses", f.where()),
+                    width_of(*n));
+    return;
+  }
+  for (const toml::node& e : *n->as_array()) {
+    auto a = address_value(e, "remotes entry", f.diags());
+    if (!a) continue;
+    if (a->value.is_multicast() || a->value.is_unspecified()) {
+      f.diags().error(a->pos, fmt::format("each of 'remotes' in {} must be a unicast address", f.where()), width_of(e));
+      continue;
+    }
+    for (const auto& seen : v.remotes)
+      if (seen.value == a->value) {
+        f.diags().error(a->pos, fmt::format("{} is in 'remotes' of {} twice", a->value, f.where()), width_of(e));
+        f.diags().note(seen.pos, "first here");
+      }
+    v.remotes.push_back(*a);
+  }
+  std::sort(v.remotes.begin(), v.remotes.end(), [](const auto& a, const auto& b) { return a.value < b.value; });
+}
+
 void check_vxlan_addresses(Fields& f, const Vxlan& v) {
   Diagnostics& d = f.diags();
-  if (!f.has("remote") && !f.has("group"))
-    f.diags().error(f.pos(), fmt::format("{} needs 'remote' (a unicast peer) or 'group' (a "
+  if (!f.has("remote") && !f.has("group") && !f.has("remotes"))
+    f.diags().error(f.pos(), fmt::format("{} needs 'remote' (a unicast peer), 'remotes' (several) or 'group' (a "
                                          "multicast group)",
                                          f.where()));
   excludes(f, "remote", "group", "a VXLAN has a unicast peer or a multicast group");
+  excludes(f, "remote", "remotes", "one peer is 'remote', several are 'remotes'");
+  excludes(f, "group", "remotes", "a VXLAN floods to a multicast group or to unicast peers");
+  for (const auto& r : v.remotes)
+    if (v.local && v.local->value.family != r.value.family)
+      d.error(r.pos, fmt::format("'remotes' entry {} is {} but 'local' {} is {}", r.value, family_name(r.value.family),
+                                 v.local->value, family_name(v.local->value.family)));
   if (v.remote && (v.remote->value.is_multicast() || v.remote->value.is_unspecified()))
     d.error(v.remote->pos, fmt::format("'remote' in {} must be a unicast address; for a "
                                        "multicast address use 'group'",
@@ -480,7 +518,14 @@ void read_vxlan(const toml::table& t, Lab& lab, Diagnostics& d) {
   v.local = f.address("local");
   v.remote = f.address("remote");
   v.group = f.address("group");
+  read_remotes(f, v);
   if (f.has("dev")) v.dev = f.interface_name("dev");
+  if (auto u = f.string("underlay_netns")) {
+    if (std::string why = check_link_end(u->value); why.empty())
+      v.underlay_netns = *u;
+    else
+      d.error(u->pos, fmt::format("underlay_netns {} {}", quoted(u->value), why), width_of(*f.node("underlay_netns")));
+  }
   if (auto port = f.integer("port", 1, 65535)) v.port = *port;
   check_vxlan_addresses(f, v);
   f.reject_unknown();
@@ -1021,6 +1066,8 @@ void read_network(const toml::table& t, Lab& lab, Diagnostics& d) {
   n.netns = netns_ref(f);
   if (f.has("bridge")) n.bridge = f.interface_name("bridge");
   n.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
+  n.machine = f.string("machine");
+  n.vni = f.integer("vni", 1, kMaxVni);
   f.reject_unknown();
   if (name) lab.networks.push_back(std::move(n));
 }
@@ -1049,8 +1096,6 @@ std::vector<Located<std::string>> two_strings(Fields& f, std::string_view key, s
   return out;
 }
 
-std::string check_link_end(std::string_view s) { return s == kHostNetns ? "" : check_netns_name(s); }
-
 void read_link(const toml::table& t, Lab& lab, Diagnostics& d) {
   Fields f(t, table_spec("[[link]]"), "[[link]]", d);
   Link l;
@@ -1062,8 +1107,40 @@ void read_link(const toml::table& t, Lab& lab, Diagnostics& d) {
   l.names = two_strings(f, "names", "interface name", check_interface_name);
   l.mtu = f.integer("mtu", kMinMtu, kMaxMtu);
   l.shape = read_shape(f);
+  l.vni = f.integer("vni", 1, kMaxVni);
   f.reject_unknown();
   if (l.ends.size() == 2) lab.links.push_back(std::move(l));
+}
+
+// [[machine]] name = "m1", address = "192.0.2.1": where a slice of the lab runs.
+void read_machine(const toml::table& t, Lab& lab, Diagnostics& d) {
+  Fields f(t, table_spec("[[machine]]"), "[[machine]]", d);
+  Machine m;
+  m.pos = f.pos();
+  auto name = f.string("name");
+  if (name) {
+    if (std::string why = check_netns_name(name->value); !why.empty())
+      d.error(name->pos, fmt::format("machine name {} {}", quoted(name->value), why), width_of(*f.node("name")));
+    else
+      f.set_where(fmt::format("[[machine]] '{}'", name->value));
+    m.name = *name;
+  } else if (!f.has("name")) {
+    f.missing("name");
+  }
+  auto address = f.address("address");
+  if (address && (address->value.is_multicast() || address->value.is_unspecified())) {
+    d.error(address->pos, fmt::format("'address' of {} must be a unicast address", f.where()),
+            width_of(*f.node("address")));
+    address.reset();
+  }
+  if (!f.has("address")) f.missing("address");
+  if (f.has("dev")) m.dev = f.interface_name("dev");
+  if (auto mtu = f.integer("mtu", kMinMtu, kMaxMtu)) m.mtu = *mtu;
+  f.reject_unknown();
+  if (name && address) {
+    m.address = *address;
+    lab.machines.push_back(std::move(m));
+  }
 }
 
 // [addressing] p2p = ["10.255.0.0/16", "fd00:255::/48"]: where links' subnets come from.
@@ -1115,6 +1192,7 @@ std::optional<Lab> read_lab(const SourceFile& file, Diagnostics& diags) {
   }
   Lab lab;
   read_top(root, lab, diags);
+  for (const toml::table* t : tables_of(root, "machine", diags)) read_machine(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "network", diags)) read_network(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "link", diags)) read_link(*t, lab, diags);
   for (const toml::table* t : tables_of(root, "netns", diags)) lab.netns.push_back(read_netns(*t, diags));

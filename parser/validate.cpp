@@ -240,7 +240,8 @@ class Validator {
   // The bytes a VXLAN's headers take from its underlay's mtu: 50 over IPv4, 70 over IPv6.
   static int64_t vxlan_headers(const Vxlan& v) {
     bool v6 = (v.local && v.local->value.family == Family::v6) || (v.remote && v.remote->value.family == Family::v6) ||
-              (v.group && v.group->value.family == Family::v6);
+              (v.group && v.group->value.family == Family::v6) ||
+              (!v.remotes.empty() && v.remotes.front().value.family == Family::v6);
     return v6 ? 70 : 50;
   }
 
@@ -273,7 +274,7 @@ class Validator {
       case LinkKind::vxlan: {
         const auto& v = std::get<Vxlan>(i.spec);
         if (!v.dev) return 1500;  // measured: the kernel does not subtract then
-        const Interface* dev = find_interface(i.netns.value, v.dev->value);
+        const Interface* dev = find_interface(socket_netns(i, v), v.dev->value);
         int64_t under = dev ? mtu_of(*dev, depth + 1) : 0;
         return under ? under - vxlan_headers(v) : 0;
       }
@@ -356,7 +357,7 @@ class Validator {
   // The link a VXLAN (dev) or macvlan (parent) runs over, when the lab defines it.
   const Interface* lower(const Interface& i) const {
     if (const auto* v = std::get_if<Vxlan>(&i.spec))
-      return v->dev ? find_interface(i.netns.value, v->dev->value) : nullptr;
+      return v->dev ? find_interface(socket_netns(i, *v), v->dev->value) : nullptr;
     if (const auto* m = std::get_if<Macvlan>(&i.spec)) return find_interface(m->parent_netns.value, m->parent.value);
     return nullptr;
   }
@@ -448,14 +449,20 @@ class Validator {
     }
   }
 
+  // Where a VXLAN's socket and underlay device are: its `underlay_netns`, or its own.
+  static const std::string& socket_netns(const Interface& i, const Vxlan& v) {
+    return v.underlay_netns ? v.underlay_netns->value : i.netns.value;
+  }
+
   void check_vxlan(const Interface& i, const Vxlan& v) {
+    if (v.underlay_netns) check_netns_ref(*v.underlay_netns);
     if (!v.dev) return;
-    check_interface_ref(*v.dev, i.netns.value, "dev");
+    check_interface_ref(*v.dev, socket_netns(i, v), "dev");
     // The kernel cuts an mtu above its underlay's less the headers down at creation, and
     // refuses it as a change (EINVAL): the lab would never converge. An underlay of the
     // machine's own (not in the file) has an mtu only the kernel knows: apply checks what
     // it made, and rolls back.
-    const Interface* dev = find_interface(i.netns.value, v.dev->value);
+    const Interface* dev = find_interface(socket_netns(i, v), v.dev->value);
     int64_t under = dev && i.mtu ? mtu_of(*dev) : 0;
     if (!under || i.mtu->value <= under - vxlan_headers(v)) return;
     d_.error(
@@ -467,12 +474,13 @@ class Validator {
   }
 
   void check_vxlan_ids() {
-    // The kernel refuses a second VXLAN with the same VNI and port in one namespace.
+    // The kernel refuses a second VXLAN with the same VNI and port on one socket: in one
+    // namespace, that of their sockets.
     std::map<std::tuple<std::string, int64_t, int64_t>, const Interface*> seen;
     for (const Interface& i : lab_.interfaces) {
       const auto* v = std::get_if<Vxlan>(&i.spec);
       if (!v) continue;
-      auto [it, fresh] = seen.emplace(std::tuple(i.netns.value, v->id.value, v->port.value), &i);
+      auto [it, fresh] = seen.emplace(std::tuple(socket_netns(i, *v), v->id.value, v->port.value), &i);
       if (!fresh)
         d_.error(v->id.pos,
                  fmt::format("vxlan id {} on port {} is already used by '{}' in "

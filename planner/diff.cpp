@@ -49,7 +49,8 @@ std::vector<const LinkState*> by_name(const std::vector<LinkState>& links) {
 // The bytes a VXLAN's headers take from its underlay's mtu: 50 over IPv4, 70 over IPv6.
 int64_t vxlan_headers(const VxlanState& v) {
   auto six = [](const std::optional<IpAddress>& a) { return a && a->family == Family::v6; };
-  return six(v.local) || six(v.remote) || six(v.group) ? 70 : 50;
+  bool six_remotes = !v.remotes.empty() && v.remotes.front().family == Family::v6;
+  return six(v.local) || six(v.remote) || six(v.group) || six_remotes ? 70 : 50;
 }
 
 }  // namespace
@@ -93,7 +94,7 @@ std::map<std::pair<std::string, std::string>, int64_t> default_mtus(const State&
         } else if (const VxlanState* v = l.vxlan()) {
           if (v->dev.empty())
             mtu = 1500;  // measured: the kernel does not subtract then
-          else if (int64_t under = lookup(ns, v->dev))
+          else if (int64_t under = lookup(v->socket_netns(ns), v->dev))
             mtu = under - vxlan_headers(*v);
         } else if (const MacvlanState* m = l.macvlan()) {
           mtu = lookup(m->parent_netns, m->parent);
@@ -277,7 +278,7 @@ class Differ {
     for (const LinkState& w : want.links) {
       if (const MacvlanState* m = w.macvlan())
         missing(m->parent_netns, m->parent, "parent of macvlan '" + w.name + "'");
-      if (const VxlanState* v = w.vxlan()) missing(ns, v->dev, "underlay of vxlan '" + w.name + "'");
+      if (const VxlanState* v = w.vxlan()) missing(v->socket_netns(ns), v->dev, "underlay of vxlan '" + w.name + "'");
       machines_lower(ns, w);
     }
     for (const RouteState& r : want.routes)
@@ -303,7 +304,7 @@ class Differ {
     low_default_mtu(ns, w);
     const VxlanState* v = w.vxlan();
     if (!v || !w.mtu) return;
-    int64_t under = lower_mtu(ns, v->dev);
+    int64_t under = lower_mtu(v->socket_netns(ns), v->dev);
     int64_t headers = vxlan_headers(*v);
     if (!under || w.mtu <= under - headers) return;
     conflict(ns, fmt::format("mtu {} of vxlan '{}' is above {}, what its underlay '{}' (mtu {}) leaves after {} bytes "

@@ -11,7 +11,7 @@ namespace topo {
 namespace {
 
 // The model's kind-specific part of an interface as the kernel holds it.
-LinkKindState kind_state(const Lab& lab, const LinkSpec& spec) {
+LinkKindState kind_state(const Lab& lab, const LinkSpec& spec, const std::string& netns) {
   if (const auto* v = std::get_if<VethEnd>(&spec)) {
     const Interface& peer = lab.interfaces.at(v->peer);
     return VethState{peer.netns.value, peer.name.value};
@@ -22,7 +22,9 @@ LinkKindState kind_state(const Lab& lab, const LinkSpec& spec) {
     if (v->local) x.local = v->local->value;
     if (v->remote) x.remote = v->remote->value;
     if (v->group) x.group = v->group->value;
+    for (const auto& r : v->remotes) x.remotes.push_back(r.value);
     if (v->dev) x.dev = v->dev->value;
+    if (v->underlay_netns && v->underlay_netns->value != netns) x.underlay_netns = v->underlay_netns->value;
     x.port = v->port.value;
     return x;
   }
@@ -46,13 +48,16 @@ std::string origin_text(const std::optional<Origin>& o) {
 LinkState link_state(const Lab& lab, const Interface& i) {
   LinkState l;
   l.name = i.name.value;
-  l.kind = kind_state(lab, i.spec);
+  l.kind = kind_state(lab, i.spec, i.netns.value);
   l.alias = ownership_mark(lab.name.value);
   l.mtu = i.mtu ? i.mtu->value : 0;
   if (i.mac)
     l.mac = i.mac->value;
   else if (i.kind() == LinkKind::bridge)
-    l.mac = bridge_mac(lab.name.value, i.netns.value, i.name.value);
+    // A network across machines has a bridge of one name on each: each its own address,
+    // or a frame to the gateway's would stop at the first bridge as if addressed to it.
+    l.mac =
+        bridge_mac(lab.name.value, i.machine.empty() ? i.netns.value : i.machine + "/" + i.netns.value, i.name.value);
   l.up = true;  // every link the lab creates is up
   if (i.master) l.master = i.master->value;
   l.link_local = i.link_local;

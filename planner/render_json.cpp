@@ -77,9 +77,14 @@ std::string json(const LinkState& l) {
                   opt(l.mac), l.up ? "true" : "false", str_or_null(l.master), l.link_local ? "true" : "false");
   if (const VethState* v = l.veth())
     out += fmt::format(R"(,"peer":{{"netns":{},"name":{}}})", netns_or_null(v->peer_netns), str_or_null(v->peer_name));
-  if (const VxlanState* v = l.vxlan())
-    out += fmt::format(R"(,"vxlan":{{"id":{},"local":{},"remote":{},"group":{},"dev":{},"port":{}}})", v->id,
-                       opt(v->local), opt(v->remote), opt(v->group), str_or_null(v->dev), v->port);
+  if (const VxlanState* v = l.vxlan()) {
+    std::vector<std::string> remotes;
+    for (const IpAddress& r : v->remotes) remotes.push_back(quote(fmt::format("{}", r)));
+    out += fmt::format(
+        R"(,"vxlan":{{"id":{},"local":{},"remote":{},"group":{},"remotes":[{}],"dev":{},"underlay_netns":{},"port":{}}})",
+        v->id, opt(v->local), opt(v->remote), opt(v->group), fmt::join(remotes, ","), str_or_null(v->dev),
+        str_or_null(v->underlay_netns), v->port);
+  }
   if (const MacvlanState* m = l.macvlan())
     out += fmt::format(R"(,"macvlan":{{"mode":{},"parent":{},"parent_netns":{}}})", quote(m->mode),
                        str_or_null(m->parent), netns_or_null(m->parent_netns));

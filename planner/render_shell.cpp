@@ -180,12 +180,19 @@ class Shell {
       if (m->parent_netns != s.netns)
         line(fmt::format("{} link set dev {} netns {}", ip(m->parent_netns), l.name, target(s.netns)));
     } else if (const VxlanState* v = l.vxlan()) {
-      std::string cmd = fmt::format("{} link add name {} type vxlan id {}", ip(s.netns), l.name, v->id);
+      const std::string& made_in = v->socket_netns(s.netns);
+      std::string cmd = fmt::format("{} link add name {} type vxlan id {}", ip(made_in), l.name, v->id);
       if (v->local) cmd += fmt::format(" local {}", *v->local);
       if (v->remote) cmd += fmt::format(" remote {}", *v->remote);
       if (v->group) cmd += fmt::format(" group {}", *v->group);
       if (!v->dev.empty()) cmd += " dev " + v->dev;
       line(cmd + fmt::format(" dstport {}", v->port));
+      if (made_in != s.netns) line(fmt::format("{} link set dev {} netns {}", ip(made_in), l.name, target(s.netns)));
+      // Head-end replication: every flooded frame to each remote (what topo adds, RTM_NEWNEIGH).
+      std::string bridge = s.netns == "host" ? "bridge" : "ip netns exec " + target(s.netns) + " bridge";
+      if (!lab_owned(s.netns) && s.netns != "host") bridge = "nsenter --net=" + sq(path(s.netns)) + " bridge";
+      for (const IpAddress& r : v->remotes)
+        line(fmt::format("{} fdb append 00:00:00:00:00:00 dev {} dst {}", bridge, l.name, r));
     } else if (l.is(LinkKind::bridge) && l.mtu) {
       // Born one byte off, so that setting its mtu is a change, which the kernel notes as
       // asked for: then ports joining do not move it (as topo does, executor/netlink_kernel.cpp).

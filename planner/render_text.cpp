@@ -93,7 +93,11 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
     if (x->local != y.local) return fmt::format("local {} -> {}", show(y.local), show(x->local));
     if (x->remote != y.remote) return fmt::format("remote {} -> {}", show(y.remote), show(x->remote));
     if (x->group != y.group) return fmt::format("group {} -> {}", show(y.group), show(x->group));
+    if (x->remotes != y.remotes)
+      return fmt::format("remotes [{}] -> [{}]", fmt::join(y.remotes, ", "), fmt::join(x->remotes, ", "));
     if (x->dev != y.dev) return fmt::format("dev {} -> {}", show(y.dev), show(x->dev));
+    if (x->underlay_netns != y.underlay_netns)
+      return fmt::format("underlay_netns {} -> {}", show(y.underlay_netns), show(x->underlay_netns));
     return fmt::format("port {} -> {}", y.port, x->port);
   }
   const MacvlanState& x = *a.macvlan();
@@ -201,7 +205,9 @@ std::string link_identity(const LinkState& l) {
     if (v->local) out += fmt::format(" local {}", *v->local);
     if (v->remote) out += fmt::format(" remote {}", *v->remote);
     if (v->group) out += fmt::format(" group {}", *v->group);
+    if (!v->remotes.empty()) out += fmt::format(" remotes {}", fmt::join(v->remotes, ","));
     if (!v->dev.empty()) out += fmt::format(" dev {}", v->dev);
+    if (!v->underlay_netns.empty()) out += fmt::format(" underlay {}", v->underlay_netns);
     out += fmt::format(" port {}", v->port);
   }
   if (const MacvlanState* m = l.macvlan())

@@ -93,7 +93,7 @@ std::string_view LinkState::kind_name() const {
 }
 
 std::optional<std::pair<std::string, std::string>> LinkState::underlay(const std::string& netns) const {
-  if (const VxlanState* v = vxlan(); v && !v->dev.empty()) return std::pair{netns, v->dev};
+  if (const VxlanState* v = vxlan(); v && !v->dev.empty()) return std::pair{v->socket_netns(netns), v->dev};
   if (const MacvlanState* m = macvlan(); m && !m->parent.empty()) return std::pair{m->parent_netns, m->parent};
   return std::nullopt;
 }

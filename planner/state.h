@@ -67,8 +67,18 @@ struct VethState {
 struct VxlanState {
   int64_t id = -1;
   std::optional<IpAddress> local, remote, group;
-  std::string dev;  // the underlay, in the VXLAN's namespace; "" when none
+  /// The unicast peers of its all-zeros forwarding entries (`bridge fdb append 00:00:00:00:00:00
+  /// dst ...`), sorted: each gets every flooded frame. The kernel's own entry for `remote`
+  /// is not among them.
+  std::vector<IpAddress> remotes;
+  std::string dev;             // the underlay, in `underlay_netns`; "" when none
+  std::string underlay_netns;  // where its UDP socket is, "" when in its own namespace
   int64_t port = 0;
+
+  /// The namespace of its socket and `dev`, the VXLAN being in `netns`.
+  const std::string& socket_netns(const std::string& netns) const {
+    return underlay_netns.empty() ? netns : underlay_netns;
+  }
   bool operator==(const VxlanState&) const = default;
 };
 

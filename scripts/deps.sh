@@ -31,6 +31,9 @@ packages=(
   netbase
   # /usr/bin/time, for the bench's memory column (bench_test.cpp runs the bench)
   time
+  # tests/ansible_test.sh: deploy/ansible/lab.yml run over ssh on simulated machines (an
+  # sshd in each of tests/machines.sh's namespaces)
+  openssh-server openssh-client ansible-core
 )
 
 missing=()
@@ -49,5 +52,18 @@ echo "installing packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 echo "  (apt-get update, then apt-get install: a minute or two on a fresh machine)"
 apt-get update -qq
+# openssh-server's postinst would start an sshd on this machine, listening on its port 22;
+# the tests only want the binary, run inside their own namespaces. invoke-rc.d asks
+# /usr/sbin/policy-rc.d first, and 101 there means "start nothing". Made for this install
+# only, and only if absent: a container image's own (Docker's has one) stays.
+policy=/usr/sbin/policy-rc.d
+if [[ " ${missing[*]} " == *" openssh-server "* && ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  # A signal leaves through the EXIT trap too: left behind, the file would keep every later
+  # install from starting its service.
+  trap 'rm -f "$policy"' EXIT
+  trap 'exit 1' INT TERM HUP
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed."

@@ -129,12 +129,13 @@ TEST_CASE("topo graph: text stays the default, dot and mermaid on request", "[gr
 }
 
 TEST_CASE("completion: subcommands, options, --format values, exec's command", "[completion][cli]") {
-  CHECK(complete("''") == "validate graph expand plan apply destroy test show exec list completion --help --version\n");
+  CHECK(complete("''") ==
+        "validate graph expand plan apply destroy test show exec list machines completion --help --version\n");
   CHECK(complete("gr") == "graph\n");
   CHECK(complete("-") == "--help --version\n");
-  CHECK(complete("plan --") == "--help --format --detailed-exitcode\n");
-  CHECK(complete("apply --") == "--help --no-wait --verbose --quiet --test\n");
-  CHECK(complete("test -") == "--help -j --jobs\n");
+  CHECK(complete("plan --") == "--help --format --machine --detailed-exitcode\n");
+  CHECK(complete("apply --") == "--help --machine --no-wait --verbose --quiet --test\n");
+  CHECK(complete("test -") == "--help --machine -j --jobs\n");
   CHECK(complete("graph --format ''") == "text dot mermaid\n");
   CHECK(complete("plan --format s") == "shell\n");
   CHECK(complete("show --format ''") == "text json\n");

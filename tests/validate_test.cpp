@@ -217,7 +217,7 @@ group = "192.0.2.9"
 name = "vx3"
 id = 3
 remote = "192.0.2.3"
-)") == Lines{"2:1: [[vxlan]] 'vx0' needs 'remote' (a unicast peer) or 'group' (a multicast group)",
+)") == Lines{"2:1: [[vxlan]] 'vx0' needs 'remote' (a unicast peer), 'remotes' (several) or 'group' (a multicast group)",
              "9:10: 'remote' fd00::2 is IPv6 but 'local' 192.0.2.1 is IPv4",
              "13:9: 'group' in [[vxlan]] 'vx2' must be a multicast address; for a single peer "
              "use 'remote'",
