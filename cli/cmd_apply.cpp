@@ -28,7 +28,7 @@ void register_apply(CLI::App& app, int& exit_code) {
   sub->footer(
       "Refuses, changing nothing, when anything in the way is not the lab's (see topo plan).\n"
       "Exit status: 0 applied (or nothing to do), 1 invalid lab, conflict, or a failed step\n"
-      "rolled back, 2 bad usage, 3 a failed step whose rollback failed too (what is left is\n"
+      "rolled back, 64 bad usage, 3 a failed step whose rollback failed too (what is left is\n"
       "printed). With --test, once applied: topo test's exit status.\n"
       "Example: topo apply topologies/bridge.toml");
   sub->callback([file, no_wait, output, test, machine, &exit_code] {

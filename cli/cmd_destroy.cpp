@@ -35,7 +35,7 @@ void register_destroy(CLI::App& app, int& exit_code) {
   sub->add_flag("--no-wait", opts->no_wait, "Fail at once when another apply or destroy of the lab runs");
   add_output_flags(*sub, opts->output);
   sub->footer(
-      "Exit status: 0 destroyed (or nothing to do), 1 error (rolled back), 2 bad usage,\n"
+      "Exit status: 0 destroyed (or nothing to do), 1 error (rolled back), 64 bad usage,\n"
       "3 a failed step whose rollback failed too.\n"
       "Examples: topo destroy topologies/bridge.toml\n"
       "          topo destroy --lab web");
@@ -48,8 +48,9 @@ void register_destroy(CLI::App& app, int& exit_code) {
         exit_code = kExitFailed;
         return;
       }
-      // What is the lab's here is found by its marks: the machine is only checked.
-      if ((exit_code = narrow_to_machine(loaded, opts->machine))) return;
+      // What is the lab's here is found by its marks: a machine given is only checked, and
+      // none need be found (a host whose address changed still destroys what it has).
+      if (!opts->machine.empty() && (exit_code = narrow_to_machine(loaded, opts->machine))) return;
       name = loaded.lab->name.value;
     } else if (name.empty()) {
       fmt::print(stderr, "topo destroy: give the lab file or --lab NAME\n");

@@ -66,7 +66,7 @@ void register_exec(CLI::App& app, int& exit_code, const rlimit& files, std::vect
       "Everything after NS is the command and its arguments, options included; a -- right\n"
       "after NS is allowed, not needed.\n"
       "Exit status: the command's own (topo becomes the command); 127 when it is not found,\n"
-      "126 when it cannot be run; 1 when NS is not a lab's namespace; 2 bad usage.\n"
+      "126 when it cannot be run; 1 when NS is not a lab's namespace; 64 bad usage.\n"
       "Example: topo exec web ping -c1 172.18.0.3");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });
 }

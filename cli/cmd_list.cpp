@@ -102,7 +102,7 @@ void register_list(CLI::App& app, int& exit_code) {
       "host too); APPLIED is when /run/topo/LAB last changed: the last apply or destroy that\n"
       "did something. NAMESPACES longer than 40 characters shows the first and the last\n"
       "(in natural order) and the count, as 's1 \u2026 s300 (300)': --namespaces prints them all.\n"
-      "Exit status: 0 listed, 1 kernel error, 2 bad usage.\n"
+      "Exit status: 0 listed, 1 kernel error, 64 bad usage.\n"
       "Example: topo list");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });
 }

@@ -69,8 +69,8 @@ void register_plan(CLI::App& app, int& exit_code) {
   sub->footer(
       "Symbols: + create, ~ modify in place, -/+ delete and create again, - delete.\n"
       "Anything in the way that is not the lab's (no topo mark) is a conflict: exit 1.\n"
-      "Exit status: 0 success, 1 invalid lab, kernel error or conflict, 2 bad usage or, with\n"
-      "--detailed-exitcode, changes pending.\n"
+      "Exit status: 0 success, 1 invalid lab, kernel error or conflict, 2 with\n"
+      "--detailed-exitcode: changes pending, 64 bad usage.\n"
       "Examples: topo plan lab.toml\n"
       "          topo plan --format shell lab.toml | bash");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });

@@ -82,8 +82,8 @@ void register_show(CLI::App& app, int& exit_code) {
   sub->footer(
       "In the namespaces the lab made, everything; in host (and adopted namespaces) only the\n"
       "lab's links, its routes and those through its links, and its NAT table.\n"
-      "Exit status: 0 shown, 1 invalid lab or kernel error, 2 the lab is not applied (or bad\n"
-      "usage).\n"
+      "Exit status: 0 shown, 1 invalid lab or kernel error, 4 the lab is not applied, 64 bad\n"
+      "usage.\n"
       "Examples: topo show topologies/bridge.toml\n"
       "          topo show --lab bridge --format json");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });

@@ -77,8 +77,8 @@ void register_test(CLI::App& app, int& exit_code) {
   sub->footer(
       "Prints one line per expectation (ok or FAIL, what was expected, what was found, how\n"
       "long it took) and names each failed one, file:line:col, on stderr.\n"
-      "Exit status: 0 every expectation holds, 1 one fails (or the lab is invalid), 2 the lab\n"
-      "is not applied (or bad usage).\n"
+      "Exit status: 0 every expectation holds, 1 one fails (or the lab is invalid), 4 the lab\n"
+      "is not applied, 64 bad usage.\n"
       "Example: topo test topologies/router.toml");
   sub->callback([opts, &exit_code] {
     LoadedLab loaded = load_lab_file(opts->file);

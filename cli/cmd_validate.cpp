@@ -49,7 +49,7 @@ void register_validate(CLI::App& app, int& exit_code) {
   sub->add_option("files", opts->files, "Lab files (TOML); - reads standard input")->required()->type_name("FILE...");
   sub->add_flag("-q,--quiet", opts->quiet, "Print only the errors, not the 'ok' lines");
   sub->footer(
-      "Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.\n"
+      "Exit status: 0 when every file is valid, 1 when any is not, 64 on bad usage.\n"
       "Example: topo validate topologies/*.toml");
   sub->callback([opts, &exit_code] { exit_code = run(*opts); });
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "parser/address.h"
+
 namespace topo {
 
 /// FNV-1a of the parts: stable across builds and machines, which std::hash is not, so that
@@ -22,5 +24,11 @@ std::string hashed_end_name(std::string_view lab, std::string_view network, std:
 /// bytes; otherwise BRIDGE's first characters and 6 hex digits of a hash of all of it
 /// ("verylo3c5e1a_s1"), so that two bridges alike in their first characters stay apart.
 std::string segment_name(std::string_view bridge, std::string_view suffix);
+
+/// The address of a bridge the lab makes when the file gives it none: fixed, derived from the
+/// lab's, namespace's and bridge's names (locally administered), as Docker gives its bridges.
+/// Without one the kernel gives a bridge the lowest address of its ports, so a member
+/// joining or leaving would change the gateway address every other member has cached.
+MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_view bridge);
 
 }  // namespace topo

@@ -189,7 +189,13 @@ class Lowering {
       for (const Machine& m : lab_.machines)
         if (m.name.value == p.machine || p.on.count(m.name.value)) p.machines.push_back(m.name.value);
       if (p.machines.empty()) p.machines.push_back(p.machine);
-      if (p.machines.size() < 2) continue;
+      if (p.machines.size() < 2) {
+        if (n.vni && !lab_.machines.empty())
+          d_.error(n.vni->pos, fmt::format("'vni' in [[network]] '{}' is for a network across machines; it is on "
+                                           "machine '{}' alone",
+                                           n.name.value, p.machines.front()));
+        continue;
+      }
       p.vni = vnis.take(n.vni, "network " + n.name.value);
       int64_t room = tunnel_mtu(lab_, p.machines);
       if (!n.mtu) {
@@ -202,6 +208,15 @@ class Lowering {
                  static_cast<int>(std::to_string(n.mtu->value).size()));
       }
     }
+  }
+
+  // Across machines each machine's bridge has its own address, derived with the machine's
+  // name, written out so that `topo expand --machine` says it: with one address for all, a
+  // frame to the gateway's would stop at the first bridge as if addressed to it.
+  std::optional<Located<MacAddress>> machine_mac(const NetworkPlan& p, const std::string& m, const std::string& netns,
+                                                 const std::string& name) const {
+    if (p.machines.size() < 2) return std::nullopt;
+    return Located<MacAddress>{bridge_mac(lab_.name.value, m + "/" + netns, name), p.network->pos};
   }
 
   // The namespace of the network's bridge on machine `m`: its own on the gateway's machine,
@@ -305,6 +320,7 @@ class Lowering {
     bridge.where = fmt::format("[[network]] '{}'", n.name.value);
     bridge.origin = Origin{n.name.value, Origin::Role::bridge, ""};
     bridge.machine = m;
+    bridge.mac = machine_mac(p, m, bridge.netns.value, p.bridge);
     if (!gateway_here) bridge.link_local = low_mtu(n);  // a switch, not a host (quiet_leaf)
     for (size_t k = 0; k < p.pools.size() && gateway_here; ++k) {
       const Located<IpPrefix>& s = n.subnets[k];
@@ -376,6 +392,7 @@ class Lowering {
       Interface leaf;
       leaf.netns = {netns_on(p, m), n.netns.pos};
       leaf.machine = m;
+      leaf.mac = machine_mac(p, m, leaf.netns.value, leaf_name(p, k));
       leaf.name = {leaf_name(p, k), n.name.pos};
       leaf.mtu = n.mtu;
       leaf.spec = Bridge{};

@@ -52,6 +52,11 @@ void check_machines(const Lab& lab, Diagnostics& d) {
             width(to_string(m.address.value)));
       }
     }
+    if (int64_t room = m.mtu.value - vxlan_overhead(m.address.value.family); room < 68)
+      d.error(m.mtu.pos,
+              fmt::format("mtu {} of machine '{}' leaves {} for frames through its tunnels, below the 68 IPv4 needs",
+                          m.mtu.value, m.name.value, room),
+              static_cast<int>(std::to_string(m.mtu.value).size()));
     const Machine& first = lab.machines.front();
     if (m.address.value.family != first.address.value.family)
       d.error(m.address.pos,
@@ -67,10 +72,11 @@ void check_machines(const Lab& lab, Diagnostics& d) {
     if (!n.machine) continue;
     check_reference(lab, *n.machine, fmt::format("[[network]] '{}'", n.name.value), d);
     const Netns* gw = lab.find_netns(n.netns.value);
-    if (gw && gw->machine && find_machine(lab, n.machine->value) && gw->machine->value != n.machine->value)
+    std::string gw_machine = gw ? machine_of(lab, gw->name.value) : "";
+    if (gw && !lab.machines.empty() && find_machine(lab, n.machine->value) && gw_machine != n.machine->value)
       d.error(n.machine->pos,
               fmt::format("[[network]] '{}' has its gateway in namespace '{}', which is on machine '{}', not '{}'",
-                          n.name.value, n.netns.value, gw->machine->value, n.machine->value),
+                          n.name.value, n.netns.value, gw_machine, n.machine->value),
               width(n.machine->value));
   }
   for (const Network& n : lab.networks)
@@ -229,7 +235,8 @@ Lab slice(const Lab& lab, std::string_view machine) {
   out.name = lab.name;
   out.routing = lab.routing;
   out.p2p_pools = lab.p2p_pools;
-  out.host_policy = lab.host_policy;
+  // [host.policy] goes with the host [[filter]]s it is the default of: on the first machine.
+  if (machine == lab.machines.front().name.value) out.host_policy = lab.host_policy;
   for (const Sysctl& s : lab.host_sysctls)
     if (s.machine.empty() || s.machine == machine) out.host_sysctls.push_back(s);
   for (const Sysctl& s : lab.host_limits)

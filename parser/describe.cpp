@@ -1,5 +1,7 @@
 #include "parser/describe.h"
 
+#include "lower/machines.h"
+
 #include <fmt/format.h>
 
 #include "parser/shape.h"
@@ -135,7 +137,16 @@ std::string describe(const Sysctl& s) { return fmt::format("sysctl {} = {}", s.k
 
 std::string describe(const Lab& lab) {
   std::string out = fmt::format("lab {}\n", lab.name.value);
-  for (const std::string& ns : lab.namespace_names()) describe_namespace(lab, ns, out);
+  if (lab.machines.empty()) {
+    for (const std::string& ns : lab.namespace_names()) describe_namespace(lab, ns, out);
+    return out;
+  }
+  // Over several machines, each one's slice: its host is a namespace of its own.
+  for (const Machine& m : lab.machines) {
+    out += fmt::format("machine {} {}\n", m.name.value, m.address.value);
+    Lab mine = slice(lab, m.name.value);
+    for (const std::string& ns : mine.namespace_names()) describe_namespace(mine, ns, out);
+  }
   return out;
 }
 

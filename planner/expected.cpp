@@ -54,10 +54,7 @@ LinkState link_state(const Lab& lab, const Interface& i) {
   if (i.mac)
     l.mac = i.mac->value;
   else if (i.kind() == LinkKind::bridge)
-    // A network across machines has a bridge of one name on each: each its own address,
-    // or a frame to the gateway's would stop at the first bridge as if addressed to it.
-    l.mac =
-        bridge_mac(lab.name.value, i.machine.empty() ? i.netns.value : i.machine + "/" + i.netns.value, i.name.value);
+    l.mac = bridge_mac(lab.name.value, i.netns.value, i.name.value);
   l.up = true;  // every link the lab creates is up
   if (i.master) l.master = i.master->value;
   l.link_local = i.link_local;

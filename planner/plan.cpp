@@ -20,6 +20,7 @@ enum class Phase {
   port_release,       // ports kept off a bridge that goes, so that the inverse can attach them again
   bridge_quiet,       // a dying bridge down before its ports go (quiet_dying_bridges)
   link_batch_remove,  // the far ends of veths out of dying namespaces, in one request
+  tunnel_remove,      // VXLANs whose socket is elsewhere, before their namespace (tunnel_of)
   netns_remove,       // before the links: a namespace takes its contents in one batch
   link_remove,
   file_remove,
@@ -281,6 +282,12 @@ std::vector<std::string> touched(const Step& s) {
   return out;
 }
 
+// Whether `s` removes a VXLAN whose socket is in another namespace than its own.
+bool tunnel_of(const Step& s) {
+  const auto* l = std::get_if<LinkDelta>(&s.subject);
+  return l && l->before && !l->after && l->before->vxlan() && !l->before->vxlan()->underlay_netns.empty();
+}
+
 // The links whose deletion takes `s` along: a VXLAN's underlay, a macvlan's parent.
 std::vector<LinkKey> dies_with(const Step& s) {
   const auto* l = std::get_if<LinkDelta>(&s.subject);
@@ -336,7 +343,22 @@ void absorb_into_namespaces(Phases& ordered) {
   std::map<LinkKey, size_t> dying;        // link -> the namespace step it goes with
   std::map<std::string, size_t> step_of;  // namespace -> its removal step
   for (size_t i = namespaces.size(); i-- > 0;) step_of[namespaces[i].netns] = i;
+  // A VXLAN whose socket is in another namespace (a [[link]] across machines) is deleted by
+  // a step of its own before its namespace: with the namespace it would go later, in the
+  // background, its VNI taken until then, so that undoing the step could not make it again.
+  // The routes through it go before it, by steps of their own too.
+  std::set<LinkKey> tunnels;
+  for (const Step& s : ordered[Phase::link_remove])
+    if (tunnel_of(s)) tunnels.insert({s.netns, std::get<LinkDelta>(s.subject).before->name});
+  auto through_tunnel = [&](const Step& s) {
+    const auto* r = std::get_if<RouteDelta>(&s.subject);
+    if (!r || !r->before) return false;
+    for (const std::string& dev : r->before->devs())
+      if (tunnels.count({s.netns, dev})) return true;
+    return false;
+  };
   auto home_of = [&](const Step& s) -> std::optional<size_t> {
+    if (tunnel_of(s) || through_tunnel(s)) return std::nullopt;
     std::optional<size_t> first;
     auto take = [&](size_t i) {
       if (!first || i < *first) first = i;
@@ -367,6 +389,8 @@ void absorb_into_namespaces(Phases& ordered) {
   for (size_t i = 0; i < removed.size(); ++i)
     if (home[i])
       links[*home[i]].push_back(std::move(removed[i]));
+    else if (tunnel_of(removed[i]) && step_of.count(removed[i].netns))
+      ordered[Phase::tunnel_remove].push_back(std::move(removed[i]));
     else
       stay.push_back(std::move(removed[i]));
   removed = std::move(stay);

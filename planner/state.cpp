@@ -23,19 +23,6 @@ uint32_t ownership_group(std::string_view lab) {
   return (h & 0x3fffffffu) | 0x10000000u;  // iproute2 takes a group up to INT_MAX only
 }
 
-MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_view bridge) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0) * 1099511628211ull;  // a separator: ("ab","c") and ("a","bc") differ
-  };
-  mix(lab), mix(netns), mix(bridge);
-  MacAddress m;
-  for (size_t i = 0; i < m.bytes.size(); ++i) m.bytes[i] = static_cast<uint8_t>(h >> (8 * i));
-  m.bytes[0] = static_cast<uint8_t>((m.bytes[0] & 0xfc) | 0x02);  // locally administered, unicast
-  return m;
-}
-
 std::string sysctl_interface(const std::string& key) {
   for (std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
     if (key.rfind(prefix, 0) != 0) continue;

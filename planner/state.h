@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "lower/link_names.h"
 #include "parser/address.h"
 #include "parser/model.h"
 #include "planner/qdisc.h"
@@ -31,12 +32,6 @@ std::string lab_of_mark(std::string_view alias);
 /// group. A hash of the lab's name (FNV-1a) in 0x10000000..0x3fffffff, above the groups
 /// people number by hand.
 uint32_t ownership_group(std::string_view lab);
-
-/// The address of a bridge the lab makes when the file gives it none: fixed, derived from the
-/// lab's, namespace's and bridge's names (locally administered), as Docker gives its bridges.
-/// Without one the kernel gives a bridge the lowest address of its ports, so a member
-/// joining or leaving would change the gateway address every other member has cached.
-MacAddress bridge_mac(std::string_view lab, std::string_view netns, std::string_view bridge);
 
 /// Routes topo adds carry this protocol number (rtm_protocol), so that in namespaces the
 /// lab does not own (host, adopted) its routes are told apart from everyone else's.

@@ -34,6 +34,7 @@ machines_up() {
   MACHINES_DIR=$(mktemp -d /tmp/topo-machines.XXXXXX)
   MACHINE_PIDS=()
   ip link add underlay mtu "$mtu" type bridge
+  ip link set underlay addrgenmode none
   ip addr add 192.0.2.254/24 dev underlay
   ip link set underlay up
   for ((i = 1; i <= n; i++)); do
@@ -54,6 +55,10 @@ machines_up() {
     _machines_poll "machine $i to start" _machines_is_sleeping "$pid"
     ip link add "to-m$i" mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$pid"
     ip link set "to-m$i" master underlay up
+    # No IPv6 link-local address on the underlay: its duplicate address detection would
+    # change a machine's dumps for seconds after it starts, and nothing here needs one.
+    ip link set "to-m$i" addrgenmode none
+    on_machine "$i" ip link set eth0 addrgenmode none
     on_machine "$i" ip addr add "192.0.2.$i/24" dev eth0
     on_machine "$i" ip link set eth0 up
   done
