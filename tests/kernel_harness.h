@@ -20,14 +20,20 @@ namespace topo::test {
 /// script finds in the shell variable of its name ({"L", lab} gives $L).
 using LabFiles = std::vector<std::pair<std::string, std::string>>;
 
+/// Whether the lab at `path` is over several machines ([[machine]]).
+inline bool over_machines(const std::filesystem::path& path) {
+  return read_file(path).find("[[machine]]") != std::string::npos;
+}
+
 /// The topologies/ labs the kernel tests apply one after the other: all but the star of a
 /// thousand namespaces (star-1000.toml), on which each would take minutes with `ip` as its
 /// witness. That star has the expand oracle (with tests/netns_state.py as the witness), a
-/// kernel test at three times its size (kernel_topologies_test) and bench/.
+/// kernel test at three times its size (kernel_topologies_test) and bench/. Nor the labs
+/// over several machines, which need machines (kernel_machines_test applies them).
 inline std::vector<std::filesystem::path> example_labs() {
   std::vector<std::filesystem::path> out;
   for (const auto& path : files_in(source_dir() / "topologies", ".toml"))
-    if (path.filename() != "star-1000.toml") out.push_back(path);
+    if (path.filename() != "star-1000.toml" && !over_machines(path)) out.push_back(path);
   return out;
 }
 

@@ -151,3 +151,25 @@ on_machine 1 $TOPO test $L | tail -1
   CHECK(r.status == 0);
   CHECK(r.output == "m1: 12 steps\nm2: 10 steps\n6 expectations: 6 hold, 0 fail.\n");
 }
+
+TEST_CASE("kernel: topologies/two-machines.toml on two machines: each slice holds, and is what its expansion builds",
+          "[kernel][machines]") {
+  // The expand oracle (kernel_topologies_test) per machine: `topo expand --machine` is a
+  // lab of one machine that builds the very state the slice does (tests/netns_state.py).
+  std::string state = "python3 " + (source_dir() / "tests/netns_state.py").string() + " --settle";
+  Run r = in_sandbox({{"L", read_file(source_dir() / "topologies/two-machines.toml")}}, two_machines() + R"sh(
+for m in 1 2; do on_machine $m $TOPO apply -q $L; done
+for m in 1 2; do on_machine $m $TOPO test $L | tail -1; done
+for m in 1 2; do
+  on_machine $m )sh" + state + R"sh( > /run/lab-$m
+  on_machine $m $TOPO destroy -q $L
+  on_machine $m $TOPO expand --machine m$m $L > $MACHINES_DIR/x-$m.toml
+  on_machine $m $TOPO apply -q $MACHINES_DIR/x-$m.toml
+  on_machine $m )sh" + state + R"sh( | diff /run/lab-$m - && echo "m$m: the same"
+  on_machine $m $TOPO destroy -q $MACHINES_DIR/x-$m.toml
+done
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output == "7 expectations: 7 hold, 0 fail.\n6 expectations: 6 hold, 0 fail.\nm1: the same\nm2: the same\n");
+}
