@@ -214,8 +214,10 @@ namespace {
 struct Whereabouts {
   explicit Whereabouts(const Lab& lab) : first(lab.machines.front().name.value) {
     for (const Netns& ns : lab.netns) machine[ns.name.value] = ns.machine ? ns.machine->value : first;
+    // `to = "host"` is the first machine's host, as every "host" of the file is.
     for (const Interface& i : lab.interfaces)
-      if (!i.addresses.empty()) address.emplace(i.netns.value, i.addresses.front().value.address);
+      if (!i.addresses.empty() && (i.netns.value != kHostNetns || i.machine == first))
+        address.emplace(i.netns.value, i.addresses.front().value.address);
   }
   const std::string& of(const std::string& ns) const {
     auto it = machine.find(ns);

@@ -469,6 +469,13 @@ void read_remotes(Fields& f, Vxlan& v) {
       }
     v.remotes.push_back(*a);
   }
+  for (const auto& r : v.remotes)
+    if (r.value.family != v.remotes.front().value.family) {
+      f.diags().error(
+          r.pos, fmt::format("'remotes' of {} mixes {} and {} addresses: a VXLAN floods over one family", f.where(),
+                             family_name(v.remotes.front().value.family), family_name(r.value.family)));
+      break;
+    }
   std::sort(v.remotes.begin(), v.remotes.end(), [](const auto& a, const auto& b) { return a.value < b.value; });
 }
 
@@ -1119,11 +1126,13 @@ void read_machine(const toml::table& t, Lab& lab, Diagnostics& d) {
   m.pos = f.pos();
   auto name = f.string("name");
   if (name) {
-    if (std::string why = check_netns_name(name->value); !why.empty())
+    if (std::string why = check_netns_name(name->value); !why.empty()) {
       d.error(name->pos, fmt::format("machine name {} {}", quoted(name->value), why), width_of(*f.node("name")));
-    else
+      name.reset();  // said once, here: a machine no reference finds
+    } else {
       f.set_where(fmt::format("[[machine]] '{}'", name->value));
-    m.name = *name;
+      m.name = *name;
+    }
   } else if (!f.has("name")) {
     f.missing("name");
   }
