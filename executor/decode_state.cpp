@@ -297,7 +297,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
   // the reader adds them in that order whatever order the messages came in.
   std::vector<Object> links, addresses;
   std::vector<Object> routes;
-  std::vector<std::span<const std::byte>> qdiscs;
+  std::vector<std::span<const std::byte>> qdiscs, floods;
   // NLMSG_OK and NLMSG_NEXT, over offsets: a length is checked against what is left before
   // anything of the message is read, and the header is copied out, as the bytes need not be
   // aligned.
@@ -330,6 +330,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
       case RTM_NEWADDR:
       case RTM_NEWROUTE: break;
       case RTM_NEWQDISC: qdiscs.push_back(bytes.subspan(offset, h.nlmsg_len)); continue;
+      case RTM_NEWNEIGH: floods.push_back(bytes.subspan(offset, h.nlmsg_len)); continue;
       default: out.errors.push_back({DumpError::Kind::unexpected, offset}); continue;
     }
     std::vector<Object>& into = h.nlmsg_type == RTM_NEWLINK ? links : h.nlmsg_type == RTM_NEWADDR ? addresses : routes;
@@ -348,6 +349,7 @@ DecodedDump decode_dump(std::span<const std::byte> bytes, const std::string& net
     if (is(o, "route/route")) out.ns.add_route(reinterpret_cast<rtnl_route*>(o.get()));
   out.ns.order_routes();
   for (std::span<const std::byte> q : qdiscs) out.ns.add_qdisc(q);
+  for (std::span<const std::byte> f : floods) out.ns.add_flood_entry(f);
   out.ns.name_local_references(netns);
   return out;
 }

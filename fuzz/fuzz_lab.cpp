@@ -14,6 +14,7 @@
 #include <string>
 
 #include "fuzz/invariant.h"
+#include "lower/machines.h"
 #include "parser/describe.h"
 #include "parser/graph.h"
 #include "parser/load.h"
@@ -77,6 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t n = describe(lab).size() + graph_dot(lab).size() + graph_mermaid(lab).size();
   for (const Probe& p : probes_of(lab)) n += p.describe().size();
   require(n > 0, "a lab describes as something", "");
-  plan_everything(lab);
+  // Over several machines each machine plans its own slice, a lab of one machine.
+  if (lab.machines.empty()) plan_everything(lab);
+  for (const Machine& m : lab.machines) plan_everything(slice(lab, m.name.value));
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/fdb_message.h"
 #include "executor/nft.h"
 #include "executor/qdisc_message.h"
 #include "fuzz/rule_program.h"
@@ -242,6 +243,21 @@ std::vector<Bytes> qdiscs() {
   return out;
 }
 
+// A VXLAN's flooding entries as a forwarding dump holds them (executor/fdb_message.h), both
+// families, and a learnt address, which is none.
+std::vector<Bytes> flood_entries() {
+  std::vector<Bytes> out;
+  for (const char* remote : {"192.0.2.2", "fd00::2"}) {
+    std::vector<std::byte> m = fdb_request(2, *parse_ip(remote), true);
+    reinterpret_cast<nlmsghdr*>(m.data())->nlmsg_flags = NLM_F_MULTI;
+    out.emplace_back(reinterpret_cast<const char*>(m.data()), m.size());
+  }
+  Bytes learnt = out.front();
+  learnt[NLMSG_LENGTH(sizeof(ndmsg)) + 4] = '\x52';  // the address's first byte
+  out.push_back(learnt);
+  return out;
+}
+
 Bytes done() {
   nlmsghdr h{NLMSG_LENGTH(sizeof(int)), NLMSG_DONE, NLM_F_MULTI, 0, 0};
   Bytes out(h.nlmsg_len, '\0');
@@ -263,7 +279,7 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   Bytes all;
   int n = 0;
-  for (const std::vector<Bytes>& dump : {links(), addresses(), routes(), qdiscs()}) {
+  for (const std::vector<Bytes>& dump : {links(), addresses(), routes(), qdiscs(), flood_entries()}) {
     Bytes answer;
     for (const Bytes& m : dump) {
       write(dir + "/state-" + std::to_string(n++), '\0' + m);

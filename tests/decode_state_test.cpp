@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "executor/decode_state.h"
+#include "executor/fdb_message.h"
 #include "executor/netlink.h"
 #include "executor/transport.h"
 
@@ -267,6 +268,21 @@ TEST_CASE("decode_dump: a VXLAN's unicast remote is its remote, not a group", "[
   CHECK(x->dev.empty());
 }
 
+TEST_CASE("decode_dump: a VXLAN's flooding entries are its remotes, sorted, the kernel's own for its remote not",
+          "[decode]") {
+  auto entry = [](int ifindex, const char* dst) { return fdb_request(ifindex, *parse_ip(dst), true); };
+  Bytes flooding = link(5, "vx0").linkinfo("vxlan", [](Message& m) { m.u32(IFLA_VXLAN_ID, 7); }).bytes();
+  Bytes single = link(6, "vx1")
+                     .linkinfo("vxlan", [](Message& m) { m.u32(IFLA_VXLAN_ID, 8).ip(IFLA_VXLAN_GROUP, "192.0.2.9"); })
+                     .bytes();
+  DecodedDump d = decode_dump(joined(
+      {entry(5, "192.0.2.3"), flooding, single, entry(5, "192.0.2.2"), entry(6, "192.0.2.9"), entry(9, "192.0.2.4")}));
+  REQUIRE(d.ns.links.size() == 2);
+  CHECK(d.ns.links[0].state.vxlan()->remotes == std::vector{*parse_ip("192.0.2.2"), *parse_ip("192.0.2.3")});
+  CHECK(d.ns.links[1].state.vxlan()->remotes.empty());  // 192.0.2.9 is its `remote`, the kernel's entry
+  CHECK(d.errors.empty());
+}
+
 TEST_CASE("decode_dump: the order of the messages does not matter", "[decode]") {
   Bytes links = link(2, "eth0").linkinfo("veth").bytes();
   Bytes addr = address(2, "10.0.0.2/24").bytes();
@@ -318,10 +334,10 @@ TEST_CASE("decode_dump: bad messages are told, and what is good is still read", 
     Bytes err(h.nlmsg_len);
     std::memcpy(err.data(), &h, sizeof h);
     std::memcpy(err.data() + NLMSG_HDRLEN, &e, sizeof e);
-    Bytes neigh = good;
-    uint16_t type = RTM_NEWNEIGH;
-    std::memcpy(neigh.data() + offsetof(nlmsghdr, nlmsg_type), &type, sizeof type);
-    DecodedDump d = decode_dump(joined({err, neigh, good}));
+    Bytes rule = good;  // a routing rule: no dump topo reads has one
+    uint16_t type = RTM_NEWRULE;
+    std::memcpy(rule.data() + offsetof(nlmsghdr, nlmsg_type), &type, sizeof type);
+    DecodedDump d = decode_dump(joined({err, rule, good}));
     CHECK(d.ns.links.size() == 1);
     CHECK(d.errors ==
           std::vector<DumpError>{{DumpError::Kind::error, 0, -EPERM}, {DumpError::Kind::unexpected, err.size()}});
