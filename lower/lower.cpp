@@ -51,6 +51,7 @@ class Lowering {
 
   Lab run() && {
     check_machines(lab_, d_);
+    forget_unknown_machines(lab_);
     Vnis vnis(lab_);
     expand_groups();
     plan_networks();

@@ -89,6 +89,13 @@ void check_machines(const Lab& lab, Diagnostics& d) {
       d.error(l.vni->pos, "'vni' in a [[link]] is for a link across machines, and the lab has no [[machine]]");
 }
 
+void forget_unknown_machines(Lab& lab) {
+  for (Netns& ns : lab.netns)
+    if (ns.machine && !find_machine(lab, ns.machine->value)) ns.machine.reset();
+  for (Network& n : lab.networks)
+    if (n.machine && !find_machine(lab, n.machine->value)) n.machine.reset();
+}
+
 const Machine* find_machine(const Lab& lab, std::string_view name) {
   for (const Machine& m : lab.machines)
     if (m.name.value == name) return &m;

@@ -19,6 +19,10 @@ namespace topo {
 /// `machine` key naming one of them. Before the lowering, which relies on both.
 void check_machines(const Lab& lab, Diagnostics& d);
 
+/// Drops each `machine` key that names no machine of the lab (check_machines said so): the
+/// lowering goes on as if it were not there, to find the file's other mistakes.
+void forget_unknown_machines(Lab& lab);
+
 const Machine* find_machine(const Lab& lab, std::string_view name);
 /// The machine namespace `ns` is on: its `machine`, or the lab's first; "" in a lab
 /// without machines. "host" (and any name not the lab's) is the first machine's.

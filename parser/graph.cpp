@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "lower/machines.h"
 #include "parser/shape.h"
 
 #include <map>
@@ -18,9 +19,13 @@ struct Edge {
   bool dashed;  // a relation inside a namespace (port, underlay, parent), not a cable
 };
 
-int index_of(const Lab& lab, std::string_view ns, std::string_view name) {
-  for (size_t i = 0; i < lab.interfaces.size(); ++i)
-    if (lab.interfaces[i].netns.value == ns && lab.interfaces[i].name.value == name) return static_cast<int>(i);
+// The interface of that name in namespace `ns` of machine `machine` (a lab over several
+// machines has a host on each).
+int index_of(const Lab& lab, const std::string& machine, std::string_view ns, std::string_view name) {
+  for (size_t i = 0; i < lab.interfaces.size(); ++i) {
+    const Interface& x = lab.interfaces[i];
+    if (x.machine == machine && x.netns.value == ns && x.name.value == name) return static_cast<int>(i);
+  }
   return -1;
 }
 
@@ -41,13 +46,18 @@ std::vector<Edge> raw_edges(const Lab& lab) {
     if (const auto* v = std::get_if<VethEnd>(&itf.spec); v && v->end == 'a')
       out.push_back({i, v->peer, veth_label(itf), false});
     if (itf.master)
-      if (int m = index_of(lab, itf.netns.value, itf.master->value); m >= 0)
+      if (int m = index_of(lab, itf.machine, itf.netns.value, itf.master->value); m >= 0)
         out.push_back({i, static_cast<size_t>(m), "port", true});
     if (const auto* v = std::get_if<Vxlan>(&itf.spec); v && v->dev)
-      if (int d = index_of(lab, itf.netns.value, v->dev->value); d >= 0)
+      if (int d =
+              index_of(lab, itf.machine, v->underlay_netns ? v->underlay_netns->value : itf.netns.value, v->dev->value);
+          d >= 0)
         out.push_back({i, static_cast<size_t>(d), fmt::format("vni {}", v->id.value), true});
+    // A tunnel between machines: a [[link]]'s, or a network's to its first machine.
+    if (const auto* v = std::get_if<Vxlan>(&itf.spec); v && v->peer && *v->peer < i)
+      out.push_back({*v->peer, i, fmt::format("vxlan {}", v->id.value), false});
     if (const auto* m = std::get_if<Macvlan>(&itf.spec))
-      if (int p = index_of(lab, m->parent_netns.value, m->parent.value); p >= 0)
+      if (int p = index_of(lab, itf.machine, m->parent_netns.value, m->parent.value); p >= 0)
         out.push_back({i, static_cast<size_t>(p), fmt::format("macvlan {}", to_string(m->mode)), true});
   }
   return out;
@@ -61,22 +71,26 @@ bool is_drawn(const Lab& lab, size_t i) {
   return !o || o->role == Origin::Role::bridge || o->role == Origin::Role::inside;
 }
 
-size_t drawn_as(const Lab& lab, size_t i, const std::map<std::string, size_t>& network_nodes) {
+// A network's node on each of its machines: its bridge there.
+using NetworkNodes = std::map<std::pair<std::string, std::string>, size_t>;  // (network, machine)
+
+size_t drawn_as(const Lab& lab, size_t i, const NetworkNodes& network_nodes) {
   if (is_drawn(lab, i)) return i;
-  auto it = network_nodes.find(lab.interfaces[i].origin->network);
+  auto it = network_nodes.find({lab.interfaces[i].origin->network, lab.interfaces[i].machine});
   return it == network_nodes.end() ? i : it->second;
 }
 
-std::map<std::string, size_t> network_nodes(const Lab& lab) {
-  std::map<std::string, size_t> out;
+NetworkNodes network_nodes(const Lab& lab) {
+  NetworkNodes out;
   for (size_t i = 0; i < lab.interfaces.size(); ++i)
-    if (const auto& o = lab.interfaces[i].origin; o && o->role == Origin::Role::bridge) out.emplace(o->network, i);
+    if (const auto& o = lab.interfaces[i].origin; o && o->role == Origin::Role::bridge)
+      out.emplace(std::pair{o->network, lab.interfaces[i].machine}, i);
   return out;
 }
 
 // The edges between drawn nodes: each once, none from a node to itself.
 std::vector<Edge> edges(const Lab& lab) {
-  std::map<std::string, size_t> nodes = network_nodes(lab);
+  NetworkNodes nodes = network_nodes(lab);
   std::vector<Edge> out;
   std::set<std::tuple<size_t, size_t, std::string>> seen;
   for (Edge e : raw_edges(lab)) {
@@ -119,35 +133,73 @@ std::string namespace_label(const Lab& lab, const std::string& ns) {
   return "netns " + ns;
 }
 
-bool has_interfaces(const Lab& lab, const std::string& ns) {
+// A namespace as drawn: its name, and the machine whose it is ("" in a lab without them).
+struct Place {
+  std::string machine, netns;
+};
+
+bool has_interfaces(const Lab& lab, const Place& p) {
   for (const Interface& i : lab.interfaces)
-    if (i.netns.value == ns) return true;
+    if (i.netns.value == p.netns && i.machine == p.machine) return true;
   return false;
 }
 
 // Host is drawn when the lab puts something there; a namespace of the lab always is, with
 // its lo alone when it holds nothing else (Docker's none mode).
-bool drawn(const Lab& lab, const std::string& ns) { return ns != kHostNetns || has_interfaces(lab, ns); }
+bool drawn(const Lab& lab, const Place& p) { return p.netns != kHostNetns || has_interfaces(lab, p); }
+
+// Each machine's host and namespaces, in the lab's order; one machine "" without machines.
+std::vector<std::vector<Place>> places(const Lab& lab) {
+  std::vector<std::vector<Place>> out;
+  if (lab.machines.empty()) {
+    out.emplace_back();
+    for (const std::string& ns : lab.namespace_names()) out.back().push_back({"", ns});
+    return out;
+  }
+  for (const Machine& m : lab.machines) {
+    out.emplace_back();
+    out.back().push_back({m.name.value, std::string(kHostNetns)});
+    for (const Netns& ns : lab.netns)
+      if (machine_of(lab, ns.name.value) == m.name.value) out.back().push_back({m.name.value, ns.name.value});
+  }
+  return out;
+}
+
+std::string machine_label(const Lab& lab, const std::string& machine) {
+  const Machine* m = find_machine(lab, machine);
+  return m ? fmt::format("machine {} ({})", machine, m->address.value) : machine;
+}
 
 }  // namespace
 
 std::string graph_dot(const Lab& lab) {
   std::string out =
       fmt::format("graph {} {{\n  node [shape=box, fontname=\"monospace\"];\n", dot_quote("lab " + lab.name.value));
-  std::vector<std::string> names = lab.namespace_names();
-  for (size_t n = 0; n < names.size(); ++n) {
-    if (!drawn(lab, names[n])) continue;
-    out += fmt::format("  subgraph cluster_ns{} {{\n    label={};\n", n, dot_quote(namespace_label(lab, names[n])));
-    if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo [label=\"lo\", shape=plaintext];\n", n);
-    for (size_t i = 0; i < lab.interfaces.size(); ++i) {
-      const Interface& itf = lab.interfaces[i];
-      if (itf.netns.value != names[n] || !is_drawn(lab, i)) continue;
-      std::string label;  // DOT's "\n" breaks the line
-      for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "\\n") + dot_escape(l);
-      out += fmt::format("    if{} [label=\"{}\"{}];\n", i, label,
-                         itf.kind() == LinkKind::bridge ? ", shape=component" : "");
+  size_t n = 0;
+  std::vector<std::vector<Place>> all = places(lab);
+  for (size_t k = 0; k < all.size(); ++k) {
+    bool machine = !all[k].empty() && !all[k].front().machine.empty();
+    std::string in = machine ? "    " : "  ";
+    if (machine)
+      out += fmt::format("  subgraph cluster_m{} {{\n    label={};\n", k,
+                         dot_quote(machine_label(lab, all[k].front().machine)));
+    for (const Place& p : all[k]) {
+      size_t id = n++;
+      if (!drawn(lab, p)) continue;
+      out += fmt::format("{}subgraph cluster_ns{} {{\n{}  label={};\n", in, id, in,
+                         dot_quote(namespace_label(lab, p.netns)));
+      if (!has_interfaces(lab, p)) out += fmt::format("{}  ns{}_lo [label=\"lo\", shape=plaintext];\n", in, id);
+      for (size_t i = 0; i < lab.interfaces.size(); ++i) {
+        const Interface& itf = lab.interfaces[i];
+        if (itf.netns.value != p.netns || itf.machine != p.machine || !is_drawn(lab, i)) continue;
+        std::string label;  // DOT's "\n" breaks the line
+        for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "\\n") + dot_escape(l);
+        out += fmt::format("{}  if{} [label=\"{}\"{}];\n", in, i, label,
+                           itf.kind() == LinkKind::bridge ? ", shape=component" : "");
+      }
+      out += in + "}\n";
     }
-    out += "  }\n";
+    if (machine) out += "  }\n";
   }
   for (const Edge& e : edges(lab))
     out += fmt::format("  if{} -- if{} [label={}{}];\n", e.from, e.to, dot_quote(e.label),
@@ -163,21 +215,29 @@ std::string graph_mermaid(const Lab& lab) {
     return out;
   };
   std::string out = "flowchart LR\n";
-  std::vector<std::string> names = lab.namespace_names();
-  for (size_t n = 0; n < names.size(); ++n) {
-    if (!drawn(lab, names[n])) continue;
-    out += fmt::format("  subgraph ns{}[\"{}\"]\n", n, text(namespace_label(lab, names[n])));
-    if (!has_interfaces(lab, names[n])) out += fmt::format("    ns{}_lo[\"lo\"]\n", n);
-    for (size_t i = 0; i < lab.interfaces.size(); ++i) {
-      const Interface& itf = lab.interfaces[i];
-      if (itf.netns.value != names[n] || !is_drawn(lab, i)) continue;
-      std::string label;
-      for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "<br/>") + text(l);
-      // A bridge is a switch: drawn as a hexagon, the rest as boxes.
-      out += itf.kind() == LinkKind::bridge ? fmt::format("    if{}{{{{\"{}\"}}}}\n", i, label)
-                                            : fmt::format("    if{}[\"{}\"]\n", i, label);
+  size_t n = 0;
+  std::vector<std::vector<Place>> all = places(lab);
+  for (size_t k = 0; k < all.size(); ++k) {
+    bool machine = !all[k].empty() && !all[k].front().machine.empty();
+    std::string in = machine ? "    " : "  ";
+    if (machine) out += fmt::format("  subgraph m{}[\"{}\"]\n", k, text(machine_label(lab, all[k].front().machine)));
+    for (const Place& p : all[k]) {
+      size_t id = n++;
+      if (!drawn(lab, p)) continue;
+      out += fmt::format("{}subgraph ns{}[\"{}\"]\n", in, id, text(namespace_label(lab, p.netns)));
+      if (!has_interfaces(lab, p)) out += fmt::format("{}  ns{}_lo[\"lo\"]\n", in, id);
+      for (size_t i = 0; i < lab.interfaces.size(); ++i) {
+        const Interface& itf = lab.interfaces[i];
+        if (itf.netns.value != p.netns || itf.machine != p.machine || !is_drawn(lab, i)) continue;
+        std::string label;
+        for (const std::string& l : label_lines(itf)) label += (label.empty() ? "" : "<br/>") + text(l);
+        // A bridge is a switch: drawn as a hexagon, the rest as boxes.
+        out += itf.kind() == LinkKind::bridge ? fmt::format("{}  if{}{{{{\"{}\"}}}}\n", in, i, label)
+                                              : fmt::format("{}  if{}[\"{}\"]\n", in, i, label);
+      }
+      out += in + "end\n";
     }
-    out += "  end\n";
+    if (machine) out += "  end\n";
   }
   for (const Edge& e : edges(lab))
     out += fmt::format("  if{} {}|{}| if{}\n", e.from, e.dashed ? "-.-" : "---", text(e.label), e.to);

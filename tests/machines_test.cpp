@@ -206,6 +206,25 @@ machine = "m1"
              "where topo runs"});
 }
 
+TEST_CASE("machines: a machine the file fails to define is a reference to nothing, said once", "[machines]") {
+  // Fuzzing found it: m2 without an address is no machine, and b's link to a crossed to it.
+  CHECK(errors(R"(lab = "wide"
+[[machine]]
+name = "m1"
+address = "192.0.2.1"
+[[machine]]
+name = "m2"
+[[netns]]
+name = "a"
+[[netns]]
+name = "b"
+machine = "m2"
+[[link]]
+ends = ["a", "b"]
+)") == Lines{"5:1: missing required key 'address' in [[machine]] 'm2'",
+             "11:11: [[netns]] 'b' is on machine 'm2', which is not a [[machine]] of the lab (did you mean 'm1'?)"});
+}
+
 TEST_CASE("machines: a VXLAN's flooding entries in netlink's bytes, and back", "[machines]") {
   IpAddress remote = *parse_ip("192.0.2.2");
   std::vector<std::byte> add = fdb_request(7, remote, true, 1);
