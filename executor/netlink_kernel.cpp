@@ -671,17 +671,39 @@ void NetlinkKernel::set_qdisc(const std::string& netns, const std::string& dev, 
 void NetlinkKernel::modify_link(const std::string& netns, const LinkState& b, const LinkState& a) {
   bool reshaped = a.qdisc != b.qdisc;
   if (reshaped) set_qdisc(netns, a.name, a.qdisc);
+  bool reflooded = false;
   try {
+    reflooded = set_remotes(netns, a.name, b.remotes(), a.remotes());
     modify_link_itself(netns, b, a);
   } catch (const KernelError&) {
-    if (reshaped) {
-      try {
-        set_qdisc(netns, a.name, b.qdisc);
-      } catch (const KernelError&) {  // the check after the rollback finds what is left
-      }
+    try {  // the check after the rollback finds what is left
+      if (reflooded) set_remotes(netns, a.name, a.remotes(), b.remotes());
+      if (reshaped) set_qdisc(netns, a.name, b.qdisc);
+    } catch (const KernelError&) {
     }
     throw;
   }
+}
+
+// A VXLAN's flooding list from `before` to `after` on the live link, in one batch: the new
+// entries, then the old ones deleted. Whether there was anything to do.
+bool NetlinkKernel::set_remotes(const std::string& netns, const std::string& dev, const std::vector<IpAddress>& before,
+                                const std::vector<IpAddress>& after) {
+  Batch b;
+  auto entry = [&](const IpAddress& r, bool add) {
+    std::vector<std::byte> request = fdb_request(ifindex(netns, dev), r, add);
+    nl::Msg msg(nlmsg_convert(reinterpret_cast<nlmsghdr*>(request.data())));
+    if (!msg) throw std::bad_alloc();
+    b.add(std::move(msg), add ? "adding" : "deleting",
+          fmt::format("the flooding entry to {} of vxlan {}", r, where(netns, dev)));
+  };
+  for (const IpAddress& r : after)
+    if (std::find(before.begin(), before.end(), r) == before.end()) entry(r, true);
+  for (const IpAddress& r : before)
+    if (std::find(after.begin(), after.end(), r) == after.end()) entry(r, false);
+  if (b.msgs.empty()) return false;
+  send(netns, b);
+  return true;
 }
 
 void NetlinkKernel::modify_link_itself(const std::string& netns, const LinkState& b, const LinkState& a) {

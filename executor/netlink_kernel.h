@@ -90,6 +90,8 @@ class NetlinkKernel : public LabKernel {
   void set_master(const std::string& netns, const std::string& dev, const std::string& master);
   void set_qdisc(const std::string& netns, const std::string& dev, const std::optional<Qdisc>& q);
   void add_remotes(const std::string& netns, const std::string& dev, const std::vector<IpAddress>& remotes);
+  bool set_remotes(const std::string& netns, const std::string& dev, const std::vector<IpAddress>& before,
+                   const std::vector<IpAddress>& after);
 
   std::map<std::string, std::string> paths_;  // namespace -> its file ("" for host)
   NetnsMaker maker_;

@@ -366,7 +366,7 @@ class Differ {
     int64_t mtu = mtu_wanted(ns, want);
     return (mtu && mtu != have.mtu) || (want.mac && want.mac != have.mac) || want.up != have.up ||
            want.master != have.master || want.group != have.group || want.addresses != have.addresses ||
-           want.qdisc != have.qdisc;
+           want.qdisc != have.qdisc || want.remotes() != have.remotes();
   }
 
   int64_t mtu_wanted(const std::string& ns, const LinkState& want) const {

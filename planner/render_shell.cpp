@@ -189,10 +189,7 @@ class Shell {
       line(cmd + fmt::format(" dstport {}", v->port));
       if (made_in != s.netns) line(fmt::format("{} link set dev {} netns {}", ip(made_in), l.name, target(s.netns)));
       // Head-end replication: every flooded frame to each remote (what topo adds, RTM_NEWNEIGH).
-      std::string bridge = s.netns == "host" ? "bridge" : "ip netns exec " + target(s.netns) + " bridge";
-      if (!lab_owned(s.netns) && s.netns != "host") bridge = "nsenter --net=" + sq(path(s.netns)) + " bridge";
-      for (const IpAddress& r : v->remotes)
-        line(fmt::format("{} fdb append 00:00:00:00:00:00 dev {} dst {}", bridge, l.name, r));
+      for (const IpAddress& r : v->remotes) fdb(s.netns, "append", l.name, r);
     } else if (l.is(LinkKind::bridge) && l.mtu) {
       // Born one byte off, so that setting its mtu is a change, which the kernel notes as
       // asked for: then ports joining do not move it (as topo does, executor/netlink_kernel.cpp).
@@ -247,8 +244,20 @@ class Shell {
     line(fmt::format("{} addr add {} dev {}{}", ip(ns), a, dev, a.address.family == Family::v6 ? " nodad" : ""));
   }
 
+  // A VXLAN's all-zeros forwarding entry to `remote`, appended or deleted.
+  void fdb(const std::string& ns, const char* verb, const std::string& dev, const IpAddress& remote) {
+    std::string bridge = ns == "host"    ? "bridge"
+                         : lab_owned(ns) ? "ip netns exec " + ns + " bridge"
+                                         : "nsenter --net=" + sq(path(ns)) + " bridge";
+    line(fmt::format("{} fdb {} 00:00:00:00:00:00 dev {} dst {}", bridge, verb, dev, remote));
+  }
+
   void modify(const std::string& ns, const LinkState& b, const LinkState& a) {
     if (a.qdisc != b.qdisc) qdisc(ns, a.name, a.qdisc);  // first, as the executor does
+    for (const IpAddress& r : a.remotes())               // then the flooding list, as the executor does
+      if (std::find(b.remotes().begin(), b.remotes().end(), r) == b.remotes().end()) fdb(ns, "append", a.name, r);
+    for (const IpAddress& r : b.remotes())
+      if (std::find(a.remotes().begin(), a.remotes().end(), r) == a.remotes().end()) fdb(ns, "del", a.name, r);
     std::string set;
     if (a.mtu && a.mtu != b.mtu) set += fmt::format(" mtu {}", a.mtu);
     if (a.mac && a.mac != b.mac) set += fmt::format(" address {}", *a.mac);

@@ -68,6 +68,8 @@ std::string link_fields(const LinkState& b, const LinkState& a) {
       parts.push_back(fmt::format("-{}", p));
   if (std::string order = subnet_order(b, a); !order.empty()) parts.push_back(order);
   if (a.qdisc != b.qdisc) parts.push_back("shape " + qdisc_change(b.qdisc, a.qdisc));
+  if (a.remotes() != b.remotes())
+    parts.push_back(fmt::format("remotes [{}] -> [{}]", fmt::join(b.remotes(), ", "), fmt::join(a.remotes(), ", ")));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -93,8 +95,6 @@ std::string identity_change(const LinkState& b, const LinkState& a) {
     if (x->local != y.local) return fmt::format("local {} -> {}", show(y.local), show(x->local));
     if (x->remote != y.remote) return fmt::format("remote {} -> {}", show(y.remote), show(x->remote));
     if (x->group != y.group) return fmt::format("group {} -> {}", show(y.group), show(x->group));
-    if (x->remotes != y.remotes)
-      return fmt::format("remotes [{}] -> [{}]", fmt::join(y.remotes, ", "), fmt::join(x->remotes, ", "));
     if (x->dev != y.dev) return fmt::format("dev {} -> {}", show(y.dev), show(x->dev));
     if (x->underlay_netns != y.underlay_netns)
       return fmt::format("underlay_netns {} -> {}", show(y.underlay_netns), show(x->underlay_netns));

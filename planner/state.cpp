@@ -79,6 +79,20 @@ std::string_view LinkState::kind_name() const {
   return to_string(static_cast<LinkKind>(kind.index() - 1));
 }
 
+bool LinkState::same_identity(const LinkState& other) const {
+  if (link_local != other.link_local) return false;
+  const VxlanState *a = vxlan(), *b = other.vxlan();
+  if (!a || !b) return kind == other.kind;
+  VxlanState mine = *a;
+  mine.remotes = b->remotes;
+  return mine == *b;
+}
+
+const std::vector<IpAddress>& LinkState::remotes() const {
+  static const std::vector<IpAddress> none;
+  return vxlan() ? vxlan()->remotes : none;
+}
+
 std::optional<std::pair<std::string, std::string>> LinkState::underlay(const std::string& netns) const {
   if (const VxlanState* v = vxlan(); v && !v->dev.empty()) return std::pair{v->socket_netns(netns), v->dev};
   if (const MacvlanState* m = macvlan(); m && !m->parent.empty()) return std::pair{m->parent_netns, m->parent};

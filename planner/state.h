@@ -141,8 +141,11 @@ struct LinkState {
   std::optional<std::pair<std::string, std::string>> underlay(const std::string& netns) const;
 
   /// The attributes the kernel cannot change on a live link (kind, peer, VXLAN and macvlan
-  /// parameters): when they differ the link must be deleted and created again.
-  bool same_identity(const LinkState& other) const { return kind == other.kind && link_local == other.link_local; }
+  /// parameters): when they differ the link must be deleted and created again. A VXLAN's
+  /// `remotes` are forwarding entries, added and deleted on the live link.
+  bool same_identity(const LinkState& other) const;
+  /// Its VXLAN remotes; none for another kind.
+  const std::vector<IpAddress>& remotes() const;
   bool operator==(const LinkState&) const = default;
 };
 

@@ -173,3 +173,58 @@ done
   CHECK(r.status == 0);
   CHECK(r.output == "7 expectations: 7 hold, 0 fail.\n6 expectations: 6 hold, 0 fail.\nm1: the same\nm2: the same\n");
 }
+
+TEST_CASE("kernel: a third machine joins a network: the others' VXLANs stay, their flooding lists change in place",
+          "[kernel][machines]") {
+  auto wide = [](int machines) {
+    std::string toml = "lab = \"wide\"\n[[network]]\nname = \"front\"\nsubnets = [\"10.50.0.0/24\"]\n";
+    for (int i = 1; i <= 3; ++i) toml += fmt::format("[[machine]]\nname = \"m{0}\"\naddress = \"192.0.2.{0}\"\n", i);
+    for (int i = 1; i <= machines; ++i)
+      toml += fmt::format("[[netns]]\nname = \"n{0}\"\nmachine = \"m{0}\"\nnetworks = [\"front\"]\n", i);
+    return toml + "[[expect]]\nfrom = \"*\"\nto = \"*\"\nreach = true\n";
+  };
+  Run r = in_sandbox({{"L", wide(2)}, {"E", wide(3)}}, R"sh(
+source )sh" + (source_dir() / "tests/machines.sh").string() +
+                                                           R"sh(
+trap machines_down EXIT
+machines_up 3 > /dev/null
+export TOPO L E
+for m in 1 2; do on_machine $m $TOPO apply -q $L; done
+index() { on_machine 1 ip -o link show dev front_v | cut -d: -f1; }
+before=$(index)
+echo '== joined'
+on_machine 1 $TOPO plan $E | grep '^ *~'
+on_machine 1 bash -c "$(cat <<'EOS'
+)sh" + fail_each_step("$E", "bridge fdb show dev front_v | grep ^00:00 | sort") +
+                                                           R"sh(
+EOS
+)"
+# m2 by its shell plan (bridge fdb append), which topo then finds done
+on_machine 2 bash -c '$TOPO plan --format shell $E | tee /dev/stderr | bash' 2>&1 | grep fdb
+on_machine 2 $TOPO plan --detailed-exitcode $E | tail -1
+on_machine 3 $TOPO apply -q $E
+[ "$(index)" = "$before" ] && echo 'the same VXLAN'
+on_machine 1 bridge fdb show dev front_v | grep '^00:00' | sort
+on_machine 3 $TOPO test $E | tail -1
+echo '== left'
+on_machine 3 $TOPO destroy -q $E
+for m in 1 2; do on_machine $m $TOPO apply -q $L; done
+[ "$(index)" = "$before" ] && echo 'the same VXLAN'
+on_machine 1 bridge fdb show dev front_v | grep '^00:00'
+for m in 1 2; do on_machine $m $TOPO plan --detailed-exitcode $L | tail -1; done
+)sh");
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(part(r.output, "joined") ==
+        "  ~ vxlan front_v: remotes [192.0.2.2] -> [192.0.2.2, 192.0.2.3]\n"
+        "applied once each of its 1 steps had failed\n"
+        "bridge fdb append 00:00:00:00:00:00 dev front_v dst 192.0.2.3\n"
+        "No changes. The kernel matches the lab.\n"
+        "the same VXLAN\n"
+        "00:00:00:00:00:00 dst 192.0.2.2 self permanent\n"
+        "00:00:00:00:00:00 dst 192.0.2.3 self permanent\n"
+        "2 expectations: 2 hold, 0 fail.\n");
+  CHECK(part(r.output, "left") ==
+        "the same VXLAN\n00:00:00:00:00:00 dst 192.0.2.2 self permanent\n"
+        "No changes. The kernel matches the lab.\nNo changes. The kernel matches the lab.\n");
+}

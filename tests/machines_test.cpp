@@ -293,3 +293,18 @@ via = "10.9.0.1"
         "02:00:00:00:00:01 (link a - b)\n"
         "a: + route 10.10.0.0/16 via 10.9.0.1 dev b\n");
 }
+
+TEST_CASE("machines: a machine joining a network changes the others' flooding lists in place", "[machines][plan]") {
+  auto wide = [](int machines) {
+    std::string toml = "lab = \"web\"\n[[network]]\nname = \"front\"\nsubnets = [\"10.50.0.0/24\"]\n";
+    for (int i = 1; i <= machines; ++i)
+      toml += fmt::format(
+          "[[machine]]\nname = \"m{0}\"\naddress = \"192.0.2.{0}\"\n[[netns]]\nname = \"n{0}\"\n"
+          "machine = \"m{0}\"\nnetworks = [\"front\"]\n",
+          i);
+    return toml;
+  };
+  Plan join = plan_for(expected_state(slice(lab(wide(3)), "m1")), applied(expected_state(slice(lab(wide(2)), "m1"))));
+  CHECK(steps_text(join) == "host: ~ vxlan front_v: remotes [192.0.2.2] -> [192.0.2.2, 192.0.2.3]\n");
+  CHECK(inverses_text(join) == "host: ~ vxlan front_v: remotes [192.0.2.2, 192.0.2.3] -> [192.0.2.2]\n");
+}
