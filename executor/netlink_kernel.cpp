@@ -583,7 +583,7 @@ void NetlinkKernel::create_link(const std::string& netns, const LinkState& l, co
     if (peer) settle(veth->peer_netns, *peer, false);
     if (l.qdisc) set_qdisc(netns, l.name, l.qdisc);
     if (peer && peer->qdisc) set_qdisc(veth->peer_netns, peer->name, peer->qdisc);
-    if (const VxlanState* v = l.vxlan()) add_remotes(netns, l.name, v->remotes);
+    set_remotes(netns, l.name, {}, l.remotes());
   } catch (...) {
     // Whole or nothing: what this step made goes (a veth's peer with it).
     forget(netns, l.name);
@@ -629,20 +629,6 @@ void NetlinkKernel::address(const std::string& netns, const std::string& dev, co
   Batch b;
   b.add(address_request(ifindex(netns, dev), a, add), add ? "adding" : "removing",
         fmt::format("address {} on {}", a, where(netns, dev)));
-  send(netns, b);
-}
-
-// A VXLAN's flooding list, in one batch: an all-zeros entry for each remote.
-void NetlinkKernel::add_remotes(const std::string& netns, const std::string& dev,
-                                const std::vector<IpAddress>& remotes) {
-  if (remotes.empty()) return;
-  Batch b;
-  for (const IpAddress& r : remotes) {
-    std::vector<std::byte> request = fdb_request(ifindex(netns, dev), r, true);
-    nl::Msg msg(nlmsg_convert(reinterpret_cast<nlmsghdr*>(request.data())));
-    if (!msg) throw std::bad_alloc();
-    b.add(std::move(msg), "adding", fmt::format("the flooding entry to {} of vxlan {}", r, where(netns, dev)));
-  }
   send(netns, b);
 }
 

@@ -89,7 +89,6 @@ class NetlinkKernel : public LabKernel {
   void address(const std::string& netns, const std::string& dev, const IpPrefix& a, bool add);
   void set_master(const std::string& netns, const std::string& dev, const std::string& master);
   void set_qdisc(const std::string& netns, const std::string& dev, const std::optional<Qdisc>& q);
-  void add_remotes(const std::string& netns, const std::string& dev, const std::vector<IpAddress>& remotes);
   bool set_remotes(const std::string& netns, const std::string& dev, const std::vector<IpAddress>& before,
                    const std::vector<IpAddress>& after);
 
